@@ -1,0 +1,153 @@
+#include "dataplane/config.h"
+
+#include <arpa/inet.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdio>
+#include <set>
+
+namespace tandem::dp {
+namespace {
+
+template <typename T>
+bool parse_number(std::string_view text, T& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// ID:IP/PREFIX[,gw=IP][,vlan=N][,role=NAME][,tap=NAME]
+std::string parse_port(const std::string& spec, PortConfig& p) {
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos) return "expected ID:IP/PREFIX[,gw=IP][,vlan=N][,role=NAME][,tap=NAME]";
+  if (!parse_number(std::string_view(spec).substr(0, colon), p.port_id) || p.port_id >= 8) {
+    return "port id must be 0..7";
+  }
+  std::vector<std::string> parts;
+  std::string rest = spec.substr(colon + 1);
+  for (size_t pos = 0;;) {
+    const auto comma = rest.find(',', pos);
+    parts.push_back(rest.substr(pos, comma - pos));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  const auto slash = parts[0].find('/');
+  if (slash == std::string::npos || !parse_ipv4(parts[0].substr(0, slash), p.ip) ||
+      !parse_number(std::string_view(parts[0]).substr(slash + 1), p.prefix_len) || p.prefix_len < 1 ||
+      p.prefix_len > 32) {
+    return "address must be IPv4/PREFIX, e.g. 198.18.1.1/24";
+  }
+  p.tap_name = "tdp" + std::to_string(p.port_id);
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const auto eq = parts[i].find('=');
+    const std::string key = parts[i].substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
+    if (key == "gw") {
+      if (!parse_ipv4(value, p.gateway)) return "gw must be an IPv4 address";
+    } else if (key == "vlan") {
+      if (!parse_number(std::string_view(value), p.vlan) || p.vlan < 1 || p.vlan > 4094) return "vlan must be 1..4094";
+    } else if (key == "role") {
+      if (value.empty() || value.size() > 15) return "role must be 1..15 characters";
+      p.role = value;
+    } else if (key == "tap") {
+      if (value.empty() || value.size() > 15) return "tap must be an interface name of 1..15 characters";
+      p.tap_name = value;
+    } else {
+      return "unknown port option '" + key + "'";
+    }
+  }
+  return {};
+}
+
+bool is_power_of_two(uint32_t v) { return v && !(v & (v - 1)); }
+
+}  // namespace
+
+bool parse_ipv4(const std::string& text, uint32_t& out) {
+  in_addr a{};
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) return false;
+  out = a.s_addr;
+  return true;
+}
+
+std::string format_ipv4(uint32_t ip_net) {
+  char buf[INET_ADDRSTRLEN];
+  in_addr a{ip_net};
+  return inet_ntop(AF_INET, &a, buf, sizeof buf);
+}
+
+FlagsResult parse_flags(int argc, char** argv) {
+  FlagsResult r;
+  Config& c = r.config;
+  CLI::App app{
+      "tandem-dataplane: relays RTP/RTCP media sessions at line rate, programmed by the control plane.\n"
+      "Usage: tandem-dataplane [EAL options] -- [options]\n"
+      "Workers run on every EAL lcore but the main one, which does housekeeping and the control socket.",
+      "tandem-dataplane"};
+  std::vector<std::string> port_specs;
+  std::string relay_ports = "30000-39999";
+  std::string poll_mode = "busy";
+  std::string exception = "tap";
+  app.add_option("--port", port_specs,
+                 "a port and its role: ID:IP/PREFIX[,gw=IP][,vlan=N][,role=NAME][,tap=NAME] (repeat per port)")
+      ->required();
+  app.add_option("--rx-queues", c.rx_queues, "RX queues per port, shared out among workers (0 = one per worker)")
+      ->check(CLI::Range(0, 64));
+  app.add_option("--burst", c.burst, "packets per RX/TX burst")->check(CLI::Range(1, 256));
+  app.add_option("--rx-desc", c.rx_desc, "RX descriptors per queue (power of two)")->check(CLI::Range(64, 16384));
+  app.add_option("--tx-desc", c.tx_desc, "TX descriptors per queue (power of two)")->check(CLI::Range(64, 16384));
+  app.add_option("--mbufs", c.mbufs, "mbufs in the pool (0 = sized from ports, queues and descriptors)")
+      ->check(CLI::Range(0u, 16u << 20));
+  app.add_option("--max-sessions", c.max_sessions, "media sessions the table holds")->check(CLI::Range(1u, 8u << 20));
+  app.add_option("--relay-ports", relay_ports, "UDP port range for relay legs, MIN-MAX (RTP even, RTCP odd)");
+  app.add_option("--idle-timeout", c.idle_timeout_s, "seconds without media before a session is removed (0 = never)")
+      ->check(CLI::Range(0u, 86400u));
+  app.add_option("--poll-mode", poll_mode, "busy: poll without pause; adaptive: sleep when idle")
+      ->check(CLI::IsMember({"busy", "adaptive"}));
+  app.add_option("--control-socket", c.control_socket, "Unix socket path of the control protocol");
+  app.add_option("--stats-interval", c.stats_interval_s, "seconds between stats log lines (0 = none)")
+      ->check(CLI::Range(0u, 86400u));
+  app.add_option("--exception-path", exception, "tap: non-media traffic goes to the kernel; none: dropped")
+      ->check(CLI::IsMember({"tap", "none"}));
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  auto fail = [&](const std::string& msg) {
+    std::fprintf(stderr, "tandem-dataplane: %s\nRun with -- --help for the options.\n", msg.c_str());
+    r.exit_code = 2;
+    return r;
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    r.exit_code = app.exit(e);
+    return r;
+  } catch (const CLI::ParseError& e) {
+    return fail(e.what());
+  }
+
+  std::set<uint16_t> ids;
+  for (const auto& spec : port_specs) {
+    PortConfig p;
+    if (auto err = parse_port(spec, p); !err.empty()) return fail("--port " + spec + ": " + err);
+    if (!ids.insert(p.port_id).second) return fail("--port " + spec + ": port configured twice");
+    c.ports.push_back(p);
+  }
+  const auto dash = relay_ports.find('-');
+  if (dash == std::string::npos || !parse_number(std::string_view(relay_ports).substr(0, dash), c.relay_port_min) ||
+      !parse_number(std::string_view(relay_ports).substr(dash + 1), c.relay_port_max) || c.relay_port_min < 1024 ||
+      c.relay_port_min % 2 != 0 || c.relay_port_max % 2 != 1 || c.relay_port_max <= c.relay_port_min) {
+    return fail("--relay-ports " + relay_ports + ": expected MIN-MAX with MIN even and >= 1024, MAX odd and > MIN");
+  }
+  if (!is_power_of_two(c.rx_desc) || !is_power_of_two(c.tx_desc)) {
+    return fail("--rx-desc and --tx-desc must be powers of two");
+  }
+  c.poll_mode = poll_mode == "busy" ? PollMode::busy : PollMode::adaptive;
+  c.exception_path = exception == "tap";
+  if (c.control_socket.empty() || c.control_socket.size() >= 108) {
+    return fail("--control-socket must be a path of 1..107 characters");
+  }
+  return r;
+}
+
+}  // namespace tandem::dp

@@ -1,0 +1,52 @@
+// The dataplane's own settings (the flags after EAL's `--`), validated.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tandem::dp {
+
+enum class PollMode : uint8_t { busy, adaptive };
+
+struct PortConfig {
+  uint16_t port_id;      // DPDK port, in probe order of the EAL's devices
+  uint32_t ip;           // network order: the node's address on this port
+  uint8_t prefix_len;
+  uint32_t gateway;      // network order, 0 = none (only the connected subnet)
+  uint16_t vlan;         // 802.1Q id to send with, 0 = untagged
+  std::string role;      // operator's label: public, private...
+  std::string tap_name;  // kernel interface of the exception path
+};
+
+struct Config {
+  std::vector<PortConfig> ports;
+  uint16_t rx_queues = 0;        // per port; 0 = one per worker
+  uint16_t burst = 32;
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+  uint32_t mbufs = 0;            // 0 = sized from ports, queues and descriptors
+  uint32_t max_sessions = 65536;
+  uint16_t relay_port_min = 30000;
+  uint16_t relay_port_max = 39999;
+  uint32_t idle_timeout_s = 60;  // 0 = never
+  PollMode poll_mode = PollMode::busy;
+  std::string control_socket = "/run/tandem/dataplane.sock";
+  uint32_t stats_interval_s = 0; // 0 = no periodic stats line
+  bool exception_path = true;
+  std::string log_level = "info";
+};
+
+struct FlagsResult {
+  Config config;
+  int exit_code = -1;   // >= 0: stop now with this code (help printed, or an error)
+};
+
+// Parses our flags (argv[0] is the program name). Prints help or the error.
+FlagsResult parse_flags(int argc, char** argv);
+
+// "198.18.0.1" -> network-order address; false on anything else.
+bool parse_ipv4(const std::string& text, uint32_t& out);
+std::string format_ipv4(uint32_t ip_net);
+
+}  // namespace tandem::dp

@@ -1,0 +1,50 @@
+// Every reason the fast path drops a packet, declared once (as VPP declares its
+// error counters): the enum, the names shown by tandemctl and the per-worker
+// counters all expand from this list.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace tandem::dp {
+
+#define TANDEM_DROP_REASONS(X)                                                   \
+  X(truncated, "frame shorter than its Ethernet/IPv4/UDP headers")             \
+  X(bad_ip_header, "IPv4 version, IHL or total length wrong")  \
+  X(bad_udp_length, "UDP length disagrees with the IPv4 payload")             \
+  X(no_session, "UDP to the relay port range with no session")                \
+  X(source_mismatch, "media from other than the latched source (RTP bleed)")  \
+  X(bad_rtp, "RTP/RTCP shorter than its header or version not 2")             \
+  X(no_destination, "other leg has no remote address yet")                    \
+  X(no_neighbor, "next hop MAC address not resolved yet")                     \
+  X(tx_full, "transmit queue full")                                           \
+  X(punt_full, "exception path queue full")
+
+enum class DropReason : uint8_t {
+#define TANDEM_X(name, text) name,
+  TANDEM_DROP_REASONS(TANDEM_X)
+#undef TANDEM_X
+};
+
+inline constexpr std::size_t kDropReasonCount = 0
+#define TANDEM_X(name, text) +1
+    TANDEM_DROP_REASONS(TANDEM_X)
+#undef TANDEM_X
+    ;
+
+inline constexpr std::array<std::string_view, kDropReasonCount> kDropReasonNames = {
+#define TANDEM_X(name, text) #name,
+    TANDEM_DROP_REASONS(TANDEM_X)
+#undef TANDEM_X
+};
+
+inline constexpr std::array<std::string_view, kDropReasonCount> kDropReasonHelp = {
+#define TANDEM_X(name, text) text,
+    TANDEM_DROP_REASONS(TANDEM_X)
+#undef TANDEM_X
+};
+
+constexpr std::size_t index(DropReason r) { return static_cast<std::size_t>(r); }
+
+}  // namespace tandem::dp

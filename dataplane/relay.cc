@@ -1,0 +1,98 @@
+#include "dataplane/relay.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace tandem::dp {
+namespace {
+
+constexpr uint16_t kRtpHeader = 12;
+constexpr uint16_t kRtcpHeader = 8;
+
+uint16_t port_plus_one(uint16_t port_net) { return htons(static_cast<uint16_t>(ntohs(port_net) + 1)); }
+
+// Strict-source latching. Returns false when the packet must be dropped as
+// coming from the wrong place.
+bool check_source(Leg& in, const ParsedPacket& p, bool rtcp_on_odd_port) {
+  const uint8_t flags = in.flags.load(std::memory_order_acquire);
+  const uint8_t latched_bit = rtcp_on_odd_port ? kLegLatchedRtcp : kLegLatchedRtp;
+  Remote r = Remote::unpack(in.remote.load(std::memory_order_acquire));
+  const uint16_t expected_port = rtcp_on_odd_port ? r.rtcp_port : r.rtp_port;
+  const bool matches = r.ip == p.src_ip && expected_port == p.src_port;
+
+  if (flags & latched_bit) {
+    if (matches) return true;
+    if (flags & kLegStrict) return false;
+  } else if (!(flags & kLegLearn)) {
+    // Control gave the address and forbade learning: it is the only source.
+    return matches || !(flags & kLegStrict) || !r.known();
+  } else if ((flags & (kLegLatchedRtp | kLegLatchedRtcp)) && r.ip != p.src_ip && (flags & kLegStrict)) {
+    // The other flow of this leg latched already: RTP and RTCP share a host.
+    return false;
+  }
+  // Latch (first packet) or re-latch (non-strict).
+  r.ip = p.src_ip;
+  if (rtcp_on_odd_port) {
+    r.rtcp_port = p.src_port;
+  } else {
+    r.rtp_port = p.src_port;
+    if (!(flags & kLegLatchedRtcp)) r.rtcp_port = port_plus_one(p.src_port);
+  }
+  in.remote.store(r.pack(), std::memory_order_release);
+  in.flags.fetch_or(latched_bit, std::memory_order_acq_rel);
+  return true;
+}
+
+uint32_t load_be32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return ntohl(v);
+}
+
+}  // namespace
+
+RelayResult relay_packet(Leg& in, const Leg& out, const ParsedPacket& p, const uint8_t* payload,
+                         const RelayClock& clock) {
+  RelayResult res{};
+  const uint16_t local_port = ntohs(p.dst_port);
+  const bool odd_port = local_port & 1;
+  const bool rtcp = is_rtcp(local_port, payload, p.payload_len);
+
+  if (p.payload_len < (rtcp ? kRtcpHeader : kRtpHeader) || (payload[0] >> 6) != 2) {
+    counter_add(in.drop_bad_rtp, 1u);
+    res.reason = DropReason::bad_rtp;
+    return res;
+  }
+  if (!check_source(in, p, odd_port)) {
+    counter_add(in.drop_source, 1u);
+    res.reason = DropReason::source_mismatch;
+    return res;
+  }
+
+  counter_add(in.packets, uint64_t{1});
+  counter_add(in.bytes, uint64_t{p.payload_len});
+  if (counter_read(in.last_rx_ms) != clock.now_ms) counter_set(in.last_rx_ms, clock.now_ms);
+  if (rtcp) {
+    counter_add(in.rtcp_packets, 1u);
+  } else {
+    const uint16_t seq = static_cast<uint16_t>((payload[2] << 8) | payload[3]);
+    rtp_stats_update(in.rtp, load_be32(payload + 8), seq, load_be32(payload + 4),
+                     arrival_units(clock.now_us, in.rtp.clock_khz));
+  }
+
+  const Remote dst = Remote::unpack(out.remote.load(std::memory_order_acquire));
+  if (!dst.known()) {
+    res.reason = DropReason::no_destination;
+    return res;
+  }
+  res.forward = true;
+  res.out.src_ip = out.local_ip;
+  res.out.dst_ip = dst.ip;
+  res.out.src_port = odd_port ? port_plus_one(out.local_port) : out.local_port;
+  res.out.dst_port = odd_port ? dst.rtcp_port : dst.rtp_port;
+  res.out.port = out.port;
+  return res;
+}
+
+}  // namespace tandem::dp
