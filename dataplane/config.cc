@@ -84,6 +84,7 @@ FlagsResult parse_flags(int argc, char** argv) {
       "Usage: tandem-dataplane [EAL options] -- [options]\n"
       "Workers run on every EAL lcore but the main one, which does housekeeping and the control socket.",
       "tandem-dataplane"};
+  app.option_defaults()->always_capture_default();
   std::vector<std::string> port_specs;
   std::string relay_ports = "30000-39999";
   std::string poll_mode = "busy";

@@ -110,7 +110,9 @@ std::optional<Error> validate(const CreateRequest& r, const Limits& l) {
   for (int i = 0; i < 2; ++i) {
     const LegSpec& s = r.legs[i];
     const std::string leg = "leg " + std::to_string(i) + ": ";
-    if (s.port >= l.port_count) return error(ErrorCode::bad_field, leg + "no such dataplane port");
+    if (s.port >= 32 || !(l.port_mask & (1u << s.port))) {
+      return error(ErrorCode::bad_field, leg + "port " + std::to_string(s.port) + " is not a configured port");
+    }
     if (auto e = check_mode(s.mode)) return error(e->code, leg + e->message);
     if (auto e = check_remote(s.remote_ip, s.remote_port, s.remote_rtcp_port)) return error(e->code, leg + e->message);
     if (s.local_port != 0 &&

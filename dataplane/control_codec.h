@@ -19,7 +19,7 @@ struct Error {
 
 // What the server checks requests against.
 struct Limits {
-  uint16_t port_count;        // legs may use ports 0..port_count-1
+  uint32_t port_mask;         // bit n set: DPDK port n is a configured wire port
   uint16_t relay_port_min;
   uint16_t relay_port_max;
 };

@@ -92,7 +92,7 @@ struct HelloReply {
   uint16_t relay_port_min;
   uint16_t relay_port_max;
   uint16_t reserved;
-  uint32_t port_ip[kMaxPorts];  // network order
+  uint32_t port_ip[kMaxPorts];  // by DPDK port id, network order; 0 = not a configured port
   char port_role[kMaxPorts][16];  // operator's label (public, private...), NUL-terminated
 };
 
@@ -106,7 +106,7 @@ struct LegSpec {
   uint16_t remote_port;       // 0 = not known yet
   uint16_t remote_rtcp_port;  // 0 = remote_port + 1; equal to remote_port for rtcp-mux
   uint16_t local_port;        // 0 = allocate; else even and inside the relay range
-  uint8_t port;               // dataplane port the leg lives on
+  uint8_t port;               // DPDK port id of a configured --port
   uint8_t mode;               // kMode* bits
   uint8_t clock_khz;          // RTP clock for jitter; 0 = 8 kHz
   uint8_t reserved[3];
@@ -198,7 +198,8 @@ struct PortHealth {
   uint64_t injected;          // from the kernel out of this port
   uint32_t ip;                // network order
   uint8_t link_up;
-  uint8_t reserved[3];
+  uint8_t port_id;            // DPDK port id
+  uint8_t reserved[2];
 };
 
 struct WorkerHealth {

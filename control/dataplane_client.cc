@@ -1,0 +1,209 @@
+#include "control/dataplane_client.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "dataplane/control_codec.h"
+
+namespace tandem::control {
+namespace {
+
+constexpr int kReplyTimeoutMs = 10000;
+constexpr uint32_t kMaxReply = 1u << 20;
+
+template <typename T>
+Reply<T> failure(std::string message, uint32_t code = 0) {
+  Reply<T> r;
+  r.error = std::move(message);
+  r.error_code = code;
+  return r;
+}
+
+}  // namespace
+
+DataplaneClient::~DataplaneClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool DataplaneClient::connect(const std::string& path, std::string& error, int timeout_ms) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    error = "socket path too long: " + path;
+    return false;
+  }
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  // The dataplane may still be starting: retry until the deadline.
+  for (int waited = 0;; waited += 50) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return true;
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (waited >= timeout_ms || (err != ENOENT && err != ECONNREFUSED)) {
+      error = "cannot connect to the dataplane at " + path + ": " + std::strerror(err);
+      return false;
+    }
+    ::usleep(50 * 1000);
+  }
+}
+
+bool DataplaneClient::send_raw(const std::vector<uint8_t>& m) {
+  size_t off = 0;
+  while (off < m.size()) {
+    const ssize_t n = ::send(fd_, m.data() + off, m.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool DataplaneClient::read_exact(void* buf, size_t n, int timeout_ms) {
+  auto* p = static_cast<uint8_t*>(buf);
+  while (n) {
+    pollfd pfd{fd_, POLLIN, 0};
+    const int rc = ::poll(&pfd, 1, timeout_ms);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) return false;
+    const ssize_t got = ::read(fd_, p, n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
+  return true;
+}
+
+std::optional<DataplaneClient::RawReply> DataplaneClient::read_message(int timeout_ms) {
+  RawReply r;
+  if (!read_exact(&r.header, sizeof r.header, timeout_ms)) return std::nullopt;
+  if (r.header.magic != proto::kMagic || r.header.length < sizeof r.header || r.header.length > kMaxReply) {
+    return std::nullopt;
+  }
+  r.body.resize(r.header.length - sizeof r.header);
+  if (!read_exact(r.body.data(), r.body.size(), kReplyTimeoutMs)) return std::nullopt;
+  return r;
+}
+
+template <typename Resp, typename Req>
+Reply<Resp> DataplaneClient::call(proto::MsgType type, const Req& req) {
+  if (fd_ < 0) return failure<Resp>("not connected");
+  const uint32_t seq = next_seq();
+  if (!send_raw(proto::encode(static_cast<uint16_t>(type), seq, req))) {
+    return failure<Resp>(std::string("cannot send to the dataplane: ") + std::strerror(errno));
+  }
+  for (;;) {
+    auto m = read_message(kReplyTimeoutMs);
+    if (!m) return failure<Resp>("no reply from the dataplane (connection closed or timed out)");
+    if (m->header.type == static_cast<uint16_t>(proto::MsgType::event_session_timeout)) {
+      if (m->body.size() == sizeof(proto::TimeoutEvent)) {
+        proto::TimeoutEvent e;
+        std::memcpy(&e, m->body.data(), sizeof e);
+        pending_events_.push_back(e);
+      }
+      continue;
+    }
+    if (m->header.seq != seq && m->header.seq != 0) continue;
+    if (m->header.type == static_cast<uint16_t>(proto::MsgType::error)) {
+      proto::ErrorReply e{};
+      std::memcpy(&e, m->body.data(), std::min(sizeof e, m->body.size()));
+      e.message[sizeof e.message - 1] = 0;
+      return failure<Resp>(e.message, e.code);
+    }
+    if (m->header.type != proto::reply_type(type) || m->body.size() != sizeof(Resp)) {
+      return failure<Resp>(std::string("unexpected reply to ") + proto::type_name(static_cast<uint16_t>(type)));
+    }
+    Reply<Resp> r;
+    r.value.emplace();
+    std::memcpy(&*r.value, m->body.data(), sizeof(Resp));
+    return r;
+  }
+}
+
+Reply<proto::HelloReply> DataplaneClient::hello(const std::string& client_name) {
+  proto::HelloRequest r{};
+  std::strncpy(r.client, client_name.c_str(), sizeof r.client - 1);
+  auto reply = call<proto::HelloReply>(proto::MsgType::hello, r);
+  if (reply && reply->version != proto::kVersion) {
+    return failure<proto::HelloReply>("dataplane speaks protocol version " + std::to_string(reply->version));
+  }
+  return reply;
+}
+
+Reply<proto::SessionInfo> DataplaneClient::create(const proto::CreateRequest& r) {
+  return call<proto::SessionInfo>(proto::MsgType::create_session, r);
+}
+
+Reply<proto::SessionInfo> DataplaneClient::update(const proto::UpdateLegRequest& r) {
+  return call<proto::SessionInfo>(proto::MsgType::update_leg, r);
+}
+
+Reply<proto::SessionInfo> DataplaneClient::remove(uint64_t id) {
+  return call<proto::SessionInfo>(proto::MsgType::delete_session, proto::SessionRequest{id});
+}
+
+Reply<proto::SessionInfo> DataplaneClient::query(uint64_t id) {
+  return call<proto::SessionInfo>(proto::MsgType::query_session, proto::SessionRequest{id});
+}
+
+Reply<proto::HealthReply> DataplaneClient::health() {
+  return call<proto::HealthReply>(proto::MsgType::health, proto::HealthRequest{});
+}
+
+Reply<proto::SubscribeRequest> DataplaneClient::subscribe(uint32_t events) {
+  return call<proto::SubscribeRequest>(proto::MsgType::subscribe, proto::SubscribeRequest{events, 0});
+}
+
+Reply<std::vector<proto::SessionInfo>> DataplaneClient::list_all() {
+  Reply<std::vector<proto::SessionInfo>> out;
+  out.value.emplace();
+  proto::ListRequest req{0, proto::kMaxListItems, 0};
+  do {
+    const uint32_t seq = next_seq();
+    if (!send_raw(proto::encode(static_cast<uint16_t>(proto::MsgType::list_sessions), seq, req))) {
+      return failure<std::vector<proto::SessionInfo>>("cannot send to the dataplane");
+    }
+    std::optional<RawReply> m;
+    do {
+      m = read_message(kReplyTimeoutMs);
+    } while (m && m->header.seq != seq);
+    if (!m) return failure<std::vector<proto::SessionInfo>>("no reply from the dataplane");
+    proto::ListReply head{};
+    if (m->header.type != proto::reply_type(proto::MsgType::list_sessions) || m->body.size() < sizeof head) {
+      return failure<std::vector<proto::SessionInfo>>("unexpected reply to list_sessions");
+    }
+    std::memcpy(&head, m->body.data(), sizeof head);
+    if (m->body.size() != sizeof head + head.count * sizeof(proto::SessionInfo)) {
+      return failure<std::vector<proto::SessionInfo>>("list reply of the wrong size");
+    }
+    const size_t old = out.value->size();
+    out.value->resize(old + head.count);
+    if (head.count) std::memcpy(out.value->data() + old, m->body.data() + sizeof head, head.count * sizeof(proto::SessionInfo));
+    req.cursor = head.next_cursor;
+  } while (req.cursor != 0);
+  return out;
+}
+
+std::optional<proto::TimeoutEvent> DataplaneClient::next_event(int timeout_ms) {
+  if (!pending_events_.empty()) {
+    auto e = pending_events_.front();
+    pending_events_.erase(pending_events_.begin());
+    return e;
+  }
+  auto m = read_message(timeout_ms);
+  if (!m || m->header.type != static_cast<uint16_t>(proto::MsgType::event_session_timeout) ||
+      m->body.size() != sizeof(proto::TimeoutEvent)) {
+    return std::nullopt;
+  }
+  proto::TimeoutEvent e;
+  std::memcpy(&e, m->body.data(), sizeof e);
+  return e;
+}
+
+}  // namespace tandem::control

@@ -1,0 +1,198 @@
+#include "dataplane/control_handlers.h"
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+#include "dataplane/config.h"
+
+namespace tandem::dp {
+
+using namespace proto;
+
+void ControlHandlers::handle(ControlClient& c, const Header& h, const uint8_t* body) {
+  if (auto e = check_body(h)) return reply_error(c, h.seq, *e);
+  switch (static_cast<MsgType>(h.type)) {
+#define TANDEM_X(name, num, req, rep)      \
+  case MsgType::name: {                    \
+    req r;                                 \
+    std::memcpy(&r, body, sizeof r);       \
+    on_##name(c, h.seq, r);                \
+    break;                                 \
+  }
+    TANDEM_CONTROL_MESSAGES(TANDEM_X)
+#undef TANDEM_X
+    default:
+      break;  // check_body refused it
+  }
+}
+
+void ControlHandlers::reply_error(ControlClient& c, uint32_t seq, const Error& e) {
+  server_->count_error();
+  spdlog::debug("control: client {}: {} ({})", c.id, e.message, error_name(e.code));
+  const auto m = encode_error(seq, e);
+  c.out.insert(c.out.end(), m.begin(), m.end());
+}
+
+template <typename T>
+void ControlHandlers::reply(ControlClient& c, MsgType t, uint32_t seq, const T& body) {
+  const auto m = encode(reply_type(t), seq, body);
+  c.out.insert(c.out.end(), m.begin(), m.end());
+}
+
+Limits ControlHandlers::limits() const {
+  uint32_t mask = 0;
+  for (const PortConfig& p : rt_.config.ports) mask |= 1u << p.port_id;
+  return {mask, rt_.config.relay_port_min, rt_.config.relay_port_max};
+}
+
+void ControlHandlers::on_hello(ControlClient& c, uint32_t seq, const HelloRequest& r) {
+  char name[sizeof r.client + 1] = {};
+  std::memcpy(name, r.client, sizeof r.client);
+  spdlog::info("control: client {} says hello: '{}'", c.id, name);
+  HelloReply out{};
+  out.version = kVersion;
+  out.workers = static_cast<uint16_t>(rt_.workers.size());
+  out.max_sessions = rt_.sessions->capacity();
+  out.port_count = static_cast<uint16_t>(rt_.config.ports.size());
+  out.relay_port_min = rt_.config.relay_port_min;
+  out.relay_port_max = rt_.config.relay_port_max;
+  for (const PortConfig& p : rt_.config.ports) {
+    out.port_ip[p.port_id] = p.ip;
+    std::strncpy(out.port_role[p.port_id], p.role.c_str(), sizeof out.port_role[p.port_id] - 1);
+  }
+  reply(c, MsgType::hello, seq, out);
+}
+
+void ControlHandlers::on_create_session(ControlClient& c, uint32_t seq, const CreateRequest& r) {
+  if (auto e = validate(r, limits())) return reply_error(c, seq, *e);
+  const uint32_t now = rt_.clock.now_ms();
+  const auto created = rt_.sessions->create(r, now);
+  if (created.error) return reply_error(c, seq, *created.error);
+  ++rt_.counters.sessions_created;
+  SessionInfo info;
+  rt_.sessions->info(created.id, now, info);
+  reply(c, MsgType::create_session, seq, info);
+}
+
+void ControlHandlers::on_update_leg(ControlClient& c, uint32_t seq, const UpdateLegRequest& r) {
+  if (auto e = validate(r, limits())) return reply_error(c, seq, *e);
+  if (auto e = rt_.sessions->update(r)) return reply_error(c, seq, *e);
+  SessionInfo info;
+  rt_.sessions->info(r.session_id, rt_.clock.now_ms(), info);
+  reply(c, MsgType::update_leg, seq, info);
+}
+
+void ControlHandlers::on_delete_session(ControlClient& c, uint32_t seq, const SessionRequest& r) {
+  bool found = false;
+  rt_.sessions->remove({&r.session_id, 1}, rt_.clock.now_ms(), [&](const SessionInfo& info) {
+    found = true;
+    ++rt_.counters.sessions_deleted;
+    reply(c, MsgType::delete_session, seq, info);
+  });
+  if (!found) reply_error(c, seq, {ErrorCode::no_such_session, "no session " + std::to_string(r.session_id)});
+}
+
+void ControlHandlers::on_query_session(ControlClient& c, uint32_t seq, const SessionRequest& r) {
+  SessionInfo info;
+  if (auto e = rt_.sessions->info(r.session_id, rt_.clock.now_ms(), info)) return reply_error(c, seq, *e);
+  reply(c, MsgType::query_session, seq, info);
+}
+
+void ControlHandlers::on_list_sessions(ControlClient& c, uint32_t seq, const ListRequest& r) {
+  if (auto e = validate(r)) return reply_error(c, seq, *e);
+  std::vector<SessionInfo> items;
+  items.reserve(r.max_items);
+  ListReply head{};
+  head.next_cursor = rt_.sessions->list(r.cursor, r.max_items, rt_.clock.now_ms(), items);
+  head.count = static_cast<uint32_t>(items.size());
+  head.total_sessions = rt_.sessions->size();
+  std::vector<uint8_t> body(sizeof head + items.size() * sizeof(SessionInfo));
+  std::memcpy(body.data(), &head, sizeof head);
+  if (!items.empty()) std::memcpy(body.data() + sizeof head, items.data(), items.size() * sizeof(SessionInfo));
+  const auto m = encode(reply_type(MsgType::list_sessions), seq, body.data(), body.size());
+  c.out.insert(c.out.end(), m.begin(), m.end());
+}
+
+void ControlHandlers::on_subscribe(ControlClient& c, uint32_t seq, const SubscribeRequest& r) {
+  if (auto e = validate(r)) return reply_error(c, seq, *e);
+  c.events = r.events;
+  reply(c, MsgType::subscribe, seq, r);
+}
+
+void ControlHandlers::on_health(ControlClient& c, uint32_t seq, const HealthRequest&) {
+  HealthReply out;
+  fill_health(out);
+  reply(c, MsgType::health, seq, out);
+}
+
+void ControlHandlers::fill_health(HealthReply& out) const {
+  out = HealthReply{};
+  out.uptime_s = rt_.clock.now_ms() / 1000;
+  out.sessions = rt_.sessions->size();
+  out.max_sessions = rt_.sessions->capacity();
+  out.session_memory_bytes = rt_.sessions->memory_per_session();
+  out.workers = static_cast<uint16_t>(rt_.workers.size());
+  out.ports = static_cast<uint16_t>(rt_.config.ports.size());
+  out.clients = server_ ? server_->clients() : 0;
+  out.mbufs_in_use = rte_mempool_in_use_count(rt_.ports.pool());
+  out.mbufs_total = rt_.ports.pool()->size;
+  out.neighbors = rt_.neighbors->size();
+  out.timeouts = rt_.counters.timeouts;
+  out.control_errors = server_ ? server_->errors() : 0;
+  out.sessions_created = rt_.counters.sessions_created;
+  out.sessions_deleted = rt_.counters.sessions_deleted;
+  for (size_t w = 0; w < rt_.workers.size(); ++w) {
+    const WorkerCounters& wc = rt_.workers[w]->counters;
+    for (size_t d = 0; d < kDropReasonCount && d < kMaxDropReasons; ++d) out.drops[d] += counter_read(wc.drops[d]);
+    if (w >= kMaxWorkers) continue;
+    WorkerHealth& h = out.worker[w];
+    h.rx = counter_read(wc.rx);
+    h.relayed = counter_read(wc.relayed);
+    h.tx = h.relayed + counter_read(wc.punted);
+    h.busy_polls = counter_read(wc.busy_polls);
+    h.idle_polls = counter_read(wc.idle_polls);
+    h.sleeps = counter_read(wc.sleeps);
+  }
+  for (size_t i = 0; i < rt_.config.ports.size() && i < kMaxPorts; ++i) {
+    const uint16_t id = rt_.config.ports[i].port_id;
+    PortHealth& p = out.port[i];
+    rte_eth_stats s{};
+    rte_eth_stats_get(id, &s);
+    p.rx_packets = s.ipackets;
+    p.tx_packets = s.opackets;
+    p.rx_missed = s.imissed;
+    p.rx_errors = s.ierrors;
+    p.tx_errors = s.oerrors;
+    const uint16_t tap = rt_.ports.views()[id].tap;
+    if (tap != kNoPort) {
+      rte_eth_stats ts{};
+      rte_eth_stats_get(tap, &ts);
+      p.punted = ts.opackets;
+    }
+    p.injected = rt_.counters.injected[id];
+    p.ip = rt_.config.ports[i].ip;
+    p.port_id = static_cast<uint8_t>(id);
+    rte_eth_link link{};
+    rte_eth_link_get_nowait(id, &link);
+    p.link_up = link.link_status;
+  }
+}
+
+void ControlHandlers::expire(std::span<const uint64_t> ids) {
+  rt_.sessions->remove(ids, rt_.clock.now_ms(), [&](const SessionInfo& info) {
+    ++rt_.counters.timeouts;
+    ++rt_.counters.sessions_deleted;
+    spdlog::info("session {} timed out after {} s idle", info.session_id,
+                 std::min(info.legs[0].idle_ms, info.legs[1].idle_ms) / 1000);
+    if (server_) {
+      server_->broadcast(kEventTimeouts,
+                         encode(static_cast<uint16_t>(MsgType::event_session_timeout), 0, TimeoutEvent{info}));
+    }
+  });
+}
+
+}  // namespace tandem::dp

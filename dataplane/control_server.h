@@ -1,0 +1,60 @@
+// The control socket's transport: a non-blocking Unix stream server for several
+// clients, framing, bounded buffers. What a message means is the handler's job.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/control_codec.h"
+
+namespace tandem::dp {
+
+struct ControlClient {
+  int fd = -1;
+  uint64_t id = 0;
+  uint32_t events = 0;            // subscribed proto::kEvent* bits
+  std::vector<uint8_t> in;
+  std::vector<uint8_t> out;
+  size_t out_sent = 0;
+  bool closing = false;           // flush `out`, then close
+};
+
+class ControlServer {
+ public:
+  // Handles one well-framed message (header checked, body of `length` bytes)
+  // and appends the reply to client.out.
+  using Handler = std::function<void(ControlClient& client, const proto::Header& h, const uint8_t* body)>;
+
+  ControlServer(Handler handler) : handler_(std::move(handler)) {}
+  ~ControlServer();
+  bool listen(const std::string& path, std::string& error);
+  // Waits up to timeout_ms for socket activity and serves it. Returns whether
+  // anything happened.
+  bool poll(int timeout_ms);
+  // Pushes a message to every client subscribed to `event`.
+  void broadcast(uint32_t event, const std::vector<uint8_t>& message);
+
+  uint32_t clients() const { return static_cast<uint32_t>(clients_.size()); }
+  uint64_t errors() const { return errors_; }
+  void count_error() { ++errors_; }
+
+ private:
+  void accept_clients();
+  void on_readable(ControlClient& c);
+  void on_writable(ControlClient& c);
+  void close_client(int fd);
+  void watch(ControlClient& c);
+
+  Handler handler_;
+  std::string path_;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  uint64_t next_id_ = 1;
+  uint64_t errors_ = 0;
+  std::vector<std::unique_ptr<ControlClient>> clients_;
+};
+
+}  // namespace tandem::dp

@@ -1,0 +1,197 @@
+// tandem-dataplane: EAL arguments, then ours after `--`.
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/config.h"
+#include "dataplane/control_handlers.h"
+#include "dataplane/control_server.h"
+#include "dataplane/housekeeping.h"
+#include "dataplane/runtime.h"
+
+namespace tandem::dp {
+namespace {
+
+constexpr unsigned kRingSize = 4096;
+constexpr uint32_t kNeighborCapacity = 4096;
+
+std::atomic<bool>* g_stop = nullptr;
+
+void on_signal(int) {
+  if (g_stop) g_stop->store(true);
+}
+
+int fail(const std::string& msg) {
+  spdlog::critical("{}", msg);
+  return 1;
+}
+
+// Splits argv at the first "--": EAL's part, then ours (with the program name
+// in front of both).
+void split_args(int argc, char** argv, std::vector<char*>& eal, std::vector<char*>& ours, bool& had_separator) {
+  eal.push_back(argv[0]);
+  ours.push_back(argv[0]);
+  had_separator = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!had_separator && std::string_view(argv[i]) == "--") {
+      had_separator = true;
+      continue;
+    }
+    (had_separator ? ours : eal).push_back(argv[i]);
+  }
+}
+
+bool create_rings(Runtime& rt, std::string& error) {
+  const int socket = static_cast<int>(rte_socket_id());
+  rt.arp_ring = rte_ring_create("tandem_arp", kRingSize, socket, RING_F_SC_DEQ);
+  rt.resolve_ring = rte_ring_create("tandem_resolve", kRingSize, socket, RING_F_SC_DEQ);
+  if (!rt.arp_ring || !rt.resolve_ring) {
+    error = std::string("cannot create rings: ") + rte_strerror(rte_errno);
+    return false;
+  }
+  const size_t rcu_size = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
+  rt.rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc("tandem_rcu", rcu_size, RTE_CACHE_LINE_SIZE));
+  if (!rt.rcu || rte_rcu_qsbr_init(rt.rcu, RTE_MAX_LCORE) != 0) {
+    error = "cannot create the RCU variable";
+    return false;
+  }
+  return true;
+}
+
+bool create_workers(Runtime& rt, std::string& error) {
+  std::vector<uint16_t> tx_ports;
+  for (uint16_t port : rt.ports.wire_ports()) {
+    tx_ports.push_back(port);
+    if (rt.ports.views()[port].tap != kNoPort) tx_ports.push_back(rt.ports.views()[port].tap);
+  }
+  unsigned lcore;
+  unsigned index = 0;
+  RTE_LCORE_FOREACH_WORKER(lcore) {
+    auto w = std::make_unique<Worker>();
+    w->index = index;
+    const std::string ring = "tandem_inject" + std::to_string(index++);
+    w->inject = rte_ring_create(ring.c_str(), kRingSize, static_cast<int>(rte_lcore_to_socket_id(lcore)),
+                                RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!w->inject) {
+      error = std::string("cannot create ") + ring + ": " + rte_strerror(rte_errno);
+      return false;
+    }
+    w->shared = &rt.shared;
+    if (!worker_prepare(*w, tx_ports, static_cast<int>(rte_lcore_to_socket_id(lcore)), error)) return false;
+    rt.workers.push_back(std::move(w));
+  }
+  // RX queue q of every port goes to worker q mod workers.
+  for (uint16_t port : rt.ports.wire_ports()) {
+    for (uint16_t q = 0; q < rt.layout.rx_queues; ++q) {
+      rt.workers[q % rt.workers.size()]->rx.push_back({port, q});
+    }
+  }
+  return true;
+}
+
+int run(int argc, char** argv) {
+  std::vector<char*> eal_args, our_args;
+  bool separator = false;
+  split_args(argc, argv, eal_args, our_args, separator);
+  if (!separator) {
+    for (char* a : eal_args) {
+      if (std::string_view(a) == "--help" || std::string_view(a) == "-h") {
+        char help[] = "--help";
+        char* args[] = {argv[0], help};
+        return parse_flags(2, args).exit_code;
+      }
+    }
+  }
+  // Our flags are checked before EAL takes hugepages and devices, so a typo
+  // costs nothing.
+  FlagsResult flags = parse_flags(static_cast<int>(our_args.size()), our_args.data());
+  if (flags.exit_code >= 0) return flags.exit_code;
+
+  Runtime rt;
+  rt.config = std::move(flags.config);
+  spdlog::set_level(spdlog::level::from_str(rt.config.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [dataplane] %v");
+
+  if (rte_eal_init(static_cast<int>(eal_args.size()), eal_args.data()) < 0) {
+    std::fprintf(stderr, "tandem-dataplane: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+    return 2;
+  }
+  rt.clock.start();
+  const unsigned workers = rte_lcore_count() - 1;
+  if (workers == 0) {
+    rte_eal_cleanup();
+    std::fprintf(stderr, "tandem-dataplane: give at least two lcores (-l): the main one and a worker\n");
+    return 2;
+  }
+  rt.layout.worker_count = static_cast<uint16_t>(workers);
+  rt.layout.rx_queues = rt.config.rx_queues ? rt.config.rx_queues : static_cast<uint16_t>(workers);
+
+  std::string error;
+  int rc = 0;
+  {
+    ControlHandlers handlers(rt);
+    ControlServer server([&](ControlClient& c, const proto::Header& h, const uint8_t* body) {
+      handlers.handle(c, h, body);
+    });
+    handlers.attach(&server);
+    std::vector<uint32_t> port_ips(proto::kMaxPorts, 0);
+    for (const PortConfig& p : rt.config.ports) port_ips[p.port_id] = p.ip;
+
+    if (!rt.ports.start(rt.config, rt.layout, error) || !create_rings(rt, error)) {
+      rc = fail(error);
+    } else if (!(rt.sessions = SessionTable::create({rt.config.max_sessions, rt.config.relay_port_min,
+                                                     rt.config.relay_port_max, port_ips, rt.rcu,
+                                                     static_cast<int>(rte_socket_id())},
+                                                    error)) ||
+               !(rt.neighbors = Neighbors::create(kNeighborCapacity, static_cast<int>(rte_socket_id()), error))) {
+      rc = fail(error);
+    } else if (!server.listen(rt.config.control_socket, error)) {
+      rc = fail(error);
+    } else {
+      rt.shared = WorkerShared{rt.sessions.get(), rt.neighbors.get(), &rt.ports.views(), rt.arp_ring,
+                               rt.resolve_ring, rt.rcu, &rt.clock, rt.config.burst, rt.config.poll_mode,
+                               rt.config.exception_path, &rt.stop};
+      if (!create_workers(rt, error)) {
+        rc = fail(error);
+      } else {
+        g_stop = &rt.stop;
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        unsigned lcore;
+        size_t i = 0;
+        RTE_LCORE_FOREACH_WORKER(lcore) { rte_eal_remote_launch(worker_main, rt.workers[i++].get(), lcore); }
+        spdlog::info("ready: {} workers, {} sessions max ({} bytes each), control socket {}, poll mode {}",
+                     workers, rt.sessions->capacity(), rt.sessions->memory_per_session(), rt.config.control_socket,
+                     rt.config.poll_mode == PollMode::busy ? "busy" : "adaptive");
+        housekeeping_run(rt, server, handlers);
+        spdlog::info("stopping");
+        rte_eal_mp_wait_lcore();
+      }
+    }
+    for (auto& w : rt.workers) {
+      worker_release(*w);
+      rte_ring_free(w->inject);
+    }
+    rt.sessions.reset();
+    rt.neighbors.reset();
+    rt.ports.stop();
+  }
+  rte_ring_free(rt.arp_ring);
+  rte_ring_free(rt.resolve_ring);
+  rte_free(rt.rcu);
+  rte_eal_cleanup();
+  return rc;
+}
+
+}  // namespace
+}  // namespace tandem::dp
+
+int main(int argc, char** argv) { return tandem::dp::run(argc, argv); }

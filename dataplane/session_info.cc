@@ -1,0 +1,59 @@
+#include "dataplane/session_info.h"
+
+#include <arpa/inet.h>
+
+namespace tandem::dp {
+namespace {
+
+uint32_t units_to_us(uint32_t units, uint8_t khz) {
+  return khz ? static_cast<uint32_t>(uint64_t{units} * 1000 / khz) : 0;
+}
+
+}  // namespace
+
+void read_leg_info(const Leg& leg, uint32_t now_ms, proto::LegInfo& out) {
+  const Remote r = Remote::unpack(leg.remote.load(std::memory_order_acquire));
+  out.local_ip = leg.local_ip;
+  out.local_port = ntohs(leg.local_port);
+  out.remote_ip = r.ip;
+  out.remote_port = ntohs(r.rtp_port);
+  out.remote_rtcp_port = ntohs(r.rtcp_port);
+  out.port = leg.port;
+  out.flags = leg.flags.load(std::memory_order_relaxed);
+  out.packets = counter_read(leg.packets);
+  out.bytes = counter_read(leg.bytes);
+  out.rtcp_packets = counter_read(leg.rtcp_packets);
+  out.drop_source = counter_read(leg.drop_source);
+  out.drop_bad_rtp = counter_read(leg.drop_bad_rtp);
+  out.idle_ms = now_ms - counter_read(leg.last_rx_ms);
+
+  // The worker updates the RTP fields together; a copy taken mid-update is off
+  // by at most the packet in flight, which a report can live with.
+  RtpStats s;
+  s.max_seq = counter_read(leg.rtp.max_seq);
+  s.cycles = counter_read(leg.rtp.cycles);
+  s.ssrc_changes = counter_read(leg.rtp.ssrc_changes);
+  s.bad_seq = counter_read(leg.rtp.bad_seq);
+  s.base = counter_read(leg.rtp.base);
+  s.received = counter_read(leg.rtp.received);
+  s.transit = counter_read(leg.rtp.transit);
+  s.jitter = counter_read(leg.rtp.jitter);
+  s.jitter_max = counter_read(leg.rtp.jitter_max);
+  s.jitter_sum = counter_read(leg.rtp.jitter_sum);
+  s.ssrc = counter_read(leg.rtp.ssrc);
+  s.probation = counter_read(leg.rtp.probation);
+  s.state = counter_read(leg.rtp.state);
+  s.clock_khz = counter_read(leg.rtp.clock_khz);
+  const RtpSummary sum = rtp_stats_summary(s);
+  out.rtp_expected = sum.expected;
+  out.rtp_received = sum.received;
+  out.rtp_lost = sum.lost;
+  out.jitter_us = units_to_us(sum.jitter, s.clock_khz);
+  out.jitter_max_us = units_to_us(sum.jitter_max, s.clock_khz);
+  out.jitter_mean_us = units_to_us(sum.jitter_mean, s.clock_khz);
+  out.ssrc = sum.ssrc;
+  out.ssrc_changes = sum.ssrc_changes;
+  out.clock_khz = s.clock_khz;
+}
+
+}  // namespace tandem::dp

@@ -1,0 +1,232 @@
+#include "dataplane/session_table.h"
+
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include <cstring>
+
+#include "dataplane/session_info.h"
+
+namespace tandem::dp {
+namespace {
+
+size_t heap_allocated(int socket) {
+  rte_malloc_socket_stats s{};
+  rte_malloc_get_socket_stats(socket, &s);
+  return s.heap_allocsz_bytes;
+}
+
+proto::Error error(proto::ErrorCode c, std::string m) { return {c, std::move(m)}; }
+
+void init_leg(Leg& leg, const proto::LegSpec& s, uint32_t local_ip, uint16_t local_port_host, uint32_t now_ms) {
+  std::memset(static_cast<void*>(&leg), 0, sizeof leg);
+  Remote r{s.remote_ip, htons(s.remote_port),
+           htons(s.remote_rtcp_port ? s.remote_rtcp_port : static_cast<uint16_t>(s.remote_port + 1))};
+  if (!s.remote_port) r = Remote{};
+  leg.remote.store(r.pack(), std::memory_order_relaxed);
+  leg.local_ip = local_ip;
+  leg.local_port = htons(local_port_host);
+  leg.flags.store(s.mode, std::memory_order_relaxed);
+  leg.port = s.port;
+  leg.last_rx_ms = now_ms;
+  leg.rtp.clock_khz = s.clock_khz ? s.clock_khz : 8;
+}
+
+}  // namespace
+
+SessionTable::SessionTable(uint32_t capacity, const SessionTableParams& p)
+    : capacity_(capacity),
+      port_ips_(p.port_ips),
+      rcu_(p.rcu),
+      ports_(static_cast<unsigned>(p.port_ips.size()), p.relay_port_min, p.relay_port_max) {}
+
+std::unique_ptr<SessionTable> SessionTable::create(const SessionTableParams& p, std::string& err) {
+  std::unique_ptr<SessionTable> t(new SessionTable(p.max_sessions, p));
+  const size_t heap_before = heap_allocated(p.socket_id);
+
+  rte_hash_parameters hp{};
+  hp.name = "tandem_sessions";
+  hp.entries = 2 * p.max_sessions;  // one entry per leg: RTCP shares its RTP leg's entry
+  hp.key_len = sizeof(SessionKey);
+  hp.hash_func = rte_hash_crc;
+  hp.socket_id = p.socket_id;
+  hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+  t->index_ = rte_hash_create(&hp);
+  if (!t->index_) {
+    err = "cannot create the session index for " + std::to_string(p.max_sessions) +
+          " sessions: " + rte_strerror(rte_errno);
+    return nullptr;
+  }
+  t->sessions_ = static_cast<Session*>(
+      rte_zmalloc_socket("tandem_sessions", sizeof(Session) * p.max_sessions, RTE_CACHE_LINE_SIZE, p.socket_id));
+  if (!t->sessions_) {
+    err = "cannot allocate " + std::to_string(sizeof(Session) * p.max_sessions) + " bytes for sessions";
+    return nullptr;
+  }
+  t->meta_.assign(p.max_sessions, Meta{0, 0});
+  t->free_slots_.reserve(p.max_sessions);
+  for (uint32_t i = p.max_sessions; i-- > 0;) t->free_slots_.push_back(i);
+
+  const size_t table_bytes = heap_allocated(p.socket_id) - heap_before + sizeof(Meta) * p.max_sessions;
+  t->memory_per_session_ = static_cast<uint32_t>(table_bytes / p.max_sessions);
+  return t;
+}
+
+SessionTable::~SessionTable() {
+  rte_hash_free(index_);
+  rte_free(sessions_);
+}
+
+std::optional<uint32_t> SessionTable::live_slot(uint64_t id) const {
+  const uint32_t slot = proto::session_slot(id);
+  if (slot >= capacity_ || meta_[slot].generation != proto::session_generation(id) || !(meta_[slot].generation & 1)) {
+    return std::nullopt;
+  }
+  return slot;
+}
+
+SessionTable::Created SessionTable::create(const proto::CreateRequest& r, uint32_t now_ms) {
+  Created c;
+  if (free_slots_.empty()) {
+    c.error = error(proto::ErrorCode::table_full, "all " + std::to_string(capacity_) + " sessions in use");
+    return c;
+  }
+  uint16_t local[2] = {0, 0};
+  for (unsigned i = 0; i < 2; ++i) {
+    local[i] = ports_.take(r.legs[i].port, r.legs[i].local_port);
+    if (!local[i]) {
+      if (i == 1) ports_.give_back(r.legs[0].port, local[0]);
+      c.error = r.legs[i].local_port
+                    ? error(proto::ErrorCode::port_unavailable,
+                            "leg " + std::to_string(i) + ": port " + std::to_string(r.legs[i].local_port) + " in use")
+                    : error(proto::ErrorCode::no_free_port, "leg " + std::to_string(i) + ": relay port range exhausted");
+      return c;
+    }
+  }
+  const uint32_t slot = free_slots_.back();
+  Session& s = sessions_[slot];
+  for (unsigned i = 0; i < 2; ++i) init_leg(s.legs[i], r.legs[i], port_ips_[r.legs[i].port], local[i], now_ms);
+
+  // Publishing the index entries is what makes the session visible to workers:
+  // everything above is written before (the add has release semantics).
+  for (unsigned i = 0; i < 2; ++i) {
+    const SessionKey key = make_key(s.legs[i].local_ip, s.legs[i].local_port);
+    const int rc = rte_hash_add_key_data(index_, &key, reinterpret_cast<void*>(leg_ref(slot, i)));
+    if (rc < 0) {
+      if (i == 1) {
+        const SessionKey first = make_key(s.legs[0].local_ip, s.legs[0].local_port);
+        const int32_t pos = rte_hash_del_key(index_, &first);
+        rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
+        if (pos >= 0) rte_hash_free_key_with_position(index_, pos);
+      }
+      ports_.give_back(r.legs[0].port, local[0]);
+      ports_.give_back(r.legs[1].port, local[1]);
+      c.error = error(proto::ErrorCode::table_full, "session index full");
+      return c;
+    }
+  }
+  free_slots_.pop_back();
+  Meta& m = meta_[slot];
+  m.generation += 1;  // odd: live
+  m.created_s = now_ms / 1000;
+  ++live_;
+  c.id = proto::make_session_id(slot, m.generation);
+  return c;
+}
+
+std::optional<proto::Error> SessionTable::update(const proto::UpdateLegRequest& r) {
+  const auto slot = live_slot(r.session_id);
+  if (!slot) return error(proto::ErrorCode::no_such_session, "no session " + std::to_string(r.session_id));
+  Leg& leg = sessions_[*slot].legs[r.leg];
+  Remote remote{};
+  if (r.remote_port) {
+    remote = {r.remote_ip, htons(r.remote_port),
+              htons(r.remote_rtcp_port ? r.remote_rtcp_port : static_cast<uint16_t>(r.remote_port + 1))};
+  }
+  if (r.clock_khz) counter_set(leg.rtp.clock_khz, r.clock_khz);
+  // A new remote from control (an SDP answer, a re-INVITE) starts latching over.
+  leg.remote.store(remote.pack(), std::memory_order_release);
+  leg.flags.store(r.mode, std::memory_order_release);
+  return std::nullopt;
+}
+
+std::optional<proto::Error> SessionTable::info(uint64_t id, uint32_t now_ms, proto::SessionInfo& out) const {
+  const auto slot = live_slot(id);
+  if (!slot) return error(proto::ErrorCode::no_such_session, "no session " + std::to_string(id));
+  fill_info(*slot, now_ms, out);
+  return std::nullopt;
+}
+
+void SessionTable::fill_info(uint32_t slot, uint32_t now_ms, proto::SessionInfo& out) const {
+  out = proto::SessionInfo{};
+  out.session_id = proto::make_session_id(slot, meta_[slot].generation);
+  out.age_s = now_ms / 1000 - meta_[slot].created_s;
+  for (unsigned i = 0; i < 2; ++i) read_leg_info(sessions_[slot].legs[i], now_ms, out.legs[i]);
+}
+
+void SessionTable::remove(std::span<const uint64_t> ids, uint32_t now_ms,
+                          const std::function<void(const proto::SessionInfo&)>& done) {
+  struct Removed {
+    uint32_t slot;
+    int32_t pos[2];
+  };
+  std::vector<Removed> removed;
+  removed.reserve(ids.size());
+  for (uint64_t id : ids) {
+    const auto slot = live_slot(id);
+    if (!slot) continue;
+    Removed r{*slot, {-1, -1}};
+    for (unsigned i = 0; i < 2; ++i) {
+      const Leg& leg = sessions_[*slot].legs[i];
+      const SessionKey key = make_key(leg.local_ip, leg.local_port);
+      r.pos[i] = rte_hash_del_key(index_, &key);
+    }
+    meta_[*slot].generation += 1;  // even: dead, so the id is refused from now on
+    removed.push_back(r);
+  }
+  if (removed.empty()) return;
+  // After this no worker holds a pointer to a removed session: counters are final.
+  rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
+  for (const Removed& r : removed) {
+    for (int32_t pos : r.pos) {
+      if (pos >= 0) rte_hash_free_key_with_position(index_, pos);
+    }
+    proto::SessionInfo info;
+    fill_info(r.slot, now_ms, info);
+    info.session_id = proto::make_session_id(r.slot, meta_[r.slot].generation - 1);
+    release_ports(r.slot);
+    free_slots_.push_back(r.slot);
+    --live_;
+    done(info);
+  }
+}
+
+void SessionTable::release_ports(uint32_t slot) {
+  for (const Leg& leg : sessions_[slot].legs) ports_.give_back(leg.port, ntohs(leg.local_port));
+}
+
+uint64_t SessionTable::list(uint64_t cursor, uint32_t max, uint32_t now_ms,
+                            std::vector<proto::SessionInfo>& out) const {
+  for (uint64_t slot = cursor; slot < capacity_; ++slot) {
+    if (!(meta_[slot].generation & 1)) continue;
+    if (out.size() == max) return slot;
+    out.emplace_back();
+    fill_info(static_cast<uint32_t>(slot), now_ms, out.back());
+  }
+  return 0;
+}
+
+std::vector<uint64_t> SessionTable::idle(uint32_t now_ms, uint32_t idle_ms) const {
+  std::vector<uint64_t> ids;
+  for (uint32_t slot = 0; slot < capacity_; ++slot) {
+    if (!(meta_[slot].generation & 1)) continue;
+    const Session& s = sessions_[slot];
+    const bool quiet = now_ms - counter_read(s.legs[0].last_rx_ms) >= idle_ms &&
+                       now_ms - counter_read(s.legs[1].last_rx_ms) >= idle_ms;
+    if (quiet) ids.push_back(proto::make_session_id(slot, meta_[slot].generation));
+  }
+  return ids;
+}
+
+}  // namespace tandem::dp

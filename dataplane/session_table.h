@@ -1,0 +1,105 @@
+// The media session table: a fixed array of sessions and an rte_hash index from
+// (local address, even local port) to a leg. One writer, the control thread;
+// lock-free readers, the workers. A removed session's slot and index entries are
+// reused only after every worker has passed a quiescent state (rte_rcu_qsbr),
+// which is also when its counters become final.
+#pragma once
+
+#include <arpa/inet.h>
+#include <rte_hash.h>
+#include <rte_rcu_qsbr.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataplane/control_codec.h"
+#include "dataplane/leg.h"
+#include "dataplane/relay_ports.h"
+
+namespace tandem::dp {
+
+struct SessionKey {
+  uint32_t ip;     // network order
+  uint16_t port;   // network order, even
+  uint16_t zero;
+};
+static_assert(sizeof(SessionKey) == 8);
+
+inline SessionKey make_key(uint32_t ip_net, uint16_t port_net) {
+  // Clearing the low bit of the host-order port maps RTCP (odd) onto its RTP leg.
+  return {ip_net, static_cast<uint16_t>(port_net & static_cast<uint16_t>(~htons(1))), 0};
+}
+
+// What a hash hit points at: slot * 2 + leg, stored in the key's data pointer.
+inline uintptr_t leg_ref(uint32_t slot, unsigned leg) { return (uintptr_t{slot} << 1) | leg; }
+
+struct SessionTableParams {
+  uint32_t max_sessions;
+  uint16_t relay_port_min;
+  uint16_t relay_port_max;
+  std::vector<uint32_t> port_ips;  // network order, indexed by leg port
+  rte_rcu_qsbr* rcu;               // workers' quiescent-state variable
+  int socket_id;
+};
+
+class SessionTable {
+ public:
+  static std::unique_ptr<SessionTable> create(const SessionTableParams& p, std::string& error);
+  ~SessionTable();
+  SessionTable(const SessionTable&) = delete;
+  SessionTable& operator=(const SessionTable&) = delete;
+
+  // Workers.
+  const rte_hash* index() const { return index_; }
+  Session& at(uint32_t slot) { return sessions_[slot]; }
+
+  // Control thread.
+  struct Created {
+    uint64_t id = 0;
+    std::optional<proto::Error> error;
+  };
+  Created create(const proto::CreateRequest& r, uint32_t now_ms);
+  std::optional<proto::Error> update(const proto::UpdateLegRequest& r);
+  std::optional<proto::Error> info(uint64_t id, uint32_t now_ms, proto::SessionInfo& out) const;
+  // Removes the sessions, waits once for the workers, then hands each one's
+  // final counters to `done`. Unknown ids are skipped.
+  void remove(std::span<const uint64_t> ids, uint32_t now_ms,
+              const std::function<void(const proto::SessionInfo&)>& done);
+  // Live sessions from slot `cursor` on, in slot order; returns the next cursor or 0.
+  uint64_t list(uint64_t cursor, uint32_t max, uint32_t now_ms, std::vector<proto::SessionInfo>& out) const;
+  // Sessions whose legs both received nothing for `idle_ms`.
+  std::vector<uint64_t> idle(uint32_t now_ms, uint32_t idle_ms) const;
+
+  uint32_t size() const { return live_; }
+  uint32_t capacity() const { return capacity_; }
+  uint32_t memory_per_session() const { return memory_per_session_; }
+  bool in_relay_range(uint16_t port_host) const { return ports_.in_range(port_host); }
+
+ private:
+  struct Meta {
+    uint32_t generation;  // odd while the slot is live
+    uint32_t created_s;
+  };
+  SessionTable(uint32_t capacity, const SessionTableParams& p);
+  std::optional<uint32_t> live_slot(uint64_t id) const;
+  void fill_info(uint32_t slot, uint32_t now_ms, proto::SessionInfo& out) const;
+  void release_ports(uint32_t slot);
+
+  uint32_t capacity_;
+  std::vector<uint32_t> port_ips_;
+  rte_rcu_qsbr* rcu_;
+  rte_hash* index_ = nullptr;
+  Session* sessions_ = nullptr;
+  std::vector<Meta> meta_;
+  std::vector<uint32_t> free_slots_;
+  RelayPorts ports_;
+  uint32_t live_ = 0;
+  uint32_t memory_per_session_ = 0;
+};
+
+}  // namespace tandem::dp

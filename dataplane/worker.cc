@@ -1,0 +1,254 @@
+#include "dataplane/worker.h"
+
+#include <rte_hash.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include <arpa/inet.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/packet_parse.h"
+#include "dataplane/relay.h"
+#include "dataplane/rewrite.h"
+
+namespace tandem::dp {
+namespace {
+
+constexpr unsigned kChunk = RTE_HASH_LOOKUP_BULK_MAX;  // 64: the most one bulk lookup takes
+constexpr unsigned kPrefetchAhead = 4;
+constexpr unsigned kIdleSpinsBeforeSleep = 256;
+constexpr unsigned kMinSleepUs = 16;
+constexpr unsigned kMaxSleepUs = 1000;
+
+void drop(Worker& w, rte_mbuf* m, DropReason r) {
+  counter_add(w.counters.drops[index(r)], uint64_t{1});
+  rte_pktmbuf_free(m);
+}
+
+void send(Worker& w, uint16_t port, rte_mbuf* m) {
+  rte_eth_tx_buffer(port, static_cast<uint16_t>(w.index), w.tx[port], m);
+}
+
+void punt(Worker& w, rte_mbuf* m) {
+  const PortView& in = (*w.shared->ports)[m->port];
+  if (!w.shared->exception_path || in.tap == kNoPort) return drop(w, m, DropReason::not_media);
+  counter_add(w.counters.punted, uint64_t{1});
+  send(w, in.tap, m);
+}
+
+void punt_arp(Worker& w, rte_mbuf* m) {
+  if (!w.shared->exception_path) return drop(w, m, DropReason::not_media);
+  if (rte_ring_mp_enqueue(w.shared->arp_ring, m) != 0) return drop(w, m, DropReason::punt_full);
+  counter_add(w.counters.punted, uint64_t{1});
+}
+
+// The destination MAC of the other leg: its remote's own MAC as last seen on
+// its packets, else the neighbour table's entry for the next hop.
+uint64_t destination_mac(Worker& w, const Leg& out, uint32_t dst_ip) {
+  const uint64_t seen = out.peer_mac.load(std::memory_order_relaxed);
+  if (seen & kMacValid) return seen;
+  const PortView& port = (*w.shared->ports)[out.port];
+  const uint32_t hop = port.next_hop(dst_ip);
+  if (hop == 0) return 0;
+  const uint64_t mac = w.shared->neighbors->lookup(out.port, hop);
+  if (!mac) {
+    // Ask housekeeping to resolve it; if its ring is full it is asking already.
+    const uintptr_t req = (uintptr_t{out.port} << 32) | hop;
+    rte_ring_mp_enqueue(w.shared->resolve_ring, reinterpret_cast<void*>(req));
+  }
+  return mac;
+}
+
+void learn_peer_mac(Leg& in, const uint8_t* frame) {
+  const uint64_t mac = pack_mac(frame + 6);
+  if (in.peer_mac.load(std::memory_order_relaxed) != mac) in.peer_mac.store(mac, std::memory_order_relaxed);
+}
+
+void relay_one(Worker& w, rte_mbuf* m, const ParsedPacket& p, uintptr_t ref, const RelayClock& clock) {
+  const uint32_t slot = static_cast<uint32_t>(ref >> 1);
+  const unsigned leg = ref & 1;
+  Session& s = w.shared->sessions->at(slot);
+  Leg& in = s.legs[leg];
+  const Leg& out = s.legs[leg ^ 1];
+  uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+
+  const RelayResult r = relay_packet(in, out, p, frame + p.l4_offset + 8, clock);
+  if (!r.forward) return drop(w, m, r.reason);
+  learn_peer_mac(in, frame);
+
+  const uint64_t mac = destination_mac(w, out, r.out.dst_ip);
+  if (!mac) return drop(w, m, DropReason::no_neighbor);
+  const PortView& port = (*w.shared->ports)[r.out.port];
+  Egress e{r.out, {}, {}, port.vlan};
+  std::memcpy(e.src_mac, port.mac.addr_bytes, 6);
+  unpack_mac(mac, e.dst_mac);
+
+  const bool grows = port.vlan != 0 && !p.has_vlan;
+  if (grows && rte_pktmbuf_headroom(m) < kVlanTagBytes) return drop(w, m, DropReason::truncated);
+  uint8_t* start = rewrite_frame(frame, p, e);
+  if (start < frame) {
+    rte_pktmbuf_prepend(m, kVlanTagBytes);
+  } else if (start > frame) {
+    rte_pktmbuf_adj(m, kVlanTagBytes);
+  }
+  m->ol_flags = 0;
+  counter_add(w.counters.relayed, uint64_t{1});
+  send(w, r.out.port, m);
+}
+
+// Up to kChunk packets: parse all, look up the UDP ones in one bulk call, act.
+void process_chunk(Worker& w, uint16_t rx_port, rte_mbuf** pkts, unsigned n, const RelayClock& clock) {
+  ParsedPacket parsed[kChunk];
+  SessionKey keys[kChunk];
+  const void* key_ptrs[kChunk];
+  rte_mbuf* candidates[kChunk];
+  unsigned nc = 0;
+
+  for (unsigned i = 0; i < n && i < kPrefetchAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+  for (unsigned i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
+    rte_mbuf* m = pkts[i];
+    m->port = rx_port;
+    if (m->nb_segs != 1) {  // jumbo frames in chains are never our media
+      punt(w, m);
+      continue;
+    }
+    ParsedPacket& p = parsed[nc];
+    const ParseResult r = parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, p);
+    switch (r.verdict) {
+      case Verdict::drop:
+        drop(w, m, r.reason);
+        break;
+      case Verdict::arp:
+        punt_arp(w, m);
+        break;
+      case Verdict::punt:
+        punt(w, m);
+        break;
+      case Verdict::udp:
+        keys[nc] = make_key(p.dst_ip, p.dst_port);
+        key_ptrs[nc] = &keys[nc];
+        candidates[nc++] = m;
+        break;
+    }
+  }
+  if (nc == 0) return;
+
+  uint64_t hits = 0;
+  void* data[kChunk];
+  rte_hash_lookup_bulk_data(w.shared->sessions->index(), key_ptrs, nc, &hits, data);
+  for (unsigned j = 0; j < nc; ++j) {
+    rte_mbuf* m = candidates[j];
+    if (hits & (uint64_t{1} << j)) {
+      relay_one(w, m, parsed[j], reinterpret_cast<uintptr_t>(data[j]), clock);
+    } else if (parsed[j].dst_ip == (*w.shared->ports)[rx_port].ip &&
+               w.shared->sessions->in_relay_range(ntohs(parsed[j].dst_port))) {
+      drop(w, m, DropReason::no_session);  // late media of an ended call: not the kernel's business
+    } else {
+      punt(w, m);  // SIP and whatever else the node's kernel serves
+    }
+  }
+}
+
+void flush(Worker& w) {
+  for (size_t port = 0; port < w.tx.size(); ++port) {
+    if (w.tx[port]) rte_eth_tx_buffer_flush(static_cast<uint16_t>(port), static_cast<uint16_t>(w.index), w.tx[port]);
+  }
+}
+
+// What the node's kernel sent (housekeeping took it off the tap) leaves through
+// this worker's TX queue, so wire ports need no queue of their own for it.
+unsigned send_injected(Worker& w) {
+  void* items[kChunk];
+  const unsigned n = rte_ring_sc_dequeue_burst(w.inject, items, kChunk, nullptr);
+  for (unsigned i = 0; i < n; ++i) {
+    auto* m = static_cast<rte_mbuf*>(items[i]);
+    send(w, m->port, m);
+  }
+  return n;
+}
+
+void idle_sleep(Worker& w, unsigned& sleep_us) {
+  rte_rcu_qsbr_thread_offline(w.shared->rcu, w.index);
+  timespec ts{0, static_cast<long>(sleep_us) * 1000};
+  nanosleep(&ts, nullptr);
+  rte_rcu_qsbr_thread_online(w.shared->rcu, w.index);
+  counter_add(w.counters.sleeps, uint64_t{1});
+  sleep_us = std::min(sleep_us * 2, kMaxSleepUs);
+}
+
+}  // namespace
+
+void worker_process_burst(Worker& w, uint16_t rx_port, rte_mbuf** pkts, uint16_t n) {
+  const uint64_t now_us = w.shared->clock->now_us();
+  const RelayClock clock{static_cast<uint32_t>(now_us / 1000), now_us};
+  counter_add(w.counters.rx, uint64_t{n});
+  for (unsigned off = 0; off < n; off += kChunk) {
+    process_chunk(w, rx_port, pkts + off, std::min<unsigned>(kChunk, n - off), clock);
+  }
+}
+
+bool worker_prepare(Worker& w, const std::vector<uint16_t>& tx_ports, int socket, std::string& error) {
+  const uint16_t size = w.shared->burst;
+  w.tx.assign(RTE_MAX_ETHPORTS, nullptr);
+  for (uint16_t port : tx_ports) {
+    auto* b = static_cast<rte_eth_dev_tx_buffer*>(
+        rte_zmalloc_socket("tandem_tx", RTE_ETH_TX_BUFFER_SIZE(size), RTE_CACHE_LINE_SIZE, socket));
+    if (!b) {
+      error = "cannot allocate TX buffers";
+      return false;
+    }
+    rte_eth_tx_buffer_init(b, size);
+    rte_eth_tx_buffer_set_err_callback(b, rte_eth_tx_buffer_count_callback,
+                                       &w.counters.drops[index(DropReason::tx_full)]);
+    w.tx[port] = b;
+  }
+  return true;
+}
+
+void worker_release(Worker& w) {
+  for (auto*& b : w.tx) {
+    rte_free(b);
+    b = nullptr;
+  }
+}
+
+int worker_main(void* arg) {
+  Worker& w = *static_cast<Worker*>(arg);
+  const WorkerShared& sh = *w.shared;
+  rte_rcu_qsbr_thread_register(sh.rcu, w.index);
+  rte_rcu_qsbr_thread_online(sh.rcu, w.index);
+  std::vector<rte_mbuf*> burst(sh.burst);
+  unsigned idle_spins = 0;
+  unsigned sleep_us = kMinSleepUs;
+
+  while (!sh.stop->load(std::memory_order_relaxed)) {
+    unsigned received = send_injected(w);
+    for (const RxQueueRef& q : w.rx) {
+      const uint16_t n = rte_eth_rx_burst(q.port, q.queue, burst.data(), sh.burst);
+      if (n) {
+        worker_process_burst(w, q.port, burst.data(), n);
+        received += n;
+      }
+    }
+    flush(w);
+    rte_rcu_qsbr_quiescent(sh.rcu, w.index);
+    if (received) {
+      counter_add(w.counters.busy_polls, uint64_t{1});
+      idle_spins = 0;
+      sleep_us = kMinSleepUs;
+      continue;
+    }
+    counter_add(w.counters.idle_polls, uint64_t{1});
+    if (sh.poll_mode == PollMode::adaptive && ++idle_spins > kIdleSpinsBeforeSleep) idle_sleep(w, sleep_us);
+  }
+  rte_rcu_qsbr_thread_offline(sh.rcu, w.index);
+  rte_rcu_qsbr_thread_unregister(sh.rcu, w.index);
+  return 0;
+}
+
+}  // namespace tandem::dp

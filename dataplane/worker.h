@@ -1,0 +1,74 @@
+// A worker lcore: run to completion over its RX queues. Per burst:
+// RX -> parse -> bulk lookup -> relay (latch, stats) -> rewrite -> buffered TX,
+// and the rest to the exception path. No locks, no allocation, no syscalls
+// (but the idle sleep of adaptive mode).
+#pragma once
+
+#include <rte_ethdev.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/clock.h"
+#include "dataplane/config.h"
+#include "dataplane/drop_reasons.h"
+#include "dataplane/neighbors.h"
+#include "dataplane/ports.h"
+#include "dataplane/session_table.h"
+
+namespace tandem::dp {
+
+// Written only by its worker; read by housekeeping with counter_read().
+struct WorkerCounters {
+  uint64_t rx;
+  uint64_t relayed;
+  uint64_t punted;
+  uint64_t busy_polls;
+  uint64_t idle_polls;
+  uint64_t sleeps;
+  uint64_t drops[kDropReasonCount];
+};
+
+// What workers share, read-only once they run.
+struct WorkerShared {
+  SessionTable* sessions;
+  const Neighbors* neighbors;
+  const std::vector<PortView>* ports;   // by DPDK port id
+  rte_ring* arp_ring;                   // ARP frames to housekeeping (it learns, then punts)
+  rte_ring* resolve_ring;               // next hops to ask ARP for: port << 32 | ip
+  rte_rcu_qsbr* rcu;
+  const Clock* clock;
+  uint16_t burst;
+  PollMode poll_mode;
+  bool exception_path;
+  const std::atomic<bool>* stop;
+};
+
+struct RxQueueRef {
+  uint16_t port;
+  uint16_t queue;
+};
+
+struct alignas(64) Worker {
+  unsigned index = 0;                   // RCU thread id, and TX queue index on every port
+  std::vector<RxQueueRef> rx;
+  rte_ring* inject = nullptr;           // frames from the kernel to send, mbuf->port = wire port
+  std::vector<rte_eth_dev_tx_buffer*> tx;  // by DPDK port id (wire and tap)
+  const WorkerShared* shared = nullptr;
+  WorkerCounters counters{};
+};
+
+// Allocates the TX buffers (socket-local) for every port the worker may send on.
+bool worker_prepare(Worker& w, const std::vector<uint16_t>& tx_ports, int socket, std::string& error);
+void worker_release(Worker& w);
+
+// lcore entry point: arg is a Worker*.
+int worker_main(void* arg);
+
+// One pass over a received burst; exposed for the benchmark of the per-packet path.
+void worker_process_burst(Worker& w, uint16_t rx_port, rte_mbuf** pkts, uint16_t n);
+
+}  // namespace tandem::dp

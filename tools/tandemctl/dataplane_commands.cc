@@ -1,0 +1,215 @@
+#include "tools/tandemctl/dataplane_commands.h"
+
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "control/dataplane_client.h"
+#include "dataplane/config.h"
+#include "tools/tandemctl/session_json.h"
+
+namespace tandem::ctl {
+namespace {
+
+namespace proto = tandem::dp::proto;
+using tandem::control::DataplaneClient;
+
+// Exit codes: 0 done, 1 the dataplane refused or is unreachable, 2 bad usage.
+constexpr int kRefused = 1;
+constexpr int kUsage = 2;
+
+struct LegOptions {
+  uint16_t port = 0;
+  std::string remote;      // IP:PORT[/RTCP]
+  uint16_t local = 0;
+  bool no_learn = false;
+  bool no_strict = false;
+  uint16_t clock_khz = 0;
+};
+
+// "198.18.0.2:4000" or "198.18.0.2:4000/4001" -> address, RTP and RTCP port.
+bool parse_remote(const std::string& text, uint32_t& ip, uint16_t& port, uint16_t& rtcp) {
+  rtcp = 0;
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || !tandem::dp::parse_ipv4(text.substr(0, colon), ip)) return false;
+  std::string ports = text.substr(colon + 1);
+  const auto slash = ports.find('/');
+  auto num = [](const std::string& s, uint16_t& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size() && out != 0;
+  };
+  if (slash != std::string::npos) {
+    if (!num(ports.substr(slash + 1), rtcp)) return false;
+    ports.resize(slash);
+  }
+  return num(ports, port);
+}
+
+uint8_t mode_of(const LegOptions& o) {
+  return static_cast<uint8_t>((o.no_learn ? 0 : proto::kModeLearn) | (o.no_strict ? 0 : proto::kModeStrict));
+}
+
+std::unique_ptr<DataplaneClient> connect(const GlobalOptions& g, int& exit_code) {
+  auto c = std::make_unique<DataplaneClient>();
+  std::string error;
+  if (!c->connect(g.socket, error, 1000)) {
+    std::fprintf(stderr, "tandemctl: %s\n", error.c_str());
+    exit_code = kRefused;
+    return nullptr;
+  }
+  return c;
+}
+
+template <typename T>
+bool check(const tandem::control::Reply<T>& r, int& exit_code) {
+  if (r) return true;
+  std::fprintf(stderr, "tandemctl: %s\n", r.error.c_str());
+  exit_code = kRefused;
+  return false;
+}
+
+void print_session(const GlobalOptions& g, const proto::SessionInfo& s) {
+  if (g.json) {
+    std::cout << to_json(s).dump(2) << "\n";
+  } else {
+    std::cout << session_detail(s);
+  }
+}
+
+void add_leg_options(CLI::App* cmd, const std::string& name, LegOptions& o) {
+  cmd->add_option("--" + name + "-port", o.port, "leg " + name + ": DPDK port id")->check(CLI::Range(0, 7));
+  cmd->add_option("--" + name + "-remote", o.remote, "leg " + name + ": remote IP:PORT[/RTCP] (omit to learn it)");
+  cmd->add_option("--" + name + "-local", o.local, "leg " + name + ": relay port to use (even; 0 = allocate)");
+  cmd->add_flag("--" + name + "-no-learn", o.no_learn, "leg " + name + ": do not latch onto the first source");
+  cmd->add_flag("--" + name + "-no-strict", o.no_strict, "leg " + name + ": accept media from any source");
+  cmd->add_option("--" + name + "-clock-khz", o.clock_khz, "leg " + name + ": RTP clock (default 8)")
+      ->check(CLI::Range(1, 192));
+}
+
+bool fill_leg(const std::string& name, const LegOptions& o, proto::LegSpec& s) {
+  s = proto::LegSpec{};
+  s.port = static_cast<uint8_t>(o.port);
+  s.local_port = o.local;
+  s.mode = mode_of(o);
+  s.clock_khz = static_cast<uint8_t>(o.clock_khz);
+  if (!o.remote.empty() && !parse_remote(o.remote, s.remote_ip, s.remote_port, s.remote_rtcp_port)) {
+    std::fprintf(stderr, "tandemctl: --%s-remote %s: expected IP:PORT or IP:PORT/RTCP_PORT\n", name.c_str(),
+                 o.remote.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
+  CLI::App* dp = app.add_subcommand("dataplane", "media sessions and counters of the local tandem-dataplane");
+  dp->require_subcommand(1);
+  dp->fallthrough();
+
+  dp->add_subcommand("status", "health, load, ports, workers and drop counters")->callback([&g, &exit_code] {
+    auto c = connect(g, exit_code);
+    if (!c) return;
+    auto h = c->health();
+    if (!check(h, exit_code)) return;
+    std::cout << (g.json ? to_json(*h).dump(2) + "\n" : health_text(*h));
+  });
+
+  dp->add_subcommand("sessions", "list the media sessions")->callback([&g, &exit_code] {
+    auto c = connect(g, exit_code);
+    if (!c) return;
+    auto list = c->list_all();
+    if (!check(list, exit_code)) return;
+    if (g.json) {
+      nlohmann::json all = nlohmann::json::array();
+      for (const auto& s : *list) all.push_back(to_json(s));
+      std::cout << all.dump(2) << "\n";
+      return;
+    }
+    std::cout << list->size() << " sessions\n";
+    for (const auto& s : *list) std::cout << session_line(s) << "\n";
+  });
+
+  auto* show = dp->add_subcommand("show", "one session: addresses, counters, RTP statistics");
+  static uint64_t show_id = 0;
+  show->add_option("ID", show_id, "session id")->required();
+  show->callback([&g, &exit_code] {
+    auto c = connect(g, exit_code);
+    if (!c) return;
+    auto s = c->query(show_id);
+    if (check(s, exit_code)) print_session(g, *s);
+  });
+
+  auto* create = dp->add_subcommand("create", "create a two-leg media session (legs a and b)");
+  static LegOptions a, b;
+  add_leg_options(create, "a", a);
+  add_leg_options(create, "b", b);
+  create->callback([&g, &exit_code] {
+    proto::CreateRequest r{};
+    if (!fill_leg("a", a, r.legs[0]) || !fill_leg("b", b, r.legs[1])) {
+      exit_code = kUsage;
+      return;
+    }
+    auto c = connect(g, exit_code);
+    if (!c) return;
+    auto s = c->create(r);
+    if (check(s, exit_code)) print_session(g, *s);
+  });
+
+  auto* update = dp->add_subcommand("update", "give a leg its remote address (from an SDP answer)");
+  static uint64_t update_id = 0;
+  static std::string update_leg = "a";
+  static LegOptions u;
+  update->add_option("ID", update_id, "session id")->required();
+  update->add_option("--leg", update_leg, "a or b")->check(CLI::IsMember({"a", "b"}));
+  update->add_option("--remote", u.remote, "remote IP:PORT[/RTCP]")->required();
+  update->add_flag("--no-learn", u.no_learn, "do not latch onto the first source");
+  update->add_flag("--no-strict", u.no_strict, "accept media from any source");
+  update->callback([&g, &exit_code] {
+    proto::UpdateLegRequest r{};
+    r.session_id = update_id;
+    r.leg = update_leg == "a" ? 0 : 1;
+    r.mode = mode_of(u);
+    if (!parse_remote(u.remote, r.remote_ip, r.remote_port, r.remote_rtcp_port)) {
+      std::fprintf(stderr, "tandemctl: --remote %s: expected IP:PORT or IP:PORT/RTCP_PORT\n", u.remote.c_str());
+      exit_code = kUsage;
+      return;
+    }
+    auto c = connect(g, exit_code);
+    if (!c) return;
+    auto s = c->update(r);
+    if (check(s, exit_code)) print_session(g, *s);
+  });
+
+  auto* del = dp->add_subcommand("delete", "delete a session and print its final counters");
+  static uint64_t delete_id = 0;
+  del->add_option("ID", delete_id, "session id")->required();
+  del->callback([&g, &exit_code] {
+    auto c = connect(g, exit_code);
+    if (!c) return;
+    auto s = c->remove(delete_id);
+    if (check(s, exit_code)) print_session(g, *s);
+  });
+
+  auto* watch = dp->add_subcommand("watch", "print session timeout events as they happen");
+  static int watch_seconds = 0;
+  watch->add_option("--seconds", watch_seconds, "stop after this long (0 = until interrupted)")->check(CLI::Range(0, 86400));
+  watch->callback([&g, &exit_code] {
+    auto c = connect(g, exit_code);
+    if (!c) return;
+    if (!check(c->subscribe(proto::kEventTimeouts), exit_code)) return;
+    const int step_ms = 200;
+    for (int waited = 0; watch_seconds == 0 || waited < watch_seconds * 1000; waited += step_ms) {
+      auto e = c->next_event(step_ms);
+      if (!e) continue;
+      if (g.json) {
+        std::cout << nlohmann::json{{"event", "session_timeout"}, {"session", to_json(e->info)}}.dump() << std::endl;
+      } else {
+        std::cout << "timeout: " << session_line(e->info) << std::endl;
+      }
+    }
+  });
+}
+
+}  // namespace tandem::ctl

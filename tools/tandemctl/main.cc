@@ -1,0 +1,22 @@
+// tandemctl: the operator's command line for a Tandem node.
+#include <CLI/CLI.hpp>
+
+#include "tools/tandemctl/dataplane_commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tandemctl: operate a Tandem node (dataplane sessions and counters)", "tandemctl"};
+  tandem::ctl::GlobalOptions g;
+  int exit_code = 0;
+  app.add_option("--socket", g.socket, "dataplane control socket")->capture_default_str();
+  app.add_flag("--json", g.json, "machine-readable output");
+  app.require_subcommand(1);
+  app.fallthrough();
+  tandem::ctl::add_dataplane_commands(app, g, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return exit_code;
+}
