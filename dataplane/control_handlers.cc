@@ -43,6 +43,16 @@ void ControlHandlers::reply(ControlClient& c, MsgType t, uint32_t seq, const T& 
   c.out.insert(c.out.end(), m.begin(), m.end());
 }
 
+// A remote known from signalling gets its next hop resolved now, so that the
+// first media packet towards it does not wait for ARP.
+void ControlHandlers::resolve_early(const LegInfo& leg) {
+  if (leg.remote_ip == 0) return;
+  const uint32_t hop = rt_.ports.views()[leg.port].next_hop(leg.remote_ip);
+  if (hop == 0 || rt_.neighbors->lookup(leg.port, hop)) return;
+  const uintptr_t req = (uintptr_t{leg.port} << 32) | hop;
+  rte_ring_mp_enqueue(rt_.resolve_ring, reinterpret_cast<void*>(req));
+}
+
 Limits ControlHandlers::limits() const {
   uint32_t mask = 0;
   for (const PortConfig& p : rt_.config.ports) mask |= 1u << p.port_id;
@@ -75,6 +85,7 @@ void ControlHandlers::on_create_session(ControlClient& c, uint32_t seq, const Cr
   ++rt_.counters.sessions_created;
   SessionInfo info;
   rt_.sessions->info(created.id, now, info);
+  for (const LegInfo& leg : info.legs) resolve_early(leg);
   reply(c, MsgType::create_session, seq, info);
 }
 
@@ -83,6 +94,7 @@ void ControlHandlers::on_update_leg(ControlClient& c, uint32_t seq, const Update
   if (auto e = rt_.sessions->update(r)) return reply_error(c, seq, *e);
   SessionInfo info;
   rt_.sessions->info(r.session_id, rt_.clock.now_ms(), info);
+  resolve_early(info.legs[r.leg]);
   reply(c, MsgType::update_leg, seq, info);
 }
 

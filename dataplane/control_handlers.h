@@ -25,6 +25,7 @@ class ControlHandlers {
   template <typename T>
   void reply(ControlClient& c, proto::MsgType t, uint32_t seq, const T& body);
   proto::Limits limits() const;
+  void resolve_early(const proto::LegInfo& leg);
 
   Runtime& rt_;
   ControlServer* server_ = nullptr;
