@@ -17,6 +17,7 @@ struct Key {
 };
 
 constexpr uint32_t kRequestIntervalMs = 1000;
+constexpr size_t kMaxPendingRequests = 4096;
 
 }  // namespace
 
@@ -60,6 +61,11 @@ void Neighbors::learn(uint16_t port, uint32_t ip_net, const uint8_t mac[6]) {
 }
 
 bool Neighbors::should_request(uint16_t port, uint32_t ip_net, uint32_t now_ms) {
+  // Forget old requests so that scans of many unreachable addresses cannot grow the map.
+  if (last_request_ms_.size() >= kMaxPendingRequests) {
+    std::erase_if(last_request_ms_, [now_ms](const auto& kv) { return now_ms - kv.second >= kRequestIntervalMs; });
+    if (last_request_ms_.size() >= kMaxPendingRequests) return false;
+  }
   auto [it, inserted] = last_request_ms_.try_emplace((uint64_t{port} << 32) | ip_net, now_ms);
   if (inserted) return true;
   if (now_ms - it->second < kRequestIntervalMs) return false;

@@ -1,2 +1,230 @@
+// The dataplane's flags (after EAL's `--`). parse_flags() prints its help and
+// errors to stdout/stderr: that output in the test log is expected.
+#include "dataplane/config.h"
+
 #include <gtest/gtest.h>
-TEST(Placeholder, Builds) { SUCCEED(); }
+
+#include <string>
+#include <vector>
+
+#include "tests/unit/dataplane/frame_builder.h"
+
+namespace tandem::dp {
+namespace {
+
+using test::ipv4;
+
+constexpr int kExitBadFlag = 2;
+const std::string kPort0 = "0:198.18.0.1/24";
+
+FlagsResult parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "tandem-dataplane");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return parse_flags(static_cast<int>(args.size()), argv.data());
+}
+
+TEST(ParseFlags, OnePortAndDefaults) {
+  const FlagsResult r = parse({"--port", kPort0});
+  ASSERT_EQ(r.exit_code, -1);
+  const Config& c = r.config;
+  ASSERT_EQ(c.ports.size(), 1u);
+  EXPECT_EQ(c.ports[0].port_id, 0);
+  EXPECT_EQ(c.ports[0].ip, ipv4("198.18.0.1"));
+  EXPECT_EQ(c.ports[0].prefix_len, 24);
+  EXPECT_EQ(c.ports[0].role, "");
+  EXPECT_EQ(c.ports[0].tap_name, "tdp0");
+  EXPECT_EQ(c.burst, 32);
+  EXPECT_EQ(c.rx_desc, 1024);
+  EXPECT_EQ(c.tx_desc, 1024);
+  EXPECT_EQ(c.rx_queues, 0);
+  EXPECT_EQ(c.relay_port_min, 30000);
+  EXPECT_EQ(c.relay_port_max, 39999);
+  EXPECT_EQ(c.poll_mode, PollMode::busy);
+  EXPECT_TRUE(c.exception_path);
+  EXPECT_EQ(c.control_socket, "/run/tandem/dataplane.sock");
+  EXPECT_EQ(c.log_level, "info");
+}
+
+TEST(ParseFlags, DISABLED_PortWithoutGatewayOrVlanHasZeroes) {
+  // The second port gives neither gw= nor vlan=: it must not inherit the
+  // first one's.
+  const FlagsResult r = parse({"--port", "0:198.18.0.1/24,gw=198.18.0.254,vlan=100", "--port", "1:10.0.0.1/8"});
+  ASSERT_EQ(r.exit_code, -1);
+  ASSERT_EQ(r.config.ports.size(), 2u);
+  EXPECT_EQ(r.config.ports[1].gateway, 0u) << "0 means: no gateway";
+  EXPECT_EQ(r.config.ports[1].vlan, 0) << "0 means: untagged";
+}
+
+TEST(ParseFlags, EveryFlag) {
+  const FlagsResult r = parse({
+      "--port", "0:198.18.0.1/24,gw=198.18.0.254,vlan=100,role=public,tap=pub0",
+      "--port=3:10.20.0.1/16,role=private",
+      "--rx-queues", "4",
+      "--burst", "64",
+      "--rx-desc", "2048",
+      "--tx-desc", "512",
+      "--mbufs", "65536",
+      "--max-sessions", "1000",
+      "--relay-ports", "20000-20999",
+      "--idle-timeout", "30",
+      "--poll-mode", "adaptive",
+      "--control-socket", "/tmp/tandem.sock",
+      "--stats-interval", "10",
+      "--exception-path", "none",
+      "--log-level", "debug",
+  });
+  ASSERT_EQ(r.exit_code, -1);
+  const Config& c = r.config;
+  ASSERT_EQ(c.ports.size(), 2u);
+  const PortConfig& pub = c.ports[0];
+  EXPECT_EQ(pub.port_id, 0);
+  EXPECT_EQ(pub.ip, ipv4("198.18.0.1"));
+  EXPECT_EQ(pub.prefix_len, 24);
+  EXPECT_EQ(pub.gateway, ipv4("198.18.0.254"));
+  EXPECT_EQ(pub.vlan, 100);
+  EXPECT_EQ(pub.role, "public");
+  EXPECT_EQ(pub.tap_name, "pub0");
+  const PortConfig& priv = c.ports[1];
+  EXPECT_EQ(priv.port_id, 3);
+  EXPECT_EQ(priv.ip, ipv4("10.20.0.1"));
+  EXPECT_EQ(priv.prefix_len, 16);
+  EXPECT_EQ(priv.role, "private");
+  EXPECT_EQ(priv.tap_name, "tdp3");
+
+  EXPECT_EQ(c.rx_queues, 4);
+  EXPECT_EQ(c.burst, 64);
+  EXPECT_EQ(c.rx_desc, 2048);
+  EXPECT_EQ(c.tx_desc, 512);
+  EXPECT_EQ(c.mbufs, 65536u);
+  EXPECT_EQ(c.max_sessions, 1000u);
+  EXPECT_EQ(c.relay_port_min, 20000);
+  EXPECT_EQ(c.relay_port_max, 20999);
+  EXPECT_EQ(c.idle_timeout_s, 30u);
+  EXPECT_EQ(c.poll_mode, PollMode::adaptive);
+  EXPECT_EQ(c.control_socket, "/tmp/tandem.sock");
+  EXPECT_EQ(c.stats_interval_s, 10u);
+  EXPECT_FALSE(c.exception_path);
+  EXPECT_EQ(c.log_level, "debug");
+}
+
+TEST(ParseFlags, EdgesOfTheRanges) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--burst", "1"},
+           {"--burst", "256"},
+           {"--rx-desc", "64", "--tx-desc", "16384"},
+           {"--relay-ports", "1024-1025"},
+           {"--relay-ports", "30000-65535"},
+           {"--port", "7:192.0.2.1/32,vlan=4094"},
+           {"--port", "1:192.0.2.1/1,vlan=1"},
+       }) {
+    std::vector<std::string> full = {"--port", kPort0};
+    full.insert(full.end(), args.begin(), args.end());
+    EXPECT_EQ(parse(full).exit_code, -1) << testing::PrintToString(args);
+  }
+}
+
+TEST(ParseFlags, HelpExitsWithZero) {
+  EXPECT_EQ(parse({"--help"}).exit_code, 0);
+  EXPECT_EQ(parse({"-h"}).exit_code, 0);
+  EXPECT_EQ(parse({"--port", kPort0, "--help"}).exit_code, 0);
+}
+
+struct BadFlags {
+  const char* why;
+  std::vector<std::string> args;
+};
+
+void PrintTo(const BadFlags& b, std::ostream* os) { *os << b.why << ": " << testing::PrintToString(b.args); }
+
+class ParseFlagsRefuses : public testing::TestWithParam<BadFlags> {};
+
+TEST_P(ParseFlagsRefuses, WithExitCodeTwo) {
+  const FlagsResult r = parse(GetParam().args);
+  EXPECT_EQ(r.exit_code, kExitBadFlag);
+}
+
+BadFlags with_port(const char* why, std::vector<std::string> args) {
+  args.insert(args.begin(), {"--port", kPort0});
+  return {why, std::move(args)};
+}
+BadFlags port_spec(const char* why, const char* spec) { return {why, {std::string("--port=") + spec}}; }
+
+INSTANTIATE_TEST_SUITE_P(UnknownOrMissing, ParseFlagsRefuses,
+                         testing::Values(with_port("unknown flag", {"--frobnicate", "1"}),
+                                         with_port("unknown short flag", {"-x"}),
+                                         with_port("stray argument", {"extra"}),
+                                         BadFlags{"no flags at all", {}},
+                                         BadFlags{"missing --port", {"--burst", "32"}},
+                                         BadFlags{"--port without a value", {"--port"}}));
+
+INSTANTIATE_TEST_SUITE_P(
+    PortSpec, ParseFlagsRefuses,
+    testing::Values(port_spec("no colon", "0"), port_spec("nothing after the colon", "0:"),
+                    port_spec("no prefix", "0:198.18.0.1"), port_spec("empty prefix", "0:198.18.0.1/"),
+                    port_spec("prefix 0", "0:198.18.0.1/0"), port_spec("prefix 33", "0:198.18.0.1/33"),
+                    port_spec("prefix 256", "0:198.18.0.1/256"), port_spec("prefix junk", "0:198.18.0.1/24x"),
+                    port_spec("bad address", "0:198.18.0.300/24"), port_spec("short address", "0:198.18.1/24"),
+                    port_spec("hostname", "0:localhost/24"), port_spec("port id 8", "8:198.18.0.1/24"),
+                    port_spec("port id junk", "x:198.18.0.1/24"), port_spec("negative port id", "-1:198.18.0.1/24"),
+                    port_spec("empty port id", ":198.18.0.1/24"), port_spec("empty gw", "0:198.18.0.1/24,gw="),
+                    port_spec("bad gw", "0:198.18.0.1/24,gw=198.18.0"), port_spec("vlan 0", "0:198.18.0.1/24,vlan=0"),
+                    port_spec("vlan 4095", "0:198.18.0.1/24,vlan=4095"),
+                    port_spec("vlan junk", "0:198.18.0.1/24,vlan=ten"),
+                    port_spec("empty role", "0:198.18.0.1/24,role="),
+                    port_spec("role of 16", "0:198.18.0.1/24,role=0123456789abcdef"),
+                    port_spec("empty tap", "0:198.18.0.1/24,tap="),
+                    port_spec("tap of 16", "0:198.18.0.1/24,tap=0123456789abcdef"),
+                    port_spec("unknown option", "0:198.18.0.1/24,mtu=9000"),
+                    port_spec("option without =", "0:198.18.0.1/24,vlan"),
+                    port_spec("trailing comma", "0:198.18.0.1/24,"),
+                    BadFlags{"port twice", {"--port", kPort0, "--port", "0:198.18.1.1/24"}}));
+
+INSTANTIATE_TEST_SUITE_P(RelayPorts, ParseFlagsRefuses,
+                         testing::Values(with_port("odd min", {"--relay-ports", "30001-39999"}),
+                                         with_port("even max", {"--relay-ports", "30000-39998"}),
+                                         with_port("min below 1024", {"--relay-ports", "1022-1999"}),
+                                         with_port("max below min", {"--relay-ports", "30000-29999"}),
+                                         with_port("no dash", {"--relay-ports", "30000"}),
+                                         with_port("not numbers", {"--relay-ports", "a-b"}),
+                                         with_port("max above 65535", {"--relay-ports", "30000-65537"}),
+                                         with_port("empty", {"--relay-ports", ""})));
+
+INSTANTIATE_TEST_SUITE_P(Numbers, ParseFlagsRefuses,
+                         testing::Values(with_port("rx-desc not a power of two", {"--rx-desc", "1000"}),
+                                         with_port("tx-desc not a power of two", {"--tx-desc", "3000"}),
+                                         with_port("rx-desc below range", {"--rx-desc", "32"}),
+                                         with_port("tx-desc above range", {"--tx-desc", "32768"}),
+                                         with_port("burst 0", {"--burst", "0"}),
+                                         with_port("burst 257", {"--burst", "257"}),
+                                         with_port("burst negative", {"--burst", "-1"}),
+                                         with_port("burst junk", {"--burst", "lots"}),
+                                         with_port("rx-queues 65", {"--rx-queues", "65"}),
+                                         with_port("max-sessions 0", {"--max-sessions", "0"}),
+                                         with_port("idle-timeout above a day", {"--idle-timeout", "86401"})));
+
+INSTANTIATE_TEST_SUITE_P(Choices, ParseFlagsRefuses,
+                         testing::Values(with_port("poll mode", {"--poll-mode", "spin"}),
+                                         with_port("empty poll mode", {"--poll-mode", ""}),
+                                         with_port("exception path", {"--exception-path", "kernel"}),
+                                         with_port("log level", {"--log-level", "verbose"}),
+                                         with_port("empty control socket", {"--control-socket", ""}),
+                                         with_port("control socket of 108",
+                                                   {"--control-socket", "/" + std::string(107, 's')})));
+
+TEST(Ipv4Text, ParseAndFormat) {
+  uint32_t ip = 0;
+  ASSERT_TRUE(parse_ipv4("198.18.0.1", ip));
+  EXPECT_EQ(ip, htonl(0xc6120001));
+  EXPECT_EQ(format_ipv4(ip), "198.18.0.1");
+  EXPECT_EQ(format_ipv4(htonl(0xffffffff)), "255.255.255.255");
+  for (const char* bad : {"", "198.18.0", "198.18.0.256", "198.18.0.1 ", " 198.18.0.1", "::1", "a.b.c.d"}) {
+    uint32_t untouched = 7;
+    EXPECT_FALSE(parse_ipv4(bad, untouched)) << '"' << bad << '"';
+    EXPECT_EQ(untouched, 7u);
+  }
+}
+
+}  // namespace
+}  // namespace tandem::dp

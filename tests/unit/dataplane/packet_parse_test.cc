@@ -1,2 +1,309 @@
+#include "dataplane/packet_parse.h"
+
 #include <gtest/gtest.h>
-TEST(Placeholder, Builds) { SUCCEED(); }
+
+#include <array>
+#include <random>
+#include <vector>
+
+#include "tests/unit/dataplane/frame_builder.h"
+
+namespace tandem::dp {
+namespace {
+
+using test::build_frame;
+using test::FrameSpec;
+
+struct Parsed {
+  ParseResult result;
+  ParsedPacket packet;
+};
+
+// Parses from a buffer of exactly `len` bytes so that a read past the end is a
+// heap overread the sanitizers and valgrind see.
+Parsed parse(const std::vector<uint8_t>& frame, size_t len) {
+  std::vector<uint8_t> exact(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(len));
+  Parsed p{};
+  p.result = parse_frame(exact.data(), static_cast<uint32_t>(exact.size()), p.packet);
+  return p;
+}
+Parsed parse(const std::vector<uint8_t>& frame) { return parse(frame, frame.size()); }
+
+void expect_drop(const Parsed& p, DropReason reason) {
+  EXPECT_EQ(p.result.verdict, Verdict::drop);
+  EXPECT_EQ(p.result.reason, reason) << kDropReasonNames[index(p.result.reason)];
+}
+
+TEST(PacketParse, PlainUdp) {
+  FrameSpec s;
+  s.src_ip = test::ipv4("203.0.113.7");
+  s.dst_ip = test::ipv4("198.18.0.1");
+  s.src_port = 40000;
+  s.dst_port = 30002;
+  s.payload.assign(172, 0x80);
+  const Parsed p = parse(build_frame(s));
+  ASSERT_EQ(p.result.verdict, Verdict::udp);
+  EXPECT_FALSE(p.packet.has_vlan);
+  EXPECT_EQ(p.packet.l3_offset, 14);
+  EXPECT_EQ(p.packet.l4_offset, 34);
+  EXPECT_EQ(p.packet.src_ip, test::ipv4("203.0.113.7"));
+  EXPECT_EQ(p.packet.dst_ip, test::ipv4("198.18.0.1"));
+  EXPECT_EQ(p.packet.src_port, htons(40000));
+  EXPECT_EQ(p.packet.dst_port, htons(30002));
+  EXPECT_EQ(p.packet.payload_len, 172);
+}
+
+TEST(PacketParse, UdpBehindVlanTag) {
+  FrameSpec s;
+  s.vlan_tci = 0xa00a;  // PCP 5, VID 10
+  s.payload.assign(33, 0);
+  const Parsed p = parse(build_frame(s));
+  ASSERT_EQ(p.result.verdict, Verdict::udp);
+  EXPECT_TRUE(p.packet.has_vlan);
+  EXPECT_EQ(p.packet.vlan_tci, 0xa00a);
+  EXPECT_EQ(p.packet.l3_offset, 18);
+  EXPECT_EQ(p.packet.l4_offset, 38);
+  EXPECT_EQ(p.packet.src_port, htons(s.src_port));
+  EXPECT_EQ(p.packet.payload_len, 33);
+}
+
+TEST(PacketParse, EmptyUdpPayload) {
+  FrameSpec s;
+  s.payload.clear();
+  const Parsed p = parse(build_frame(s));
+  ASSERT_EQ(p.result.verdict, Verdict::udp);
+  EXPECT_EQ(p.packet.payload_len, 0);
+}
+
+TEST(PacketParse, ArpIsArpTaggedOrNot) {
+  FrameSpec s;
+  s.ether_type = test::kEtherArp;
+  Parsed p = parse(build_frame(s));
+  EXPECT_EQ(p.result.verdict, Verdict::arp);
+  EXPECT_EQ(p.packet.l3_offset, 14);
+
+  s.vlan_tci = 20;
+  p = parse(build_frame(s));
+  EXPECT_EQ(p.result.verdict, Verdict::arp);
+  EXPECT_EQ(p.packet.l3_offset, 18);
+}
+
+TEST(PacketParse, OtherEtherTypesArePunted) {
+  for (uint16_t type : {test::kEtherIpv6, uint16_t{0x88cc} /* LLDP */, uint16_t{0x88a8} /* QinQ outer */}) {
+    FrameSpec s;
+    s.ether_type = type;
+    EXPECT_EQ(parse(build_frame(s)).result.verdict, Verdict::punt) << std::hex << type;
+    s.vlan_tci = 7;
+    EXPECT_EQ(parse(build_frame(s)).result.verdict, Verdict::punt) << "tagged " << std::hex << type;
+  }
+}
+
+TEST(PacketParse, NonUdpProtocolsArePunted) {
+  for (uint8_t proto : {test::kProtoIcmp, test::kProtoTcp, uint8_t{47} /* GRE */}) {
+    FrameSpec s;
+    s.protocol = proto;
+    EXPECT_EQ(parse(build_frame(s)).result.verdict, Verdict::punt) << int{proto};
+  }
+}
+
+TEST(PacketParse, IpOptionsArePunted) {
+  FrameSpec s;
+  s.ip_option_words = 1;
+  EXPECT_EQ(parse(build_frame(s)).result.verdict, Verdict::punt);
+  s.ip_option_words = 10;  // IHL 15, the largest
+  EXPECT_EQ(parse(build_frame(s)).result.verdict, Verdict::punt);
+}
+
+TEST(PacketParse, FragmentsArePunted) {
+  FrameSpec s;
+  s.frag = 0x2000;  // MF, offset 0: the first fragment
+  EXPECT_EQ(parse(build_frame(s)).result.verdict, Verdict::punt);
+  s.frag = 0x00b9;  // last fragment, offset 185 * 8
+  EXPECT_EQ(parse(build_frame(s)).result.verdict, Verdict::punt);
+  s.frag = 0x2001;  // a middle fragment
+  EXPECT_EQ(parse(build_frame(s)).result.verdict, Verdict::punt);
+  s.frag = 0x0000;  // neither DF nor MF: a whole datagram
+  EXPECT_EQ(parse(build_frame(s)).result.verdict, Verdict::udp);
+  s.frag = 0x4000;  // DF alone: a whole datagram
+  EXPECT_EQ(parse(build_frame(s)).result.verdict, Verdict::udp);
+}
+
+TEST(PacketParse, TruncatedAtEachHeaderIsDropped) {
+  FrameSpec untagged;
+  const auto plain = build_frame(untagged);
+  FrameSpec tagged_spec;
+  tagged_spec.vlan_tci = 10;
+  const auto tagged = build_frame(tagged_spec);
+
+  for (size_t len : {0, 1, 13}) expect_drop(parse(plain, len), DropReason::truncated);  // Ethernet
+  for (size_t len : {14, 17}) expect_drop(parse(tagged, len), DropReason::truncated);   // 802.1Q tag
+  for (size_t len : {14, 33}) expect_drop(parse(plain, len), DropReason::truncated);    // IPv4
+  for (size_t len : {18, 37}) expect_drop(parse(tagged, len), DropReason::truncated);   // IPv4 behind a tag
+}
+
+TEST(PacketParse, DatagramTooShortForUdpHeaderIsTruncated) {
+  // A consistent IPv4 header whose datagram ends before the 8-byte UDP header.
+  for (uint16_t total : {20, 27}) {
+    FrameSpec s;
+    auto f = build_frame(s);
+    test::put_be16(&f[14 + 2], total);
+    expect_drop(parse(f), DropReason::truncated);
+  }
+}
+
+TEST(PacketParse, FrameCutInsideUdpIsBadIpHeader) {
+  // The frame ends inside the UDP header or payload: the IPv4 total length then
+  // claims more than the frame holds.
+  FrameSpec s;
+  const auto f = build_frame(s);
+  for (size_t len : {size_t{34}, size_t{41}, f.size() - 1}) expect_drop(parse(f, len), DropReason::bad_ip_header);
+}
+
+TEST(PacketParse, BadIpHeaderFields) {
+  FrameSpec s;
+  const auto good = build_frame(s);
+  const size_t ip = 14;
+  auto with = [&](auto&& edit) {
+    auto f = good;
+    edit(f);
+    return parse(f);
+  };
+  expect_drop(with([&](auto& f) { f[ip] = 0x65; }), DropReason::bad_ip_header);  // version 6
+  expect_drop(with([&](auto& f) { f[ip] = 0x05; }), DropReason::bad_ip_header);  // version 0
+  expect_drop(with([&](auto& f) { f[ip] = 0x44; }), DropReason::bad_ip_header);  // IHL 4
+  expect_drop(with([&](auto& f) { f[ip] = 0x40; }), DropReason::bad_ip_header);  // IHL 0
+  // Total length beyond the frame.
+  expect_drop(with([&](auto& f) { test::put_be16(&f[ip + 2], static_cast<uint16_t>(f.size() - ip + 1)); }),
+              DropReason::bad_ip_header);
+  expect_drop(with([&](auto& f) { test::put_be16(&f[ip + 2], 0xffff); }), DropReason::bad_ip_header);
+  // Total length below the header length.
+  expect_drop(with([&](auto& f) { test::put_be16(&f[ip + 2], 19); }), DropReason::bad_ip_header);
+  expect_drop(with([&](auto& f) { test::put_be16(&f[ip + 2], 0); }), DropReason::bad_ip_header);
+  // IHL 6 with a total length of 20: checked before the options are punted.
+  expect_drop(with([&](auto& f) {
+                f[ip] = 0x46;
+                test::put_be16(&f[ip + 2], 20);
+              }),
+              DropReason::bad_ip_header);
+}
+
+TEST(PacketParse, UdpLengthMustMatchIpPayload) {
+  FrameSpec s;
+  s.payload.assign(40, 0);
+  const auto good = build_frame(s);
+  const size_t udp_len_at = 14 + 20 + 4;
+  for (uint16_t udp_len : {0, 7, 8, 47, 49, 0xffff}) {
+    auto f = good;
+    test::put_be16(&f[udp_len_at], udp_len);
+    expect_drop(parse(f), DropReason::bad_udp_length);
+  }
+  EXPECT_EQ(parse(good).result.verdict, Verdict::udp);  // 48 is right
+}
+
+TEST(PacketParse, EthernetPaddingBeyondTheDatagramIsAccepted) {
+  // A 10-byte RTCP-sized datagram pads the frame to the 60-byte minimum.
+  FrameSpec s;
+  s.payload.assign(2, 0x81);
+  s.ethernet_padding = 60 - (14 + 20 + 8 + 2);
+  const auto f = build_frame(s);
+  ASSERT_EQ(f.size(), 60u);
+  const Parsed p = parse(f);
+  ASSERT_EQ(p.result.verdict, Verdict::udp);
+  EXPECT_EQ(p.packet.payload_len, 2);  // from the IPv4/UDP lengths, not the frame
+
+  s.vlan_tci = 99;
+  s.ethernet_padding = 100;
+  const Parsed tagged = parse(build_frame(s));
+  ASSERT_EQ(tagged.result.verdict, Verdict::udp);
+  EXPECT_EQ(tagged.packet.payload_len, 2);
+}
+
+// Whatever the bytes, the verdict must be one the rest of the fast path can act
+// on without reading outside the frame.
+void check_consistent(const std::vector<uint8_t>& f, const Parsed& p) {
+  const size_t len = f.size();
+  switch (p.result.verdict) {
+    case Verdict::drop:
+      ASSERT_TRUE(p.result.reason == DropReason::truncated || p.result.reason == DropReason::bad_ip_header ||
+                  p.result.reason == DropReason::bad_udp_length)
+          << kDropReasonNames[index(p.result.reason)];
+      break;
+    case Verdict::arp:
+    case Verdict::punt:
+      ASSERT_GE(len, 14u);
+      ASSERT_LE(p.packet.l3_offset, len);
+      break;
+    case Verdict::udp: {
+      const ParsedPacket& pp = p.packet;
+      ASSERT_EQ(pp.l3_offset, pp.has_vlan ? 18 : 14);
+      ASSERT_EQ(pp.l4_offset, pp.l3_offset + 20);
+      ASSERT_LE(size_t{pp.l4_offset} + 8 + pp.payload_len, len);
+      const uint8_t* ip = f.data() + pp.l3_offset;
+      ASSERT_EQ(ip[0], 0x45);
+      ASSERT_EQ(ip[9], test::kProtoUdp);
+      ASSERT_EQ(test::get_be16(ip + 2), 20 + 8 + pp.payload_len);
+      ASSERT_EQ(pp.src_ip, test::raw<uint32_t>(ip + 12));
+      ASSERT_EQ(pp.dst_ip, test::raw<uint32_t>(ip + 16));
+      ASSERT_EQ(pp.src_port, test::raw<uint16_t>(ip + 20));
+      ASSERT_EQ(pp.dst_port, test::raw<uint16_t>(ip + 22));
+      break;
+    }
+  }
+}
+
+// Random bytes rarely get past the EtherType: make some of them look more and
+// more like IPv4/UDP so that every check is reached. `level` 0 leaves the bytes
+// alone, 1 picks the EtherType, 2 makes a plausible IPv4 header, 3 a total length
+// that fits the frame, 4 a matching UDP length too.
+void steer(std::vector<uint8_t>& f, int level, bool tagged, bool arp) {
+  if (level < 1 || f.size() < 18) return;
+  test::put_be16(&f[12], tagged ? test::kEtherVlan : (arp ? test::kEtherArp : test::kEtherIpv4));
+  if (tagged) test::put_be16(&f[16], arp ? test::kEtherArp : test::kEtherIpv4);
+  const size_t l3 = tagged ? 18 : 14;
+  if (level < 2 || arp || f.size() < l3 + 20) return;
+  f[l3] = 0x45;
+  f[l3 + 6] &= 0x40;  // DF at most
+  f[l3 + 7] = 0;
+  f[l3 + 9] = test::kProtoUdp;
+  if (level < 3) return;
+  const auto total = static_cast<uint16_t>(f.size() - l3 - f.size() % 3);  // sometimes padded
+  test::put_be16(&f[l3 + 2], total);
+  if (level < 4 || total < 28) return;
+  test::put_be16(&f[l3 + 24], static_cast<uint16_t>(total - 20));
+}
+
+TEST(PacketParse, RandomBytesNeverCrashAndGiveConsistentVerdicts) {
+  std::mt19937 rng(20240601);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<size_t> length(0, 200);
+  std::array<int, 4> seen{};
+  for (int i = 0; i < 200000; ++i) {
+    std::vector<uint8_t> f(length(rng));
+    for (auto& b : f) b = static_cast<uint8_t>(byte(rng));
+    steer(f, i % 5, i % 3 == 0, i % 11 == 0);
+    const Parsed p = parse(f);
+    ++seen[static_cast<size_t>(p.result.verdict)];
+    ASSERT_NO_FATAL_FAILURE(check_consistent(f, p)) << "frame " << i << " of " << f.size() << " bytes";
+  }
+  // The steering worked: every verdict was reached many times.
+  for (int n : seen) EXPECT_GT(n, 1000);
+}
+
+TEST(PacketParse, MutatedValidFramesGiveConsistentVerdicts) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int i = 0; i < 50000; ++i) {
+    FrameSpec s;
+    if (i % 2) s.vlan_tci = 5;
+    s.payload.assign(static_cast<size_t>(i % 90), 0x55);
+    s.ethernet_padding = static_cast<size_t>(i % 7);
+    auto f = build_frame(s);
+    std::uniform_int_distribution<size_t> pos(0, f.size() - 1);
+    for (int flips = 1 + i % 3; flips > 0; --flips) f[pos(rng)] = static_cast<uint8_t>(byte(rng));
+    f.resize(std::uniform_int_distribution<size_t>(0, f.size())(rng));
+    ASSERT_NO_FATAL_FAILURE(check_consistent(f, parse(f))) << "frame " << i;
+  }
+}
+
+}  // namespace
+}  // namespace tandem::dp
