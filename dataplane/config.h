@@ -10,11 +10,11 @@ namespace tandem::dp {
 enum class PollMode : uint8_t { busy, adaptive };
 
 struct PortConfig {
-  uint16_t port_id;      // DPDK port, in probe order of the EAL's devices
-  uint32_t ip;           // network order: the node's address on this port
-  uint8_t prefix_len;
-  uint32_t gateway;      // network order, 0 = none (only the connected subnet)
-  uint16_t vlan;         // 802.1Q id to send with, 0 = untagged
+  uint16_t port_id = 0;  // DPDK port, in probe order of the EAL's devices
+  uint32_t ip = 0;       // network order: the node's address on this port
+  uint8_t prefix_len = 0;
+  uint32_t gateway = 0;  // network order, 0 = none (only the connected subnet)
+  uint16_t vlan = 0;     // 802.1Q id to send with, 0 = untagged
   std::string role;      // operator's label: public, private...
   std::string tap_name;  // kernel interface of the exception path
 };

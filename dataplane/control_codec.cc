@@ -143,11 +143,18 @@ std::optional<Error> validate(const ListRequest& r) {
   if (r.max_items == 0 || r.max_items > kMaxListItems) {
     return error(ErrorCode::bad_field, "max_items must be 1.." + std::to_string(kMaxListItems));
   }
+  if (r.reserved) return error(ErrorCode::bad_field, "reserved fields must be zero");
   return std::nullopt;
 }
 
 std::optional<Error> validate(const SubscribeRequest& r) {
   if (r.events & ~kEventTimeouts) return error(ErrorCode::bad_field, "unknown event bits");
+  if (r.reserved) return error(ErrorCode::bad_field, "reserved fields must be zero");
+  return std::nullopt;
+}
+
+std::optional<Error> validate(const HealthRequest& r) {
+  if (r.reserved[0] || r.reserved[1]) return error(ErrorCode::bad_field, "reserved fields must be zero");
   return std::nullopt;
 }
 

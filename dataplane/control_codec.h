@@ -42,6 +42,7 @@ std::optional<Error> validate(const CreateRequest& r, const Limits& l);
 std::optional<Error> validate(const UpdateLegRequest& r, const Limits& l);
 std::optional<Error> validate(const ListRequest& r);
 std::optional<Error> validate(const SubscribeRequest& r);
+std::optional<Error> validate(const HealthRequest& r);
 
 // Builds one message (header + body) ready to send.
 // `type` is a MsgType, or a MsgType | kReplyBit.

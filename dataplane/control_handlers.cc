@@ -135,7 +135,8 @@ void ControlHandlers::on_subscribe(ControlClient& c, uint32_t seq, const Subscri
   reply(c, MsgType::subscribe, seq, r);
 }
 
-void ControlHandlers::on_health(ControlClient& c, uint32_t seq, const HealthRequest&) {
+void ControlHandlers::on_health(ControlClient& c, uint32_t seq, const HealthRequest& r) {
+  if (auto e = validate(r)) return reply_error(c, seq, *e);
   HealthReply out;
   fill_health(out);
   reply(c, MsgType::health, seq, out);

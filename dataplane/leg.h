@@ -51,8 +51,8 @@ struct Leg {
   std::atomic<uint8_t> flags;
   uint8_t port;                    // DPDK port this leg sends and receives on
   // Written by the worker that receives this leg's flow.
-  uint64_t packets;                // RTP and RTCP relayed from this leg
-  uint64_t bytes;                  // UDP payload bytes of those packets
+  uint64_t packets;                // RTP and RTCP relayed from this leg (RTP statistics
+  uint64_t bytes;                  // also count what could not be relayed); UDP payload bytes
   uint32_t last_rx_ms;             // dataplane clock; wraps every 49 days, compared by difference
   uint32_t rtcp_packets;
   uint32_t drop_source;            // refused by strict-source latching

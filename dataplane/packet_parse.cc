@@ -55,15 +55,15 @@ ParseResult parse_frame(const uint8_t* frame, uint32_t len, ParsedPacket& out) {
   const uint32_t ihl = (ip[0] & 0x0f) * 4u;
   const uint32_t total = ntohs(load16(ip + 2));
   if (version != 4 || ihl < kIpv4Header) return drop(DropReason::bad_ip_header);
-  // Ethernet may pad a short frame, so the frame can be longer than the datagram,
-  // never shorter.
-  if (total < ihl || total > len - l3) return drop(DropReason::bad_ip_header);
   // Options and fragments are legal but never media we relay: the kernel deals
   // with them (a fragmented SIP INVITE is reassembled there).
   const uint16_t frag = ntohs(load16(ip + 6));
-  if (ihl != kIpv4Header || (frag & 0x3fff) != 0 || ip[9] != kProtoUdp) {
-    return verdict(Verdict::punt);
-  }
+  const bool udp_candidate = ihl == kIpv4Header && (frag & 0x3fff) == 0 && ip[9] == kProtoUdp;
+  if (udp_candidate && len < l3 + kIpv4Header + kUdpHeader) return drop(DropReason::truncated);
+  // Ethernet may pad a short frame, so the frame can be longer than the datagram,
+  // never shorter.
+  if (total < ihl || total > len - l3) return drop(DropReason::bad_ip_header);
+  if (!udp_candidate) return verdict(Verdict::punt);
 
   if (total < kIpv4Header + kUdpHeader) return drop(DropReason::truncated);
   const uint8_t* udp = ip + kIpv4Header;

@@ -25,8 +25,9 @@ bool check_source(Leg& in, const ParsedPacket& p, bool rtcp_on_odd_port) {
     if (matches) return true;
     if (flags & kLegStrict) return false;
   } else if (!(flags & kLegLearn)) {
-    // Control gave the address and forbade learning: it is the only source.
-    return matches || !(flags & kLegStrict) || !r.known();
+    // Control forbade learning: only the address it gave may send, and until
+    // it gives one, nobody (strict) or anybody (not strict).
+    return matches || !(flags & kLegStrict);
   } else if ((flags & (kLegLatchedRtp | kLegLatchedRtcp)) && r.ip != p.src_ip && (flags & kLegStrict)) {
     // The other flow of this leg latched already: RTP and RTCP share a host.
     return false;
@@ -70,8 +71,6 @@ RelayResult relay_packet(Leg& in, const Leg& out, const ParsedPacket& p, const u
     return res;
   }
 
-  counter_add(in.packets, uint64_t{1});
-  counter_add(in.bytes, uint64_t{p.payload_len});
   if (counter_read(in.last_rx_ms) != clock.now_ms) counter_set(in.last_rx_ms, clock.now_ms);
   if (rtcp) {
     counter_add(in.rtcp_packets, 1u);
@@ -86,6 +85,8 @@ RelayResult relay_packet(Leg& in, const Leg& out, const ParsedPacket& p, const u
     res.reason = DropReason::no_destination;
     return res;
   }
+  counter_add(in.packets, uint64_t{1});
+  counter_add(in.bytes, uint64_t{p.payload_len});
   res.forward = true;
   res.out.src_ip = out.local_ip;
   res.out.dst_ip = dst.ip;

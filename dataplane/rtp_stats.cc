@@ -80,7 +80,10 @@ bool update_seq(RtpStats& s, uint16_t seq) {
   return true;
 }
 
-// A.8: J(i) = J(i-1) + (|D(i-1,i)| - J(i-1))/16, kept scaled by 16.
+// A.8: J(i) = J(i-1) + (|D(i-1,i)| - J(i-1))/16, kept scaled by 16. The
+// estimate carries over a change of SSRC (it describes the leg, not a source);
+// every counted packet after the first adds one sample to the mean, so that
+// the mean divides by received - 1 exactly.
 void update_jitter(RtpStats& s, uint32_t rtp_ts, uint32_t arrival) {
   const uint32_t transit = arrival - rtp_ts;
   if (s.state & kRtpHaveTransit) {
@@ -89,7 +92,9 @@ void update_jitter(RtpStats& s, uint32_t rtp_ts, uint32_t arrival) {
     s.jitter += static_cast<uint32_t>(d) - ((s.jitter + 8) >> 4);
     const uint32_t j = s.jitter >> 4;
     if (j > s.jitter_max) s.jitter_max = j;
-    const uint32_t sum = s.jitter_sum + j;
+  }
+  if (s.received > 1) {
+    const uint32_t sum = s.jitter_sum + (s.jitter >> 4);
     s.jitter_sum = sum < s.jitter_sum ? UINT32_MAX : sum;
   }
   s.transit = transit;

@@ -47,7 +47,7 @@ TEST(ParseFlags, OnePortAndDefaults) {
   EXPECT_EQ(c.log_level, "info");
 }
 
-TEST(ParseFlags, DISABLED_PortWithoutGatewayOrVlanHasZeroes) {
+TEST(ParseFlags, PortWithoutGatewayOrVlanHasZeroes) {
   // The second port gives neither gw= nor vlan=: it must not inherit the
   // first one's.
   const FlagsResult r = parse({"--port", "0:198.18.0.1/24,gw=198.18.0.254,vlan=100", "--port", "1:10.0.0.1/8"});

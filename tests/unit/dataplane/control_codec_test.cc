@@ -300,6 +300,14 @@ TEST(ValidateSubscribe, EventBits) {
   for (uint32_t events : {2u, 3u, 0x80000000u}) expect_error(validate(SubscribeRequest{events, 0}), ErrorCode::bad_field);
 }
 
+TEST(ValidateReserved, ListSubscribeAndHealthWantZeroes) {
+  expect_error(validate(ListRequest{0, 10, 1}), ErrorCode::bad_field);
+  expect_error(validate(SubscribeRequest{kEventTimeouts, 7}), ErrorCode::bad_field);
+  expect_ok(validate(HealthRequest{{0, 0}}));
+  expect_error(validate(HealthRequest{{0, 1}}), ErrorCode::bad_field);
+  expect_error(validate(HealthRequest{{1, 0}}), ErrorCode::bad_field);
+}
+
 // ---- encoding --------------------------------------------------------------
 
 TEST(Encode, RoundTripsThroughFramingAndBodyCheck) {

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "tests/unit/dataplane/frame_builder.h"
@@ -31,7 +32,12 @@ Parsed parse(const std::vector<uint8_t>& frame) { return parse(frame, frame.size
 
 void expect_drop(const Parsed& p, DropReason reason) {
   EXPECT_EQ(p.result.verdict, Verdict::drop);
-  EXPECT_EQ(p.result.reason, reason) << kDropReasonNames[index(p.result.reason)];
+  EXPECT_EQ(p.result.reason, reason);
+}
+// The frame cut to its first `len` bytes.
+void expect_drop(const std::vector<uint8_t>& frame, size_t len, DropReason reason) {
+  SCOPED_TRACE("frame cut to " + std::to_string(len) + " bytes");
+  expect_drop(parse(frame, len), reason);
 }
 
 TEST(PacketParse, PlainUdp) {
@@ -135,10 +141,10 @@ TEST(PacketParse, TruncatedAtEachHeaderIsDropped) {
   tagged_spec.vlan_tci = 10;
   const auto tagged = build_frame(tagged_spec);
 
-  for (size_t len : {0, 1, 13}) expect_drop(parse(plain, len), DropReason::truncated);  // Ethernet
-  for (size_t len : {14, 17}) expect_drop(parse(tagged, len), DropReason::truncated);   // 802.1Q tag
-  for (size_t len : {14, 33}) expect_drop(parse(plain, len), DropReason::truncated);    // IPv4
-  for (size_t len : {18, 37}) expect_drop(parse(tagged, len), DropReason::truncated);   // IPv4 behind a tag
+  for (size_t len : {0, 1, 13}) expect_drop(plain, len, DropReason::truncated);  // Ethernet
+  for (size_t len : {14, 17}) expect_drop(tagged, len, DropReason::truncated);   // 802.1Q tag
+  for (size_t len : {14, 33}) expect_drop(plain, len, DropReason::truncated);    // IPv4
+  for (size_t len : {18, 37}) expect_drop(tagged, len, DropReason::truncated);   // IPv4 behind a tag
 }
 
 TEST(PacketParse, DatagramTooShortForUdpHeaderIsTruncated) {
@@ -151,12 +157,26 @@ TEST(PacketParse, DatagramTooShortForUdpHeaderIsTruncated) {
   }
 }
 
-TEST(PacketParse, FrameCutInsideUdpIsBadIpHeader) {
-  // The frame ends inside the UDP header or payload: the IPv4 total length then
-  // claims more than the frame holds.
+TEST(PacketParse, FrameCutInsideUdpHeaderIsTruncated) {
+  // A frame that ends inside its UDP header is "shorter than its
+  // Ethernet/IPv4/UDP headers" (drop_reasons.h), like one that ends inside its
+  // IPv4 header. parse_frame() calls it bad_ip_header instead, because the
+  // total-length check runs first.
+  FrameSpec untagged;
+  const auto plain = build_frame(untagged);
+  for (size_t len : {34, 41}) expect_drop(plain, len, DropReason::truncated);
+  FrameSpec tagged_spec;
+  tagged_spec.vlan_tci = 10;
+  const auto tagged = build_frame(tagged_spec);
+  for (size_t len : {38, 45}) expect_drop(tagged, len, DropReason::truncated);
+}
+
+TEST(PacketParse, FrameShorterThanItsDatagramIsBadIpHeader) {
+  // All headers are there but the IPv4 total length claims more than the frame
+  // holds.
   FrameSpec s;
   const auto f = build_frame(s);
-  for (size_t len : {size_t{34}, size_t{41}, f.size() - 1}) expect_drop(parse(f, len), DropReason::bad_ip_header);
+  for (size_t len : {size_t{42}, f.size() - 1}) expect_drop(f, len, DropReason::bad_ip_header);
 }
 
 TEST(PacketParse, BadIpHeaderFields) {
@@ -226,7 +246,7 @@ void check_consistent(const std::vector<uint8_t>& f, const Parsed& p) {
     case Verdict::drop:
       ASSERT_TRUE(p.result.reason == DropReason::truncated || p.result.reason == DropReason::bad_ip_header ||
                   p.result.reason == DropReason::bad_udp_length)
-          << kDropReasonNames[index(p.result.reason)];
+          << testing::PrintToString(p.result.reason);
       break;
     case Verdict::arp:
     case Verdict::punt:

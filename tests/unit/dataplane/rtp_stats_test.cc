@@ -303,7 +303,7 @@ TEST(RtpStatsJitter, MatchesDoublePrecisionReference) {
   EXPECT_LT(r.jitter_mean, r.jitter_max);
 }
 
-TEST(RtpStatsJitter, DISABLED_MeanCountsOnlyPacketsThatHaveAJitterValue) {
+TEST(RtpStatsJitter, MeanCountsOnlyPacketsThatHaveAJitterValue) {
   // Source A: packet 2 is 160 late, J = 10. Source B starts afresh: its first
   // counted packet only records a transit (no jitter sample), the next has
   // D = 0: J = 10 - 10/16 -> 9. Two jitter samples, 10 and 9: the mean is 9.
