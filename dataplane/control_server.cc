@@ -69,7 +69,8 @@ bool ControlServer::listen(const std::string& path, std::string& error) {
 
 void ControlServer::watch(ControlClient& c) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLRDHUP | (c.out.size() > c.out_sent ? EPOLLOUT : 0u);
+  // A closing client is only flushed: its end of input would wake us forever.
+  ev.events = (c.closing ? 0u : EPOLLIN | EPOLLRDHUP) | (c.out.size() > c.out_sent ? EPOLLOUT : 0u);
   ev.data.fd = c.fd;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
 }
@@ -111,8 +112,10 @@ void ControlServer::on_readable(ControlClient& c) {
     c.in.resize(old + kReadChunk);
     const ssize_t n = ::read(c.fd, c.in.data() + old, kReadChunk);
     c.in.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-      c.closing = true;  // peer gone: nothing more to read or to send
+    if (n == 0) {
+      c.closing = true;  // the peer is done sending: answer what it sent, then close
+    } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      c.closing = true;  // broken: nothing more to read or to send
       c.out.clear();
       c.out_sent = 0;
       break;
@@ -121,7 +124,7 @@ void ControlServer::on_readable(ControlClient& c) {
     // Serve every complete message now so the buffer never holds more than one
     // read chunk plus one partial message.
     size_t off = 0;
-    while (!c.closing) {
+    while (c.out.size() - c.out_sent <= kMaxPendingOut) {
       const proto::Frame f = proto::check_frame(c.in.data() + off, c.in.size() - off);
       if (f.status == proto::FrameStatus::need_more) break;
       if (f.status == proto::FrameStatus::fatal) {
@@ -138,7 +141,7 @@ void ControlServer::on_readable(ControlClient& c) {
       off += f.length;
     }
     c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
-    if (c.closing) break;
+    if (c.closing || c.out.size() - c.out_sent > kMaxPendingOut) break;
   }
 }
 
@@ -172,7 +175,7 @@ bool ControlServer::poll(int timeout_ms) {
     auto it = std::find_if(clients_.begin(), clients_.end(), [fd](const auto& c) { return c->fd == fd; });
     if (it == clients_.end()) continue;
     ControlClient& c = **it;
-    if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(c);
+    if (!c.closing && (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) on_readable(c);
     on_writable(c);
     if (c.out.size() - c.out_sent > kMaxPendingOut) {
       spdlog::warn("control: client {} does not read its replies; closing", c.id);

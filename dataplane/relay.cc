@@ -33,13 +33,22 @@ bool check_source(Leg& in, const ParsedPacket& p, bool rtcp_on_odd_port) {
     return false;
   }
   // Latch (first packet) or re-latch (non-strict).
-  r.ip = p.src_ip;
   if (rtcp_on_odd_port) {
     r.rtcp_port = p.src_port;
-  } else {
-    r.rtp_port = p.src_port;
-    if (!(flags & kLegLatchedRtcp)) r.rtcp_port = port_plus_one(p.src_port);
+  } else if (!(flags & kLegLatchedRtcp)) {
+    // Until RTCP shows where it comes from, keep what signalling said of it
+    // (rtcp-mux, or an a=rtcp port) while RTP comes from the address it gave;
+    // otherwise guess the next port, as RFC 3550 suggests.
+    const bool mux = r.known() && r.rtcp_port == r.rtp_port;
+    const bool as_signalled = r.known() && r.ip == p.src_ip && r.rtp_port == p.src_port;
+    if (mux) {
+      r.rtcp_port = p.src_port;
+    } else if (!as_signalled) {
+      r.rtcp_port = port_plus_one(p.src_port);
+    }
   }
+  if (!rtcp_on_odd_port) r.rtp_port = p.src_port;
+  r.ip = p.src_ip;
   in.remote.store(r.pack(), std::memory_order_release);
   in.flags.fetch_or(latched_bit, std::memory_order_acq_rel);
   return true;

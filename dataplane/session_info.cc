@@ -25,7 +25,8 @@ void read_leg_info(const Leg& leg, uint32_t now_ms, proto::LegInfo& out) {
   out.rtcp_packets = counter_read(leg.rtcp_packets);
   out.drop_source = counter_read(leg.drop_source);
   out.drop_bad_rtp = counter_read(leg.drop_bad_rtp);
-  out.idle_ms = now_ms - counter_read(leg.last_rx_ms);
+  const auto idle = static_cast<int32_t>(now_ms - counter_read(leg.last_rx_ms));
+  out.idle_ms = idle > 0 ? static_cast<uint32_t>(idle) : 0;  // the worker may be ahead of `now_ms`
 
   // The worker updates the RTP fields together; a copy taken mid-update is off
   // by at most the packet in flight, which a report can live with.

@@ -222,8 +222,10 @@ std::vector<uint64_t> SessionTable::idle(uint32_t now_ms, uint32_t idle_ms) cons
   for (uint32_t slot = 0; slot < capacity_; ++slot) {
     if (!(meta_[slot].generation & 1)) continue;
     const Session& s = sessions_[slot];
-    const bool quiet = now_ms - counter_read(s.legs[0].last_rx_ms) >= idle_ms &&
-                       now_ms - counter_read(s.legs[1].last_rx_ms) >= idle_ms;
+    // Signed: a worker may stamp a leg after `now_ms` was read.
+    auto idle_for = [now_ms](const Leg& l) { return static_cast<int32_t>(now_ms - counter_read(l.last_rx_ms)); };
+    const bool quiet = idle_for(s.legs[0]) >= static_cast<int32_t>(idle_ms) &&
+                       idle_for(s.legs[1]) >= static_cast<int32_t>(idle_ms);
     if (quiet) ids.push_back(proto::make_session_id(slot, meta_[slot].generation));
   }
   return ids;

@@ -141,6 +141,27 @@ TEST_F(RelayTest, LearningOffAndStrictRefusesEveryoneUntilControlGivesTheAddress
   EXPECT_TRUE(rtp_from(kHostA, 6000).forward);
 }
 
+TEST_F(RelayTest, LatchingRtpKeepsTheRtcpPortSignallingGave) {
+  in.remote = remote(kHostA, 5004, 5004).pack();  // rtcp-mux
+  ASSERT_TRUE(rtp_from(kHostA, 5004).forward);
+  EXPECT_EQ(in_remote(), remote(kHostA, 5004, 5004));
+
+  in.flags = kLegDefaultMode;
+  in.remote = remote(kHostA, 5004, 5010).pack();  // a=rtcp:5010
+  ASSERT_TRUE(rtp_from(kHostA, 5004).forward);
+  EXPECT_EQ(in_remote(), remote(kHostA, 5004, 5010));
+
+  in.flags = kLegDefaultMode;
+  in.remote = remote(kHostA, 5004, 5004).pack();  // mux, but a NAT moved the port
+  ASSERT_TRUE(rtp_from(kHostA, 6000).forward);
+  EXPECT_EQ(in_remote(), remote(kHostA, 6000, 6000));
+
+  in.flags = kLegDefaultMode;
+  in.remote = remote(kHostA, 5004, 5010).pack();  // a NAT moved the port: RTCP is a guess now
+  ASSERT_TRUE(rtp_from(kHostA, 6000).forward);
+  EXPECT_EQ(in_remote(), remote(kHostA, 6000, 6001));
+}
+
 TEST_F(RelayTest, RtcpOnOddPortLatchesItsOwnPort) {
   ASSERT_TRUE(rtp_from(kHostA, 5004).forward);
   const RelayResult r = rtcp_from(kHostA, 5011);  // a NAT picked another port for RTCP
