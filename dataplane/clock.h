@@ -15,7 +15,11 @@ class Clock {
     start_ = rte_rdtsc();
     hz_ = rte_get_tsc_hz();
   }
-  uint64_t now_us() const { return (rte_rdtsc() - start_) * 1000000 / hz_; }
+  // Split so that the product cannot overflow (d * 10^6 would after two hours at 2.6 GHz).
+  uint64_t now_us() const {
+    const uint64_t d = rte_rdtsc() - start_;
+    return d / hz_ * 1000000 + d % hz_ * 1000000 / hz_;
+  }
   uint32_t now_ms() const { return static_cast<uint32_t>(now_us() / 1000); }
   uint64_t hz() const { return hz_; }
 

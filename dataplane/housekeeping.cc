@@ -147,8 +147,9 @@ void housekeeping_run(Runtime& rt, ControlServer& server, ControlHandlers& handl
     const uint32_t now = rt.clock.now_ms();
     unsigned work = pump_from_kernel(rt) + learn_arp(rt) + resolve_neighbors(rt, now);
     if (server.poll(wait_ms)) ++work;
-    // Back off to 1 ms when idle; in busy mode the main lcore is ours to spin.
-    wait_ms = (work || rt.config.poll_mode == PollMode::busy) ? 0 : 1;
+    // Housekeeping is not on the media path: when idle it waits up to 1 ms in
+    // both poll modes rather than take CPU a worker could use.
+    wait_ms = work ? 0 : 1;
 
     if (idle_ms && static_cast<int32_t>(now - next_idle_scan) >= 0) {
       next_idle_scan = now + kIdleScanMs;

@@ -20,6 +20,9 @@ namespace {
 
 constexpr unsigned kChunk = RTE_HASH_LOOKUP_BULK_MAX;  // 64: the most one bulk lookup takes
 constexpr unsigned kPrefetchAhead = 4;
+// Sessions are fetched this many hits ahead of the one being relayed, so that
+// their cache misses overlap instead of following one another.
+constexpr unsigned kSessionPrefetch = 8;
 constexpr unsigned kIdleSpinsBeforeSleep = 256;
 constexpr unsigned kMinSleepUs = 16;
 constexpr unsigned kMaxSleepUs = 1000;
@@ -141,7 +144,15 @@ void process_chunk(Worker& w, uint16_t rx_port, rte_mbuf** pkts, unsigned n, con
   uint64_t hits = 0;
   void* data[kChunk];
   rte_hash_lookup_bulk_data(w.shared->sessions->index(), key_ptrs, nc, &hits, data);
+  auto prefetch_session = [&](unsigned j) {
+    if (!(hits & (uint64_t{1} << j))) return;
+    const auto* s = reinterpret_cast<const char*>(
+        &w.shared->sessions->at(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[j]) >> 1)));
+    for (size_t line = 0; line < sizeof(Session); line += RTE_CACHE_LINE_SIZE) rte_prefetch0(s + line);
+  };
+  for (unsigned j = 0; j < nc && j < kSessionPrefetch; ++j) prefetch_session(j);
   for (unsigned j = 0; j < nc; ++j) {
+    if (j + kSessionPrefetch < nc) prefetch_session(j + kSessionPrefetch);
     rte_mbuf* m = candidates[j];
     if (hits & (uint64_t{1} << j)) {
       relay_one(w, m, parsed[j], reinterpret_cast<uintptr_t>(data[j]), clock);
