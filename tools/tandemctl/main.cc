@@ -2,9 +2,10 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/tandemctl/dataplane_commands.h"
+#include "tools/tandemctl/rules_commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"tandemctl: operate a Tandem node (dataplane sessions and counters)", "tandemctl"};
+  CLI::App app{"tandemctl: operate a Tandem node (dataplane sessions and counters, routing rules)", "tandemctl"};
   tandem::ctl::GlobalOptions g;
   int exit_code = 0;
   app.add_option("--socket", g.socket, "dataplane control socket")->capture_default_str();
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   tandem::ctl::add_dataplane_commands(app, g, exit_code);
+  tandem::ctl::add_rules_commands(app, g, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

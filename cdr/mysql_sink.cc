@@ -1,0 +1,362 @@
+#include "cdr/mysql_sink.h"
+
+#include <cppconn/connection.h>
+#include <cppconn/exception.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+#include <mysql_driver.h>
+
+#include <charconv>
+#include <cstdio>
+
+namespace tandem::cdr {
+
+namespace {
+
+struct Migration {
+  int version;
+  const char* description;
+  std::vector<const char*> statements;
+};
+
+// Append only: a released migration never changes. schema.sql shows the result.
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> list = {
+      {1, "cdr table", {R"sql(
+CREATE TABLE cdr (
+  id BIGINT UNSIGNED NOT NULL COMMENT 'DC (8 bits) | node (16) | per-node sequence (40)',
+  call_id VARCHAR(255) NOT NULL,
+  direction ENUM('inbound','outbound') NOT NULL,
+  caller VARCHAR(64) NOT NULL,
+  called VARCHAR(64) NOT NULL,
+  customer VARCHAR(64) NOT NULL,
+  target VARCHAR(255) NOT NULL,
+  provider VARCHAR(64) NOT NULL,
+  cost DECIMAL(18,6) NOT NULL,
+  dc VARCHAR(64) NOT NULL,
+  server VARCHAR(64) NOT NULL,
+  start_time DATETIME(3) NOT NULL COMMENT 'UTC',
+  answer_time DATETIME(3) NULL COMMENT 'UTC, NULL if never answered',
+  end_time DATETIME(3) NOT NULL COMMENT 'UTC',
+  duration_ms BIGINT UNSIGNED NOT NULL,
+  billable_s INT UNSIGNED NOT NULL,
+  disposition ENUM('answered','busy','no_answer','failed','cancelled','rejected') NOT NULL,
+  sip_code SMALLINT UNSIGNED NOT NULL,
+  hangup_side ENUM('caller','callee','system') NOT NULL,
+  hangup_reason VARCHAR(64) NOT NULL,
+  a_packets BIGINT UNSIGNED NOT NULL,
+  a_bytes BIGINT UNSIGNED NOT NULL,
+  a_lost BIGINT NOT NULL,
+  a_jitter_max_us INT UNSIGNED NOT NULL,
+  a_jitter_mean_us INT UNSIGNED NOT NULL,
+  b_packets BIGINT UNSIGNED NOT NULL,
+  b_bytes BIGINT UNSIGNED NOT NULL,
+  b_lost BIGINT NOT NULL,
+  b_jitter_max_us INT UNSIGNED NOT NULL,
+  b_jitter_mean_us INT UNSIGNED NOT NULL,
+  PRIMARY KEY (id),
+  KEY start_time (start_time),
+  KEY customer_start (customer, start_time),
+  KEY caller_start (caller, start_time),
+  KEY called_start (called, start_time),
+  KEY call_id (call_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin)sql"}},
+  };
+  return list;
+}
+
+constexpr const char* kColumns[] = {
+    "id", "call_id", "direction", "caller", "called", "customer", "target", "provider", "cost",
+    "dc", "server", "start_time", "answer_time", "end_time", "duration_ms", "billable_s",
+    "disposition", "sip_code", "hangup_side", "hangup_reason",
+    "a_packets", "a_bytes", "a_lost", "a_jitter_max_us", "a_jitter_mean_us",
+    "b_packets", "b_bytes", "b_lost", "b_jitter_max_us", "b_jitter_mean_us"};
+constexpr size_t kColumnCount = std::size(kColumns);
+constexpr size_t kMaxRowsPerStatement = 65535 / kColumnCount;
+constexpr size_t kMaxCachedStatements = 16;
+
+std::string insert_sql(size_t rows) {
+  std::string cols, row = "(", update;
+  for (size_t i = 0; i < kColumnCount; ++i) {
+    if (i) {
+      cols += ",";
+      row += ",";
+    }
+    cols += kColumns[i];
+    row += "?";
+    if (i) {
+      if (i > 1) update += ",";
+      update += std::string(kColumns[i]) + "=VALUES(" + kColumns[i] + ")";
+    }
+  }
+  row += ")";
+  std::string sql = "INSERT INTO cdr (" + cols + ") VALUES ";
+  for (size_t r = 0; r < rows; ++r) {
+    if (r) sql += ",";
+    sql += row;
+  }
+  sql += " ON DUPLICATE KEY UPDATE " + update;
+  return sql;
+}
+
+std::string format_cost(int64_t micros) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(micros / 1000000),
+                static_cast<long long>(micros % 1000000));
+  return buf;
+}
+
+void bind(sql::PreparedStatement& st, unsigned base, const Record& r) {
+  unsigned i = base;
+  st.setUInt64(++i, r.id);
+  st.setString(++i, r.call_id);
+  st.setString(++i, std::string(name(r.direction)));
+  st.setString(++i, r.caller);
+  st.setString(++i, r.called);
+  st.setString(++i, r.customer);
+  st.setString(++i, r.target);
+  st.setString(++i, r.provider);
+  st.setString(++i, format_cost(r.cost_micros));
+  st.setString(++i, r.dc);
+  st.setString(++i, r.server);
+  st.setDateTime(++i, format_utc_ms(r.start_ms));
+  if (r.answer_ms != 0) {
+    st.setDateTime(++i, format_utc_ms(r.answer_ms));
+  } else {
+    st.setNull(++i, 0);
+  }
+  st.setDateTime(++i, format_utc_ms(r.end_ms));
+  st.setUInt64(++i, static_cast<uint64_t>(r.duration_ms));
+  st.setUInt(++i, r.billable_s);
+  st.setString(++i, std::string(name(r.disposition)));
+  st.setUInt(++i, r.sip_code);
+  st.setString(++i, std::string(name(r.hangup_side)));
+  st.setString(++i, r.hangup_reason);
+  for (const auto& leg : r.legs) {
+    st.setUInt64(++i, leg.packets);
+    st.setUInt64(++i, leg.bytes);
+    st.setInt64(++i, leg.lost);
+    st.setUInt(++i, leg.jitter_max_us);
+    st.setUInt(++i, leg.jitter_mean_us);
+  }
+}
+
+std::string sql_error(const sql::SQLException& e) {
+  return std::string(e.what()) + " (error " + std::to_string(e.getErrorCode()) + ", state " +
+         e.getSQLState() + ")";
+}
+
+// Server errors about one value of one row: the same row fails every time.
+// Anything else (connection, read-only standby, deadlock, unknown) may pass
+// on a retry.
+bool refuses_value(int code) {
+  switch (code) {
+    case 1048:  // ER_BAD_NULL_ERROR
+    case 1264:  // ER_WARN_DATA_OUT_OF_RANGE
+    case 1265:  // WARN_DATA_TRUNCATED
+    case 1292:  // ER_TRUNCATED_WRONG_VALUE
+    case 1366:  // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+    case 1406:  // ER_DATA_TOO_LONG
+      return true;
+    default:
+      return false;
+  }
+}
+
+void execute(sql::Connection& c, const std::string& statement) {
+  std::unique_ptr<sql::Statement> st(c.createStatement());
+  st->execute(statement);
+}
+
+}  // namespace
+
+bool parse_db_address(const std::string& text, DbAddress& out, std::string& error) {
+  out = {};
+  if (text.rfind("unix:", 0) == 0) {
+    out.socket = text.substr(5);
+    if (out.socket.empty() || out.socket[0] != '/') {
+      error = "DB address " + text + ": unix: needs an absolute path";
+      return false;
+    }
+    return true;
+  }
+  const auto colon = text.rfind(':');
+  out.host = text.substr(0, colon);
+  if (colon != std::string::npos) {
+    const std::string port = text.substr(colon + 1);
+    unsigned v = 0;
+    const auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535) {
+      error = "DB address " + text + ": bad port";
+      return false;
+    }
+    out.port = static_cast<uint16_t>(v);
+  }
+  if (out.host.empty()) {
+    error = "DB address " + text + ": no host";
+    return false;
+  }
+  return true;
+}
+
+std::unique_ptr<sql::Connection> connect_db(const DbConfig& config, bool use_database,
+                                            std::string& error) {
+  if (config.addresses.empty()) {
+    error = "no DB address";
+    return nullptr;
+  }
+  std::string errors;
+  for (const auto& text : config.addresses) {
+    DbAddress a;
+    std::string e;
+    if (!parse_db_address(text, a, e)) {
+      errors += (errors.empty() ? "" : "; ") + e;
+      continue;
+    }
+    try {
+      sql::ConnectOptionsMap opts;
+      if (a.socket.empty()) {
+        opts["hostName"] = sql::SQLString("tcp://" + a.host + ":" + std::to_string(a.port));
+      } else {
+        opts["hostName"] = sql::SQLString("localhost");
+        opts["socket"] = sql::SQLString(a.socket);
+      }
+      opts["userName"] = sql::SQLString(config.user);
+      opts["password"] = sql::SQLString(config.password);
+      if (use_database) opts["schema"] = sql::SQLString(config.database);
+      opts["OPT_CONNECT_TIMEOUT"] = static_cast<int>(config.connect_timeout_s);
+      opts["OPT_READ_TIMEOUT"] = static_cast<int>(config.io_timeout_s);
+      opts["OPT_WRITE_TIMEOUT"] = static_cast<int>(config.io_timeout_s);
+      opts["OPT_RECONNECT"] = false;
+      opts["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+      std::unique_ptr<sql::Connection> c(sql::mysql::get_mysql_driver_instance()->connect(opts));
+      execute(*c, "SET NAMES utf8mb4 COLLATE utf8mb4_bin");
+      execute(*c, "SET time_zone = '+00:00'");
+      execute(*c,
+              "SET sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
+              "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
+      return c;
+    } catch (const sql::SQLException& ex) {
+      errors += (errors.empty() ? "" : "; ") + text + ": " + sql_error(ex);
+    }
+  }
+  error = errors;
+  return nullptr;
+}
+
+int latest_schema_version() { return migrations().back().version; }
+
+bool migrate(const DbConfig& config, MigrateResult& result, std::string& error) {
+  auto c = connect_db(config, false, error);
+  if (!c) return false;
+  try {
+    execute(*c, "CREATE DATABASE IF NOT EXISTS `" + config.database +
+                    "` DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+    c->setSchema(config.database);
+    {
+      std::unique_ptr<sql::Statement> st(c->createStatement());
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT GET_LOCK('tandem_cdr_migrate', 30)"));
+      if (!rs->next() || rs->getInt(1) != 1) {
+        error = "another migration holds the lock tandem_cdr_migrate";
+        return false;
+      }
+    }
+    execute(*c, R"sql(CREATE TABLE IF NOT EXISTS schema_version (
+  version INT UNSIGNED NOT NULL,
+  description VARCHAR(255) NOT NULL,
+  applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (version)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin)sql");
+    int current = 0;
+    {
+      std::unique_ptr<sql::Statement> st(c->createStatement());
+      std::unique_ptr<sql::ResultSet> rs(
+          st->executeQuery("SELECT COALESCE(MAX(version), 0) FROM schema_version"));
+      if (rs->next()) current = rs->getInt(1);
+    }
+    result.from = current;
+    if (current > latest_schema_version()) {
+      error = "the CDR DB has schema version " + std::to_string(current) +
+              ", newer than this build knows (" + std::to_string(latest_schema_version()) + ")";
+      execute(*c, "DO RELEASE_LOCK('tandem_cdr_migrate')");
+      return false;
+    }
+    for (const auto& m : migrations()) {
+      if (m.version <= current) continue;
+      // DDL commits by itself in MySQL: each migration is recorded right after it.
+      for (const char* s : m.statements) execute(*c, s);
+      std::unique_ptr<sql::PreparedStatement> st(
+          c->prepareStatement("INSERT INTO schema_version (version, description) VALUES (?, ?)"));
+      st->setInt(1, m.version);
+      st->setString(2, m.description);
+      st->executeUpdate();
+      current = m.version;
+    }
+    result.to = current;
+    execute(*c, "DO RELEASE_LOCK('tandem_cdr_migrate')");
+    return true;
+  } catch (const sql::SQLException& ex) {
+    error = "migrate: " + sql_error(ex);
+    return false;
+  }
+}
+
+MysqlSink::MysqlSink(DbConfig config) : config_(std::move(config)) {}
+
+MysqlSink::~MysqlSink() { disconnect(); }
+
+void MysqlSink::disconnect() {
+  try {
+    statements_.clear();
+    if (conn_) conn_->close();
+  } catch (const sql::SQLException&) {
+  }
+  conn_.reset();
+}
+
+sql::PreparedStatement* MysqlSink::statement(size_t rows) {
+  auto it = statements_.find(rows);
+  if (it != statements_.end()) return it->second.get();
+  if (statements_.size() >= kMaxCachedStatements) statements_.clear();
+  std::unique_ptr<sql::PreparedStatement> st(conn_->prepareStatement(insert_sql(rows)));
+  return statements_.emplace(rows, std::move(st)).first->second.get();
+}
+
+WriteStatus MysqlSink::write(const std::vector<Record>& batch, std::string& error) {
+  if (batch.empty()) return WriteStatus::ok;
+  if (!conn_) {
+    conn_ = connect_db(config_, true, error);
+    if (!conn_) return WriteStatus::failed;
+    ++connects_;
+  }
+  try {
+    // START TRANSACTION and COMMIT as statements, never setAutoCommit() and
+    // commit(): Connector/C++ 1.1's commit() returns normally when the
+    // connection is lost and the transaction rolled back (seen with the
+    // Debian libmysqlcppconn7v5 1.1.12 on libmariadb), which loses the batch.
+    // Statement::execute() throws. tests/integration/cdr checks both.
+    std::unique_ptr<sql::Statement> tx(conn_->createStatement());
+    tx->execute("START TRANSACTION");
+    for (size_t done = 0; done < batch.size();) {
+      const size_t rows = std::min(batch.size() - done, kMaxRowsPerStatement);
+      sql::PreparedStatement* st = statement(rows);
+      for (size_t r = 0; r < rows; ++r) {
+        bind(*st, static_cast<unsigned>(r * kColumnCount), batch[done + r]);
+      }
+      st->executeUpdate();
+      done += rows;
+    }
+    tx->execute("COMMIT");
+    return WriteStatus::ok;
+  } catch (const sql::SQLException& ex) {
+    error = "CDR DB: " + sql_error(ex);
+    // Whatever the error, start again from a fresh connection: the batch is
+    // idempotent, and a half-broken session (lost after COMMIT, failover to
+    // the standby) is not worth diagnosing.
+    disconnect();
+    return refuses_value(ex.getErrorCode()) ? WriteStatus::refused : WriteStatus::failed;
+  }
+}
+
+}  // namespace tandem::cdr

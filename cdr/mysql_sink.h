@@ -1,0 +1,74 @@
+// The CDR DB through MySQL Connector/C++ 1.1: connection to the first address
+// of a list that answers, one multi-row prepared
+// INSERT ... ON DUPLICATE KEY UPDATE per batch in one transaction, and the
+// schema migrations (schema.sql is what they produce).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cdr/sink.h"
+
+namespace sql {
+class Connection;
+class PreparedStatement;
+}  // namespace sql
+
+namespace tandem::cdr {
+
+struct DbConfig {
+  std::vector<std::string> addresses;   // "HOST:PORT" (IPv4 or name) or "unix:/PATH"
+  std::string user = "tandem";
+  std::string password;
+  std::string database = "tandem_cdr";
+  uint32_t connect_timeout_s = 2;
+  uint32_t io_timeout_s = 10;           // read and write: a silent server is given up on
+};
+
+struct DbAddress {
+  std::string host;     // empty for a Unix socket
+  uint16_t port = 3306;
+  std::string socket;
+};
+// "HOST:PORT", "HOST" (port 3306), "unix:/PATH"; false and why otherwise.
+bool parse_db_address(const std::string& text, DbAddress& out, std::string& error);
+
+// A connection to the first address that answers, in UTC, utf8mb4, strict
+// SQL mode, with `database` selected (use_database) or not.
+std::unique_ptr<sql::Connection> connect_db(const DbConfig& config, bool use_database,
+                                            std::string& error);
+
+// Creates the database if needed and applies the migrations it lacks, under
+// a named lock so that two nodes migrating at once do not collide.
+struct MigrateResult {
+  int from = 0;
+  int to = 0;
+};
+bool migrate(const DbConfig& config, MigrateResult& result, std::string& error);
+int latest_schema_version();
+
+class MysqlSink : public Sink {
+ public:
+  explicit MysqlSink(DbConfig config);
+  ~MysqlSink() override;
+  // Connects first if needed; on any error the connection is dropped, and the
+  // next write connects again (to whichever address answers then). Errors
+  // about a value (too long, out of range, bad string...) are `refused`.
+  WriteStatus write(const std::vector<Record>& batch, std::string& error) override;
+  bool connected() const { return conn_ != nullptr; }
+  uint64_t connects() const { return connects_; }
+
+ private:
+  sql::PreparedStatement* statement(size_t rows);
+  void disconnect();
+
+  DbConfig config_;
+  std::unique_ptr<sql::Connection> conn_;
+  std::map<size_t, std::unique_ptr<sql::PreparedStatement>> statements_;  // by row count
+  uint64_t connects_ = 0;
+};
+
+}  // namespace tandem::cdr

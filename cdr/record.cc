@@ -1,0 +1,334 @@
+#include "cdr/record.h"
+
+#include <cstdio>
+#include <ctime>
+#include <type_traits>
+
+namespace tandem::cdr {
+
+namespace {
+
+#define TANDEM_CDR_NAME_ITEM(n) #n,
+constexpr std::string_view kDirectionNames[] = {TANDEM_CDR_DIRECTIONS(TANDEM_CDR_NAME_ITEM)};
+constexpr std::string_view kDispositionNames[] = {TANDEM_CDR_DISPOSITIONS(TANDEM_CDR_NAME_ITEM)};
+constexpr std::string_view kHangupSideNames[] = {TANDEM_CDR_HANGUP_SIDES(TANDEM_CDR_NAME_ITEM)};
+#undef TANDEM_CDR_NAME_ITEM
+
+template <typename E, size_t N>
+std::optional<E> parse_enum(const std::string_view (&names)[N], std::string_view s) {
+  for (size_t i = 0; i < N; ++i) {
+    if (names[i] == s) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
+
+template <size_t N>
+std::string_view enum_name(const std::string_view (&names)[N], uint8_t v) {
+  return v < N ? names[v] : std::string_view("?");
+}
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<uint8_t>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return false;  // no control characters
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1; cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2; cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3; cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i < n + 1) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<uint8_t>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+bool check_text(std::string& error, const char* field, const std::string& v, size_t max,
+                bool required) {
+  if (required && v.empty()) {
+    error = std::string(field) + " is missing";
+    return false;
+  }
+  if (v.size() > max) {
+    error = std::string(field) + " is " + std::to_string(v.size()) + " bytes, at most " +
+            std::to_string(max);
+    return false;
+  }
+  if (!valid_utf8(v)) {
+    error = std::string(field) + " is not printable UTF-8";
+    return false;
+  }
+  return true;
+}
+
+// Encoding ------------------------------------------------------------------
+
+constexpr uint8_t kEncodingVersion = 1;
+
+template <typename T>
+void put(std::string& out, T v) {
+  static_assert(std::is_integral_v<T>);
+  using U = std::make_unsigned_t<T>;
+  auto u = static_cast<U>(v);
+  for (size_t i = 0; i < sizeof(T); ++i) {
+    out.push_back(static_cast<char>(u & 0xff));
+    if constexpr (sizeof(T) > 1) u = static_cast<U>(u >> 8);
+  }
+}
+
+void put_str(std::string& out, const std::string& s) {
+  put<uint16_t>(out, static_cast<uint16_t>(s.size()));
+  out.append(s);
+}
+
+struct Reader {
+  std::string_view in;
+  size_t pos = 0;
+  bool ok = true;
+
+  template <typename T>
+  T get() {
+    using U = std::make_unsigned_t<T>;
+    if (in.size() - pos < sizeof(T)) {
+      ok = false;
+      return T{};
+    }
+    U u = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) {
+      u = static_cast<U>(u | (static_cast<U>(static_cast<uint8_t>(in[pos + i])) << (8 * i)));
+    }
+    pos += sizeof(T);
+    return static_cast<T>(u);
+  }
+  std::string get_str() {
+    const auto n = get<uint16_t>();
+    if (!ok || in.size() - pos < n) {
+      ok = false;
+      return {};
+    }
+    std::string s(in.substr(pos, n));
+    pos += n;
+    return s;
+  }
+};
+
+}  // namespace
+
+std::string RecordId::format(uint64_t id) {
+  return std::to_string(dc_id(id)) + "-" + std::to_string(node_id(id)) + "-" +
+         std::to_string(seq(id));
+}
+
+std::string_view name(Direction d) { return enum_name(kDirectionNames, static_cast<uint8_t>(d)); }
+std::string_view name(Disposition d) {
+  return enum_name(kDispositionNames, static_cast<uint8_t>(d));
+}
+std::string_view name(HangupSide s) { return enum_name(kHangupSideNames, static_cast<uint8_t>(s)); }
+std::optional<Direction> parse_direction(std::string_view s) {
+  return parse_enum<Direction>(kDirectionNames, s);
+}
+std::optional<Disposition> parse_disposition(std::string_view s) {
+  return parse_enum<Disposition>(kDispositionNames, s);
+}
+std::optional<HangupSide> parse_hangup_side(std::string_view s) {
+  return parse_enum<HangupSide>(kHangupSideNames, s);
+}
+
+void compute_durations(Record& r) {
+  r.duration_ms = r.end_ms - r.start_ms;
+  if (r.answer_ms != 0 && r.end_ms > r.answer_ms) {
+    r.billable_s = static_cast<uint32_t>((r.end_ms - r.answer_ms + 999) / 1000);
+  } else {
+    r.billable_s = 0;
+  }
+}
+
+bool validate(const Record& r, std::string& error) {
+  if (RecordId::seq(r.id) == 0) {
+    error = "id is missing (sequence 0)";
+    return false;
+  }
+  if (static_cast<uint8_t>(r.direction) >= std::size(kDirectionNames)) {
+    error = "direction is out of range";
+    return false;
+  }
+  if (static_cast<uint8_t>(r.disposition) >= std::size(kDispositionNames)) {
+    error = "disposition is out of range";
+    return false;
+  }
+  if (static_cast<uint8_t>(r.hangup_side) >= std::size(kHangupSideNames)) {
+    error = "hangup_side is out of range";
+    return false;
+  }
+  const bool outbound = r.direction == Direction::outbound;
+  const bool answered = r.disposition == Disposition::answered;
+  if (!check_text(error, "call_id", r.call_id, kMaxCallId, true) ||
+      !check_text(error, "caller", r.caller, kMaxNumber, true) ||
+      !check_text(error, "called", r.called, kMaxNumber, true) ||
+      !check_text(error, "customer", r.customer, kMaxName, true) ||
+      !check_text(error, "target", r.target, kMaxTarget, answered) ||
+      !check_text(error, "provider", r.provider, kMaxName, outbound && answered) ||
+      !check_text(error, "dc", r.dc, kMaxName, true) ||
+      !check_text(error, "server", r.server, kMaxName, true) ||
+      !check_text(error, "hangup_reason", r.hangup_reason, kMaxName, false)) {
+    return false;
+  }
+  if (r.cost_micros < 0) {
+    error = "cost is negative";
+    return false;
+  }
+  if (!outbound && r.cost_micros != 0) {
+    error = "an inbound call has a cost";
+    return false;
+  }
+  if (r.start_ms < kMinTimeMs) {
+    error = "start time " + std::to_string(r.start_ms) + " ms is missing or before 2001";
+    return false;
+  }
+  if (r.end_ms < r.start_ms) {
+    error = "end time is before start time";
+    return false;
+  }
+  if (r.answer_ms != 0 && (r.answer_ms < r.start_ms || r.answer_ms > r.end_ms)) {
+    error = "answer time is outside start..end";
+    return false;
+  }
+  if (answered != (r.answer_ms != 0)) {
+    error = answered ? "answered call has no answer time"
+                     : "unanswered call (" + std::string(name(r.disposition)) + ") has an answer time";
+    return false;
+  }
+  Record expect = r;
+  compute_durations(expect);
+  if (r.duration_ms != expect.duration_ms) {
+    error = "duration " + std::to_string(r.duration_ms) + " ms is not end - start (" +
+            std::to_string(expect.duration_ms) + ")";
+    return false;
+  }
+  if (r.billable_s != expect.billable_s) {
+    error = "billable " + std::to_string(r.billable_s) + " s is not end - answer rounded up (" +
+            std::to_string(expect.billable_s) + ")";
+    return false;
+  }
+  if (r.sip_code < 100 || r.sip_code > 699) {
+    error = "final SIP code " + std::to_string(r.sip_code) + " is not 100..699";
+    return false;
+  }
+  if (answered && (r.sip_code < 200 || r.sip_code > 299)) {
+    error = "answered call with final SIP code " + std::to_string(r.sip_code);
+    return false;
+  }
+  for (const auto& leg : r.legs) {
+    if (leg.jitter_mean_us > leg.jitter_max_us) {
+      error = "mean jitter is above max jitter";
+      return false;
+    }
+  }
+  error.clear();
+  return true;
+}
+
+void encode(const Record& r, std::string& out) {
+  out.clear();
+  put<uint8_t>(out, kEncodingVersion);
+  put<uint64_t>(out, r.id);
+  put_str(out, r.call_id);
+  put<uint8_t>(out, static_cast<uint8_t>(r.direction));
+  put_str(out, r.caller);
+  put_str(out, r.called);
+  put_str(out, r.customer);
+  put_str(out, r.target);
+  put_str(out, r.provider);
+  put<int64_t>(out, r.cost_micros);
+  put_str(out, r.dc);
+  put_str(out, r.server);
+  put<int64_t>(out, r.start_ms);
+  put<int64_t>(out, r.answer_ms);
+  put<int64_t>(out, r.end_ms);
+  put<int64_t>(out, r.duration_ms);
+  put<uint32_t>(out, r.billable_s);
+  put<uint8_t>(out, static_cast<uint8_t>(r.disposition));
+  put<uint16_t>(out, r.sip_code);
+  put<uint8_t>(out, static_cast<uint8_t>(r.hangup_side));
+  put_str(out, r.hangup_reason);
+  for (const auto& leg : r.legs) {
+    put<uint64_t>(out, leg.packets);
+    put<uint64_t>(out, leg.bytes);
+    put<int64_t>(out, leg.lost);
+    put<uint32_t>(out, leg.jitter_max_us);
+    put<uint32_t>(out, leg.jitter_mean_us);
+  }
+}
+
+bool decode(std::string_view in, Record& r, std::string& error) {
+  Reader rd{in};
+  const auto version = rd.get<uint8_t>();
+  if (rd.ok && version != kEncodingVersion) {
+    error = "unknown record encoding version " + std::to_string(version);
+    return false;
+  }
+  r.id = rd.get<uint64_t>();
+  r.call_id = rd.get_str();
+  r.direction = static_cast<Direction>(rd.get<uint8_t>());
+  r.caller = rd.get_str();
+  r.called = rd.get_str();
+  r.customer = rd.get_str();
+  r.target = rd.get_str();
+  r.provider = rd.get_str();
+  r.cost_micros = rd.get<int64_t>();
+  r.dc = rd.get_str();
+  r.server = rd.get_str();
+  r.start_ms = rd.get<int64_t>();
+  r.answer_ms = rd.get<int64_t>();
+  r.end_ms = rd.get<int64_t>();
+  r.duration_ms = rd.get<int64_t>();
+  r.billable_s = rd.get<uint32_t>();
+  r.disposition = static_cast<Disposition>(rd.get<uint8_t>());
+  r.sip_code = rd.get<uint16_t>();
+  r.hangup_side = static_cast<HangupSide>(rd.get<uint8_t>());
+  r.hangup_reason = rd.get_str();
+  for (auto& leg : r.legs) {
+    leg.packets = rd.get<uint64_t>();
+    leg.bytes = rd.get<uint64_t>();
+    leg.lost = rd.get<int64_t>();
+    leg.jitter_max_us = rd.get<uint32_t>();
+    leg.jitter_mean_us = rd.get<uint32_t>();
+  }
+  if (!rd.ok) {
+    error = "record is truncated";
+    return false;
+  }
+  if (rd.pos != in.size()) {
+    error = "record has " + std::to_string(in.size() - rd.pos) + " trailing bytes";
+    return false;
+  }
+  return true;
+}
+
+std::string format_utc_ms(int64_t ms) {
+  const time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  const size_t n = strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03d", static_cast<int>(ms % 1000));
+  return buf;
+}
+
+}  // namespace tandem::cdr

@@ -1,0 +1,55 @@
+-- The CDR DB schema after every migration (cdr/mysql_sink.cc, migrations()),
+-- which is what applies it: cdr::migrate(), later `tandemctl db init|migrate`.
+-- The integration test tests/integration/cdr checks that this file and the
+-- migrations produce the same tables. Keep both in step.
+--
+-- cdr.id: DC (8 bits) | node (16 bits) | per-node sequence (40 bits), never
+-- AUTO_INCREMENT: both DCs insert and replicate both ways. Times are UTC.
+
+CREATE TABLE IF NOT EXISTS schema_version (
+  version INT UNSIGNED NOT NULL,
+  description VARCHAR(255) NOT NULL,
+  applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (version)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE cdr (
+  id BIGINT UNSIGNED NOT NULL COMMENT 'DC (8 bits) | node (16) | per-node sequence (40)',
+  call_id VARCHAR(255) NOT NULL,
+  direction ENUM('inbound','outbound') NOT NULL,
+  caller VARCHAR(64) NOT NULL,
+  called VARCHAR(64) NOT NULL,
+  customer VARCHAR(64) NOT NULL,
+  target VARCHAR(255) NOT NULL,
+  provider VARCHAR(64) NOT NULL,
+  cost DECIMAL(18,6) NOT NULL,
+  dc VARCHAR(64) NOT NULL,
+  server VARCHAR(64) NOT NULL,
+  start_time DATETIME(3) NOT NULL COMMENT 'UTC',
+  answer_time DATETIME(3) NULL COMMENT 'UTC, NULL if never answered',
+  end_time DATETIME(3) NOT NULL COMMENT 'UTC',
+  duration_ms BIGINT UNSIGNED NOT NULL,
+  billable_s INT UNSIGNED NOT NULL,
+  disposition ENUM('answered','busy','no_answer','failed','cancelled','rejected') NOT NULL,
+  sip_code SMALLINT UNSIGNED NOT NULL,
+  hangup_side ENUM('caller','callee','system') NOT NULL,
+  hangup_reason VARCHAR(64) NOT NULL,
+  a_packets BIGINT UNSIGNED NOT NULL,
+  a_bytes BIGINT UNSIGNED NOT NULL,
+  a_lost BIGINT NOT NULL,
+  a_jitter_max_us INT UNSIGNED NOT NULL,
+  a_jitter_mean_us INT UNSIGNED NOT NULL,
+  b_packets BIGINT UNSIGNED NOT NULL,
+  b_bytes BIGINT UNSIGNED NOT NULL,
+  b_lost BIGINT NOT NULL,
+  b_jitter_max_us INT UNSIGNED NOT NULL,
+  b_jitter_mean_us INT UNSIGNED NOT NULL,
+  PRIMARY KEY (id),
+  KEY start_time (start_time),
+  KEY customer_start (customer, start_time),
+  KEY caller_start (caller, start_time),
+  KEY called_start (called, start_time),
+  KEY call_id (call_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+INSERT INTO schema_version (version, description) VALUES (1, 'cdr table');

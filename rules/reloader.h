@@ -1,0 +1,94 @@
+// Hot reload of the rules: holds the current snapshot, which every call takes
+// once (current()) and keeps to its end; a poller thread reads the source's
+// config_version every interval and, when it changed (or on reload(force)),
+// loads and builds a new snapshot off the call path and swaps it in. A load
+// or build that fails keeps the old snapshot, is logged and counted.
+//
+// The swap is std::atomic<std::shared_ptr<const Snapshot>> (in libstdc++
+// since GCC 12): a reader's load() is a short critical section on a spin bit
+// inside the atomic, no mutex, and the old snapshot is freed by the last call
+// that still holds it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "rules/model.h"
+#include "rules/number.h"
+#include "rules/snapshot.h"
+
+namespace tandem::rules {
+
+class Store;
+
+// Where the rules come from: the DB (StoreSource) or a test's data.
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual bool version(uint64_t& version, std::string& error) = 0;
+  virtual bool load(RulesData& out, std::string& error) = 0;
+};
+
+class StoreSource : public Source {
+ public:
+  explicit StoreSource(Store& store) : store_(store) {}
+  bool version(uint64_t& version, std::string& error) override;
+  bool load(RulesData& out, std::string& error) override;
+
+ private:
+  Store& store_;
+};
+
+struct ReloaderStats {
+  uint64_t loads = 0;          // snapshots swapped in
+  uint64_t failed_loads = 0;   // loads or builds that failed: the old snapshot stayed
+  uint64_t failed_polls = 0;   // version reads that failed
+  uint64_t version = 0;        // of the current snapshot
+  std::string last_error;      // of the last failure, empty once a later load succeeds
+};
+
+class Reloader {
+ public:
+  Reloader(Source& source, NumberPlan plan, std::chrono::milliseconds interval);
+  ~Reloader();  // stops the poller
+  Reloader(const Reloader&) = delete;
+  Reloader& operator=(const Reloader&) = delete;
+
+  // Loads now: if the version changed since the current snapshot (or there is
+  // none), or always with force. True if the current snapshot is up to date
+  // afterwards; false with why (and the old snapshot kept) otherwise.
+  bool reload(bool force, std::string& error);
+  // The poller: reload(false) every interval until stop(). It also retries
+  // when there is no snapshot yet (the DB was down at start).
+  void start();
+  void stop();
+
+  // The snapshot a call uses from its start to its end; nullptr before the first load.
+  std::shared_ptr<const Snapshot> current() const { return current_.load(std::memory_order_acquire); }
+  ReloaderStats stats() const;
+
+ private:
+  void run();
+
+  Source& source_;
+  const NumberPlan plan_;
+  const std::chrono::milliseconds interval_;
+  std::atomic<std::shared_ptr<const Snapshot>> current_;
+
+  std::mutex load_mutex_;      // one load at a time
+  mutable std::mutex stats_mutex_;
+  ReloaderStats stats_;
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread poller_;
+};
+
+}  // namespace tandem::rules

@@ -1,0 +1,111 @@
+// The Rules DB in MariaDB through MySQL Connector/C++ 1.1: schema migrations
+// (schema.sql is what they produce), the config_version fingerprint the
+// reloader polls, and loading every table into RulesData in one consistent
+// read.
+//
+// Ids across the two DCs: every table's id is AUTO_INCREMENT, and each DC's
+// server runs with auto_increment_increment = 2 (or more, room for more DCs)
+// and its own auto_increment_offset (1, 2...), so rows inserted in either DC,
+// by tandemctl or by hand in SQL, never take the same id, and replication in
+// both directions carries them unchanged. `id_spacing` reads both settings so
+// tools can warn when a server still has the single-server defaults.
+//
+// config_version: one row per server (server_id), bumped by a trigger on every
+// insert, update and delete of every rules table. The version the reloader
+// compares is the sum of the rows: each DC only ever increments its own row,
+// so replicated changes from the other DC raise the sum too (one shared
+// counter would be overwritten by the other DC's equal value under row-based
+// replication, and that DC's edit missed).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/model.h"
+#include "rules/number.h"
+
+namespace sql {
+class Connection;
+}  // namespace sql
+
+namespace tandem::rules {
+
+struct DbConfig {
+  std::vector<std::string> addresses;   // "HOST:PORT", "HOST" (3306) or "unix:/PATH"; first that answers
+  std::string user = "tandem";
+  std::string password;
+  std::string database = "tandem_rules";
+  uint32_t connect_timeout_s = 2;
+  uint32_t io_timeout_s = 10;
+};
+
+struct MigrateResult {
+  int from = 0;
+  int to = 0;
+};
+
+int latest_schema_version();
+// The tables import_csv, export_csv and remove take, and their CSV columns.
+const std::vector<std::string>& table_names();
+std::vector<std::string> csv_columns(const std::string& table);  // empty: no such table
+// RFC 4180 records; `lines`: the line each starts on. False and why on bad quoting.
+bool parse_csv(std::string_view in, std::vector<std::vector<std::string>>& records,
+               std::vector<size_t>& lines, std::string& error);
+// The statements of every migration, as schema.sql shows them.
+std::string schema_sql();
+
+// One connection, made on first use and again after any error. Thread-safe:
+// calls are serialised.
+class Store {
+ public:
+  explicit Store(DbConfig config, NumberPlan plan = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Creates the database if needed and applies the migrations it lacks, under
+  // a named lock (two nodes migrating at once wait for each other).
+  bool migrate(MigrateResult& result, std::string& error);
+  // The schema version the DB has (0: none).
+  bool schema_version(int& version, std::string& error);
+  // The config_version fingerprint (see above).
+  bool config_version(uint64_t& version, std::string& error);
+  // Every table, in one REPEATABLE READ transaction with the version read in it.
+  // Rows whose columns do not parse fail the load, naming table, id and column.
+  bool load(RulesData& out, std::string& error);
+  // Bulk load of one table from CSV: a header row of column names, then a row
+  // per record (RFC 4180 quoting). All or nothing, in one transaction: a row
+  // that does not parse, or that the DB refuses, names its line (and column);
+  // then the whole Rules DB as it would be is loaded and validated, and the
+  // import rolled back if it does not validate. Columns are the table's
+  // (csv_columns), and, instead of ids: `customer` (name) for numbers and
+  // menus, `number` (E.164) for rules, `provider` (name) for rates; rules also
+  // take `dates`: "2026-12-24..2026-12-26;2027-01-01..2027-01-01". An empty
+  // field is NULL where the column allows it, else the column's default.
+  bool import_csv(const std::string& table, std::string_view csv, size_t& rows,
+                  std::string& error);
+  // One table as CSV that import_csv takes back (ids included).
+  bool export_csv(const std::string& table, std::string& csv, std::string& error);
+  // Deletes one row (and, through the schema's cascades, what hangs on it).
+  bool remove(const std::string& table, Id id, bool& found, std::string& error);
+  // The server's auto_increment_increment and auto_increment_offset.
+  bool id_spacing(uint32_t& increment, uint32_t& offset, std::string& error);
+
+
+ private:
+  bool connect(bool use_database, std::string& error);
+  // The queries of load(), in the caller's transaction; `bad`: the first row that does not parse.
+  void read_all(RulesData& d, std::string& bad);
+  void disconnect();
+
+  DbConfig config_;
+  NumberPlan plan_;
+  std::mutex mutex_;
+  std::unique_ptr<sql::Connection> conn_;
+};
+
+}  // namespace tandem::rules

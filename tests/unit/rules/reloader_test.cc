@@ -1,0 +1,189 @@
+// The reloader against a scripted source: reload on a version change only,
+// failed loads and invalid data keep the old snapshot and are counted, calls
+// keep the snapshot they took, readers never see a gap while it swaps.
+#include "rules/reloader.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "tests/unit/rules/sample_rules.h"
+
+namespace tandem::rules {
+namespace {
+
+using namespace testing;
+using namespace std::chrono_literals;
+
+class FakeSource : public Source {
+ public:
+  bool version(uint64_t& v, std::string& error) override {
+    std::lock_guard l(m);
+    ++version_reads;
+    if (down) {
+      error = "connection refused";
+      return false;
+    }
+    v = data.version;
+    return true;
+  }
+  bool load(RulesData& out, std::string& error) override {
+    std::lock_guard l(m);
+    ++loads;
+    if (down) {
+      error = "connection refused";
+      return false;
+    }
+    out = data;
+    return true;
+  }
+  void set(RulesData d) {
+    std::lock_guard l(m);
+    data = std::move(d);
+  }
+  std::mutex m;
+  RulesData data = base();
+  bool down = false;
+  int version_reads = 0;
+  int loads = 0;
+};
+
+// Version v: the DID rejects with code 400 + v.
+RulesData versioned(uint64_t v) {
+  RulesData d = base();
+  d.version = v;
+  d.customers[0].default_action = reject(static_cast<uint16_t>(400 + v));
+  return d;
+}
+
+uint16_t code(const Snapshot& s) {
+  return s.route_inbound(kDid, "", utc(2026, 1, 1)).action->sip_code;
+}
+
+TEST(RulesReloader, LoadsOnlyWhenTheVersionChanges) {
+  FakeSource src;
+  src.set(versioned(1));
+  Reloader r(src, {}, 1h);
+  EXPECT_EQ(r.current(), nullptr);
+  std::string error;
+  ASSERT_TRUE(r.reload(false, error)) << error;
+  ASSERT_NE(r.current(), nullptr);
+  EXPECT_EQ(code(*r.current()), 401);
+  EXPECT_EQ(src.loads, 1);
+  ASSERT_TRUE(r.reload(false, error));
+  EXPECT_EQ(src.loads, 1);  // same version: not loaded again
+  ASSERT_TRUE(r.reload(true, error));
+  EXPECT_EQ(src.loads, 2);  // forced
+  src.set(versioned(2));
+  ASSERT_TRUE(r.reload(false, error));
+  EXPECT_EQ(code(*r.current()), 402);
+  EXPECT_EQ(r.stats().loads, 3u);
+  EXPECT_EQ(r.stats().version, 2u);
+}
+
+TEST(RulesReloader, CallsKeepTheSnapshotTheyStartedWith) {
+  FakeSource src;
+  src.set(versioned(1));
+  Reloader r(src, {}, 1h);
+  std::string error;
+  ASSERT_TRUE(r.reload(false, error));
+  const auto call = r.current();
+  src.set(versioned(2));
+  ASSERT_TRUE(r.reload(false, error));
+  EXPECT_EQ(code(*call), 401);
+  EXPECT_EQ(code(*r.current()), 402);
+}
+
+TEST(RulesReloader, FailuresKeepTheOldSnapshotAndAreCounted) {
+  FakeSource src;
+  src.set(versioned(1));
+  Reloader r(src, {}, 1h);
+  std::string error;
+  ASSERT_TRUE(r.reload(false, error));
+
+  RulesData bad = versioned(2);
+  bad.customers[0].time_zone = "Mars/Olympus";
+  src.set(bad);
+  EXPECT_FALSE(r.reload(false, error));
+  EXPECT_NE(error.find("version 2 does not validate"), std::string::npos) << error;
+  EXPECT_NE(error.find("Mars/Olympus"), std::string::npos) << error;
+  EXPECT_EQ(code(*r.current()), 401);
+  EXPECT_EQ(r.stats().failed_loads, 1u);
+
+  src.down = true;
+  EXPECT_FALSE(r.reload(false, error));
+  EXPECT_EQ(error, "connection refused");
+  EXPECT_FALSE(r.reload(true, error));
+  EXPECT_EQ(code(*r.current()), 401);
+  const ReloaderStats st = r.stats();
+  EXPECT_EQ(st.failed_polls, 1u);
+  EXPECT_EQ(st.failed_loads, 2u);
+  EXPECT_EQ(st.last_error, "connection refused");
+  EXPECT_EQ(st.version, 1u);
+
+  src.down = false;
+  src.set(versioned(3));
+  ASSERT_TRUE(r.reload(false, error)) << error;
+  EXPECT_EQ(code(*r.current()), 403);
+  EXPECT_TRUE(r.stats().last_error.empty());
+}
+
+TEST(RulesReloader, NothingAtStartThenThePollerRetries) {
+  FakeSource src;
+  src.down = true;
+  src.set(versioned(1));
+  Reloader r(src, {}, 5ms);
+  std::string error;
+  EXPECT_FALSE(r.reload(false, error));
+  EXPECT_EQ(r.current(), nullptr);
+  r.start();
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(r.current(), nullptr);
+  {
+    std::lock_guard l(src.m);
+    src.down = false;
+  }
+  for (int i = 0; i < 400 && !r.current(); ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_NE(r.current(), nullptr);
+  EXPECT_EQ(code(*r.current()), 401);
+  r.stop();
+}
+
+TEST(RulesReloader, ReadersNeverSeeAGapWhileThePollerSwaps) {
+  FakeSource src;
+  src.set(versioned(1));
+  Reloader r(src, {}, 1ms);
+  std::string error;
+  ASSERT_TRUE(r.reload(false, error));
+  r.start();
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> lookups{0}, failures{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        const auto s = r.current();
+        const uint16_t c = s ? code(*s) : 0;
+        if (c < 401 || c > 499) failures.fetch_add(1);
+        lookups.fetch_add(1);
+      }
+    });
+  }
+  for (uint64_t v = 2; v <= 40; ++v) {
+    src.set(versioned(v));
+    std::this_thread::sleep_for(3ms);
+  }
+  for (int i = 0; i < 400 && r.stats().version != 40; ++i) std::this_thread::sleep_for(5ms);
+  stop = true;
+  for (auto& t : readers) t.join();
+  r.stop();
+  EXPECT_EQ(failures.load(), 0u);
+  EXPECT_GT(lookups.load(), 100u);
+  EXPECT_EQ(r.stats().version, 40u);
+  EXPECT_EQ(code(*r.current()), 440);
+}
+
+}  // namespace
+}  // namespace tandem::rules

@@ -1,0 +1,389 @@
+#include "tools/tandemctl/rules_commands.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "rules/explain.h"
+#include "rules/snapshot.h"
+#include "rules/store.h"
+
+namespace tandem::ctl {
+namespace {
+
+using namespace tandem::rules;
+
+// Exit codes: 0 done, 1 the DB refused or is unreachable, 2 bad usage.
+constexpr int kRefused = 1;
+constexpr int kUsage = 2;
+
+// The Rules DB and the number plan; the password only from the environment.
+struct DbOptions {
+  std::vector<std::string> addresses;
+  std::string user = "tandem";
+  std::string database = "tandem_rules";
+  NumberPlan plan;
+
+  DbConfig config() const {
+    DbConfig c;
+    c.addresses = addresses;
+    if (c.addresses.empty()) {
+      const char* env = std::getenv("TANDEM_RULES_DB");
+      c.addresses = {env ? env : "unix:/run/mysqld/mysqld.sock"};
+    }
+    c.user = user;
+    if (const char* pw = std::getenv("TANDEM_RULES_DB_PASSWORD")) c.password = pw;
+    c.database = database;
+    return c;
+  }
+};
+
+void add_db_options(CLI::App* cmd, DbOptions& o) {
+  cmd->add_option("--db", o.addresses,
+                  "Rules DB: HOST:PORT or unix:/PATH, first that answers (default $TANDEM_RULES_DB "
+                  "or unix:/run/mysqld/mysqld.sock); password from $TANDEM_RULES_DB_PASSWORD");
+  cmd->add_option("--db-user", o.user, "DB user")->capture_default_str();
+  cmd->add_option("--db-name", o.database, "database")->capture_default_str();
+  cmd->add_option("--country-code", o.plan.country_code, "for national numbers")->capture_default_str();
+  cmd->add_option("--national-prefix", o.plan.national_prefix, "trunk prefix")->capture_default_str();
+  cmd->add_option("--international-prefix", o.plan.international_prefix, "")->capture_default_str();
+}
+
+bool fail(int& exit_code, const std::string& error, int code = kRefused) {
+  std::fprintf(stderr, "tandemctl: %s\n", error.c_str());
+  exit_code = code;
+  return false;
+}
+
+std::shared_ptr<const Snapshot> load_snapshot(Store& store, const NumberPlan& plan, int& exit_code) {
+  RulesData d;
+  std::string e;
+  if (!store.load(d, e)) {
+    fail(exit_code, e);
+    return nullptr;
+  }
+  std::vector<std::string> errors;
+  auto s = Snapshot::build(std::move(d), plan, errors);
+  if (!s) {
+    std::string all = "the Rules DB does not validate:";
+    for (const auto& x : errors) all += "\n  " + x;
+    fail(exit_code, all);
+  }
+  return s;
+}
+
+// "2026-03-29 01:30[:SS]", "2026-03-29T01:30:00Z" (UTC), or "now".
+bool parse_at(const std::string& text, UtcSeconds& out) {
+  if (text.empty() || text == "now") {
+    out = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    return true;
+  }
+  int y = 0;
+  unsigned mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char sep = 0;
+  const int n = std::sscanf(text.c_str(), "%d-%u-%u%c%u:%u:%u", &y, &mo, &d, &sep, &h, &mi, &s);
+  if (n < 6 || (sep != ' ' && sep != 'T') || h > 23 || mi > 59 || s > 59) return false;
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{mo}, std::chrono::day{d}};
+  if (!ymd.ok()) return false;
+  out = std::chrono::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} +
+        std::chrono::seconds{s};
+  return true;
+}
+
+nlohmann::json action_json(const Action& a, const Customer* c) {
+  nlohmann::json j{{"kind", std::string(name(a.kind))}, {"text", describe(a)}};
+  switch (a.kind) {
+    case ActionKind::voicemail:
+      if (c) j["vm_sip"] = c->vm_sip;
+      break;
+    case ActionKind::forward:
+      j["number"] = a.number;
+      break;
+    case ActionKind::ring:
+      j["targets"] = nlohmann::json::array();
+      for (const auto& t : a.ring) j["targets"].push_back({{"target", t.target}, {"timeout_s", t.timeout_s}});
+      break;
+    case ActionKind::menu:
+      j["menu_id"] = a.menu_id;
+      break;
+    case ActionKind::reject:
+      j["sip_code"] = a.sip_code;
+      break;
+  }
+  return j;
+}
+
+nlohmann::json to_json(const InboundDecision& d) {
+  nlohmann::json j{{"called", d.called}};
+  switch (d.status) {
+    case InboundStatus::bad_number:
+      j["status"] = "bad_number";
+      j["error"] = d.error;
+      return j;
+    case InboundStatus::unknown_number:
+      j["status"] = "unknown_number";
+      j["error"] = d.error;
+      return j;
+    case InboundStatus::routed:
+      j["status"] = "routed";
+      break;
+  }
+  j["caller"] = d.caller_anonymous ? "anonymous" : d.caller;
+  j["customer"] = {{"id", d.customer->id}, {"name", d.customer->name}, {"time_zone", d.customer->time_zone}};
+  j["local_time"] = format(d.local);
+  j["skipped"] = nlohmann::json::array();
+  for (const auto& m : d.skipped) {
+    j["skipped"].push_back({{"rule", m.rule->id}, {"priority", m.rule->priority},
+                            {"conditions", describe(*m.rule)}, {"reason", std::string(name(m.reason))}});
+  }
+  j["rule"] = d.rule ? nlohmann::json{{"id", d.rule->id}, {"priority", d.rule->priority},
+                                      {"conditions", describe(*d.rule)},
+                                      {"description", d.rule->description}}
+                     : nlohmann::json(nullptr);
+  j["action"] = action_json(*d.action, d.customer);
+  return j;
+}
+
+nlohmann::json to_json(const OutboundDecision& d) {
+  if (!d.ok) return {{"status", "bad_number"}, {"error", d.error}};
+  nlohmann::json j{{"status", "ok"}, {"dialled", d.dialled}, {"providers", nlohmann::json::array()},
+                   {"skipped", nlohmann::json::array()}};
+  for (const auto& c : d.providers) {
+    j["providers"].push_back({{"provider", c.provider->name}, {"sip_address", c.provider->sip_address},
+                              {"prefix", c.rate->prefix}, {"cost_micros_per_min", c.rate->cost_micros},
+                              {"increment_s", c.rate->increment_s}, {"preference", c.provider->preference}});
+  }
+  for (const auto& k : d.skipped) {
+    j["skipped"].push_back({{"provider", k.provider->name}, {"prefix", k.rate->prefix},
+                            {"reason", std::string(name(k.reason))}});
+  }
+  return j;
+}
+
+// CSV (from export_csv) -> aligned columns, or JSON objects.
+void print_table(const std::string& csv, bool json) {
+  std::vector<std::vector<std::string>> rec;
+  std::vector<size_t> lines;
+  std::string e;
+  if (!parse_csv(csv, rec, lines, e) || rec.empty()) return;
+  if (json) {
+    nlohmann::json all = nlohmann::json::array();
+    for (size_t r = 1; r < rec.size(); ++r) {
+      nlohmann::json o = nlohmann::json::object();
+      for (size_t i = 0; i < rec[0].size() && i < rec[r].size(); ++i) o[rec[0][i]] = rec[r][i];
+      all.push_back(o);
+    }
+    std::cout << all.dump(2) << "\n";
+    return;
+  }
+  std::vector<size_t> width(rec[0].size(), 0);
+  for (const auto& r : rec) {
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  for (const auto& r : rec) {
+    std::string line;
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) {
+      line += r[i] + (i + 1 < r.size() ? std::string(width[i] - r[i].size() + 2, ' ') : "");
+    }
+    std::cout << line << "\n";
+  }
+  std::cout << rec.size() - 1 << " rows\n";
+}
+
+std::string table_list() {
+  std::string s;
+  for (const auto& t : table_names()) s += (s.empty() ? "" : ", ") + t;
+  return s;
+}
+
+}  // namespace
+
+void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
+  static DbOptions db;
+  CLI::App* rules = app.add_subcommand("rules", "the Rules DB: customers, numbers, rules, menus, providers, rates");
+  rules->require_subcommand(1);
+  rules->fallthrough();
+  add_db_options(rules, db);
+
+  rules->add_subcommand("migrate", "create the database and apply the schema migrations it lacks")
+      ->callback([&exit_code] {
+        Store store(db.config(), db.plan);
+        MigrateResult m;
+        std::string e;
+        if (!store.migrate(m, e)) return (void)fail(exit_code, e);
+        std::cout << "schema version " << m.from << " -> " << m.to << "\n";
+      });
+
+  rules->add_subcommand("status", "schema and config versions, id spacing, rows, validity")
+      ->callback([&g, &exit_code] {
+        Store store(db.config(), db.plan);
+        std::string e;
+        int schema = 0;
+        uint64_t version = 0;
+        uint32_t inc = 0, off = 0;
+        if (!store.schema_version(schema, e) || !store.config_version(version, e) ||
+            !store.id_spacing(inc, off, e)) {
+          return (void)fail(exit_code, e);
+        }
+        RulesData d;
+        std::vector<std::string> errors;
+        if (!store.load(d, e)) return (void)fail(exit_code, e);
+        const size_t counts[] = {d.customers.size(), d.numbers.size(), d.rules.size(),
+                                 d.menus.size(), d.providers.size(), d.rates.size()};
+        const bool valid = Snapshot::build(d, db.plan, errors) != nullptr;
+        if (g.json) {
+          std::cout << nlohmann::json{{"schema_version", schema},
+                                      {"latest_schema_version", latest_schema_version()},
+                                      {"config_version", version},
+                                      {"auto_increment_increment", inc},
+                                      {"auto_increment_offset", off},
+                                      {"customers", counts[0]}, {"numbers", counts[1]},
+                                      {"rules", counts[2]}, {"menus", counts[3]},
+                                      {"providers", counts[4]}, {"rates", counts[5]},
+                                      {"valid", valid}, {"errors", errors}}
+                           .dump(2)
+                    << "\n";
+        } else {
+          std::cout << "schema version " << schema << " (this build: " << latest_schema_version()
+                    << "), config version " << version << "\n"
+                    << "ids: auto_increment_increment " << inc << ", offset " << off
+                    << (inc < 2 ? "  (WARNING: single-server setting; both DCs would make the same ids)" : "")
+                    << "\n"
+                    << counts[0] << " customers, " << counts[1] << " numbers, " << counts[2] << " rules, "
+                    << counts[3] << " menus, " << counts[4] << " providers, " << counts[5] << " rates\n"
+                    << (valid ? "valid\n" : "DOES NOT VALIDATE:\n");
+          for (const auto& x : errors) std::cout << "  " << x << "\n";
+        }
+        if (!valid) exit_code = kRefused;
+      });
+
+  rules->add_subcommand("check", "load and validate the Rules DB as the control plane would")
+      ->callback([&exit_code] {
+        Store store(db.config(), db.plan);
+        if (auto s = load_snapshot(store, db.plan, exit_code)) {
+          std::cout << "version " << s->version() << " is valid\n";
+        }
+      });
+
+  auto* list = rules->add_subcommand("list", "list a table's rows (--json: objects)");
+  static std::string list_table;
+  list->add_option("TABLE", list_table, table_list())->required()->check(CLI::IsMember(table_names()));
+  list->callback([&g, &exit_code] {
+    Store store(db.config(), db.plan);
+    std::string csv, e;
+    if (!store.export_csv(list_table, csv, e)) return (void)fail(exit_code, e);
+    print_table(csv, g.json);
+  });
+
+  auto* exp = rules->add_subcommand("export", "a table as CSV, as import takes it back");
+  static std::string export_table;
+  exp->add_option("TABLE", export_table, table_list())->required()->check(CLI::IsMember(table_names()));
+  exp->callback([&exit_code] {
+    Store store(db.config(), db.plan);
+    std::string csv, e;
+    if (!store.export_csv(export_table, csv, e)) return (void)fail(exit_code, e);
+    std::cout << csv;
+  });
+
+  auto* imp = rules->add_subcommand(
+      "import", "load a CSV file into a table: all rows or none (a bad row names its line and column)");
+  static std::string import_table, import_file;
+  imp->add_option("TABLE", import_table, table_list())->required()->check(CLI::IsMember(table_names()));
+  imp->add_option("FILE", import_file, "CSV with a header row of column names (- for stdin)")->required();
+  imp->callback([&exit_code] {
+    std::stringstream ss;
+    if (import_file == "-") {
+      ss << std::cin.rdbuf();
+    } else {
+      std::ifstream f(import_file);
+      if (!f) return (void)fail(exit_code, "cannot read " + import_file, kUsage);
+      ss << f.rdbuf();
+    }
+    Store store(db.config(), db.plan);
+    size_t rows = 0;
+    std::string e;
+    if (!store.import_csv(import_table, ss.str(), rows, e)) {
+      return (void)fail(exit_code, import_file + ": " + e);
+    }
+    std::cout << rows << " rows imported into " << import_table << "\n";
+  });
+
+  auto* add = rules->add_subcommand("add", "add one row: tandemctl rules add rules number=+4930... action=reject target=486");
+  static std::string add_table;
+  static std::vector<std::string> add_fields;
+  add->add_option("TABLE", add_table, table_list())->required()->check(CLI::IsMember(table_names()));
+  add->add_option("COLUMN=VALUE", add_fields, "the row's columns (see export for their names)")->required();
+  add->callback([&exit_code] {
+    std::string header, row;
+    auto quote = [](const std::string& v) {
+      std::string q = "\"";
+      for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return q + "\"";
+    };
+    for (const auto& f : add_fields) {
+      const auto eq = f.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return (void)fail(exit_code, "\"" + f + "\": expected COLUMN=VALUE", kUsage);
+      }
+      header += (header.empty() ? "" : ",") + f.substr(0, eq);
+      row += (row.empty() ? "" : ",") + quote(f.substr(eq + 1));
+    }
+    Store store(db.config(), db.plan);
+    size_t rows = 0;
+    std::string e;
+    if (!store.import_csv(add_table, header + "\n" + row + "\n", rows, e)) {
+      return (void)fail(exit_code, e);
+    }
+    std::cout << "added to " << add_table << "\n";
+  });
+
+  auto* del = rules->add_subcommand("delete", "delete a row by id (what hangs on it goes too)");
+  static std::string delete_table;
+  static uint64_t delete_id = 0;
+  del->add_option("TABLE", delete_table, table_list())->required()->check(CLI::IsMember(table_names()));
+  del->add_option("ID", delete_id, "row id")->required();
+  del->callback([&exit_code] {
+    Store store(db.config(), db.plan);
+    bool found = false;
+    std::string e;
+    if (!store.remove(delete_table, delete_id, found, e)) return (void)fail(exit_code, e);
+    if (!found) return (void)fail(exit_code, delete_table + " has no id " + std::to_string(delete_id));
+    std::cout << "deleted " << delete_table << " " << delete_id << "\n";
+  });
+
+  static DbOptions rdb;
+  auto* route = app.add_subcommand(
+      "route", "what the rules do with a call, and why: tandemctl route CALLED --from CALLER [--at TIME]");
+  add_db_options(route, rdb);
+  static std::string route_number, route_from, route_at;
+  static bool route_outbound = false;
+  route->add_option("NUMBER", route_number, "called number (or, with --outbound, dialled number)")->required();
+  route->add_option("--from", route_from, "caller ID (empty or 'anonymous': withheld)");
+  route->add_option("--at", route_at, "UTC time: \"YYYY-MM-DD HH:MM[:SS]\" or ...T...Z (default now)");
+  route->add_flag("--outbound", route_outbound, "least-cost routing of a dialled number");
+  route->callback([&g, &exit_code] {
+    UtcSeconds at;
+    if (!parse_at(route_at, at)) {
+      return (void)fail(exit_code, "--at " + route_at + ": expected \"YYYY-MM-DD HH:MM[:SS]\" (UTC)", kUsage);
+    }
+    Store store(rdb.config(), rdb.plan);
+    auto s = load_snapshot(store, rdb.plan, exit_code);
+    if (!s) return;
+    if (route_outbound) {
+      const OutboundDecision d = s->route_outbound(route_number, at);
+      std::cout << (g.json ? to_json(d).dump(2) + "\n" : explain(d));
+      if (!d.ok) exit_code = kUsage;
+      return;
+    }
+    const InboundDecision d = s->route_inbound(route_number, route_from, at);
+    std::cout << (g.json ? to_json(d).dump(2) + "\n" : explain(d));
+    if (d.status == InboundStatus::bad_number) exit_code = kUsage;
+    if (d.status == InboundStatus::unknown_number) exit_code = kRefused;
+  });
+}
+
+}  // namespace tandem::ctl
