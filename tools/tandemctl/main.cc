@@ -1,11 +1,12 @@
 // tandemctl: the operator's command line for a Tandem node.
 #include <CLI/CLI.hpp>
 
+#include "tools/tandemctl/cdr_commands.h"
 #include "tools/tandemctl/dataplane_commands.h"
 #include "tools/tandemctl/rules_commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"tandemctl: operate a Tandem node (dataplane sessions and counters, routing rules)", "tandemctl"};
+  CLI::App app{"tandemctl: operate a Tandem node (dataplane sessions and counters, routing rules, call records, DB schemas)", "tandemctl"};
   tandem::ctl::GlobalOptions g;
   int exit_code = 0;
   app.add_option("--socket", g.socket, "dataplane control socket")->capture_default_str();
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
   app.fallthrough();
   tandem::ctl::add_dataplane_commands(app, g, exit_code);
   tandem::ctl::add_rules_commands(app, g, exit_code);
+  tandem::ctl::add_cdr_commands(app, g, exit_code);
+  tandem::ctl::add_db_commands(app, g, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,6 +10,7 @@
 #include "rules/explain.h"
 #include "rules/snapshot.h"
 #include "rules/store.h"
+#include "tools/tandemctl/db_options.h"
 
 namespace tandem::ctl {
 namespace {
@@ -21,33 +21,16 @@ using namespace tandem::rules;
 constexpr int kRefused = 1;
 constexpr int kUsage = 2;
 
-// The Rules DB and the number plan; the password only from the environment.
-struct DbOptions {
-  std::vector<std::string> addresses;
-  std::string user = "tandem";
-  std::string database = "tandem_rules";
+// The Rules DB (db_options.h) and the number plan.
+struct RulesDbOptions {
+  DbOptions conn = rules_db_options();
   NumberPlan plan;
 
-  DbConfig config() const {
-    DbConfig c;
-    c.addresses = addresses;
-    if (c.addresses.empty()) {
-      const char* env = std::getenv("TANDEM_RULES_DB");
-      c.addresses = {env ? env : "unix:/run/mysqld/mysqld.sock"};
-    }
-    c.user = user;
-    if (const char* pw = std::getenv("TANDEM_RULES_DB_PASSWORD")) c.password = pw;
-    c.database = database;
-    return c;
-  }
+  DbConfig config() const { return conn.config<DbConfig>(); }
 };
 
-void add_db_options(CLI::App* cmd, DbOptions& o) {
-  cmd->add_option("--db", o.addresses,
-                  "Rules DB: HOST:PORT or unix:/PATH, first that answers (default $TANDEM_RULES_DB "
-                  "or unix:/run/mysqld/mysqld.sock); password from $TANDEM_RULES_DB_PASSWORD");
-  cmd->add_option("--db-user", o.user, "DB user")->capture_default_str();
-  cmd->add_option("--db-name", o.database, "database")->capture_default_str();
+void add_db_options(CLI::App* cmd, RulesDbOptions& o) {
+  tandem::ctl::add_db_options(cmd, o.conn, "", "Rules DB");
   cmd->add_option("--country-code", o.plan.country_code, "for national numbers")->capture_default_str();
   cmd->add_option("--national-prefix", o.plan.national_prefix, "trunk prefix")->capture_default_str();
   cmd->add_option("--international-prefix", o.plan.international_prefix, "")->capture_default_str();
@@ -203,7 +186,7 @@ std::string table_list() {
 }  // namespace
 
 void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
-  static DbOptions db;
+  static RulesDbOptions db;
   CLI::App* rules = app.add_subcommand("rules", "the Rules DB: customers, numbers, rules, menus, providers, rates");
   rules->require_subcommand(1);
   rules->fallthrough();
@@ -355,7 +338,7 @@ void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     std::cout << "deleted " << delete_table << " " << delete_id << "\n";
   });
 
-  static DbOptions rdb;
+  static RulesDbOptions rdb;
   auto* route = app.add_subcommand(
       "route", "what the rules do with a call, and why: tandemctl route CALLED --from CALLER [--at TIME]");
   add_db_options(route, rdb);

@@ -1,0 +1,339 @@
+#include "tools/tandemctl/cdr_commands.h"
+
+#include <cppconn/connection.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "cdr/mysql_sink.h"
+#include "cdr/query.h"
+#include "rules/store.h"
+#include "tools/tandemctl/db_options.h"
+
+namespace tandem::ctl {
+namespace {
+
+// Exit codes: 0 done, 1 the DB refused, is unreachable or has no such record, 2 bad usage.
+constexpr int kRefused = 1;
+constexpr int kUsage = 2;
+
+void fail(int& exit_code, const std::string& error, int code = kRefused) {
+  std::fprintf(stderr, "tandemctl: %s\n", error.c_str());
+  exit_code = code;
+}
+
+std::unique_ptr<sql::Connection> connect(const DbOptions& o, int& exit_code) {
+  std::string e;
+  auto c = cdr::connect_db(o.config<cdr::DbConfig>(), true, e);
+  if (!c) fail(exit_code, e);
+  return c;
+}
+
+// "DC-NODE-SEQ" (as shown) or the id as one decimal number.
+bool parse_id(const std::string& text, uint64_t& id) {
+  auto num = [](std::string_view s, uint64_t& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+  };
+  const auto d1 = text.find('-');
+  if (d1 == std::string::npos) return num(text, id);
+  const auto d2 = text.find('-', d1 + 1);
+  if (d2 == std::string::npos) return false;
+  uint64_t dc = 0, node = 0, seq = 0;
+  if (!num(std::string_view(text).substr(0, d1), dc) ||
+      !num(std::string_view(text).substr(d1 + 1, d2 - d1 - 1), node) ||
+      !num(std::string_view(text).substr(d2 + 1), seq) || dc > 255 || node > 65535 ||
+      seq > cdr::RecordId::kMaxSeq) {
+    return false;
+  }
+  id = cdr::RecordId::make(static_cast<uint8_t>(dc), static_cast<uint16_t>(node), seq);
+  return true;
+}
+
+// "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]" or "YYYY-MM-DDTHH:MM[:SS]Z", UTC -> ms.
+bool parse_time(const std::string& text, int64_t& ms) {
+  int y = 0;
+  unsigned mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char sep = 0;
+  int consumed = 0;
+  const int n = std::sscanf(text.c_str(), "%4d-%2u-%2u%n%c%2u:%2u%n:%2u%n", &y, &mo, &d, &consumed, &sep,
+                            &h, &mi, &consumed, &s, &consumed);
+  if (n != 3 && n != 6 && n != 7) return false;
+  if (n >= 6 && (sep != ' ' && sep != 'T')) return false;
+  std::string_view rest = std::string_view(text).substr(static_cast<size_t>(consumed));
+  if (rest == "Z" && sep == 'T') rest = {};
+  if (!rest.empty() || h > 23 || mi > 59 || s > 59) return false;
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{mo}, std::chrono::day{d}};
+  if (!ymd.ok()) return false;
+  const auto t = std::chrono::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} +
+                 std::chrono::seconds{s};
+  ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  return true;
+}
+
+std::string money(int64_t micros) {
+  const char* sign = micros < 0 ? "-" : "";
+  const uint64_t m = micros < 0 ? 0 - static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
+  return fmt::format("{}{}.{:06}", sign, m / 1000000, m % 1000000);
+}
+
+std::string seconds_ms(int64_t ms) {
+  const char* sign = ms < 0 ? "-" : "";
+  const uint64_t m = ms < 0 ? 0 - static_cast<uint64_t>(ms) : static_cast<uint64_t>(ms);
+  return fmt::format("{}{}.{:03}", sign, m / 1000, m % 1000);
+}
+
+// Display width of UTF-8 text: one column per code point.
+size_t width(const std::string& s) {
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<uint8_t>(c) & 0xc0) != 0x80; }));
+}
+
+nlohmann::json to_json(const cdr::Record& r) {
+  nlohmann::json legs = nlohmann::json::array();
+  for (const auto& l : r.legs) {
+    legs.push_back({{"packets", l.packets}, {"bytes", l.bytes}, {"lost", l.lost},
+                    {"jitter_max_us", l.jitter_max_us}, {"jitter_mean_us", l.jitter_mean_us}});
+  }
+  return {{"id", cdr::RecordId::format(r.id)},
+          {"id_number", r.id},
+          {"call_id", r.call_id},
+          {"direction", std::string(name(r.direction))},
+          {"caller", r.caller},
+          {"called", r.called},
+          {"customer", r.customer},
+          {"target", r.target},
+          {"provider", r.provider},
+          {"cost", money(r.cost_micros)},
+          {"dc", r.dc},
+          {"server", r.server},
+          {"start", cdr::format_utc_ms(r.start_ms)},
+          {"answer", r.answer_ms ? nlohmann::json(cdr::format_utc_ms(r.answer_ms)) : nlohmann::json(nullptr)},
+          {"end", cdr::format_utc_ms(r.end_ms)},
+          {"duration_ms", r.duration_ms},
+          {"billable_s", r.billable_s},
+          {"disposition", std::string(name(r.disposition))},
+          {"sip_code", r.sip_code},
+          {"hangup_side", std::string(name(r.hangup_side))},
+          {"hangup_reason", r.hangup_reason},
+          {"legs", legs}};
+}
+
+// One line per record, oldest first, aligned, then a count.
+std::string record_table(const std::vector<cdr::Record>& records) {
+  std::vector<std::vector<std::string>> cells{{"id", "start (UTC)", "dir", "caller", "called", "customer",
+                                               "disposition", "code", "duration", "billable"}};
+  for (auto it = records.rbegin(); it != records.rend(); ++it) {
+    const auto& r = *it;
+    cells.push_back({cdr::RecordId::format(r.id), cdr::format_utc_ms(r.start_ms),
+                     r.direction == cdr::Direction::inbound ? "in" : "out", r.caller, r.called, r.customer,
+                     std::string(name(r.disposition)), std::to_string(r.sip_code), seconds_ms(r.duration_ms),
+                     std::to_string(r.billable_s)});
+  }
+  const size_t columns = cells[0].size();
+  std::vector<size_t> w(columns, 0);
+  for (const auto& row : cells) {
+    for (size_t c = 0; c < columns; ++c) w[c] = std::max(w[c], width(row[c]));
+  }
+  std::string out;
+  for (const auto& row : cells) {
+    std::string line;
+    for (size_t c = 0; c < columns; ++c) {
+      const std::string pad(w[c] - width(row[c]), ' ');
+      line += c >= 7 ? pad + row[c] : row[c] + pad;   // text left, numbers right
+      if (c + 1 < columns) line += "  ";
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  out += std::to_string(records.size()) + (records.size() == 1 ? " record\n" : " records\n");
+  return out;
+}
+
+// Every field, one per line.
+std::string record_detail(const cdr::Record& r) {
+  std::string out;
+  auto field = [&out](const char* key, const std::string& value) {
+    out += fmt::format("{:<14}{}\n", key, value);
+  };
+  field("id", cdr::RecordId::format(r.id) + " (" + std::to_string(r.id) + ")");
+  field("call-id", r.call_id);
+  field("direction", std::string(name(r.direction)));
+  field("caller", r.caller);
+  field("called", r.called);
+  field("customer", r.customer);
+  field("target", r.target.empty() ? "-" : r.target);
+  field("provider", r.provider.empty() ? "-" : r.provider);
+  field("cost", money(r.cost_micros));
+  field("dc/server", r.dc + "/" + r.server);
+  field("start", cdr::format_utc_ms(r.start_ms) + " UTC");
+  field("answer", r.answer_ms ? cdr::format_utc_ms(r.answer_ms) + " UTC" : "-");
+  field("end", cdr::format_utc_ms(r.end_ms) + " UTC");
+  field("duration", seconds_ms(r.duration_ms) + " s");
+  field("billable", std::to_string(r.billable_s) + " s");
+  field("disposition", std::string(name(r.disposition)) + " (" + std::to_string(r.sip_code) + ")");
+  field("hangup", std::string(name(r.hangup_side)) + (r.hangup_reason.empty() ? "" : ": " + r.hangup_reason));
+  const char* leg_names[] = {"caller leg", "callee leg"};
+  for (size_t i = 0; i < 2; ++i) {
+    const auto& l = r.legs[i];
+    field(leg_names[i], fmt::format("{} packets, {} bytes, {} lost, jitter max {} us, mean {} us", l.packets,
+                                    l.bytes, l.lost, l.jitter_max_us, l.jitter_mean_us));
+  }
+  return out;
+}
+
+void print_records(const GlobalOptions& g, const std::vector<cdr::Record>& records) {
+  if (g.json) {
+    nlohmann::json all = nlohmann::json::array();
+    for (auto it = records.rbegin(); it != records.rend(); ++it) all.push_back(to_json(*it));
+    std::cout << all.dump(2) << "\n";
+  } else {
+    std::cout << record_table(records);
+  }
+}
+
+void run_query(const GlobalOptions& g, const DbOptions& db, const cdr::QueryFilter& f, int& exit_code) {
+  auto c = connect(db, exit_code);
+  if (!c) return;
+  std::vector<cdr::Record> records;
+  std::string e;
+  if (!cdr::query_records(*c, f, records, e)) return fail(exit_code, e);
+  print_records(g, records);
+}
+
+}  // namespace
+
+void add_cdr_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
+  static DbOptions db = cdr_db_options();
+  CLI::App* cdr = app.add_subcommand("cdr", "call detail records in the CDR DB: tail, show, query, report");
+  cdr->require_subcommand(1);
+  cdr->fallthrough();
+  add_db_options(cdr, db, "", "CDR DB");
+
+  static uint32_t tail_count = 20;
+  auto* tail = cdr->add_subcommand("tail", "the newest records, oldest of them first");
+  tail->add_option("-n,--count", tail_count, "how many")->capture_default_str()->check(CLI::Range(1u, 100000u));
+  tail->callback([&g, &exit_code] {
+    cdr::QueryFilter f;
+    f.limit = tail_count;
+    run_query(g, db, f, exit_code);
+  });
+
+  static std::string show_id;
+  auto* show = cdr->add_subcommand("show", "every field of one record");
+  show->add_option("ID", show_id, "record id: DC-NODE-SEQ as listed, or its number")->required();
+  show->callback([&g, &exit_code] {
+    uint64_t id = 0;
+    if (!parse_id(show_id, id)) {
+      return fail(exit_code, "\"" + show_id + "\": expected DC-NODE-SEQ or a number", kUsage);
+    }
+    auto c = connect(db, exit_code);
+    if (!c) return;
+    std::optional<cdr::Record> r;
+    std::string e;
+    if (!cdr::find_record(*c, id, r, e)) return fail(exit_code, e);
+    if (!r) return fail(exit_code, "no record " + cdr::RecordId::format(id));
+    std::cout << (g.json ? to_json(*r).dump(2) + "\n" : record_detail(*r));
+  });
+
+  static std::string query_from, query_to, query_number, query_customer;
+  static uint32_t query_limit = 100;
+  auto* query = cdr->add_subcommand(
+      "query", "records by start time, number and customer (the newest --limit, oldest of them first)");
+  query->add_option("--from", query_from, "started at or after: YYYY-MM-DD[ HH:MM[:SS]] (UTC)");
+  query->add_option("--to", query_to, "started before: YYYY-MM-DD[ HH:MM[:SS]] (UTC)");
+  query->add_option("--number", query_number, "caller or called number, exactly as recorded");
+  query->add_option("--customer", query_customer, "customer name, exactly");
+  query->add_option("--limit", query_limit, "at most this many")->capture_default_str()->check(
+      CLI::Range(1u, 1000000u));
+  query->callback([&g, &exit_code] {
+    cdr::QueryFilter f;
+    int64_t ms = 0;
+    if (!query_from.empty()) {
+      if (!parse_time(query_from, ms)) {
+        return fail(exit_code, "--from " + query_from + ": expected YYYY-MM-DD[ HH:MM[:SS]] (UTC)", kUsage);
+      }
+      f.from_ms = ms;
+    }
+    if (!query_to.empty()) {
+      if (!parse_time(query_to, ms)) {
+        return fail(exit_code, "--to " + query_to + ": expected YYYY-MM-DD[ HH:MM[:SS]] (UTC)", kUsage);
+      }
+      f.to_ms = ms;
+    }
+    f.number = query_number;
+    f.customer = query_customer;
+    f.limit = query_limit;
+    run_query(g, db, f, exit_code);
+  });
+
+  static std::string report_month;
+  static bool report_csv = false;
+  auto* report = cdr->add_subcommand("report", "call usage per customer in a UTC month: calls, minutes, cost");
+  report->add_option("--month", report_month, "YYYY-MM")->required();
+  report->add_flag("--csv", report_csv, "CSV (RFC 4180) instead of a table");
+  report->callback([&g, &exit_code] {
+    int year = 0, month = 0;
+    if (!cdr::parse_month(report_month, year, month)) {
+      return fail(exit_code, "--month " + report_month + ": expected YYYY-MM", kUsage);
+    }
+    auto c = connect(db, exit_code);
+    if (!c) return;
+    std::vector<cdr::UsageRow> rows;
+    std::string e;
+    if (!cdr::usage_report(*c, year, month, rows, e)) return fail(exit_code, e);
+    if (report_csv) {
+      std::cout << cdr::usage_csv(rows);
+    } else if (g.json) {
+      nlohmann::json all = nlohmann::json::array();
+      for (const auto& r : rows) {
+        all.push_back({{"customer", r.customer}, {"calls", r.calls}, {"answered", r.answered},
+                       {"billable_s", r.billable_s}, {"cost", money(r.cost_micros)}});
+      }
+      std::cout << all.dump(2) << "\n";
+    } else {
+      std::cout << cdr::usage_table(rows);
+    }
+  });
+}
+
+void add_db_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
+  static DbOptions rules_db = rules_db_options();
+  static DbOptions cdr_db = cdr_db_options();
+  CLI::App* dbc = app.add_subcommand("db", "the Rules DB's and the CDR DB's schemas: init, migrate");
+  dbc->require_subcommand(1);
+  dbc->fallthrough();
+  add_db_options(dbc, rules_db, "rules-", "Rules DB");
+  add_db_options(dbc, cdr_db, "cdr-", "CDR DB");
+
+  auto run = [&g, &exit_code] {
+    rules::Store store(rules_db.config<rules::DbConfig>());
+    rules::MigrateResult rm;
+    std::string e;
+    if (!store.migrate(rm, e)) return fail(exit_code, "Rules DB: " + e);
+    cdr::MigrateResult cm;
+    if (!cdr::migrate(cdr_db.config<cdr::DbConfig>(), cm, e)) return fail(exit_code, "CDR DB: " + e);
+    if (g.json) {
+      std::cout << nlohmann::json{{"rules", {{"database", rules_db.database}, {"from", rm.from}, {"to", rm.to}}},
+                                  {"cdr", {{"database", cdr_db.database}, {"from", cm.from}, {"to", cm.to}}}}
+                       .dump(2)
+                << "\n";
+    } else {
+      std::cout << "Rules DB " << rules_db.database << ": schema version " << rm.from << " -> " << rm.to << "\n"
+                << "CDR DB " << cdr_db.database << ": schema version " << cm.from << " -> " << cm.to << "\n";
+    }
+  };
+  dbc->add_subcommand("init", "create both databases and apply every migration (on an existing DB: as migrate)")
+      ->callback(run);
+  dbc->add_subcommand("migrate", "apply the migrations each DB lacks (two nodes at once wait for each other)")
+      ->callback(run);
+}
+
+}  // namespace tandem::ctl
