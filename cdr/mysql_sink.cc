@@ -142,11 +142,6 @@ void bind(sql::PreparedStatement& st, unsigned base, const Record& r) {
   }
 }
 
-std::string sql_error(const sql::SQLException& e) {
-  return std::string(e.what()) + " (error " + std::to_string(e.getErrorCode()) + ", state " +
-         e.getSQLState() + ")";
-}
-
 // Server errors about one value of one row: the same row fails every time.
 // Anything else (connection, read-only standby, deadlock, unknown) may pass
 // on a retry.
@@ -164,85 +159,14 @@ bool refuses_value(int code) {
   }
 }
 
-void execute(sql::Connection& c, const std::string& statement) {
-  std::unique_ptr<sql::Statement> st(c.createStatement());
-  st->execute(statement);
-}
-
 }  // namespace
 
 bool parse_db_address(const std::string& text, DbAddress& out, std::string& error) {
-  out = {};
-  if (text.rfind("unix:", 0) == 0) {
-    out.socket = text.substr(5);
-    if (out.socket.empty() || out.socket[0] != '/') {
-      error = "DB address " + text + ": unix: needs an absolute path";
-      return false;
-    }
-    return true;
-  }
-  const auto colon = text.rfind(':');
-  out.host = text.substr(0, colon);
-  if (colon != std::string::npos) {
-    const std::string port = text.substr(colon + 1);
-    unsigned v = 0;
-    const auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-    if (ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535) {
-      error = "DB address " + text + ": bad port";
-      return false;
-    }
-    out.port = static_cast<uint16_t>(v);
-  }
-  if (out.host.empty()) {
-    error = "DB address " + text + ": no host";
-    return false;
-  }
-  return true;
+  return mysql::parse_address(text, out, error);
 }
 
-std::unique_ptr<sql::Connection> connect_db(const DbConfig& config, bool use_database,
-                                            std::string& error) {
-  if (config.addresses.empty()) {
-    error = "no DB address";
-    return nullptr;
-  }
-  std::string errors;
-  for (const auto& text : config.addresses) {
-    DbAddress a;
-    std::string e;
-    if (!parse_db_address(text, a, e)) {
-      errors += (errors.empty() ? "" : "; ") + e;
-      continue;
-    }
-    try {
-      sql::ConnectOptionsMap opts;
-      if (a.socket.empty()) {
-        opts["hostName"] = sql::SQLString("tcp://" + a.host + ":" + std::to_string(a.port));
-      } else {
-        opts["hostName"] = sql::SQLString("localhost");
-        opts["socket"] = sql::SQLString(a.socket);
-      }
-      opts["userName"] = sql::SQLString(config.user);
-      opts["password"] = sql::SQLString(config.password);
-      if (use_database) opts["schema"] = sql::SQLString(config.database);
-      opts["OPT_CONNECT_TIMEOUT"] = static_cast<int>(config.connect_timeout_s);
-      opts["OPT_READ_TIMEOUT"] = static_cast<int>(config.io_timeout_s);
-      opts["OPT_WRITE_TIMEOUT"] = static_cast<int>(config.io_timeout_s);
-      opts["OPT_RECONNECT"] = false;
-      opts["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
-      std::unique_ptr<sql::Connection> c(sql::mysql::get_mysql_driver_instance()->connect(opts));
-      execute(*c, "SET NAMES utf8mb4 COLLATE utf8mb4_bin");
-      execute(*c, "SET time_zone = '+00:00'");
-      execute(*c,
-              "SET sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
-              "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
-      return c;
-    } catch (const sql::SQLException& ex) {
-      errors += (errors.empty() ? "" : "; ") + text + ": " + sql_error(ex);
-    }
-  }
-  error = errors;
-  return nullptr;
+std::unique_ptr<sql::Connection> connect_db(const DbConfig& config, bool use_database, std::string& error) {
+  return mysql::connect(config, use_database, error);
 }
 
 int latest_schema_version() { return migrations().back().version; }
@@ -251,7 +175,7 @@ bool migrate(const DbConfig& config, MigrateResult& result, std::string& error) 
   auto c = connect_db(config, false, error);
   if (!c) return false;
   try {
-    execute(*c, "CREATE DATABASE IF NOT EXISTS `" + config.database +
+    mysql::execute(*c, "CREATE DATABASE IF NOT EXISTS `" + config.database +
                     "` DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
     c->setSchema(config.database);
     {
@@ -262,7 +186,7 @@ bool migrate(const DbConfig& config, MigrateResult& result, std::string& error) 
         return false;
       }
     }
-    execute(*c, R"sql(CREATE TABLE IF NOT EXISTS schema_version (
+    mysql::execute(*c, R"sql(CREATE TABLE IF NOT EXISTS schema_version (
   version INT UNSIGNED NOT NULL,
   description VARCHAR(255) NOT NULL,
   applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
@@ -279,13 +203,13 @@ bool migrate(const DbConfig& config, MigrateResult& result, std::string& error) 
     if (current > latest_schema_version()) {
       error = "the CDR DB has schema version " + std::to_string(current) +
               ", newer than this build knows (" + std::to_string(latest_schema_version()) + ")";
-      execute(*c, "DO RELEASE_LOCK('tandem_cdr_migrate')");
+      mysql::execute(*c, "DO RELEASE_LOCK('tandem_cdr_migrate')");
       return false;
     }
     for (const auto& m : migrations()) {
       if (m.version <= current) continue;
       // DDL commits by itself in MySQL: each migration is recorded right after it.
-      for (const char* s : m.statements) execute(*c, s);
+      for (const char* s : m.statements) mysql::execute(*c, s);
       std::unique_ptr<sql::PreparedStatement> st(
           c->prepareStatement("INSERT INTO schema_version (version, description) VALUES (?, ?)"));
       st->setInt(1, m.version);
@@ -294,10 +218,10 @@ bool migrate(const DbConfig& config, MigrateResult& result, std::string& error) 
       current = m.version;
     }
     result.to = current;
-    execute(*c, "DO RELEASE_LOCK('tandem_cdr_migrate')");
+    mysql::execute(*c, "DO RELEASE_LOCK('tandem_cdr_migrate')");
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "migrate: " + sql_error(ex);
+    error = "migrate: " + mysql::error_text(ex);
     return false;
   }
 }
@@ -350,7 +274,7 @@ WriteStatus MysqlSink::write(const std::vector<Record>& batch, std::string& erro
     tx->execute("COMMIT");
     return WriteStatus::ok;
   } catch (const sql::SQLException& ex) {
-    error = "CDR DB: " + sql_error(ex);
+    error = "CDR DB: " + mysql::error_text(ex);
     // Whatever the error, start again from a fresh connection: the batch is
     // idempotent, and a half-broken session (lost after COMMIT, failover to
     // the standby) is not worth diagnosing.

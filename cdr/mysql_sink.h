@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cdr/sink.h"
+#include "control/mysql_connection.h"
 
 namespace sql {
 class Connection;
@@ -19,20 +20,11 @@ class PreparedStatement;
 
 namespace tandem::cdr {
 
-struct DbConfig {
-  std::vector<std::string> addresses;   // "HOST:PORT" (IPv4 or name) or "unix:/PATH"
-  std::string user = "tandem";
-  std::string password;
-  std::string database = "tandem_cdr";
-  uint32_t connect_timeout_s = 2;
-  uint32_t io_timeout_s = 10;           // read and write: a silent server is given up on
+struct DbConfig : mysql::Config {
+  DbConfig() { database = "tandem_cdr"; }
 };
 
-struct DbAddress {
-  std::string host;     // empty for a Unix socket
-  uint16_t port = 3306;
-  std::string socket;
-};
+using DbAddress = mysql::Address;
 // "HOST:PORT", "HOST" (port 3306), "unix:/PATH"; false and why otherwise.
 bool parse_db_address(const std::string& text, DbAddress& out, std::string& error);
 

@@ -139,16 +139,6 @@ constexpr const char* kSchemaVersionTable = R"sql(CREATE TABLE IF NOT EXISTS sch
   PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin)sql";
 
-std::string sql_error(const sql::SQLException& e) {
-  return std::string(e.what()) + " (error " + std::to_string(e.getErrorCode()) + ", state " +
-         e.getSQLState() + ")";
-}
-
-void execute(sql::Connection& c, const std::string& statement) {
-  std::unique_ptr<sql::Statement> st(c.createStatement());
-  st->execute(statement);
-}
-
 std::unique_ptr<sql::ResultSet> query(sql::Connection& c, const std::string& q) {
   std::unique_ptr<sql::Statement> st(c.createStatement());
   return std::unique_ptr<sql::ResultSet>(st->executeQuery(q));
@@ -288,61 +278,27 @@ bool Store::connect(bool use_database, std::string& error) {
         conn_->setSchema(config_.database);
         return true;
       } catch (const sql::SQLException& ex) {
-        error = "Rules DB " + config_.database + ": " + sql_error(ex);
+        error = "Rules DB " + config_.database + ": " + mysql::error_text(ex);
         disconnect();
         return false;
       }
     }
     return true;
   }
-  if (config_.addresses.empty()) {
-    error = "Rules DB: no address";
+  std::string errors;
+  auto c = mysql::connect(config_, use_database, errors);
+  if (!c) {
+    error = "Rules DB unreachable: " + errors;
     return false;
   }
-  std::string errors;
-  for (const auto& text : config_.addresses) {
-    std::string host = text, socket;
-    unsigned port = 3306;
-    if (text.rfind("unix:", 0) == 0) {
-      socket = text.substr(5);
-    } else if (const auto colon = text.rfind(':'); colon != std::string::npos) {
-      host = text.substr(0, colon);
-      if (!parse_num(std::string_view(text).substr(colon + 1), port) || port == 0 || port > 65535) {
-        errors += (errors.empty() ? "" : "; ") + text + ": bad port";
-        continue;
-      }
-    }
-    try {
-      sql::ConnectOptionsMap opts;
-      if (socket.empty()) {
-        opts["hostName"] = sql::SQLString("tcp://" + host + ":" + std::to_string(port));
-      } else {
-        opts["hostName"] = sql::SQLString("localhost");
-        opts["socket"] = sql::SQLString(socket);
-      }
-      opts["userName"] = sql::SQLString(config_.user);
-      opts["password"] = sql::SQLString(config_.password);
-      if (use_database) opts["schema"] = sql::SQLString(config_.database);
-      opts["OPT_CONNECT_TIMEOUT"] = static_cast<int>(config_.connect_timeout_s);
-      opts["OPT_READ_TIMEOUT"] = static_cast<int>(config_.io_timeout_s);
-      opts["OPT_WRITE_TIMEOUT"] = static_cast<int>(config_.io_timeout_s);
-      opts["OPT_RECONNECT"] = false;
-      opts["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
-      std::unique_ptr<sql::Connection> c(sql::mysql::get_mysql_driver_instance()->connect(opts));
-      execute(*c, "SET NAMES utf8mb4 COLLATE utf8mb4_bin");
-      execute(*c, "SET time_zone = '+00:00'");
-      execute(*c,
-              "SET sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
-              "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
-      execute(*c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-      conn_ = std::move(c);
-      return true;
-    } catch (const sql::SQLException& ex) {
-      errors += (errors.empty() ? "" : "; ") + text + ": " + sql_error(ex);
-    }
+  try {
+    mysql::execute(*c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+  } catch (const sql::SQLException& ex) {
+    error = "Rules DB: " + mysql::error_text(ex);
+    return false;
   }
-  error = "Rules DB unreachable: " + errors;
-  return false;
+  conn_ = std::move(c);
+  return true;
 }
 
 bool Store::migrate(MigrateResult& result, std::string& error) {
@@ -350,7 +306,7 @@ bool Store::migrate(MigrateResult& result, std::string& error) {
   if (!connect(false, error)) return false;
   const std::string release = "DO RELEASE_LOCK('tandem_rules_migrate')";
   try {
-    execute(*conn_, "CREATE DATABASE IF NOT EXISTS `" + config_.database +
+    mysql::execute(*conn_, "CREATE DATABASE IF NOT EXISTS `" + config_.database +
                         "` DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
     conn_->setSchema(config_.database);
     {
@@ -360,7 +316,7 @@ bool Store::migrate(MigrateResult& result, std::string& error) {
         return false;
       }
     }
-    execute(*conn_, kSchemaVersionTable);
+    mysql::execute(*conn_, kSchemaVersionTable);
     int current = 0;
     {
       auto rs = query(*conn_, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
@@ -370,13 +326,13 @@ bool Store::migrate(MigrateResult& result, std::string& error) {
     if (current > latest_schema_version()) {
       error = "the Rules DB has schema version " + std::to_string(current) +
               ", newer than this build knows (" + std::to_string(latest_schema_version()) + ")";
-      execute(*conn_, release);
+      mysql::execute(*conn_, release);
       return false;
     }
     for (const auto& m : migrations()) {
       if (m.version <= current) continue;
       // DDL commits by itself in MariaDB: each migration is recorded right after it.
-      for (const auto& s : m.statements) execute(*conn_, s);
+      for (const auto& s : m.statements) mysql::execute(*conn_, s);
       std::unique_ptr<sql::PreparedStatement> st(conn_->prepareStatement(
           "INSERT INTO schema_version (version, description) VALUES (?, ?)"));
       st->setInt(1, m.version);
@@ -385,10 +341,10 @@ bool Store::migrate(MigrateResult& result, std::string& error) {
       current = m.version;
     }
     result.to = current;
-    execute(*conn_, release);
+    mysql::execute(*conn_, release);
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "migrate: " + sql_error(ex);
+    error = "migrate: " + mysql::error_text(ex);
     disconnect();
     return false;
   }
@@ -407,7 +363,7 @@ bool Store::schema_version(int& version, std::string& error) {
     if (rs->next()) version = rs->getInt(1);
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: " + sql_error(ex);
+    error = "Rules DB: " + mysql::error_text(ex);
     disconnect();
     return false;
   }
@@ -421,7 +377,7 @@ bool Store::config_version(uint64_t& version, std::string& error) {
     version = rs->next() ? rs->getUInt64(1) : 0;
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: config_version: " + sql_error(ex);
+    error = "Rules DB: config_version: " + mysql::error_text(ex);
     disconnect();
     return false;
   }
@@ -440,7 +396,7 @@ bool Store::id_spacing(uint32_t& increment, uint32_t& offset, std::string& error
     offset = rs->getUInt(2);
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: " + sql_error(ex);
+    error = "Rules DB: " + mysql::error_text(ex);
     disconnect();
     return false;
   }
@@ -452,11 +408,11 @@ bool Store::load(RulesData& out, std::string& error) {
   RulesData d;
   std::string bad;  // the first row that does not parse
   try {
-    execute(*conn_, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+    mysql::execute(*conn_, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
     read_all(d, bad);
-    execute(*conn_, "COMMIT");
+    mysql::execute(*conn_, "COMMIT");
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: load: " + sql_error(ex);
+    error = "Rules DB: load: " + mysql::error_text(ex);
     disconnect();
     return false;
   }
@@ -848,7 +804,7 @@ bool Store::import_csv(const std::string& table, std::string_view csv, size_t& r
   std::string failure;
   try {
     conn_->setAutoCommit(false);
-    execute(*conn_, "START TRANSACTION");
+    mysql::execute(*conn_, "START TRANSACTION");
     for (size_t r = 1; r < records.size() && failure.empty(); ++r) {
       const auto& rec = records[r];
       const std::string at = "line " + std::to_string(lines[r]);
@@ -1030,7 +986,7 @@ bool Store::import_csv(const std::string& table, std::string_view csv, size_t& r
     }
     conn_->setAutoCommit(true);
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: import: " + sql_error(ex);
+    error = "Rules DB: import: " + mysql::error_text(ex);
     disconnect();
     rows = 0;
     return false;
@@ -1073,7 +1029,7 @@ bool Store::export_csv(const std::string& table, std::string& csv, std::string& 
     }
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: export: " + sql_error(ex);
+    error = "Rules DB: export: " + mysql::error_text(ex);
     disconnect();
     return false;
   }
@@ -1093,7 +1049,7 @@ bool Store::remove(const std::string& table, Id id, bool& found, std::string& er
     found = st->executeUpdate() > 0;
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: delete: " + sql_error(ex);
+    error = "Rules DB: delete: " + mysql::error_text(ex);
     disconnect();
     return false;
   }

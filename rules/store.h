@@ -28,19 +28,16 @@
 #include "rules/model.h"
 #include "rules/number.h"
 
+#include "control/mysql_connection.h"
+
 namespace sql {
 class Connection;
 }  // namespace sql
 
 namespace tandem::rules {
 
-struct DbConfig {
-  std::vector<std::string> addresses;   // "HOST:PORT", "HOST" (3306) or "unix:/PATH"; first that answers
-  std::string user = "tandem";
-  std::string password;
-  std::string database = "tandem_rules";
-  uint32_t connect_timeout_s = 2;
-  uint32_t io_timeout_s = 10;
+struct DbConfig : mysql::Config {
+  DbConfig() { database = "tandem_rules"; }
 };
 
 struct MigrateResult {

@@ -1,0 +1,95 @@
+#include "control/mysql_connection.h"
+
+#include <cppconn/connection.h>
+#include <cppconn/exception.h>
+#include <cppconn/statement.h>
+#include <mysql_driver.h>
+
+#include <charconv>
+
+namespace tandem::mysql {
+
+std::string error_text(const sql::SQLException& e) {
+  return std::string(e.what()) + " (error " + std::to_string(e.getErrorCode()) + ", state " +
+         e.getSQLState() + ")";
+}
+
+void execute(sql::Connection& c, const std::string& statement) {
+  std::unique_ptr<sql::Statement> st(c.createStatement());
+  st->execute(statement);
+}
+
+bool parse_address(const std::string& text, Address& out, std::string& error) {
+  out = {};
+  if (text.rfind("unix:", 0) == 0) {
+    out.socket = text.substr(5);
+    if (out.socket.empty() || out.socket[0] != '/') {
+      error = "DB address " + text + ": unix: needs an absolute path";
+      return false;
+    }
+    return true;
+  }
+  const auto colon = text.rfind(':');
+  out.host = text.substr(0, colon);
+  if (colon != std::string::npos) {
+    const std::string port = text.substr(colon + 1);
+    unsigned v = 0;
+    const auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535) {
+      error = "DB address " + text + ": bad port";
+      return false;
+    }
+    out.port = static_cast<uint16_t>(v);
+  }
+  if (out.host.empty()) {
+    error = "DB address " + text + ": no host";
+    return false;
+  }
+  return true;
+}
+
+std::unique_ptr<sql::Connection> connect(const Config& config, bool use_database, std::string& error) {
+  if (config.addresses.empty()) {
+    error = "no DB address";
+    return nullptr;
+  }
+  std::string errors;
+  for (const auto& text : config.addresses) {
+    Address a;
+    std::string e;
+    if (!parse_address(text, a, e)) {
+      errors += (errors.empty() ? "" : "; ") + e;
+      continue;
+    }
+    try {
+      sql::ConnectOptionsMap opts;
+      if (a.socket.empty()) {
+        opts["hostName"] = sql::SQLString("tcp://" + a.host + ":" + std::to_string(a.port));
+      } else {
+        opts["hostName"] = sql::SQLString("localhost");
+        opts["socket"] = sql::SQLString(a.socket);
+      }
+      opts["userName"] = sql::SQLString(config.user);
+      opts["password"] = sql::SQLString(config.password);
+      if (use_database) opts["schema"] = sql::SQLString(config.database);
+      opts["OPT_CONNECT_TIMEOUT"] = static_cast<int>(config.connect_timeout_s);
+      opts["OPT_READ_TIMEOUT"] = static_cast<int>(config.io_timeout_s);
+      opts["OPT_WRITE_TIMEOUT"] = static_cast<int>(config.io_timeout_s);
+      opts["OPT_RECONNECT"] = false;
+      opts["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+      std::unique_ptr<sql::Connection> c(sql::mysql::get_mysql_driver_instance()->connect(opts));
+      execute(*c, "SET NAMES utf8mb4 COLLATE utf8mb4_bin");
+      execute(*c, "SET time_zone = '+00:00'");
+      execute(*c,
+              "SET sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
+              "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
+      return c;
+    } catch (const sql::SQLException& ex) {
+      errors += (errors.empty() ? "" : "; ") + text + ": " + error_text(ex);
+    }
+  }
+  error = errors;
+  return nullptr;
+}
+
+}  // namespace tandem::mysql

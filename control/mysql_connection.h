@@ -1,0 +1,44 @@
+// Connections to the Rules DB and the CDR DB (MariaDB through MySQL
+// Connector/C++ 1.1): the first address of a list that answers, in UTC,
+// utf8mb4 and strict SQL mode. Shared by rules/ and cdr/, which differ only in
+// what they do with the connection.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sql {
+class Connection;
+class SQLException;
+}  // namespace sql
+
+namespace tandem::mysql {
+
+struct Config {
+  std::vector<std::string> addresses;  // "HOST:PORT", "HOST" (3306) or "unix:/PATH"; first that answers
+  std::string user = "tandem";
+  std::string password;
+  std::string database;
+  uint32_t connect_timeout_s = 2;
+  uint32_t io_timeout_s = 10;          // read and write: a silent server is given up on
+};
+
+struct Address {
+  std::string host;     // empty for a Unix socket
+  uint16_t port = 3306;
+  std::string socket;
+};
+
+// "HOST:PORT", "HOST" (port 3306), "unix:/PATH"; false and why otherwise.
+bool parse_address(const std::string& text, Address& out, std::string& error);
+
+// The first address that answers, with `database` selected (use_database) or
+// not; nullptr and every address's failure in `error` otherwise.
+std::unique_ptr<sql::Connection> connect(const Config& config, bool use_database, std::string& error);
+
+std::string error_text(const sql::SQLException& e);
+void execute(sql::Connection& c, const std::string& statement);
+
+}  // namespace tandem::mysql
