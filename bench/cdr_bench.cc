@@ -79,62 +79,6 @@ class Records {
   std::vector<Record> pool_;
 };
 
-// The bench's own plain INSERT (the baselines are not our writer's statement):
-// every column of the cdr table, `rows` rows, no ON DUPLICATE KEY UPDATE.
-constexpr const char* kColumns =
-    "id, call_id, direction, caller, called, customer, target, provider, cost, dc, server, "
-    "start_time, answer_time, end_time, duration_ms, billable_s, disposition, sip_code, "
-    "hangup_side, hangup_reason, a_packets, a_bytes, a_lost, a_jitter_max_us, a_jitter_mean_us, "
-    "b_packets, b_bytes, b_lost, b_jitter_max_us, b_jitter_mean_us";
-constexpr unsigned kColumnCount = 30;
-
-std::string plain_insert(size_t rows) {
-  std::string row = "(";
-  for (unsigned i = 0; i < kColumnCount; ++i) row += i ? ",?" : "?";
-  row += ")";
-  std::string sql = std::string("INSERT INTO cdr (") + kColumns + ") VALUES ";
-  for (size_t r = 0; r < rows; ++r) sql += (r ? "," : "") + row;
-  return sql;
-}
-
-void bind(sql::PreparedStatement& st, unsigned base, const Record& r) {
-  unsigned i = base;
-  st.setUInt64(++i, r.id);
-  st.setString(++i, r.call_id);
-  st.setString(++i, std::string(name(r.direction)));
-  st.setString(++i, r.caller);
-  st.setString(++i, r.called);
-  st.setString(++i, r.customer);
-  st.setString(++i, r.target);
-  st.setString(++i, r.provider);
-  char cost[32];
-  std::snprintf(cost, sizeof cost, "%lld.%06lld", static_cast<long long>(r.cost_micros / 1000000),
-                static_cast<long long>(r.cost_micros % 1000000));
-  st.setString(++i, cost);
-  st.setString(++i, r.dc);
-  st.setString(++i, r.server);
-  st.setDateTime(++i, format_utc_ms(r.start_ms));
-  if (r.answer_ms) {
-    st.setDateTime(++i, format_utc_ms(r.answer_ms));
-  } else {
-    st.setNull(++i, 0);
-  }
-  st.setDateTime(++i, format_utc_ms(r.end_ms));
-  st.setUInt64(++i, static_cast<uint64_t>(r.duration_ms));
-  st.setUInt(++i, r.billable_s);
-  st.setString(++i, std::string(name(r.disposition)));
-  st.setUInt(++i, r.sip_code);
-  st.setString(++i, std::string(name(r.hangup_side)));
-  st.setString(++i, r.hangup_reason);
-  for (const auto& leg : r.legs) {
-    st.setUInt64(++i, leg.packets);
-    st.setUInt64(++i, leg.bytes);
-    st.setInt64(++i, leg.lost);
-    st.setUInt(++i, leg.jitter_max_us);
-    st.setUInt(++i, leg.jitter_mean_us);
-  }
-}
-
 bool fresh_database(const testing::MariaDb& db, const std::string& name, std::string& error) {
   auto c = connect_db(db.config(""), false, error);
   if (!c) return false;
@@ -167,12 +111,12 @@ bool plain_inserts(const testing::MariaDb& db, const std::string& name, const Re
   auto c = connect_db(db.config(name), true, error);
   if (!c) return false;
   try {
-    std::unique_ptr<sql::PreparedStatement> st(c->prepareStatement(plain_insert(rows)));
+    std::unique_ptr<sql::PreparedStatement> st(c->prepareStatement(insert_sql(rows, false)));
     uint64_t seq = 1;
     const auto start = Clock::now();
     while (out.records < max_records && seconds_since(start) < seconds) {
       const int64_t t0 = now_ns();
-      for (size_t r = 0; r < rows; ++r) bind(*st, static_cast<unsigned>(r * kColumnCount), recs.record(seq++));
+      for (size_t r = 0; r < rows; ++r) bind_record(*st, static_cast<unsigned>(r * kRecordColumns), recs.record(seq++));
       out.bind_seconds += static_cast<double>(now_ns() - t0) / 1e9;
       st->executeUpdate();
       out.records += rows;

@@ -73,10 +73,37 @@ constexpr const char* kColumns[] = {
     "a_packets", "a_bytes", "a_lost", "a_jitter_max_us", "a_jitter_mean_us",
     "b_packets", "b_bytes", "b_lost", "b_jitter_max_us", "b_jitter_mean_us"};
 constexpr size_t kColumnCount = std::size(kColumns);
+static_assert(kColumnCount == kRecordColumns);
 constexpr size_t kMaxRowsPerStatement = 65535 / kColumnCount;
 constexpr size_t kMaxCachedStatements = 16;
 
-std::string insert_sql(size_t rows) {
+std::string format_cost(int64_t micros) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(micros / 1000000),
+                static_cast<long long>(micros % 1000000));
+  return buf;
+}
+
+// Server errors about one value of one row: the same row fails every time.
+// Anything else (connection, read-only standby, deadlock, unknown) may pass
+// on a retry.
+bool refuses_value(int code) {
+  switch (code) {
+    case 1048:  // ER_BAD_NULL_ERROR
+    case 1264:  // ER_WARN_DATA_OUT_OF_RANGE
+    case 1265:  // WARN_DATA_TRUNCATED
+    case 1292:  // ER_TRUNCATED_WRONG_VALUE
+    case 1366:  // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+    case 1406:  // ER_DATA_TOO_LONG
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string insert_sql(size_t rows, bool update_on_duplicate) {
   std::string cols, row = "(", update;
   for (size_t i = 0; i < kColumnCount; ++i) {
     if (i) {
@@ -96,18 +123,11 @@ std::string insert_sql(size_t rows) {
     if (r) sql += ",";
     sql += row;
   }
-  sql += " ON DUPLICATE KEY UPDATE " + update;
+  if (update_on_duplicate) sql += " ON DUPLICATE KEY UPDATE " + update;
   return sql;
 }
 
-std::string format_cost(int64_t micros) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(micros / 1000000),
-                static_cast<long long>(micros % 1000000));
-  return buf;
-}
-
-void bind(sql::PreparedStatement& st, unsigned base, const Record& r) {
+void bind_record(sql::PreparedStatement& st, unsigned base, const Record& r) {
   unsigned i = base;
   st.setUInt64(++i, r.id);
   st.setString(++i, r.call_id);
@@ -141,25 +161,6 @@ void bind(sql::PreparedStatement& st, unsigned base, const Record& r) {
     st.setUInt(++i, leg.jitter_mean_us);
   }
 }
-
-// Server errors about one value of one row: the same row fails every time.
-// Anything else (connection, read-only standby, deadlock, unknown) may pass
-// on a retry.
-bool refuses_value(int code) {
-  switch (code) {
-    case 1048:  // ER_BAD_NULL_ERROR
-    case 1264:  // ER_WARN_DATA_OUT_OF_RANGE
-    case 1265:  // WARN_DATA_TRUNCATED
-    case 1292:  // ER_TRUNCATED_WRONG_VALUE
-    case 1366:  // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
-    case 1406:  // ER_DATA_TOO_LONG
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
 
 bool parse_db_address(const std::string& text, DbAddress& out, std::string& error) {
   return mysql::parse_address(text, out, error);
@@ -243,7 +244,7 @@ sql::PreparedStatement* MysqlSink::statement(size_t rows) {
   auto it = statements_.find(rows);
   if (it != statements_.end()) return it->second.get();
   if (statements_.size() >= kMaxCachedStatements) statements_.clear();
-  std::unique_ptr<sql::PreparedStatement> st(conn_->prepareStatement(insert_sql(rows)));
+  std::unique_ptr<sql::PreparedStatement> st(conn_->prepareStatement(insert_sql(rows, true)));
   return statements_.emplace(rows, std::move(st)).first->second.get();
 }
 
@@ -266,7 +267,7 @@ WriteStatus MysqlSink::write(const std::vector<Record>& batch, std::string& erro
       const size_t rows = std::min(batch.size() - done, kMaxRowsPerStatement);
       sql::PreparedStatement* st = statement(rows);
       for (size_t r = 0; r < rows; ++r) {
-        bind(*st, static_cast<unsigned>(r * kColumnCount), batch[done + r]);
+        bind_record(*st, static_cast<unsigned>(r * kColumnCount), batch[done + r]);
       }
       st->executeUpdate();
       done += rows;

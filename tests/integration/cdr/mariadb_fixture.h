@@ -192,4 +192,15 @@ class MariaDb {
   pid_t pid_ = -1;
 };
 
+// For a test program's main(): installs and starts `db`, or says why this
+// machine cannot and gives the exit code that marks the program skipped (77).
+inline bool start_or_skip(MariaDb& db, int& exit_code) {
+  std::string error = db.install();
+  if (error.empty() && !db.start(error)) error = "cannot start MariaDB: " + error;
+  if (error.empty()) return true;
+  std::printf("SKIP: %s\n", error.c_str());
+  exit_code = 77;
+  return false;
+}
+
 }  // namespace tandem::cdr::testing

@@ -614,16 +614,7 @@ TEST(RulesDb, DbDownAtStartThenUpAndDownMidRun) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   tandem::cdr::testing::MariaDb db;
-  const std::string why = db.install();
-  std::string error;
-  if (!why.empty()) {
-    std::printf("SKIP: %s\n", why.c_str());
-    return 77;
-  }
-  if (!db.start(error)) {
-    std::printf("SKIP: cannot start MariaDB: %s\n", error.c_str());
-    return 77;
-  }
+  if (int skip = 0; !tandem::cdr::testing::start_or_skip(db, skip)) return skip;
   tandem::rules::g_db = &db;
   return RUN_ALL_TESTS();
 }
