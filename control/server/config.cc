@@ -1,0 +1,146 @@
+#include "control/server/config.h"
+
+#include <arpa/inet.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <fstream>
+#include <iostream>
+
+namespace tandem::control {
+
+bool Peer::contains(uint32_t ip) const {
+  uint32_t mask = prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - prefix_len);
+  return (ip & mask) == (network & mask);
+}
+
+bool parse_peer(const std::string& text, Peer& out, std::string& error) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    error = "'" + text + "': expected NAME=IPV4[/LEN]";
+    return false;
+  }
+  out.name = text.substr(0, eq);
+  std::string addr = text.substr(eq + 1);
+  out.prefix_len = 32;
+  if (auto slash = addr.find('/'); slash != std::string::npos) {
+    unsigned len = 0;
+    std::string_view l(addr);
+    l.remove_prefix(slash + 1);
+    auto [p, ec] = std::from_chars(l.data(), l.data() + l.size(), len);
+    if (ec != std::errc() || p != l.data() + l.size() || len > 32) {
+      error = "'" + text + "': prefix length must be 0..32";
+      return false;
+    }
+    out.prefix_len = static_cast<uint8_t>(len);
+    addr.resize(slash);
+  }
+  in_addr a{};
+  if (inet_pton(AF_INET, addr.c_str(), &a) != 1) {
+    error = "'" + text + "': '" + addr + "' is not an IPv4 address";
+    return false;
+  }
+  out.network = ntohl(a.s_addr);
+  return true;
+}
+
+namespace {
+
+bool read_password(const std::string& file, std::string& password, std::string& error) {
+  std::ifstream in(file);
+  if (!in) {
+    error = file + ": cannot read it";
+    return false;
+  }
+  std::getline(in, password);
+  return true;
+}
+
+}  // namespace
+
+int parse_server_flags(int argc, char** argv, ServerConfig& c) {
+  CLI::App app{
+      "tandem-control: the call server. A B2BUA that routes calls by the Rules DB, anchors their\n"
+      "media on tandem-dataplane and writes a CDR per call. SIP on UDP and TCP."};
+  app.set_config("--config", "", "file with these flags (TOML or INI: name = value, lists as [..])");
+  app.get_formatter()->column_width(40);
+
+  std::string listen;
+  std::vector<std::string> peers;
+  app.add_option("--sip", listen, "our SIP address IPV4[:PORT] (port 5060 by default): listen, Via, Contact")
+      ->required();
+  app.add_option("--peer", peers,
+                 "NAME=IPV4[/LEN] allowed to send calls besides the Rules DB's providers and VMs (the SBCs); "
+                 "repeatable");
+  app.add_option("--max-message", c.max_message_bytes, "largest SIP message accepted, bytes")
+      ->check(CLI::Range(1500u, 1u << 20))->capture_default_str();
+  app.add_option("--capacity", c.capacity, "concurrent calls; beyond: 503 with Retry-After")
+      ->check(CLI::Range(1u, 1000000u))->capture_default_str();
+  app.add_option("--retry-after", c.retry_after_s, "Retry-After of the 503 at capacity, seconds")
+      ->check(CLI::Range(1u, 3600u))->capture_default_str();
+  app.add_option("--no-answer", c.no_answer_s, "seconds a callee may ring before it is cancelled")
+      ->check(CLI::Range(1u, 600u))->capture_default_str();
+  app.add_option("--provider-setup", c.provider_setup_ms,
+                 "ms a provider may stay silent after our INVITE before the next one is tried")
+      ->check(CLI::Range(100u, 60000u))->capture_default_str();
+  app.add_flag("--failover-on-6xx", c.failover_on_6xx, "a provider's 6xx tries the next provider too");
+  app.add_option("--max-call", c.max_call_s, "seconds an answered call may last before both sides get a BYE")
+      ->check(CLI::Range(1u, 7u * 86400u))->capture_default_str();
+  app.add_option("--dataplane-socket", c.dataplane_socket, "tandem-dataplane's control socket")->capture_default_str();
+  app.add_option("--external-media", c.external_role,
+                 "role of the dataplane port facing providers and SBCs (default: the first port)");
+  app.add_option("--internal-media", c.internal_role,
+                 "role of the dataplane port facing customers' VMs (default: the external one)");
+  app.add_option("--control-socket", c.control_socket, "socket tandemctl talks to")->capture_default_str();
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))->capture_default_str();
+  app.add_option("--dc", c.dc, "this DC's name (CDRs, logs)")->capture_default_str();
+  app.add_option("--node", c.node, "this server's name (CDRs, logs)")->capture_default_str();
+  app.add_option("--rules-db", c.rules_db.addresses, "Rules DB addresses HOST[:PORT] or unix:/PATH, first that answers")
+      ->required();
+  app.add_option("--rules-db-user", c.rules_db.user, "Rules DB user")->capture_default_str();
+  app.add_option("--rules-db-password-file", c.rules_password_file, "file holding the Rules DB password");
+  app.add_option("--rules-database", c.rules_db.database, "Rules database name")->capture_default_str();
+  app.add_option("--rules-poll", c.rules_poll_ms, "ms between checks of the Rules DB's config_version")
+      ->check(CLI::Range(50u, 3600000u))->capture_default_str();
+  cdr::add_cdr_flags(app, c.cdr);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  auto fail = [](const std::string& what) {
+    std::cerr << "tandem-control: " << what << "\n";
+    return 2;
+  };
+  std::string host = listen;
+  if (auto colon = listen.rfind(':'); colon != std::string::npos) {
+    host = listen.substr(0, colon);
+    unsigned port = 0;
+    std::string_view p(listen);
+    p.remove_prefix(colon + 1);
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+    if (ec != std::errc() || end != p.data() + p.size() || port == 0 || port > 65535)
+      return fail("--sip " + listen + ": bad port");
+    c.sip_port = static_cast<uint16_t>(port);
+  }
+  in_addr a{};
+  if (inet_pton(AF_INET, host.c_str(), &a) != 1 || a.s_addr == 0)
+    return fail("--sip " + listen + ": needs this node's IPv4 address (it goes into Via and Contact)");
+  c.sip_address = host;
+  for (const auto& text : peers) {
+    Peer p;
+    std::string error;
+    if (!parse_peer(text, p, error)) return fail("--peer " + error);
+    c.peers.push_back(p);
+  }
+  std::string error;
+  if (!c.rules_password_file.empty() && !read_password(c.rules_password_file, c.rules_db.password, error))
+    return fail("--rules-db-password-file " + error);
+  if (!cdr::finish_cdr_flags(c.cdr, error)) return fail(error);
+  return -1;
+}
+
+}  // namespace tandem::control

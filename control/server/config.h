@@ -1,0 +1,59 @@
+// tandem-control's configuration: flags, or the same names in a file
+// (--config, TOML or INI as CLI11 reads them) for the long lists.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cdr/flags.h"
+#include "rules/store.h"
+
+namespace tandem::control {
+
+// A host or network allowed to send us calls, besides the providers and the
+// customers' VMs that the Rules DB names.
+struct Peer {
+  std::string name;
+  uint32_t network = 0;  // host order
+  uint8_t prefix_len = 32;
+  bool contains(uint32_t ip_host_order) const;
+};
+// "NAME=IPV4[/LEN]"; false and why otherwise.
+bool parse_peer(const std::string& text, Peer& out, std::string& error);
+
+struct ServerConfig {
+  // SIP
+  std::string sip_address;            // our IPv4 address: Via, Contact, and what we listen on
+  uint16_t sip_port = 5060;           // UDP and TCP
+  std::vector<Peer> peers;
+  uint32_t max_message_bytes = 65535; // larger messages are refused (513) or dropped
+  // Calls
+  uint32_t capacity = 500;            // concurrent calls; beyond it 503 with Retry-After
+  uint32_t retry_after_s = 30;
+  uint32_t no_answer_s = 60;          // ringing longer: the callee is cancelled (no answer)
+  uint32_t provider_setup_ms = 4000;  // a provider silent this long: next provider
+  bool failover_on_6xx = false;       // 6xx from a provider: next one (else passed back)
+  uint32_t max_call_s = 14400;        // answered calls are ended after this long
+  // Media
+  std::string dataplane_socket = "/run/tandem/dataplane.sock";
+  std::string external_role;          // dataplane port facing providers and the SBC ("" = first port)
+  std::string internal_role;          // dataplane port facing the VMs ("" = the external one)
+  // Operators
+  std::string control_socket = "/run/tandem/control.sock";
+  std::string log_level = "info";
+  std::string dc = "dc1";
+  std::string node = "node1";
+  // Rules
+  rules::DbConfig rules_db;
+  std::string rules_password_file;
+  uint32_t rules_poll_ms = 1000;
+  // CDRs
+  cdr::CdrFlags cdr;
+};
+
+// Parses argv (and the --config file it names). Returns -1 to go on, else the
+// exit code: 0 after --help, 2 after a bad flag (the error is printed).
+int parse_server_flags(int argc, char** argv, ServerConfig& config);
+
+}  // namespace tandem::control

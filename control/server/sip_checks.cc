@@ -1,0 +1,140 @@
+#include "control/server/sip_checks.h"
+
+#include <strings.h>
+
+#include <cctype>
+
+#include <sofia-sip/msg_mime.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+
+namespace tandem::control {
+
+namespace {
+
+bool iequals(const char* a, std::string_view b) {
+  return a && std::string_view(a).size() == b.size() && strncasecmp(a, b.data(), b.size()) == 0;
+}
+
+Refusal refuse(int status, std::string phrase, std::string why) {
+  return Refusal{status, std::move(phrase), std::move(why), {}};
+}
+
+// sofia-sip keeps a header it could not parse on the error list; its class
+// names it when the header was known (a second Content-Length, say).
+std::string error_header_name(const sip_error_t* e) {
+  const msg_hclass_t* c = e->er_common->h_class;
+  return c && c->hc_name && *c->hc_name ? c->hc_name : "a header";
+}
+
+// RFC 3986 section 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+bool is_scheme(const char* s) {
+  if (!s || !isalpha(static_cast<unsigned char>(*s))) return false;
+  for (; *s; ++s)
+    if (!isalnum(static_cast<unsigned char>(*s)) && *s != '+' && *s != '-' && *s != '.') return false;
+  return true;
+}
+
+bool is_sdp(const sip_content_type_t* c) { return c && iequals(c->c_type, "application/sdp"); }
+bool is_multipart_mixed(const sip_content_type_t* c) { return c && iequals(c->c_type, "multipart/mixed"); }
+
+// RFC 3261 section 8.2.2.3: the option tags we require the peer to know are
+// none; every tag a request requires is unsupported.
+std::string unsupported_tags(const sip_t* sip) {
+  std::string tags;
+  for (const msg_list_t* lists[] = {sip->sip_require, sip->sip_proxy_require}; const msg_list_t* l : lists)
+    for (; l; l = l->k_next)
+      for (const msg_param_t* item = l->k_items; item && *item; ++item) {
+        if (!tags.empty()) tags += ", ";
+        tags += *item;
+      }
+  return tags;
+}
+
+bool accepts_sdp(const sip_accept_t* accept) {
+  for (const sip_accept_t* a = accept; a; a = a->ac_next) {
+    if (!a->ac_type) return true;  // an empty Accept: RFC 3261 20.1 "no body acceptable" applies to bodies we would send
+    if (iequals(a->ac_type, "application/sdp") || iequals(a->ac_type, "application/*") || iequals(a->ac_type, "*/*"))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Refusal check_request(const sip_t* sip) {
+  const sip_request_t* rq = sip->sip_request;
+  if (!rq) return refuse(400, "Bad Request", "not a request");
+  if (!iequals(rq->rq_version, "SIP/2.0"))
+    return refuse(505, "Version Not Supported", std::string("protocol version ") + (rq->rq_version ? rq->rq_version : "?"));
+  if (sip->sip_error) return refuse(400, "Bad Request", "malformed " + error_header_name(sip->sip_error));
+  if (!sip->sip_via || !sip->sip_from || !sip->sip_to || !sip->sip_call_id || !sip->sip_cseq)
+    return refuse(400, "Bad Request", "missing a mandatory header (Via, From, To, Call-ID, CSeq)");
+  if (sip->sip_cseq->cs_method != rq->rq_method ||
+      (rq->rq_method == sip_method_unknown && !iequals(sip->sip_cseq->cs_method_name, rq->rq_method_name ? rq->rq_method_name : "")))
+    return refuse(400, "Bad Request", "CSeq method does not match the request method");
+  const url_t* uri = rq->rq_url;
+  if (!is_scheme(uri->url_scheme)) return refuse(400, "Bad Request", "malformed Request-URI");
+  // RFC 3261 section 19.1.5: headers are not allowed in a Request-URI (RFC 4475 escruri).
+  if (uri->url_headers) return refuse(400, "Bad Request", "Request-URI carries headers");
+  if (rq->rq_url->url_type != url_sip && rq->rq_url->url_type != url_sips && rq->rq_url->url_type != url_tel)
+    return refuse(416, "Unsupported URI Scheme",
+                  std::string("Request-URI scheme ") + (rq->rq_url->url_scheme ? rq->rq_url->url_scheme : "?"));
+
+  switch (rq->rq_method) {
+    case sip_method_invite:
+    case sip_method_options:
+      break;
+    case sip_method_bye:
+    case sip_method_info:
+    case sip_method_prack:
+    case sip_method_update:
+      return refuse(481, "Call/Transaction Does Not Exist", "in-dialog request for no dialog of ours");
+    case sip_method_unknown:
+      return refuse(501, "Not Implemented", std::string("method ") + (rq->rq_method_name ? rq->rq_method_name : "?"));
+    default:
+      return refuse(405, "Method Not Allowed", std::string("method ") + rq->rq_method_name + ": we are no registrar, presence or messaging server");
+  }
+
+  if (rq->rq_method == sip_method_invite && sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
+    return refuse(483, "Too Many Hops", "Max-Forwards is 0");
+
+  if (std::string tags = unsupported_tags(sip); !tags.empty()) {
+    Refusal r = refuse(420, "Bad Extension", "requires " + tags);
+    r.unsupported = std::move(tags);
+    return r;
+  }
+
+  if (rq->rq_method == sip_method_invite && sip->sip_payload && sip->sip_payload->pl_len > 0 &&
+      !is_sdp(sip->sip_content_type) && !is_multipart_mixed(sip->sip_content_type))
+    return refuse(415, "Unsupported Media Type",
+                  std::string("body of type ") +
+                      (sip->sip_content_type && sip->sip_content_type->c_type ? sip->sip_content_type->c_type : "(none)"));
+
+  if (sip->sip_accept && !accepts_sdp(sip->sip_accept))
+    return refuse(406, "Not Acceptable", "Accept does not allow application/sdp");
+  return {};
+}
+
+std::string sdp_body(su_home_t* home, const sip_t* sip, std::string& error) {
+  const sip_payload_t* pl = sip->sip_payload;
+  if (!pl || pl->pl_len == 0) return {};
+  if (is_sdp(sip->sip_content_type)) return std::string(pl->pl_data, pl->pl_len);
+  if (!is_multipart_mixed(sip->sip_content_type)) {
+    error = "body is not application/sdp";
+    return {};
+  }
+  // msg_multipart_parse takes a non-const payload but only reads it.
+  msg_multipart_t* parts = msg_multipart_parse(home, sip->sip_content_type, const_cast<sip_payload_t*>(pl));
+  if (!parts) {
+    error = "multipart body does not parse";
+    return {};
+  }
+  for (msg_multipart_t* mp = parts; mp; mp = mp->mp_next)
+    if (is_sdp(mp->mp_content_type) && mp->mp_payload)
+      return std::string(mp->mp_payload->pl_data, mp->mp_payload->pl_len);
+  error = "multipart body has no application/sdp part";
+  return {};
+}
+
+}  // namespace tandem::control

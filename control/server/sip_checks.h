@@ -1,0 +1,36 @@
+// What a request must be before the call server acts on it: the checks of RFC
+// 3261 section 8.2 (and 16.3 for Max-Forwards) in the order RFC 4475 expects
+// them, on a message sofia-sip has parsed. Pure: the unit tests run them on
+// RFC 4475's messages without a network.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <sofia-sip/sip.h>
+#include <sofia-sip/su_alloc.h>
+
+namespace tandem::control {
+
+// The methods we serve; the Allow header of 405s and of our OPTIONS answer.
+inline constexpr std::string_view kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO";
+
+struct Refusal {
+  int status = 0;               // 0: acceptable
+  std::string phrase;
+  std::string why;              // for the log, and a Warning header
+  std::string unsupported;      // 420: the Unsupported header
+  explicit operator bool() const { return status != 0; }
+};
+
+// Checks an out-of-dialog request (a new INVITE or an OPTIONS): syntax (400,
+// 505), scheme (416), method (405, 501; 481 for in-dialog methods), loop
+// fuse (483), extensions (420), body type (415), Accept (406).
+Refusal check_request(const sip_t* sip);
+
+// The SDP of a request or response: an application/sdp body, or the
+// application/sdp part of a multipart/mixed body (RFC 5621). Empty when there
+// is none; `error` set when the body is not something we can read.
+std::string sdp_body(su_home_t* home, const sip_t* sip, std::string& error);
+
+}  // namespace tandem::control
