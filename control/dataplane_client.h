@@ -49,6 +49,8 @@ class DataplaneClient {
   };
   std::optional<RawReply> read_message(int timeout_ms);
   uint32_t next_seq() { return ++seq_; }
+  // For an event loop that waits on the socket (subscribers).
+  int fd() const { return fd_; }
 
  private:
   template <typename Resp, typename Req>

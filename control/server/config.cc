@@ -103,6 +103,9 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
   app.add_option("--rules-database", c.rules_db.database, "Rules database name")->capture_default_str();
   app.add_option("--rules-poll", c.rules_poll_ms, "ms between checks of the Rules DB's config_version")
       ->check(CLI::Range(50u, 3600000u))->capture_default_str();
+  app.add_option("--country-code", c.number_plan.country_code, "for national numbers")->capture_default_str();
+  app.add_option("--national-prefix", c.number_plan.national_prefix, "trunk prefix")->capture_default_str();
+  app.add_option("--international-prefix", c.number_plan.international_prefix, "")->capture_default_str();
   cdr::add_cdr_flags(app, c.cdr);
 
   try {
@@ -137,6 +140,7 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
     c.peers.push_back(p);
   }
   std::string error;
+  if (!rules::validate_plan(c.number_plan, error)) return fail("number plan: " + error);
   if (!c.rules_password_file.empty() && !read_password(c.rules_password_file, c.rules_db.password, error))
     return fail("--rules-db-password-file " + error);
   if (!cdr::finish_cdr_flags(c.cdr, error)) return fail(error);

@@ -48,6 +48,7 @@ struct ServerConfig {
   rules::DbConfig rules_db;
   std::string rules_password_file;
   uint32_t rules_poll_ms = 1000;
+  rules::NumberPlan number_plan;
   // CDRs
   cdr::CdrFlags cdr;
 };

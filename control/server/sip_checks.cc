@@ -86,6 +86,7 @@ Refusal check_request(const sip_t* sip) {
     case sip_method_options:
       break;
     case sip_method_bye:
+    case sip_method_cancel:
     case sip_method_info:
     case sip_method_prack:
     case sip_method_update:

@@ -1,0 +1,87 @@
+// One call through the B2BUA: the caller's side (A, whose INVITE we answer)
+// and the callee's side (B, which we invite, target after target), the media
+// session anchoring both, and what its CDR will say. Owned by the CallServer
+// and touched only on its SIP thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <sofia-sip/nta.h>
+#include <sofia-sip/su_wait.h>
+
+#include "cdr/record.h"
+#include "control/server/media.h"
+#include "control/server/routing.h"
+#include "rules/snapshot.h"
+
+namespace tandem::control {
+
+#define TANDEM_CALL_STATES(X) X(routing) X(calling) X(ringing) X(answered) X(ended)
+#define TANDEM_ENUM_ITEM(name) name,
+enum class CallState : uint8_t { TANDEM_CALL_STATES(TANDEM_ENUM_ITEM) };
+#undef TANDEM_ENUM_ITEM
+std::string_view name(CallState s);
+
+// Side indexes: also the dataplane leg that faces that side.
+inline constexpr int kA = 0;
+inline constexpr int kB = 1;
+
+// A request relayed from one side to the other, waiting for its answer.
+struct Relayed {
+  nta_incoming_t* in = nullptr;   // on the side that sent it
+  nta_outgoing_t* out = nullptr;  // on the other side
+  int from = kA;
+  bool is_invite = false;
+};
+
+class CallServer;
+
+struct Call {
+  CallServer* server = nullptr;
+  uint64_t serial = 0;              // ours, for tandemctl call
+  std::string call_id;              // the caller's Call-ID (logs, CDR)
+  std::string call_id_b;            // the current callee leg's
+  std::shared_ptr<const rules::Snapshot> rules;  // the snapshot the call started with
+  Plan plan;
+  size_t target = 0;                // plan.targets index being tried
+  CallState state = CallState::routing;
+  bool tcp_a = false;               // the caller reached us over TCP
+
+  int64_t start_ms = 0, answer_ms = 0, end_ms = 0;
+
+  // Side A: the dialog we answer. invite_a until our final answer.
+  nta_leg_t* leg_a = nullptr;
+  nta_incoming_t* invite_a = nullptr;
+  // Side B: the dialog we create per target. invite_b until its final answer.
+  nta_leg_t* leg_b = nullptr;
+  nta_outgoing_t* invite_b = nullptr;
+  bool b_heard = false;             // any response from the current target
+  uint32_t b_invite_cseq = 0;
+  // What B's INVITE repeats of A's.
+  std::string from_user, from_display, to_uri, pai;
+  uint32_t max_forwards = 70;
+  std::string offer_to_b;           // our SDP offer to the targets (relay side B)
+
+  su_timer_t* setup_timer = nullptr;  // the target said nothing
+  su_timer_t* ring_timer = nullptr;   // the target rang too long
+  su_timer_t* max_timer = nullptr;    // --max-call
+
+  MediaAnchor media;
+  Side side_of[2] = {Side::external, Side::internal};
+  std::array<cdr::LegQuality, 2> quality{};
+
+  std::vector<Relayed> relayed;     // in-dialog requests in flight
+
+  // The outcome, for the CDR.
+  cdr::Disposition disposition = cdr::Disposition::failed;
+  uint16_t final_code = 0;
+  cdr::HangupSide hangup_side = cdr::HangupSide::system;
+  std::string hangup_reason;
+  int last_target_code = 0;         // the last target's final answer
+};
+
+}  // namespace tandem::control

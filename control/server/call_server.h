@@ -1,0 +1,117 @@
+// The B2BUA on sofia-sip's transaction layer (nta): every new INVITE is
+// checked, routed by the rules snapshot of the moment, anchored on the
+// dataplane and offered to its targets in order; provisional and final answers,
+// ACK, CANCEL, BYE and re-INVITE are relayed between the two dialogs; at the
+// end the media session's counters go into the call's CDR.
+//
+// Single-threaded: nta, the timers, the dataplane's events and the control
+// socket all run on one su_root. The rules reloader and the CDR writer have
+// their own threads and are safe to call from this one.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <sofia-sip/nta.h>
+#include <sofia-sip/su_wait.h>
+
+#include "cdr/writer.h"
+#include "control/server/call.h"
+#include "control/server/config.h"
+#include "control/server/counters.h"
+#include "control/server/media.h"
+#include "rules/reloader.h"
+
+namespace tandem::control {
+
+class CallServer : public rules::ProviderLoad {
+ public:
+  CallServer(const ServerConfig& config, su_root_t* root, Media& media, rules::Reloader& rules,
+             cdr::Writer& cdrs);
+  ~CallServer() override;
+  CallServer(const CallServer&) = delete;
+  CallServer& operator=(const CallServer&) = delete;
+
+  // Binds SIP on UDP and TCP and starts taking calls.
+  bool start(std::string& error);
+  // Ends every call (CANCEL or BYE both sides, CDRs written) and stops taking new ones.
+  void shutdown();
+
+  // The dataplane expired these sessions: their calls end (media timeout).
+  void on_media_timeouts();
+
+  const Counters& counters() const { return counters_; }
+  size_t active_calls() const { return calls_.size(); }
+  uint32_t capacity() const { return config_.capacity; }
+  const std::map<uint64_t, std::unique_ptr<Call>>& calls() const { return calls_; }
+  uint32_t active_calls(rules::Id provider) const override;
+  // nta's own counts: messages it could not parse, dropped, retransmitted.
+  std::map<std::string, uint64_t> stack_stats() const;
+
+ private:
+  // nta entry points (static trampolines into these).
+  int on_new_request(nta_incoming_t* irq, const sip_t* sip);
+  int on_dialog_request(Call& call, int side, nta_incoming_t* irq, const sip_t* sip);
+  int on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t* sip);
+  int on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t* sip);
+  int on_cancel(Call& call, nta_incoming_t* irq);
+  void on_stray(msg_t* msg);
+
+  void new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* peer, const PeerHost* vm);
+  void answer_options(nta_incoming_t* irq);
+  bool try_next_target(Call& call);
+  void send_invite(Call& call);
+  void target_failed(Call& call, int status, const char* why);
+  void reply_a(Call& call, int status, const char* phrase, const std::string& sdp = {});
+  void relay_request(Call& call, int from, nta_incoming_t* irq, const sip_t* sip);
+  void hang_up(Call& call, cdr::HangupSide side, const std::string& reason, int from_side);
+  void end(Call& call);
+  void stop_timer(su_timer_t*& t);
+  void start_timer(Call& call, su_timer_t*& t, uint64_t ms, void (*fire)(su_root_magic_t*, su_timer_t*, su_timer_arg_t*));
+  // SDP from `from` rewritten for the other side; the media leg of `from` updated.
+  bool anchor_sdp(Call& call, int from, const sip_t* sip, std::string& out, std::string& error);
+  void send_ack(Call& call, const sip_t* response);
+  void send_bye(Call& call, int side);
+  void write_cdr(const Call& call);
+  static void reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+
+  static int leg_a_cb(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*);
+  static int leg_b_cb(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*);
+  static int default_leg_cb(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*);
+  static int invite_cb(nta_outgoing_magic_t*, nta_outgoing_t*, const sip_t*);
+  static int relayed_cb(nta_outgoing_magic_t*, nta_outgoing_t*, const sip_t*);
+  static int cancel_cb(nta_incoming_magic_t*, nta_incoming_t*, const sip_t*);
+  static int stray_cb(nta_agent_magic_t*, nta_agent_t*, msg_t*, sip_t*);
+  static void setup_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+  static void ring_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+  static void max_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+
+  const ServerConfig& config_;
+  su_root_t* root_;
+  Media& media_;
+  rules::Reloader& rules_;
+  cdr::Writer& cdrs_;
+  Counters counters_;
+  nta_agent_t* agent_ = nullptr;
+  nta_leg_t* default_leg_ = nullptr;
+  su_home_t* home_ = nullptr;
+  std::string contact_udp_, contact_tcp_;
+  uint64_t next_serial_ = 1;
+  bool shutting_down_ = false;
+
+  std::map<uint64_t, std::unique_ptr<Call>> calls_;          // by serial
+  std::unordered_map<uint64_t, Call*> by_media_session_;
+  std::unordered_map<rules::Id, uint32_t> provider_calls_;
+  // Peers: the flags' and, per rules snapshot version, the providers' and VMs'.
+  uint64_t peers_version_ = ~uint64_t{0};
+  std::vector<PeerHost> rule_peers_;
+  // Ended calls whose nta legs are destroyed on the next loop turn.
+  std::vector<std::unique_ptr<Call>> graveyard_;
+  su_timer_t* reaper_ = nullptr;
+  uint64_t cdr_refusals_seen_ = 0;
+};
+
+}  // namespace tandem::control

@@ -1,0 +1,58 @@
+// The call server's counters, as tandemctl stats shows them: one list, so that
+// a counter cannot be added without its name and its meaning.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+namespace tandem::control {
+
+#define TANDEM_SERVER_COUNTERS(X)                                                   \
+  X(invites, "new INVITEs received")                                                \
+  X(options, "OPTIONS answered")                                                    \
+  X(refused_peer, "requests from hosts that are no configured peer (403)")          \
+  X(refused_capacity, "calls refused at capacity (503)")                            \
+  X(refused_request, "requests refused by the RFC 3261 checks (400, 405, 420...)")  \
+  X(refused_loop, "requests that looped back to us (482)")                          \
+  X(refused_sdp, "INVITEs whose SDP cannot be anchored (488)")                      \
+  X(refused_by_rules, "calls the rules refused or could not route")                 \
+  X(calls_answered, "calls answered")                                               \
+  X(calls_ended, "calls ended (any outcome)")                                        \
+  X(cancelled, "calls cancelled by the caller")                                     \
+  X(busy, "calls ended busy")                                                       \
+  X(no_answer, "callees cancelled after ringing too long")                          \
+  X(failed, "calls that failed at every target")                                    \
+  X(failovers, "next target tried after a failure or timeout")                      \
+  X(reinvites, "re-INVITEs relayed")                                                \
+  X(media_errors, "dataplane requests that failed")                                 \
+  X(media_timeouts, "calls ended by the dataplane's media timeout")                 \
+  X(max_duration, "calls ended at --max-call")                                      \
+  X(cdr_errors, "CDRs the writer refused")                                          \
+  X(stray, "stray messages (responses to no transaction of ours)")
+
+#define TANDEM_ENUM_ITEM(name, help) name,
+enum class Counter : uint8_t { TANDEM_SERVER_COUNTERS(TANDEM_ENUM_ITEM) count };
+#undef TANDEM_ENUM_ITEM
+
+struct CounterInfo {
+  std::string_view name;
+  std::string_view help;
+};
+#define TANDEM_INFO_ITEM(name, help) CounterInfo{#name, help},
+inline constexpr std::array<CounterInfo, static_cast<size_t>(Counter::count)> kCounterInfo = {
+    TANDEM_SERVER_COUNTERS(TANDEM_INFO_ITEM)};
+#undef TANDEM_INFO_ITEM
+
+// Written by the SIP thread, read by the control socket's.
+class Counters {
+ public:
+  void add(Counter c, uint64_t n = 1) { v_[static_cast<size_t>(c)].fetch_add(n, std::memory_order_relaxed); }
+  uint64_t get(Counter c) const { return v_[static_cast<size_t>(c)].load(std::memory_order_relaxed); }
+
+ private:
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(Counter::count)> v_{};
+};
+
+}  // namespace tandem::control

@@ -1,0 +1,123 @@
+// tandem-control: the call server. Flags (control/server/config.h), then the
+// rules, the CDR writer, the dataplane, SIP and the operator socket, all on one
+// su_root loop until SIGINT or SIGTERM; then every call is ended and its CDR
+// written before the process exits.
+#include <signal.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_wait.h>
+
+#include <chrono>
+#include <thread>
+
+#include "cdr/mysql_sink.h"
+#include "cdr/writer.h"
+#include "control/server/call_server.h"
+#include "control/server/config.h"
+#include "control/server/control_socket.h"
+#include "control/server/media.h"
+#include "rules/reloader.h"
+#include "rules/store.h"
+
+namespace {
+
+int signal_pipe[2] = {-1, -1};
+
+void on_signal(int) {
+  const char c = 1;
+  [[maybe_unused]] auto n = ::write(signal_pipe[1], &c, 1);
+}
+
+int on_signal_pipe(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* root) {
+  char c;
+  [[maybe_unused]] auto n = ::read(signal_pipe[0], &c, 1);
+  spdlog::info("signal received: ending calls and stopping");
+  su_root_break(reinterpret_cast<su_root_t*>(root));
+  return 0;
+}
+
+int on_media_event(su_root_magic_t*, su_wait_t* w, su_wakeup_arg_t* server) {
+  auto* s = reinterpret_cast<tandem::control::CallServer*>(server);
+  su_wait_events(w, -1);
+  s->on_media_timeouts();
+  return 0;
+}
+
+// The dataplane may start after us (or restart): wait for it, bounded.
+bool open_media(tandem::control::Media& media, const tandem::control::ServerConfig& c, std::string& error) {
+  for (int attempt = 0; attempt < 30; ++attempt) {
+    if (media.open(c.dataplane_socket, c.external_role, c.internal_role, error)) return true;
+    if (attempt == 0) spdlog::warn("{}: retrying for 30 s", error);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace tandem;
+  control::ServerConfig config;
+  if (int rc = control::parse_server_flags(argc, argv, config); rc >= 0) return rc;
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+
+  rules::Store store(config.rules_db, config.number_plan);
+  rules::StoreSource source(store);
+  rules::Reloader reloader(source, config.number_plan, std::chrono::milliseconds(config.rules_poll_ms));
+  std::string error;
+  if (!reloader.reload(true, error))
+    spdlog::error("rules: {} (calls get 503 until a load succeeds; retrying every {} ms)", error, config.rules_poll_ms);
+  else
+    spdlog::info("rules: version {} loaded", reloader.stats().version);
+  reloader.start();
+
+  cdr::Writer writer(config.cdr.writer, std::make_unique<cdr::MysqlSink>(config.cdr.db));
+  std::vector<std::string> warnings;
+  if (!writer.start(error, &warnings)) {
+    spdlog::critical("CDR writer: {}", error);
+    return 1;
+  }
+  for (const auto& w : warnings) spdlog::warn("CDR spool: {}", w);
+
+  control::Media media;
+  if (!open_media(media, config, error)) {
+    spdlog::critical("{}", error);
+    return 1;
+  }
+
+  su_init();
+  su_root_t* root = su_root_create(nullptr);
+  int rc = 0;
+  {
+    control::CallServer server(config, root, media, reloader, writer);
+    control::ControlSocket control_socket(root, server, reloader, writer);
+    su_wait_t media_wait[1], signal_wait[1];
+    if (!server.start(error) || !control_socket.open(config.control_socket, error) || ::pipe(signal_pipe) != 0) {
+      spdlog::critical("{}", error);
+      rc = 1;
+    } else {
+      su_wait_create(media_wait, media.event_fd(), SU_WAIT_IN);
+      su_root_register(root, media_wait, on_media_event, reinterpret_cast<su_wakeup_arg_t*>(&server), 0);
+      su_wait_create(signal_wait, signal_pipe[0], SU_WAIT_IN);
+      su_root_register(root, signal_wait, on_signal_pipe, reinterpret_cast<su_wakeup_arg_t*>(root), 0);
+      ::signal(SIGINT, on_signal);
+      ::signal(SIGTERM, on_signal);
+      ::signal(SIGPIPE, SIG_IGN);
+      spdlog::info("tandem-control {} {} ready; operator socket {}", config.dc, config.node, config.control_socket);
+      su_root_run(root);
+      server.shutdown();
+      // The BYEs and CANCELs of the shutdown leave before the stack closes.
+      for (int i = 0; i < 50; ++i) su_root_step(root, 10);
+    }
+  }
+  su_root_destroy(root);
+  su_deinit();
+  writer.stop();
+  reloader.stop();
+  spdlog::info("stopped; CDR writer: {} written, {} in the spool", writer.stats().written, writer.stats().spool_bytes);
+  return rc;
+}

@@ -1,0 +1,133 @@
+#include "control/server/media.h"
+
+#include <arpa/inet.h>
+
+namespace tandem::control {
+
+namespace {
+
+std::string dotted(uint32_t ip_network_order) {
+  char buf[INET_ADDRSTRLEN] = {};
+  in_addr a{ip_network_order};
+  inet_ntop(AF_INET, &a, buf, sizeof buf);
+  return buf;
+}
+
+// The leg's remote as the dataplane takes it: where to send, and whether to
+// learn the source from the first packet (NAT) but then hold to it.
+proto::LegSpec leg_spec(const MediaEndpoint& e, uint8_t port) {
+  proto::LegSpec l{};
+  l.remote_ip = e.ip;
+  l.remote_port = e.ip ? e.rtp_port : 0;
+  l.remote_rtcp_port = e.ip ? e.rtcp_port : 0;
+  l.port = port;
+  l.mode = proto::kModeDefault;
+  l.clock_khz = e.clock_khz;
+  return l;
+}
+
+}  // namespace
+
+bool Media::open(const std::string& socket, const std::string& external_role, const std::string& internal_role,
+                 std::string& error) {
+  if (!requests_.connect(socket, error) || !events_.connect(socket, error)) {
+    error = "dataplane " + socket + ": " + error;
+    return false;
+  }
+  auto hello = requests_.hello("tandem-control");
+  if (!hello) {
+    error = "dataplane hello: " + hello.error;
+    return false;
+  }
+  if (!events_.hello("tandem-control events") || !events_.subscribe(proto::kEventTimeouts)) {
+    error = "dataplane: cannot subscribe to its events";
+    return false;
+  }
+  auto find = [&](const std::string& role, uint8_t& port) {
+    for (uint32_t p = 0; p < proto::kMaxPorts; ++p) {
+      if (hello->port_ip[p] == 0) continue;
+      if (role.empty() || role == hello->port_role[p]) {
+        port = static_cast<uint8_t>(p);
+        return true;
+      }
+    }
+    error = role.empty() ? "the dataplane has no port" : "the dataplane has no port with role '" + role + "'";
+    return false;
+  };
+  if (!find(external_role, external_port_)) return false;
+  if (internal_role.empty())
+    internal_port_ = external_port_;
+  else if (!find(internal_role, internal_port_))
+    return false;
+  side_ip_[static_cast<int>(Side::external)] = dotted(hello->port_ip[external_port_]);
+  side_ip_[static_cast<int>(Side::internal)] = dotted(hello->port_ip[internal_port_]);
+  return true;
+}
+
+bool Media::create(const MediaEndpoint& caller, Side caller_side, Side callee_side, MediaAnchor& anchor,
+                   std::string& error) {
+  proto::CreateRequest r{};
+  r.legs[0] = leg_spec(caller, port_of(caller_side));
+  r.legs[1] = leg_spec(MediaEndpoint{}, port_of(callee_side));
+  r.legs[1].clock_khz = caller.clock_khz;
+  auto info = requests_.create(r);
+  if (!info) {
+    error = "dataplane create: " + info.error;
+    return false;
+  }
+  anchor.session = info->session_id;
+  for (int leg = 0; leg < 2; ++leg) {
+    anchor.local_port[leg] = info->legs[leg].local_port;
+    anchor.local_ip[leg] = dotted(info->legs[leg].local_ip);
+  }
+  return true;
+}
+
+bool Media::update(const MediaAnchor& anchor, int leg, const MediaEndpoint& remote, std::string& error) {
+  proto::UpdateLegRequest r{};
+  r.session_id = anchor.session;
+  r.leg = static_cast<uint8_t>(leg);
+  r.mode = proto::kModeDefault;
+  r.clock_khz = remote.clock_khz;
+  r.remote_ip = remote.ip;
+  r.remote_port = remote.ip ? remote.rtp_port : 0;
+  r.remote_rtcp_port = remote.ip ? remote.rtcp_port : 0;
+  auto info = requests_.update(r);
+  if (!info) {
+    error = "dataplane update: " + info.error;
+    return false;
+  }
+  return true;
+}
+
+std::array<cdr::LegQuality, 2> Media::quality_of(const proto::SessionInfo& info) {
+  std::array<cdr::LegQuality, 2> q{};
+  for (int leg = 0; leg < 2; ++leg) {
+    const proto::LegInfo& l = info.legs[leg];
+    // What this leg received from its side: the quality of that side's audio.
+    q[leg] = cdr::LegQuality{l.packets, l.bytes, l.rtp_lost, l.jitter_max_us, l.jitter_mean_us};
+  }
+  return q;
+}
+
+bool Media::finish(MediaAnchor& anchor, std::array<cdr::LegQuality, 2>& quality, std::string& error) {
+  if (!anchor.session) return true;
+  auto info = requests_.remove(anchor.session);
+  anchor.session = 0;
+  if (!info) {
+    error = "dataplane delete: " + info.error;
+    return false;
+  }
+  quality = quality_of(*info);
+  return true;
+}
+
+int Media::event_fd() const { return events_.fd(); }
+
+std::vector<Media::Expired> Media::expired() {
+  std::vector<Expired> out;
+  while (auto e = events_.next_event(0)) out.push_back(Expired{e->info.session_id, quality_of(e->info)});
+  return out;
+}
+
+}  // namespace tandem::control
