@@ -107,7 +107,9 @@ bool CallServer::start(std::string& error) {
   contact_tcp_ = fmt::format("<{};transport=tcp>", url);
   agent_ = nta_agent_create(root_, URL_STRING_MAKE(url.c_str()), stray_cb, reinterpret_cast<nta_agent_magic_t*>(this),
                             NTATAG_UA(1), NTATAG_SERVER_RPORT(1), NTATAG_MAXSIZE(config_.max_message_bytes),
-                            NTATAG_USE_SRV(0), NTATAG_USE_NAPTR(0), TAG_END());
+                            NTATAG_USE_SRV(0), NTATAG_USE_NAPTR(0),
+                            // TCP: close idle connections and ones that stall mid-message.
+                            TPTAG_IDLE(600000u), TPTAG_TIMEOUT(32000u), TAG_END());
   if (!agent_) {
     error = "cannot listen for SIP on " + url + " (UDP and TCP): " + std::strerror(errno);
     return false;
@@ -242,7 +244,7 @@ int CallServer::on_new_request(nta_incoming_t* irq, const sip_t* sip) {
     return refuse(503, "Service Unavailable", shutting_down_ ? "shutting down" : "at capacity",
                   SIPTAG_RETRY_AFTER_STR(retry.c_str()));
   }
-  new_call(irq, sip, peer, host && host->customer ? host : nullptr);
+  new_call(irq, sip, peer, host);
   return 0;
 }
 
@@ -254,7 +256,8 @@ void CallServer::answer_options(nta_incoming_t* irq) {
   nta_incoming_destroy(irq);
 }
 
-void CallServer::new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* peer, const PeerHost* vm) {
+void CallServer::new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* peer, const PeerHost* host) {
+  const PeerHost* vm = host && host->customer ? host : nullptr;
   auto owned = std::make_unique<Call>();
   Call& call = *owned;
   call.server = this;
@@ -313,7 +316,7 @@ void CallServer::new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* pee
     call.side_of[kB] = to_provider ? Side::external : Side::internal;
   }
   spdlog::info("[{}] {} {} -> {} from {}: {}", call.call_id, cdr::name(call.plan.direction), call.from_user, called,
-               vm ? vm->name : (peer ? peer->name : "?"), call.plan.why);
+               vm ? vm->name : (peer ? peer->name : (host ? host->name : "?")), call.plan.why);
   if (call.plan.targets.empty())
     return fail(Counter::refused_by_rules, call.plan.refuse_status, call.plan.refuse_phrase.c_str(), call.plan.why);
 
@@ -339,12 +342,16 @@ void CallServer::send_invite(Call& call) {
   const Target& t = call.plan.targets[call.target];
   if (call.leg_b) nta_leg_destroy(call.leg_b);
   call.call_id_b = new_call_id(call.serial, config_.sip_address);
-  const std::string from = fmt::format("{}<sip:{}@{}>", call.from_display.empty() ? "" : "\"" + call.from_display + "\" ",
+  // sofia-sip keeps a display name as written: quoted-string or tokens.
+  const std::string from = fmt::format("{}<sip:{}@{}>", call.from_display.empty() ? "" : call.from_display + " ",
                                        call.from_user.empty() ? "anonymous" : call.from_user, config_.sip_address);
   const std::string to = fmt::format("<{}>", t.uri);
+  // nta_leg_tcreate takes the dialog's headers as objects, not strings.
+  SuHome home = new_su_home();
   call.leg_b = nta_leg_tcreate(agent_, leg_b_cb, reinterpret_cast<nta_leg_magic_t*>(&call),
-                               SIPTAG_CALL_ID_STR(call.call_id_b.c_str()), SIPTAG_FROM_STR(from.c_str()),
-                               SIPTAG_TO_STR(to.c_str()), TAG_END());
+                               SIPTAG_CALL_ID(sip_call_id_make(home.get(), call.call_id_b.c_str())),
+                               SIPTAG_FROM(sip_from_make(home.get(), from.c_str())),
+                               SIPTAG_TO(sip_to_make(home.get(), to.c_str())), TAG_END());
   if (call.leg_b) nta_leg_tag(call.leg_b, nullptr);
   const std::string max_forwards = std::to_string(call.max_forwards);
   const std::string pai = "P-Asserted-Identity: " + call.pai;
@@ -657,13 +664,14 @@ void CallServer::end(Call& call) {
     nta_outgoing_destroy(r.out);
   }
   call.relayed.clear();
+  const bool answered = call.answer_ms != 0;
   if (call.invite_b) {
-    nta_outgoing_cancel(call.invite_b);
+    if (!answered) nta_outgoing_cancel(call.invite_b);
     nta_outgoing_destroy(call.invite_b);
     call.invite_b = nullptr;
     const Target& t = call.plan.targets[call.target];
     if (t.provider_id && provider_calls_[t.provider_id] > 0) --provider_calls_[t.provider_id];
-  } else if (call.disposition == cdr::Disposition::answered && !call.plan.targets.empty()) {
+  } else if (answered && !call.plan.targets.empty()) {
     const Target& t = call.plan.targets[call.target];
     if (t.provider_id && provider_calls_[t.provider_id] > 0) --provider_calls_[t.provider_id];
   }

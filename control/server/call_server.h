@@ -60,7 +60,7 @@ class CallServer : public rules::ProviderLoad {
   int on_cancel(Call& call, nta_incoming_t* irq);
   void on_stray(msg_t* msg);
 
-  void new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* peer, const PeerHost* vm);
+  void new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* peer, const PeerHost* host);
   void answer_options(nta_incoming_t* irq);
   bool try_next_target(Call& call);
   void send_invite(Call& call);

@@ -73,7 +73,7 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
                  "NAME=IPV4[/LEN] allowed to send calls besides the Rules DB's providers and VMs (the SBCs); "
                  "repeatable");
   app.add_option("--max-message", c.max_message_bytes, "largest SIP message accepted, bytes")
-      ->check(CLI::Range(1500u, 1u << 20))->capture_default_str();
+      ->check(CLI::Range(4096u, 1u << 20))->capture_default_str();
   app.add_option("--capacity", c.capacity, "concurrent calls; beyond: 503 with Retry-After")
       ->check(CLI::Range(1u, 1000000u))->capture_default_str();
   app.add_option("--retry-after", c.retry_after_s, "Retry-After of the 503 at capacity, seconds")

@@ -1,6 +1,7 @@
 #include "control/server/control_socket.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -18,11 +19,17 @@ namespace {
 
 constexpr size_t kMaxRequest = 64 * 1024;
 
+// su_wait_create made the socket non-blocking: wait for room, bounded.
 bool write_all(int fd, const std::string& s) {
   size_t done = 0;
   while (done < s.size()) {
     const ssize_t n = ::send(fd, s.data() + done, s.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 2000) <= 0) return false;  // a client that does not read
+      continue;
+    }
     if (n <= 0) return false;
     done += static_cast<size_t>(n);
   }

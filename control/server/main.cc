@@ -71,8 +71,6 @@ int main(int argc, char** argv) {
   std::string error;
   if (!reloader.reload(true, error))
     spdlog::error("rules: {} (calls get 503 until a load succeeds; retrying every {} ms)", error, config.rules_poll_ms);
-  else
-    spdlog::info("rules: version {} loaded", reloader.stats().version);
   reloader.start();
 
   cdr::Writer writer(config.cdr.writer, std::make_unique<cdr::MysqlSink>(config.cdr.db));
@@ -112,6 +110,8 @@ int main(int argc, char** argv) {
       server.shutdown();
       // The BYEs and CANCELs of the shutdown leave before the stack closes.
       for (int i = 0; i < 50; ++i) su_root_step(root, 10);
+      su_root_unregister(root, media_wait, on_media_event, reinterpret_cast<su_wakeup_arg_t*>(&server));
+      su_root_unregister(root, signal_wait, on_signal_pipe, reinterpret_cast<su_wakeup_arg_t*>(root));
     }
   }
   su_root_destroy(root);

@@ -139,7 +139,10 @@ def unique_suffix():
 
 def temp_dir(prefix="tandem-it-"):
     d = tempfile.mkdtemp(prefix=prefix)
-    CLEANUP.add(f"remove {d}", lambda: shutil.rmtree(d, ignore_errors=True))
+    if os.environ.get("TANDEM_KEEP_TEST_DIRS"):  # for a post-mortem: logs, spools, captures
+        log(f"keeping {d}")
+    else:
+        CLEANUP.add(f"remove {d}", lambda: shutil.rmtree(d, ignore_errors=True))
     return d
 
 
