@@ -27,34 +27,38 @@ std::string_view enum_name(const std::string_view (&names)[N], uint8_t v) {
   return v < N ? names[v] : std::string_view("?");
 }
 
+// The length of the printable UTF-8 character at s[i], 0 if there is none
+// (a control character, a bad or overlong sequence, a surrogate).
+size_t printable_char_length(std::string_view s, size_t i) {
+  const auto c = static_cast<uint8_t>(s[i]);
+  size_t n;
+  uint32_t cp;
+  if (c < 0x80) return (c < 0x20 || c == 0x7f) ? 0 : 1;
+  if ((c & 0xe0) == 0xc0) {
+    n = 1; cp = c & 0x1f;
+  } else if ((c & 0xf0) == 0xe0) {
+    n = 2; cp = c & 0x0f;
+  } else if ((c & 0xf8) == 0xf0) {
+    n = 3; cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (s.size() - i < n + 1) return 0;
+  for (size_t k = 1; k <= n; ++k) {
+    const auto cc = static_cast<uint8_t>(s[i + k]);
+    if ((cc & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3f);
+  }
+  static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n + 1;
+}
+
 bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return false;  // no control characters
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 1; cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2; cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3; cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i < n + 1) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<uint8_t>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n + 1;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = printable_char_length(s, i);
+    if (n == 0) return false;
+    i += n;
   }
   return true;
 }
@@ -129,6 +133,20 @@ struct Reader {
 };
 
 }  // namespace
+
+std::string printable(std::string_view s, size_t max_bytes) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = printable_char_length(s, i);
+    char escaped[4];
+    std::string_view piece = n ? s.substr(i, n) : std::string_view(escaped, 3);
+    if (!n) std::snprintf(escaped, sizeof escaped, "%%%02X", static_cast<uint8_t>(s[i]));
+    if (out.size() + piece.size() > max_bytes) break;
+    out.append(piece);
+    i += n ? n : 1;
+  }
+  return out;
+}
 
 std::string RecordId::format(uint64_t id) {
   return std::to_string(dc_id(id)) + "-" + std::to_string(node_id(id)) + "-" +

@@ -89,6 +89,11 @@ inline constexpr size_t kMaxTarget = 255;
 // Times before this are impossible for a call we handled (2001-09-09).
 inline constexpr int64_t kMinTimeMs = 1'000'000'000'000;
 
+// `s` made fit for a text column: every byte that is not part of a printable
+// UTF-8 character becomes %XX, cut (between characters) at max_bytes. Call
+// data comes from the network: a CDR must not be refused for its bytes.
+std::string printable(std::string_view s, size_t max_bytes);
+
 // Sets duration_ms and billable_s from the three times.
 void compute_durations(Record& r);
 

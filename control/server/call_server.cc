@@ -106,7 +106,8 @@ bool CallServer::start(std::string& error) {
   contact_udp_ = fmt::format("<{}>", url);
   contact_tcp_ = fmt::format("<{};transport=tcp>", url);
   agent_ = nta_agent_create(root_, URL_STRING_MAKE(url.c_str()), stray_cb, reinterpret_cast<nta_agent_magic_t*>(this),
-                            NTATAG_UA(1), NTATAG_SERVER_RPORT(1), NTATAG_MAXSIZE(config_.max_message_bytes),
+                            // Answers go where the request came from (rport for everyone: NATs).
+                            NTATAG_UA(1), NTATAG_SERVER_RPORT(2), NTATAG_MAXSIZE(config_.max_message_bytes),
                             NTATAG_USE_SRV(0), NTATAG_USE_NAPTR(0),
                             // TCP: close idle connections and ones that stall mid-message.
                             TPTAG_IDLE(600000u), TPTAG_TIMEOUT(32000u), TAG_END());
@@ -711,18 +712,20 @@ void CallServer::write_cdr(const Call& call) {
     spdlog::error("[{}] CDR: no record id: {}", call.call_id, error);
     return;
   }
-  r.call_id = call.call_id.substr(0, cdr::kMaxCallId);
+  // What came off the network is made printable: a CDR is never refused for its bytes.
+  using cdr::printable;
+  r.call_id = printable(call.call_id, cdr::kMaxCallId);
   r.direction = call.plan.direction;
-  r.caller = (call.plan.caller.empty() ? (call.from_user.empty() ? "anonymous" : call.from_user) : call.plan.caller)
-                 .substr(0, cdr::kMaxNumber);
-  r.called = (call.plan.called.empty() ? call.to_uri : call.plan.called).substr(0, cdr::kMaxNumber);
+  r.caller = printable(call.plan.caller.empty() ? call.from_user : call.plan.caller, cdr::kMaxNumber);
+  if (r.caller.empty()) r.caller = "anonymous";
+  r.called = printable(call.plan.called.empty() ? call.to_uri : call.plan.called, cdr::kMaxNumber);
   if (r.called.empty()) r.called = "unknown";
-  r.customer = call.plan.customer.empty() ? "(none)" : call.plan.customer.substr(0, cdr::kMaxName);
+  r.customer = call.plan.customer.empty() ? "(none)" : printable(call.plan.customer, cdr::kMaxName);
   const bool answered = call.disposition == cdr::Disposition::answered;
   if (!call.plan.targets.empty() && (answered || call.state != CallState::routing)) {
     const Target& t = call.plan.targets[std::min(call.target, call.plan.targets.size() - 1)];
-    r.target = t.label.substr(0, cdr::kMaxTarget);
-    r.provider = t.provider.substr(0, cdr::kMaxName);
+    r.target = printable(t.label, cdr::kMaxTarget);
+    r.provider = printable(t.provider, cdr::kMaxName);
   }
   r.dc = config_.dc;
   r.server = config_.node;
@@ -732,7 +735,7 @@ void CallServer::write_cdr(const Call& call) {
   r.disposition = call.disposition;
   r.sip_code = call.final_code ? call.final_code : (answered ? 200 : 500);
   r.hangup_side = call.hangup_side;
-  r.hangup_reason = call.hangup_reason.substr(0, cdr::kMaxName);
+  r.hangup_reason = printable(call.hangup_reason, cdr::kMaxName);
   r.legs = call.quality;
   cdr::compute_durations(r);
   if (r.direction == cdr::Direction::outbound && answered && !call.plan.targets.empty()) {
@@ -741,9 +744,8 @@ void CallServer::write_cdr(const Call& call) {
     const uint64_t billed_s = (uint64_t{r.billable_s} + inc - 1) / inc * inc;
     r.cost_micros = static_cast<int64_t>(static_cast<uint64_t>(t.cost_micros) * billed_s / 60);
   }
-  if (cdrs_.submit(std::move(r), &error) != cdr::SubmitResult::queued &&
-      cdrs_.stats().rejected + cdrs_.stats().dropped > cdr_refusals_seen_) {
-    cdr_refusals_seen_ = cdrs_.stats().rejected + cdrs_.stats().dropped;
+  const cdr::SubmitResult result = cdrs_.submit(std::move(r), &error);
+  if (result == cdr::SubmitResult::rejected || result == cdr::SubmitResult::dropped) {
     counters_.add(Counter::cdr_errors);
     spdlog::error("[{}] CDR refused: {}", call.call_id, error);
   }

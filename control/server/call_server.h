@@ -111,7 +111,6 @@ class CallServer : public rules::ProviderLoad {
   // Ended calls whose nta legs are destroyed on the next loop turn.
   std::vector<std::unique_ptr<Call>> graveyard_;
   su_timer_t* reaper_ = nullptr;
-  uint64_t cdr_refusals_seen_ = 0;
 };
 
 }  // namespace tandem::control

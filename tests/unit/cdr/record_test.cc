@@ -186,5 +186,19 @@ TEST(CdrRecord, FormatUtc) {
   EXPECT_EQ(format_utc_ms(1'764'100'231'007), "2025-11-25 19:50:31.007");
 }
 
+TEST(Printable, EscapesWhatATextColumnCannotHoldAndCutsBetweenCharacters) {
+  EXPECT_EQ(printable("abc@example.com", 64), "abc@example.com");
+  EXPECT_EQ(printable(std::string("a\xff" "b\x01", 4), 64), "a%FFb%01");
+  EXPECT_EQ(printable("M\xc3\xbcller", 64), "M\xc3\xbcller");           // UTF-8 kept
+  EXPECT_EQ(printable("M\xc3\xbcller", 2), "M");                         // not cut inside ü
+  EXPECT_EQ(printable(std::string("\xc3", 1), 64), "%C3");                // a torn sequence
+  std::string id = printable(std::string(300, '\x80'), kMaxCallId);
+  EXPECT_LE(id.size(), kMaxCallId);
+  Record r = good();
+  r.call_id = id;
+  std::string error;
+  EXPECT_TRUE(validate(r, error)) << error;
+}
+
 }  // namespace
 }  // namespace tandem::cdr
