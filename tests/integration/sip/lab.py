@@ -76,12 +76,12 @@ class MariaDb:
         user = ["--user=root"] if os.geteuid() == 0 else []
         run([find_program("mariadb-install-db")] + args + ["--auth-root-authentication-method=normal",
                                                             "--skip-test-db"] + user, timeout=120)
-        self.log = open(os.path.join(self.dir, "mariadbd.out"), "w")
-        self.proc = spawn([find_program("mariadbd")] + args + [
-            f"--socket={self.socket}", "--skip-networking", f"--pid-file={self.dir}/pid",
-            f"--log-error={self.dir}/error.log", "--innodb-buffer-pool-size=64M", "--skip-name-resolve",
-            "--innodb-flush-log-at-trx-commit=2"] + user,
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with open(os.path.join(self.dir, "mariadbd.out"), "w") as out:
+            self.proc = spawn([find_program("mariadbd")] + args + [
+                f"--socket={self.socket}", "--skip-networking", f"--pid-file={self.dir}/pid",
+                f"--log-error={self.dir}/error.log", "--innodb-buffer-pool-size=64M", "--skip-name-resolve",
+                "--innodb-flush-log-at-trx-commit=2"] + user,
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_for(lambda: self.proc.poll() is not None or self.sql("SELECT 1", check=False) == [["1"]], 60,
                  interval=0.1, what="MariaDB to answer")
         if self.proc.poll() is not None:
@@ -150,13 +150,17 @@ class Sipp:
 
     def wait(self, timeout=90):
         try:
-            return self.proc.wait(timeout=timeout)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             stop_process(self.proc, timeout=5)
-            return self.proc.returncode
+        self.out.close()
+        return self.proc.returncode
 
     def stop(self):
-        return stop_process(self.proc, timeout=5, sig=signal.SIGUSR1) if self.proc.poll() is None else self.proc.returncode
+        if self.proc.poll() is None:
+            stop_process(self.proc, timeout=5, sig=signal.SIGUSR1)
+        self.out.close()
+        return self.proc.returncode
 
     def text(self, which="log"):
         path = {"log": self.log_path, "err": self.err_path, "msg": self.msg_path,
@@ -233,10 +237,10 @@ class Lab:
                "--cdr-max-delay", "50", "--rules-poll", "200", "--log-level", "debug",
                "--dc", "lab", "--node", "node1", "--cdr-dc-id", "1", "--cdr-node-id", "1"] + self.db_flags
         cmd += self.control_args + list(extra)
-        self.control_log = open(self.control_log_path, "a")
         log(f"starting: {' '.join(cmd)}")
-        self.control = spawn(in_ns(self.topo.relay, cmd), stdout=self.control_log, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL)
+        with open(self.control_log_path, "a") as control_log:
+            self.control = spawn(in_ns(self.topo.relay, cmd), stdout=control_log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL)
         wait_for(lambda: self.control.poll() is not None or "ready;" in self.control_text(), 40,
                  what="tandem-control ready")
         if self.control.poll() is not None:

@@ -5,54 +5,204 @@ scenario is checked in the CDR DB row it leaves."""
 import unittest
 
 import lab
-from lab import DID_FORWARD, DID_MENU, DID_REJECT, DID_RING, DID_VM, MOBILE, CARRIER_A_PORT, CARRIER_B_PORT
+from lab import CARRIER_A_PORT, CARRIER_B_PORT, DID_FORWARD, DID_MENU, DID_REJECT, DID_RING, DID_VM, MOBILE
 
 LAB = None
+RELAY_PUBLIC = lab.harness.RELAY_A_IP
+RELAY_PRIVATE = lab.harness.RELAY_B_IP
 
 
 def setUpModule():
     global LAB
-    LAB = lab.Lab()
+    LAB = lab.Lab(control_args=["--no-answer", "4", "--provider-setup", "1500"])
 
 
 class Calls(unittest.TestCase):
     def setUp(self):
         self.before = {r["id"] for r in LAB.cdrs()}
+        self.counters = LAB.stats()["counters"]
 
     def tearDown(self):
         LAB.wait_idle()
 
-    def new_cdrs(self, count=1):
-        lab.wait_for(lambda: len([r for r in LAB.cdrs() if r["id"] not in self.before]) >= count, 20,
-                     interval=0.1, what=f"{count} new CDR(s)")
-        return [r for r in LAB.cdrs() if r["id"] not in self.before]
+    def counted(self, name):
+        return LAB.stats()["counters"][name] - self.counters[name]
+
+    def new_cdr(self):
+        lab.wait_for(lambda: [r for r in LAB.cdrs() if r["id"] not in self.before], 20, interval=0.1,
+                     what="the call's CDR")
+        rows = [r for r in LAB.cdrs() if r["id"] not in self.before]
+        self.assertEqual(len(rows), 1, rows)
+        return rows[0]
 
     def check_sipp(self, *peers):
         for p in peers:
             rc = p.wait()
             self.assertEqual(rc, 0, f"sipp failed:\n{p.describe()}\n--- control:\n{LAB.control_text()[-4000:]}")
 
+    def assert_cdr(self, cdr, **want):
+        got = {k: cdr[k] for k in want}
+        self.assertEqual(got, {k: str(v) for k, v in want.items()}, cdr)
+
+    # -- inbound
+
     def test_inbound_call_with_media_both_ways(self):
         vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
         caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 3000, "rtcp_mux": 0})
         self.check_sipp(caller)
         vm.stop()
-        # Each side saw only the relay's address in the other's SDP.
-        answer = caller.log_values("ANSWER_SDP")
-        self.assertEqual(answer[0]["ip"], lab.harness.RELAY_A_IP, caller.describe())
-        offer = vm.log_values("OFFER_SDP")
-        self.assertEqual(offer[0]["ip"], lab.harness.RELAY_B_IP, vm.describe())
-        [cdr] = self.new_cdrs()
-        self.assertEqual(cdr["direction"], "inbound")
-        self.assertEqual(cdr["disposition"], "answered")
-        self.assertEqual(cdr["sip_code"], "200")
-        self.assertEqual(cdr["called"], DID_VM)
-        self.assertEqual(cdr["customer"], "Acme")
-        self.assertEqual(cdr["hangup_side"], "caller")
+        # Each side saw only the relay's address for the other.
+        self.assertEqual(caller.log_values("ANSWER_SDP")[0]["ip"], RELAY_PUBLIC, caller.describe())
+        self.assertEqual(vm.log_values("OFFER_SDP")[0]["ip"], RELAY_PRIVATE, vm.describe())
+        cdr = self.new_cdr()
+        self.assert_cdr(cdr, direction="inbound", disposition="answered", sip_code=200, called=DID_VM,
+                        customer="Acme", hangup_side="caller", provider="")
         self.assertGreaterEqual(int(cdr["billable_s"]), 3)
-        # RTP went through the relay both ways: ~150 packets sent, echoed back.
+        # RTP went through the relay both ways: ~150 packets sent and echoed back.
         self.assertGreater(int(cdr["a_packets"]), 100, cdr)
         self.assertGreater(int(cdr["b_packets"]), 100, cdr)
+
+    def test_inbound_call_over_tcp(self):
+        vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
+        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 1000, "rtcp_mux": 0}, transport="t1")
+        self.check_sipp(caller)
+        vm.stop()
+        self.assert_cdr(self.new_cdr(), disposition="answered", sip_code=200, hangup_side="caller")
+
+    def test_callee_busy(self):
+        vm = LAB.vm("uas_busy")
+        caller = LAB.provider_call("uac_reject", DID_VM, keys={"expect_code": 486})
+        self.check_sipp(caller, vm)
+        self.assert_cdr(self.new_cdr(), disposition="busy", sip_code=486, hangup_side="callee")
+
+    def test_rule_rejects_the_call(self):
+        caller = LAB.provider_call("uac_reject", DID_REJECT, keys={"expect_code": 603})
+        self.check_sipp(caller)
+        self.assert_cdr(self.new_cdr(), disposition="rejected", sip_code=603, called=DID_REJECT, customer="Acme")
+
+    def test_unknown_number_is_not_found(self):
+        caller = LAB.provider_call("uac_reject", "+4930999999", keys={"expect_code": 404})
+        self.check_sipp(caller)
+        self.assert_cdr(self.new_cdr(), disposition="rejected", sip_code=404, customer="(none)")
+
+    def test_attendant_menu_is_unavailable_for_now(self):
+        caller = LAB.provider_call("uac_reject", DID_MENU, keys={"expect_code": 480})
+        self.check_sipp(caller)
+        self.assert_cdr(self.new_cdr(), disposition="rejected", sip_code=480)
+
+    def test_caller_cancels_while_ringing(self):
+        vm = LAB.vm("uas_ring_no_answer")
+        caller = LAB.provider_call("uac_cancel", DID_VM, keys={"ring_ms": 1000})
+        self.check_sipp(caller, vm)
+        self.assert_cdr(self.new_cdr(), disposition="cancelled", sip_code=487, hangup_side="caller")
+        self.assertEqual(self.counted("cancelled"), 1)
+
+    def test_caller_cancels_before_ringing(self):
+        vm = LAB.vm("uas_ring_no_answer")
+        caller = LAB.provider_call("uac_cancel_early", DID_VM)
+        self.check_sipp(caller, vm)
+        self.assert_cdr(self.new_cdr(), disposition="cancelled", sip_code=487)
+
+    def test_callee_hangs_up(self):
+        vm = LAB.vm("uas_answer_then_bye", keys={"hold_ms": 2000}, extra=["-rtp_echo"])
+        caller = LAB.provider_call("uac_wait_bye", DID_VM, keys={"bye_timeout_ms": 15000, "rtcp_mux": 0, "media": 1})
+        self.check_sipp(caller, vm)
+        cdr = self.new_cdr()
+        self.assert_cdr(cdr, disposition="answered", hangup_side="callee", hangup_reason="BYE")
+        self.assertGreater(int(cdr["b_packets"]), 50, cdr)
+
+    def test_reinvite_hold_and_resume_on_a_new_port(self):
+        vm = LAB.vm("uas_reinvite", extra=["-rtp_echo"])
+        caller = LAB.provider_call("uac_reinvite", DID_VM, keys={"hold_ms": 1000, "check_hold": 1})
+        self.check_sipp(caller, vm)
+        self.assertEqual(self.counted("reinvites"), 2)
+        cdr = self.new_cdr()
+        self.assert_cdr(cdr, disposition="answered", hangup_side="caller")
+        # After the resume the caller sends from its new port: the relay follows it.
+        self.assertGreater(int(cdr["b_packets"]), 80, cdr)
+
+    def test_early_media_and_rtcp_mux(self):
+        vm = LAB.vm("uas_early_media", keys={"early_ms": 1000}, extra=["-rtp_echo"])
+        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 1000, "rtcp_mux": 1})
+        self.check_sipp(caller)
+        vm.stop()
+        early = caller.log_values("EARLY_SDP")
+        self.assertEqual(early[0]["ip"], RELAY_PUBLIC, caller.describe())
+        self.assertIn("a=rtcp-mux", vm.text("msg"))
+        self.assert_cdr(self.new_cdr(), disposition="answered")
+
+    def test_no_answer(self):
+        vm = LAB.vm("uas_ring_no_answer")
+        caller = LAB.provider_call("uac_reject", DID_VM, keys={"expect_code": 480})
+        self.check_sipp(caller, vm)  # the VM was cancelled after --no-answer 4
+        self.assert_cdr(self.new_cdr(), disposition="no_answer", sip_code=480)
+
+    def test_forward_to_a_mobile_through_least_cost_routing(self):
+        carrier = LAB.carrier("uas_answer", CARRIER_A_PORT, extra=["-rtp_echo"])
+        caller = LAB.provider_call("uac_call", DID_FORWARD, keys={"hold_ms": 1000, "rtcp_mux": 0})
+        self.check_sipp(caller)
+        carrier.stop()
+        self.assertIn(f"sip:{MOBILE}@", carrier.text("msg"))
+        self.assert_cdr(self.new_cdr(), direction="inbound", disposition="answered", target=MOBILE,
+                        provider="carrier-a")
+
+    def test_ring_targets_in_order(self):
+        vm = LAB.vm("uas_ring_no_answer")                        # rung for 2 s, then cancelled
+        carrier = LAB.carrier("uas_answer", CARRIER_A_PORT, extra=["-rtp_echo"])  # the mobile answers
+        caller = LAB.provider_call("uac_call", DID_RING, keys={"hold_ms": 1000, "rtcp_mux": 0})
+        self.check_sipp(caller, vm)
+        carrier.stop()
+        self.assert_cdr(self.new_cdr(), disposition="answered", target=MOBILE, provider="carrier-a")
+        self.assertEqual(self.counted("failovers"), 1)
+
+    # -- outbound
+
+    def test_outbound_call_by_least_cost(self):
+        carrier = LAB.carrier("uas_answer", CARRIER_A_PORT, extra=["-rtp_echo"])
+        vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 2000, "rtcp_mux": 0})
+        self.check_sipp(vm)
+        carrier.stop()
+        # The VM sees the relay's private side, the carrier its public side.
+        self.assertEqual(vm.log_values("ANSWER_SDP")[0]["ip"], RELAY_PRIVATE, vm.describe())
+        self.assertEqual(carrier.log_values("OFFER_SDP")[0]["ip"], RELAY_PUBLIC, carrier.describe())
+        cdr = self.new_cdr()
+        self.assert_cdr(cdr, direction="outbound", disposition="answered", provider="carrier-a", called=MOBILE,
+                        customer="Acme")
+        # carrier-a bills 0.01 per started minute.
+        self.assertEqual(cdr["cost"], "0.010000")
+        self.assertGreater(int(cdr["a_packets"]), 60, cdr)
+        self.assertGreater(int(cdr["b_packets"]), 60, cdr)
+
+    def test_provider_failover(self):
+        first = LAB.carrier("uas_503", CARRIER_A_PORT)
+        second = LAB.carrier("uas_answer", CARRIER_B_PORT, extra=["-rtp_echo"])
+        vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 1000, "rtcp_mux": 0})
+        self.check_sipp(vm, first)
+        second.stop()
+        self.assert_cdr(self.new_cdr(), direction="outbound", disposition="answered", provider="carrier-b")
+        self.assertEqual(self.counted("failovers"), 1)
+
+    def test_no_provider_left_is_503(self):
+        first = LAB.carrier("uas_503", CARRIER_A_PORT)
+        second = LAB.carrier("uas_503", CARRIER_B_PORT)
+        vm = LAB.vm_call("uac_reject", MOBILE, keys={"expect_code": 503})
+        self.check_sipp(vm, first, second)
+        self.assert_cdr(self.new_cdr(), direction="outbound", disposition="failed", sip_code=503)
+
+    def test_silent_provider_is_skipped(self):
+        # Nothing listens on carrier-a's port: ICMP unreachable or --provider-setup moves on.
+        second = LAB.carrier("uas_answer", CARRIER_B_PORT, extra=["-rtp_echo"])
+        vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 500, "rtcp_mux": 0})
+        self.check_sipp(vm)
+        second.stop()
+        self.assert_cdr(self.new_cdr(), disposition="answered", provider="carrier-b")
+
+    # -- the SBC's view
+
+    def test_options_reports_the_load(self):
+        options = LAB.provider_call("uac_options", None, keys={"require_load": 1}, port=5092)
+        self.check_sipp(options)
+        self.assertIn("X-Tandem-Load: 0/500", options.text("msg"))
 
 
 if __name__ == "__main__":
