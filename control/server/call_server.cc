@@ -241,9 +241,19 @@ int CallServer::on_new_request(nta_incoming_t* irq, const sip_t* sip) {
   counters_.add(Counter::invites);
   if (shutting_down_ || calls_.size() >= config_.capacity) {
     counters_.add(Counter::refused_capacity);
+    // A call attempt all the same: the operator sees it in the CDRs.
+    Call attempt;
+    attempt.call_id = sip->sip_call_id->i_id;
+    attempt.start_ms = attempt.end_ms = now_ms();
+    attempt.from_user = user_of(sip->sip_from->a_url);
+    attempt.to_uri = user_of(sip->sip_request->rq_url);
+    attempt.plan.direction = host && host->customer ? cdr::Direction::outbound : cdr::Direction::inbound;
+    attempt.disposition = cdr::Disposition::rejected;
+    attempt.final_code = 503;
+    attempt.hangup_reason = shutting_down_ ? "shutting down" : "at capacity";
+    write_cdr(attempt);
     const std::string retry = std::to_string(config_.retry_after_s);
-    return refuse(503, "Service Unavailable", shutting_down_ ? "shutting down" : "at capacity",
-                  SIPTAG_RETRY_AFTER_STR(retry.c_str()));
+    return refuse(503, "Service Unavailable", attempt.hangup_reason, SIPTAG_RETRY_AFTER_STR(retry.c_str()));
   }
   new_call(irq, sip, peer, host);
   return 0;

@@ -1,0 +1,71 @@
+"""The call server's limits: capacity (503 with Retry-After), the dataplane's
+media timeout (BYE both sides) and the maximum call duration. Each is checked
+in the CDR DB row it leaves."""
+
+import unittest
+
+import lab
+from lab import DID_VM
+
+LAB = None
+
+
+def setUpModule():
+    global LAB
+    LAB = lab.Lab(control_args=["--capacity", "1", "--retry-after", "7", "--max-call", "6"],
+                  dataplane_args=("--idle-timeout", "4"))
+
+
+class Limits(unittest.TestCase):
+    def setUp(self):
+        self.before = {r["id"] for r in LAB.cdrs()}
+        self.counters = LAB.stats()["counters"]
+
+    def tearDown(self):
+        LAB.wait_idle()
+
+    def counted(self, name):
+        return LAB.stats()["counters"][name] - self.counters[name]
+
+    def new_cdrs(self, count):
+        lab.wait_for(lambda: len([r for r in LAB.cdrs() if r["id"] not in self.before]) >= count, 20,
+                     interval=0.1, what=f"{count} CDR(s)")
+        return [r for r in LAB.cdrs() if r["id"] not in self.before]
+
+    def check_sipp(self, *peers):
+        for p in peers:
+            self.assertEqual(p.wait(), 0, f"sipp failed:\n{p.describe()}\n--- control:\n{LAB.control_text()[-4000:]}")
+
+    def test_capacity_503_with_retry_after(self):
+        vm = LAB.vm("uas_ring_no_answer")
+        first = LAB.provider_call("uac_cancel", DID_VM, keys={"ring_ms": 1500})
+        lab.wait_for(lambda: LAB.stats()["active_calls"] == 1, 10, interval=0.05, what="the first call")
+        second = LAB.provider_call("uac_reject", DID_VM, keys={"expect_code": 503}, port=5066)
+        self.check_sipp(second, first, vm)
+        self.assertIn("Retry-After: 7", second.text("msg"))
+        self.assertEqual(self.counted("refused_capacity"), 1)
+        rows = sorted(self.new_cdrs(2), key=lambda r: r["sip_code"])
+        self.assertEqual([(r["disposition"], r["sip_code"]) for r in rows], [("cancelled", "487"), ("rejected", "503")])
+        self.assertEqual(rows[1]["hangup_reason"], "at capacity")
+
+    def test_media_timeout_ends_the_call_on_both_sides(self):
+        vm = LAB.vm("uas_answer")  # answers, sends no media, waits for a BYE
+        caller = LAB.provider_call("uac_wait_bye", DID_VM, keys={"bye_timeout_ms": 20000, "rtcp_mux": 0, "media": 0})
+        self.check_sipp(caller, vm)
+        self.assertEqual(self.counted("media_timeouts"), 1)
+        [cdr] = self.new_cdrs(1)
+        self.assertEqual((cdr["disposition"], cdr["hangup_side"], cdr["hangup_reason"]),
+                         ("answered", "system", "media timeout"), cdr)
+
+    def test_maximum_call_duration(self):
+        vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
+        caller = LAB.provider_call("uac_wait_bye", DID_VM, keys={"bye_timeout_ms": 20000, "rtcp_mux": 0, "media": 1})
+        self.check_sipp(caller, vm)
+        self.assertEqual(self.counted("max_duration"), 1)
+        [cdr] = self.new_cdrs(1)
+        self.assertEqual((cdr["hangup_side"], cdr["hangup_reason"]), ("system", "max call duration"), cdr)
+        self.assertIn(int(cdr["billable_s"]), (6, 7), cdr)
+
+
+if __name__ == "__main__":
+    lab.main()
