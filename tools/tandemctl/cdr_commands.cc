@@ -1,5 +1,7 @@
 #include "tools/tandemctl/cdr_commands.h"
 
+#include "tools/tandemctl/call_commands.h"
+
 #include <cppconn/connection.h>
 #include <fmt/format.h>
 
@@ -216,6 +218,14 @@ void add_cdr_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   cdr->require_subcommand(1);
   cdr->fallthrough();
   add_db_options(cdr, db, "", "CDR DB");
+
+  cdr->add_subcommand("stats", "tandem-control's CDR writer: queued, spooled, written, retried, rejected, spool bytes")
+      ->callback([&g, &exit_code] {
+        std::string e;
+        auto r = control_request(g.control_socket, {{"cmd", "cdr-stats"}}, e);
+        if (!r) return fail(exit_code, e);
+        print_object(g, *r);
+      });
 
   static uint32_t tail_count = 20;
   auto* tail = cdr->add_subcommand("tail", "the newest records, oldest of them first");

@@ -1,5 +1,7 @@
 #include "tools/tandemctl/rules_commands.h"
 
+#include "tools/tandemctl/call_commands.h"
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -191,6 +193,14 @@ void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   rules->require_subcommand(1);
   rules->fallthrough();
   add_db_options(rules, db);
+
+  rules->add_subcommand("reload", "make tandem-control load the Rules DB now, not at its next poll")
+      ->callback([&g, &exit_code] {
+        std::string e;
+        auto r = control_request(g.control_socket, {{"cmd", "rules-reload"}}, e);
+        if (!r) return (void)fail(exit_code, "reload: " + e);
+        print_object(g, *r);
+      });
 
   rules->add_subcommand("migrate", "create the database and apply the schema migrations it lacks")
       ->callback([&exit_code] {

@@ -197,6 +197,47 @@ class Calls(unittest.TestCase):
         second.stop()
         self.assert_cdr(self.new_cdr(), disposition="answered", provider="carrier-b")
 
+    # -- operators
+
+    def ctl(self, *args):
+        r = LAB.ctl("--control-socket", LAB.control_socket, "--json", *args)
+        return lab.json.loads(r.stdout)
+
+    def test_operator_sees_live_calls_and_counters(self):
+        vm = LAB.vm("uas_ring_no_answer")
+        caller = LAB.provider_call("uac_cancel", DID_VM, keys={"ring_ms": 2500})
+        lab.wait_for(lambda: self.ctl("calls") and self.ctl("calls")[0]["state"] == "ringing", 10, interval=0.1,
+                     what="the call ringing in tandemctl calls")
+        [call] = self.ctl("calls")
+        self.assertEqual((call["direction"], call["called"], call["customer"]), ("inbound", DID_VM, "Acme"))
+        detail = self.ctl("call", str(call["id"]))
+        self.assertIn("the customer's VM", detail["decision"])
+        self.assertNotEqual(detail["media"]["session"], 0)
+        self.assertEqual(detail["media"]["caller_side"]["relay"], RELAY_PUBLIC)
+        stats = self.ctl("stats")
+        self.assertEqual((stats["active_calls"], stats["capacity"]), (1, 500))
+        self.check_sipp(caller, vm)
+        self.assertEqual(self.ctl("calls"), [])
+        lab.wait_for(lambda: self.ctl("cdr", "stats")["written"] >= 1, 10, interval=0.1, what="CDR written")
+        cdr_stats = self.ctl("cdr", "stats")
+        self.assertTrue(cdr_stats["db_up"])
+        self.assertEqual(cdr_stats["rejected"] + cdr_stats["dropped"], 0)
+        self.new_cdr()
+
+    def test_rules_edited_in_sql_apply_to_the_next_call(self):
+        LAB.db.sql("UPDATE rules SET target='486' WHERE description='closed for good'", db="tandem_rules")
+        try:
+            version = LAB.stats()["rules"]["version"]
+            reload = self.ctl("rules", "reload")  # rather than wait for the next poll
+            self.assertTrue(reload["ok"], reload)
+            self.assertNotEqual(reload["version"], version)
+            caller = LAB.provider_call("uac_reject", DID_REJECT, keys={"expect_code": 486})
+            self.check_sipp(caller)
+            self.new_cdr()
+        finally:
+            LAB.db.sql("UPDATE rules SET target='603' WHERE description='closed for good'", db="tandem_rules")
+            self.ctl("rules", "reload")
+
     # -- the SBC's view
 
     def test_options_reports_the_load(self):
