@@ -76,16 +76,6 @@ std::string warning(const std::string& host, std::string_view why) {
   return fmt::format("399 {} \"{}\"", host, text);
 }
 
-// RFC 3261 section 16.3 item 4 for a B2BUA: a request of ours that came back
-// carries our Via.
-bool loops_back(const sip_t* sip, const std::string& host, uint16_t port) {
-  for (const sip_via_t* v = sip->sip_via; v; v = v->v_next) {
-    const unsigned vport = v->v_port ? static_cast<unsigned>(std::atoi(v->v_port)) : 5060u;
-    if (v->v_host && host == v->v_host && vport == port) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 CallServer::CallServer(const ServerConfig& config, su_root_t* root, Media& media, rules::Reloader& rules,

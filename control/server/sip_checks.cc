@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include <cctype>
+#include <cstdlib>
 
 #include <sofia-sip/msg_mime.h>
 #include <sofia-sip/sip_header.h>
@@ -115,6 +116,14 @@ Refusal check_request(const sip_t* sip) {
   if (sip->sip_accept && !accepts_sdp(sip->sip_accept))
     return refuse(406, "Not Acceptable", "Accept does not allow application/sdp");
   return {};
+}
+
+bool loops_back(const sip_t* sip, std::string_view host, uint16_t port) {
+  for (const sip_via_t* v = sip->sip_via; v; v = v->v_next) {
+    const unsigned vport = v->v_port ? static_cast<unsigned>(std::atoi(v->v_port)) : 5060u;
+    if (v->v_host && host == v->v_host && vport == port) return true;
+  }
+  return false;
 }
 
 std::string sdp_body(su_home_t* home, const sip_t* sip, std::string& error) {

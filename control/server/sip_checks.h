@@ -28,6 +28,10 @@ struct Refusal {
 // fuse (483), extensions (420), body type (415), Accept (406).
 Refusal check_request(const sip_t* sip);
 
+// RFC 3261 section 16.3 item 4, for a B2BUA: a request of ours that came back
+// carries our own Via (host and port).
+bool loops_back(const sip_t* sip, std::string_view host, uint16_t port);
+
 // The SDP of a request or response: an application/sdp body, or the
 // application/sdp part of a multipart/mixed body (RFC 5621). Empty when there
 // is none; `error` set when the body is not something we can read.

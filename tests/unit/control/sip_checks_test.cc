@@ -141,6 +141,16 @@ TEST(SipChecks, AGoodInvitePasses) {
   EXPECT_FALSE(check_request(p.sip)) << check_request(p.sip).why;
 }
 
+TEST(SipChecks, OurOwnViaIsALoop) {
+  std::string m = invite("");
+  m.insert(m.find("Via:"), "Via: SIP/2.0/UDP 198.18.0.10:5060;branch=z9hG4bK-ours\r\n");
+  Parsed p;
+  parse(m, p);
+  EXPECT_TRUE(loops_back(p.sip, "198.18.0.10", 5060));
+  EXPECT_FALSE(loops_back(p.sip, "198.18.0.10", 5070));
+  EXPECT_FALSE(loops_back(p.sip, "198.18.0.11", 5060));
+}
+
 TEST(SipChecks, ByeOutsideADialogIs481) {
   std::string m = invite("");
   m.replace(0, 6, "BYE");
