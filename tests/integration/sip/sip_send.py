@@ -3,6 +3,7 @@ namespace (ip netns exec NS python3 sip_send.py ...).
 
   sip_send.py corpus --to IP:PORT --dir DIR          each *.dat over the transport its top Via names
   sip_send.py burst  --to IP:PORT --dir DIR --count N  N malformed datagrams (mutated corpus, garbage)
+  sip_send.py big    --to IP:PORT --size N --transport tcp   one OPTIONS of N bytes (a long header)
 
 Prints one JSON object: for corpus, file -> {"transport", "codes"} with every
 status code received within the wait; for burst, {"sent": N}.
@@ -130,17 +131,31 @@ def burst(args):
     print(json.dumps({"sent": sent}))
 
 
+def big(args):
+    host, port = args.to.rsplit(":", 1)
+    head = ("OPTIONS sip:{host} SIP/2.0\r\nVia: SIP/2.0/{t} 0.0.0.0:5060;branch=z9hG4bK-big{n}\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:big@example.net>;tag=1\r\nTo: <sip:{host}>\r\n"
+            "Call-ID: big-{n}\r\nCSeq: 1 OPTIONS\r\n").format(host=host, t=(args.transport or "tcp").upper(),
+                                                           n=args.size)
+    tail = "Content-Length: 0\r\n\r\n"
+    pad = "X-Padding: " + "a" * max(0, args.size - len(head) - len(tail) - 13) + "\r\n"
+    raw = (head + pad + tail).encode()
+    send = send_udp if args.transport == "udp" else send_tcp
+    print(json.dumps({"size": len(raw), "codes": send(host, int(port), raw, args.wait)}))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["corpus", "burst"])
+    p.add_argument("mode", choices=["corpus", "burst", "big"])
     p.add_argument("--to", required=True)
-    p.add_argument("--dir", required=True)
+    p.add_argument("--dir")
+    p.add_argument("--size", type=int, default=100000)
     p.add_argument("--transport", choices=["udp", "tcp"], help="force one transport (corpus)")
     p.add_argument("--wait", type=float, default=1.5, help="seconds to wait for answers per message")
     p.add_argument("--count", type=int, default=10000)
     p.add_argument("--seed", type=int, default=4475)
     args = p.parse_args()
-    corpus(args) if args.mode == "corpus" else burst(args)
+    {"corpus": corpus, "burst": burst, "big": big}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,17 @@ class Robustness(unittest.TestCase):
     def test_rfc4475_over_tcp(self):
         self.check_corpus("tcp")
 
+    def test_oversized_message_is_refused(self):
+        # Over TCP (a UDP datagram is at most 64 KiB): larger than --max-message (64 KiB by default).
+        r = run(in_ns(LAB.topo.caller, ["python3", SENDER, "big", "--to", f"{lab.NODE_IP}:{lab.SIP_PORT}",
+                                        "--size", "100000", "--transport", "tcp"]), timeout=60)
+        out = json.loads(r.stdout)
+        self.assertIn(out["codes"][:1], ([413], []), out)  # 413, or the connection closed
+        self.assertIsNone(LAB.control.poll(), "tandem-control died")
+        ok = run(in_ns(LAB.topo.caller, ["python3", SENDER, "big", "--to", f"{lab.NODE_IP}:{lab.SIP_PORT}",
+                                         "--size", "20000", "--transport", "tcp"]), timeout=60)
+        self.assertEqual(json.loads(ok.stdout)["codes"], [200])
+
     def test_unknown_peer_gets_403_and_is_counted(self):
         alt = lab.harness.CALLER_ALT_IP
         LAB.topo.add_caller_address(alt)
