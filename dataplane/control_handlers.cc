@@ -151,8 +151,10 @@ void ControlHandlers::fill_health(HealthReply& out) const {
   out.workers = static_cast<uint16_t>(rt_.workers.size());
   out.ports = static_cast<uint16_t>(rt_.config.ports.size());
   out.clients = server_ ? server_->clients() : 0;
-  out.mbufs_in_use = rte_mempool_in_use_count(rt_.ports.pool());
-  out.mbufs_total = rt_.ports.pool()->size;
+  for (const rte_mempool* mp : rt_.ports.pools()) {
+    out.mbufs_in_use += rte_mempool_in_use_count(mp);
+    out.mbufs_total += mp->size;
+  }
   out.neighbors = rt_.neighbors->size();
   out.timeouts = rt_.counters.timeouts;
   out.control_errors = server_ ? server_->errors() : 0;

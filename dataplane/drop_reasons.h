@@ -19,7 +19,7 @@ namespace tandem::dp {
   X(no_destination, "other leg has no remote address yet")                    \
   X(no_neighbor, "next hop MAC address not resolved yet")                     \
   X(tx_full, "transmit queue full")                                           \
-  X(punt_full, "exception path queue full")                                  \
+  X(punt_full, "exception path full, or a frame too big for it and not IPv4") \
   X(not_media, "non-media packet while the exception path is off")
 
 enum class DropReason : uint8_t {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dataplane/af_packet.h"
 #include "dataplane/config.h"
 #include "dataplane/control_handlers.h"
 #include "dataplane/control_server.h"
@@ -85,6 +86,7 @@ bool create_workers(Runtime& rt, std::string& error) {
       return false;
     }
     w->shared = &rt.shared;
+    w->fragment_pool = rt.ports.pool();
     if (!worker_prepare(*w, tx_ports, static_cast<int>(rte_lcore_to_socket_id(lcore)), error)) return false;
     rt.workers.push_back(std::move(w));
   }
@@ -120,6 +122,14 @@ int run(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(rt.config.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [dataplane] %v");
 
+  // net_af_packet's kernel hands it reassembled datagrams: its ring slots must
+  // hold them (af_packet.h).
+  std::vector<std::string> eal_strings(eal_args.begin(), eal_args.end());
+  for (const std::string& vdev : add_af_packet_ring_defaults(eal_strings)) {
+    spdlog::info("--vdev {}: ring geometry added, so that reassembled datagrams fit its slots", vdev);
+  }
+  eal_args.clear();
+  for (std::string& a : eal_strings) eal_args.push_back(a.data());
   if (rte_eal_init(static_cast<int>(eal_args.size()), eal_args.data()) < 0) {
     std::fprintf(stderr, "tandem-dataplane: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
     return 2;

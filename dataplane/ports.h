@@ -23,7 +23,12 @@ struct PortView {
   uint32_t gateway = 0;   // network order, 0 = none
   uint16_t vlan = 0;
   uint16_t tap = kNoPort; // its exception port
+  uint16_t tap_mtu = RTE_ETHER_MTU;  // the exception port's, as DPDK knows it
   rte_ether_addr mac{};
+
+  // The longest frame sent to the exception port as it is (net_tap refuses
+  // frames over its MTU + 22 bytes); longer ones are fragmented.
+  uint32_t tap_max_frame() const { return uint32_t{tap_mtu} + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN; }
 
   // The address to resolve to reach `dst`: itself on the connected subnet,
   // else the gateway (0: unreachable).
@@ -52,14 +57,21 @@ class Ports {
   const std::vector<PortView>& views() const { return views_; }
   const std::vector<uint16_t>& wire_ports() const { return wire_; }
   rte_mempool* pool() const { return pool_; }
+  // Every mbuf pool: pool() first, then the receive pools of net_af_packet
+  // ports whose ring slots need bigger mbufs (af_packet.h).
+  const std::vector<rte_mempool*>& pools() const { return pools_; }
   static uint32_t pool_size(const Config& c, const PortLayout& layout);
+  static uint32_t rx_pool_size(const Config& c, const PortLayout& layout);
 
  private:
-  bool configure(uint16_t port, uint16_t rxq, uint16_t txq, const Config& c, std::string& error);
+  bool configure(uint16_t port, uint16_t rxq, uint16_t txq, const Config& c, rte_mempool* rx_pool,
+                 std::string& error);
+  rte_mempool* rx_pool_for(uint16_t port, const Config& c, const PortLayout& layout, std::string& error);
   std::vector<PortView> views_;
   std::vector<uint16_t> wire_;
   std::vector<uint16_t> started_;
   rte_mempool* pool_ = nullptr;
+  std::vector<rte_mempool*> pools_;
 };
 
 }  // namespace tandem::dp

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/fragment.h"
 #include "dataplane/packet_parse.h"
 #include "dataplane/relay.h"
 #include "dataplane/rewrite.h"
@@ -36,9 +37,39 @@ void send(Worker& w, uint16_t port, rte_mbuf* m) {
   rte_eth_tx_buffer(port, static_cast<uint16_t>(w.index), w.tx[port], m);
 }
 
+// A frame longer than the exception port takes (net_af_packet's kernel
+// reassembled a fragmented datagram; or a jumbo frame): sent to the tap as IPv4
+// fragments of its MTU, which the node's kernel reassembles. What cannot be cut
+// (not IPv4, a broken header) or finds no mbufs is dropped as punt_full: the
+// exception path could not take it.
+[[gnu::noinline]] void punt_fragmented(Worker& w, rte_mbuf* m, const PortView& in) {
+  if (m->pkt_len > kScratchBytes || !w.fragment_pool) return drop(w, m, DropReason::punt_full);
+  // A chain is copied into the scratch buffer; one segment is read in place.
+  const auto* frame = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, m->pkt_len, w.scratch));
+  Ipv4Fragmenter f;
+  if (!frame || !f.plan(frame, m->pkt_len, in.tap_mtu)) {
+    return drop(w, m, DropReason::punt_full);
+  }
+  for (uint32_t i = 0; i < f.count(); ++i) {
+    rte_mbuf* out = rte_pktmbuf_alloc(w.fragment_pool);
+    const uint32_t size = f.frame_size(i);
+    auto* data = out ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(out, static_cast<uint16_t>(size))) : nullptr;
+    if (!data) {  // the fragments already sent time out in the kernel's reassembly
+      rte_pktmbuf_free(out);
+      return drop(w, m, DropReason::punt_full);
+    }
+    f.write(i, data);
+    out->port = m->port;
+    counter_add(w.counters.punted, uint64_t{1});
+    send(w, in.tap, out);
+  }
+  rte_pktmbuf_free(m);
+}
+
 void punt(Worker& w, rte_mbuf* m) {
   const PortView& in = (*w.shared->ports)[m->port];
   if (!w.shared->exception_path || in.tap == kNoPort) return drop(w, m, DropReason::not_media);
+  if (m->pkt_len > in.tap_max_frame()) [[unlikely]] return punt_fragmented(w, m, in);
   counter_add(w.counters.punted, uint64_t{1});
   send(w, in.tap, m);
 }
@@ -205,6 +236,11 @@ void worker_process_burst(Worker& w, uint16_t rx_port, rte_mbuf** pkts, uint16_t
 
 bool worker_prepare(Worker& w, const std::vector<uint16_t>& tx_ports, int socket, std::string& error) {
   const uint16_t size = w.shared->burst;
+  w.scratch = static_cast<uint8_t*>(rte_malloc_socket("tandem_scratch", kScratchBytes, RTE_CACHE_LINE_SIZE, socket));
+  if (!w.scratch) {
+    error = "cannot allocate a worker's scratch buffer";
+    return false;
+  }
   w.tx.assign(RTE_MAX_ETHPORTS, nullptr);
   for (uint16_t port : tx_ports) {
     auto* b = static_cast<rte_eth_dev_tx_buffer*>(
@@ -226,6 +262,8 @@ void worker_release(Worker& w) {
     rte_free(b);
     b = nullptr;
   }
+  rte_free(w.scratch);
+  w.scratch = nullptr;
 }
 
 int worker_main(void* arg) {

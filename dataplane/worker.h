@@ -58,10 +58,18 @@ struct alignas(64) Worker {
   rte_ring* inject = nullptr;           // frames from the kernel to send, mbuf->port = wire port
   std::vector<rte_eth_dev_tx_buffer*> tx;  // by DPDK port id (wire and tap)
   const WorkerShared* shared = nullptr;
+  // The exception path's slow lane: frames longer than the tap takes are cut
+  // into IPv4 fragments (fragment.h) in mbufs of this pool; a chained frame is
+  // first copied into `scratch`.
+  rte_mempool* fragment_pool = nullptr;
+  uint8_t* scratch = nullptr;           // kScratchBytes, from worker_prepare()
   WorkerCounters counters{};
 };
 
-// Allocates the TX buffers (socket-local) for every port the worker may send on.
+inline constexpr uint32_t kScratchBytes = 65536 + 64;  // the largest IPv4 datagram and its L2 header
+
+// Allocates the TX buffers (socket-local) for every port the worker may send
+// on, and the scratch buffer.
 bool worker_prepare(Worker& w, const std::vector<uint16_t>& tx_ports, int socket, std::string& error);
 void worker_release(Worker& w);
 

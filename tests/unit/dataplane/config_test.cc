@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "dataplane/af_packet.h"
+
 #include <string>
 #include <vector>
 
@@ -224,6 +226,72 @@ TEST(Ipv4Text, ParseAndFormat) {
     EXPECT_FALSE(parse_ipv4(bad, untouched)) << '"' << bad << '"';
     EXPECT_EQ(untouched, 7u);
   }
+}
+
+// -- net_af_packet's ring geometry, added to EAL's --vdev (af_packet.h) -------
+
+TEST(AfPacket, RecognisesItsVdevsAndNoOthers) {
+  EXPECT_TRUE(is_af_packet_vdev("net_af_packet0,iface=va1"));
+  EXPECT_TRUE(is_af_packet_vdev("eth_af_packet1,iface=eth0,qpairs=2"));
+  EXPECT_TRUE(is_af_packet_vdev("net_af_packet0"));
+  EXPECT_FALSE(is_af_packet_vdev("net_tap0,iface=tdp0"));
+  EXPECT_FALSE(is_af_packet_vdev("net_pcap0,rx_pcap=net_af_packet0.pcap"));
+  EXPECT_FALSE(is_af_packet_vdev(""));
+}
+
+TEST(AfPacket, RingGeometryIsAddedWhenTheVdevSetsNone) {
+  std::string v = "net_af_packet0,iface=va1,qpairs=2";
+  EXPECT_TRUE(add_af_packet_ring_defaults(v));
+  EXPECT_EQ(v, "net_af_packet0,iface=va1,qpairs=2,framesz=16384,blocksz=16384");
+  EXPECT_FALSE(add_af_packet_ring_defaults(v)) << "added once only";
+
+  for (std::string own : {"net_af_packet0,iface=va1,framesz=4096", "net_af_packet0,iface=va1,blocksz=8192",
+                          "net_af_packet0,framesz=2048,blocksz=4096,iface=va1"}) {
+    const std::string before = own;
+    EXPECT_FALSE(add_af_packet_ring_defaults(own)) << before;
+    EXPECT_EQ(own, before) << "the operator's geometry is kept";
+  }
+  std::string tap = "net_tap0,iface=tdp0";
+  EXPECT_FALSE(add_af_packet_ring_defaults(tap));
+  EXPECT_EQ(tap, "net_tap0,iface=tdp0");
+}
+
+TEST(AfPacket, EveryVdevOfTheEalArgumentsInBothSpellings) {
+  std::vector<std::string> args = {"tandem-dataplane", "-l", "0-1", "--vdev", "net_af_packet0,iface=va1",
+                                   "--vdev=net_af_packet1,iface=vb1", "--vdev", "net_tap9,iface=x",
+                                   "--vdev", "net_af_packet2,iface=vc1,framesz=4096", "--no-pci"};
+  const auto changed = add_af_packet_ring_defaults(args);
+  EXPECT_EQ(changed, (std::vector<std::string>{"net_af_packet0,iface=va1,framesz=16384,blocksz=16384",
+                                               "net_af_packet1,iface=vb1,framesz=16384,blocksz=16384"}));
+  EXPECT_EQ(args, (std::vector<std::string>{"tandem-dataplane", "-l", "0-1", "--vdev",
+                                            "net_af_packet0,iface=va1,framesz=16384,blocksz=16384",
+                                            "--vdev=net_af_packet1,iface=vb1,framesz=16384,blocksz=16384",
+                                            "--vdev", "net_tap9,iface=x", "--vdev",
+                                            "net_af_packet2,iface=vc1,framesz=4096", "--no-pci"}));
+  std::vector<std::string> dangling = {"tandem-dataplane", "--vdev"};
+  EXPECT_TRUE(add_af_packet_ring_defaults(dangling).empty());
+}
+
+TEST(AfPacket, FrameSizeFromDevargsOrThePmdDefault) {
+  EXPECT_EQ(devarg("iface=va1,framesz=4096,blocksz=8192", "framesz"), "4096");
+  EXPECT_EQ(devarg("iface=va1,framesz=4096,blocksz=8192", "iface"), "va1");
+  EXPECT_EQ(devarg("iface=va1", "framesz"), "");
+  EXPECT_EQ(af_packet_frame_size("iface=va1,framesz=16384,blocksz=16384"), 16384u);
+  EXPECT_EQ(af_packet_frame_size("iface=va1"), kAfPacketPmdFrameSize);
+  EXPECT_EQ(af_packet_frame_size(""), kAfPacketPmdFrameSize);
+  EXPECT_EQ(af_packet_frame_size("framesz=lots"), kAfPacketPmdFrameSize);
+}
+
+TEST(AfPacket, SlotSizesMbufsAndTheLongestWholeFrame) {
+  // The PMD's defaults: 2048-byte slots fit DPDK's default 2048-byte mbufs and
+  // hold frames up to 1982 bytes, so a datagram of 1941+ bytes was cut short.
+  EXPECT_EQ(af_packet_mbuf_data(kAfPacketPmdFrameSize), 2016u);
+  EXPECT_EQ(af_packet_max_frame(kAfPacketPmdFrameSize), 1982u);
+  // Ours: 16,276 bytes of UDP payload behind Ethernet, IPv4 and UDP headers.
+  EXPECT_EQ(af_packet_max_frame(kAfPacketFrameSize) - 14 - 20 - 8, 16276u);
+  EXPECT_EQ(af_packet_mbuf_data(kAfPacketFrameSize), kAfPacketFrameSize - 32);
+  EXPECT_EQ(af_packet_max_frame(10), 0u);
+  EXPECT_EQ(af_packet_mbuf_data(10), 0u);
 }
 
 }  // namespace

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "dataplane/fragment.h"
 #include "tests/unit/dataplane/frame_builder.h"
 
 namespace tandem::dp {
@@ -323,6 +325,254 @@ TEST(PacketParse, MutatedValidFramesGiveConsistentVerdicts) {
     f.resize(std::uniform_int_distribution<size_t>(0, f.size())(rng));
     ASSERT_NO_FATAL_FAILURE(check_consistent(f, parse(f))) << "frame " << i;
   }
+}
+
+// net_af_packet's kernel reassembles IPv4 fragments before the dataplane sees
+// them (af_packet.h): a datagram far above the MTU arrives as one frame and is
+// parsed whole (then looked up, and punted when it is not media).
+TEST(PacketParse, ReassembledDatagramAboveTheMtuIsParsedWhole) {
+  for (size_t payload : {1473u, 3000u, 8000u, 16276u, 65507u}) {
+    SCOPED_TRACE(std::to_string(payload) + " bytes of UDP payload");
+    FrameSpec s;
+    s.frag = 0;
+    s.payload.assign(payload, 0x5a);
+    const Parsed p = parse(build_frame(s));
+    ASSERT_EQ(p.result.verdict, Verdict::udp);
+    EXPECT_EQ(p.packet.payload_len, payload);
+  }
+}
+
+// -- the exception path's IPv4 fragmentation (fragment.h) ---------------------
+
+struct Fragment {
+  std::vector<uint8_t> frame;
+  Parsed parsed;
+  uint32_t l3 = 0;
+  const uint8_t* ip() const { return frame.data() + l3; }
+  uint32_t ihl() const { return (ip()[0] & 0x0fu) * 4u; }
+  uint32_t total() const { return test::get_be16(ip() + 2); }
+  uint16_t field() const { return test::get_be16(ip() + 6); }
+  bool more() const { return field() & 0x2000; }
+  uint32_t offset() const { return (field() & 0x1fffu) * 8u; }
+  const uint8_t* data() const { return ip() + ihl(); }
+  uint32_t data_len() const { return total() - ihl(); }
+};
+
+std::vector<Fragment> fragment(const std::vector<uint8_t>& frame, uint32_t mtu) {
+  Ipv4Fragmenter f;
+  EXPECT_TRUE(f.plan(frame.data(), static_cast<uint32_t>(frame.size()), mtu));
+  std::vector<Fragment> out(f.count());
+  for (uint32_t i = 0; i < f.count(); ++i) {
+    out[i].frame.assign(f.frame_size(i), 0xee);
+    f.write(i, out[i].frame.data());
+    out[i].parsed = parse(out[i].frame);
+    out[i].l3 = out[i].parsed.packet.l3_offset;
+  }
+  return out;
+}
+
+// What every set of fragments must satisfy against the frame it came from:
+// same L2 header, fixed IPv4 fields and a valid checksum in each, at most `mtu`
+// bytes, data in multiples of 8 but in the last, offsets that tile the
+// original's data exactly, which the fragments put back together reproduce.
+void expect_fragments_of(const std::vector<uint8_t>& frame, const std::vector<Fragment>& frags, uint32_t mtu) {
+  ASSERT_FALSE(frags.empty());
+  const Parsed orig = parse(frame);
+  const uint32_t l3 = orig.packet.l3_offset;
+  const uint8_t* ip = frame.data() + l3;
+  const uint32_t ihl = (ip[0] & 0x0fu) * 4u;
+  const uint32_t total = test::get_be16(ip + 2);
+  const uint16_t field = test::get_be16(ip + 6);
+  const uint32_t base = (field & 0x1fffu) * 8u;
+  std::vector<uint8_t> data;
+  for (size_t i = 0; i < frags.size(); ++i) {
+    SCOPED_TRACE("fragment " + std::to_string(i) + " of " + std::to_string(frags.size()));
+    const Fragment& g = frags[i];
+    const bool last = i + 1 == frags.size();
+    ASSERT_EQ(g.l3, l3);
+    ASSERT_EQ(g.frame.size(), l3 + g.total()) << "no padding, nothing missing";
+    EXPECT_TRUE(std::equal(frame.begin(), frame.begin() + l3, g.frame.begin())) << "L2 header copied";
+    EXPECT_EQ(g.ip()[0] >> 4, 4);
+    EXPECT_LE(g.total(), std::max(mtu, frags.size() == 1 ? total : 0u));
+    EXPECT_EQ(test::raw<uint16_t>(g.ip() + 10), test::ipv4_checksum_reference(g.ip()));
+    for (size_t at : {4u, 5u, 8u, 9u, 12u, 13u, 14u, 15u, 16u, 17u, 18u, 19u}) {
+      EXPECT_EQ(g.ip()[at], ip[at]) << "IPv4 header byte " << at;  // id, TTL, protocol, addresses
+    }
+    EXPECT_EQ(g.field() & 0xc000, field & 0xc000) << "reserved and DF bits kept";
+    EXPECT_EQ(g.more(), !last || (field & 0x2000));
+    EXPECT_EQ(g.offset(), base + data.size());
+    if (!last) {
+      EXPECT_EQ(g.data_len() % 8, 0u);
+    }
+    if (frags.size() > 1 || field & 0x3fff) {
+      EXPECT_EQ(g.parsed.result.verdict, Verdict::punt);
+    }
+    data.insert(data.end(), g.data(), g.data() + g.data_len());
+  }
+  ASSERT_EQ(data.size(), total - ihl);
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), ip + ihl)) << "the fragments' data is the datagram's";
+}
+
+TEST(Fragment, SipMessageOfThreeThousandBytesAsLinuxCutsIt) {
+  FrameSpec s;
+  s.frag = 0;
+  s.payload.resize(3000);
+  for (size_t i = 0; i < s.payload.size(); ++i) s.payload[i] = static_cast<uint8_t>(i * 7);
+  const auto frame = build_frame(s);
+  const auto frags = fragment(frame, 1500);
+  ASSERT_EQ(frags.size(), 3u);
+  // The frames the caller's kernel put on the wire: 1514, 1514 and 82 bytes.
+  EXPECT_EQ(frags[0].frame.size(), 1514u);
+  EXPECT_EQ(frags[1].frame.size(), 1514u);
+  EXPECT_EQ(frags[2].frame.size(), 82u);
+  EXPECT_EQ(frags[1].offset(), 1480u);
+  EXPECT_EQ(frags[2].offset(), 2960u);
+  expect_fragments_of(frame, frags, 1500);
+}
+
+TEST(Fragment, TaggedFrameKeepsItsTagInEveryFragment) {
+  FrameSpec s;
+  s.vlan_tci = 0x2005;
+  s.frag = 0;
+  s.payload.assign(8000, 0x33);
+  const auto frame = build_frame(s);
+  const auto frags = fragment(frame, 1500);
+  ASSERT_EQ(frags.size(), 6u);  // 8008 bytes of data: 5 x 1480 + 608
+  for (const auto& g : frags) {
+    EXPECT_TRUE(g.parsed.packet.has_vlan);
+    EXPECT_EQ(g.parsed.packet.vlan_tci, 0x2005);
+  }
+  expect_fragments_of(frame, frags, 1500);
+}
+
+TEST(Fragment, DontFragmentBitIsKeptTheKernelIsTheOnlyHop) {
+  FrameSpec s;  // DF set, as the builder makes it
+  s.payload.assign(2000, 0x11);
+  const auto frame = build_frame(s);
+  const auto frags = fragment(frame, 1500);
+  ASSERT_EQ(frags.size(), 2u);
+  for (const auto& g : frags) EXPECT_TRUE(g.field() & 0x4000);
+  expect_fragments_of(frame, frags, 1500);
+}
+
+TEST(Fragment, DatagramWithinTheMtuIsOneCopyWithoutPadding) {
+  FrameSpec s;
+  s.payload.assign(1472, 0x44);
+  s.ethernet_padding = 9;
+  const auto frame = build_frame(s);
+  const auto frags = fragment(frame, 1500);
+  ASSERT_EQ(frags.size(), 1u);
+  EXPECT_EQ(frags[0].frame, std::vector<uint8_t>(frame.begin(), frame.end() - 9));
+  EXPECT_EQ(frags[0].parsed.result.verdict, Verdict::udp);
+}
+
+TEST(Fragment, PaddingAfterALargeDatagramIsNotCarried) {
+  FrameSpec s;
+  s.frag = 0;
+  s.payload.assign(3000, 0x66);
+  s.ethernet_padding = 6;
+  const auto frame = build_frame(s);
+  const auto frags = fragment(frame, 1500);
+  ASSERT_EQ(frags.size(), 3u);
+  EXPECT_EQ(frags[2].frame.size(), 82u);
+  expect_fragments_of(frame, frags, 1500);
+}
+
+TEST(Fragment, AFragmentIsCutIntoSmallerOnesAtItsOwnOffset) {
+  for (uint16_t field : {0x2000 | 100, 100}) {  // a middle fragment (MF), then a last one
+    SCOPED_TRACE("flags and offset " + std::to_string(field));
+    FrameSpec s;
+    s.frag = field;
+    s.payload.assign(2992, 0x77);  // 3000 bytes of data
+    const auto frame = build_frame(s);
+    const auto frags = fragment(frame, 576);
+    ASSERT_EQ(frags.size(), 6u);  // 552 per fragment
+    EXPECT_EQ(frags[0].offset(), 800u);
+    EXPECT_EQ(frags.back().more(), (field & 0x2000) != 0);
+    expect_fragments_of(frame, frags, 576);
+  }
+}
+
+TEST(Fragment, OnlyCopiedOptionsGoIntoLaterFragments) {
+  FrameSpec s;
+  s.frag = 0;
+  s.ip_option_words = 3;
+  s.payload.assign(4000, 0x88);
+  auto frame = build_frame(s);
+  uint8_t* ip = frame.data() + test::kEthLen;
+  // Router Alert (copied), Record Route (not copied), end of list.
+  const uint8_t options[12] = {0x94, 4, 0, 0, 0x07, 7, 4, 0, 0, 0, 0, 0x00};
+  std::memcpy(ip + 20, options, sizeof options);
+  const uint16_t check = test::ipv4_checksum_reference(ip);
+  std::memcpy(ip + 10, &check, 2);
+
+  const auto frags = fragment(frame, 1500);
+  ASSERT_EQ(frags.size(), 3u);
+  EXPECT_EQ(frags[0].ihl(), 32u);
+  EXPECT_TRUE(std::equal(options, options + sizeof options, frags[0].ip() + 20)) << "all options in the first";
+  EXPECT_EQ(frags[0].data_len(), 1464u);
+  for (size_t i = 1; i < frags.size(); ++i) {
+    EXPECT_EQ(frags[i].ihl(), 24u);
+    EXPECT_TRUE(std::equal(options, options + 4, frags[i].ip() + 20)) << "Router Alert only";
+  }
+  EXPECT_EQ(frags[1].data_len(), 1472u);
+  expect_fragments_of(frame, frags, 1500);
+}
+
+TEST(Fragment, WhatCannotBeCutIsRefused) {
+  Ipv4Fragmenter f;
+  auto refused = [&](const std::vector<uint8_t>& frame, size_t len, uint32_t mtu) {
+    std::vector<uint8_t> exact(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(len));
+    return !f.plan(exact.data(), static_cast<uint32_t>(exact.size()), mtu);
+  };
+  FrameSpec s;
+  s.frag = 0;
+  s.payload.assign(3000, 0x99);
+  const auto good = build_frame(s);
+  EXPECT_FALSE(refused(good, good.size(), 1500));
+  EXPECT_TRUE(refused(good, good.size() - 1, 1500)) << "datagram longer than the frame";
+  for (size_t len : {0u, 13u, 14u, 33u}) EXPECT_TRUE(refused(good, len, 1500)) << len << " bytes";
+  EXPECT_TRUE(refused(good, good.size(), 27)) << "no room for 8 bytes of data";
+  EXPECT_FALSE(refused(good, good.size(), 28));
+
+  FrameSpec v6 = s;
+  v6.ether_type = test::kEtherIpv6;
+  const auto not_ipv4 = build_frame(v6);
+  EXPECT_TRUE(refused(not_ipv4, not_ipv4.size(), 1500));
+  auto bad = good;
+  bad[test::kEthLen] = 0x65;  // version 6
+  EXPECT_TRUE(refused(bad, bad.size(), 1500));
+  bad = good;
+  bad[test::kEthLen] = 0x44;  // IHL 4
+  EXPECT_TRUE(refused(bad, bad.size(), 1500));
+  bad = good;
+  test::put_be16(&bad[test::kEthLen + 6], 0x1fff);  // the last fragment's offset would not fit
+  EXPECT_TRUE(refused(bad, bad.size(), 1500));
+}
+
+TEST(Fragment, RandomSizesAndMtusReassembleToTheOriginal) {
+  std::mt19937 rng(1473);
+  std::uniform_int_distribution<size_t> payload(0, 20000);
+  std::uniform_int_distribution<uint32_t> mtu(68, 9000);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::map<size_t, int> counts;
+  for (int i = 0; i < 400; ++i) {
+    FrameSpec s;
+    s.frag = i % 4 == 0 ? 0x4000 : 0;
+    if (i % 3 == 0) s.vlan_tci = static_cast<uint16_t>(1 + i);
+    s.ip_option_words = static_cast<uint8_t>(i % 5 == 0 ? 2 : 0);
+    s.payload.resize(payload(rng));
+    for (auto& b : s.payload) b = static_cast<uint8_t>(byte(rng));
+    s.ethernet_padding = static_cast<size_t>(i % 7);
+    const auto frame = build_frame(s);
+    const uint32_t m = mtu(rng);
+    SCOPED_TRACE("case " + std::to_string(i) + ": " + std::to_string(s.payload.size()) + " bytes, MTU " +
+                 std::to_string(m));
+    const auto frags = fragment(frame, m);
+    ++counts[frags.size() > 1];
+    ASSERT_NO_FATAL_FAILURE(expect_fragments_of(frame, frags, m));
+  }
+  EXPECT_GT(counts[1], 300);
 }
 
 }  // namespace
