@@ -26,11 +26,23 @@ Reply<T> failure(std::string message, uint32_t code = 0) {
 
 }  // namespace
 
-DataplaneClient::~DataplaneClient() {
+DataplaneClient::~DataplaneClient() { close(); }
+
+void DataplaneClient::close() {
   if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  pending_events_.clear();
+}
+
+bool DataplaneClient::peer_closed() const {
+  if (fd_ < 0) return true;
+  char c;
+  const ssize_t n = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 bool DataplaneClient::connect(const std::string& path, std::string& error, int timeout_ms) {
+  close();
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {

@@ -29,6 +29,9 @@ class DataplaneClient {
  public:
   ~DataplaneClient();
   bool connect(const std::string& path, std::string& error, int timeout_ms = 5000);
+  void close();
+  // The dataplane closed the connection (it stopped or restarted).
+  bool peer_closed() const;
 
   Reply<proto::HelloReply> hello(const std::string& client_name);
   Reply<proto::SessionInfo> create(const proto::CreateRequest& r);

@@ -111,8 +111,51 @@ bool CallServer::start(std::string& error) {
     error = "cannot create the SIP default leg";
     return false;
   }
+  watch_media();
   spdlog::info("SIP on {} (UDP and TCP), capacity {} calls", url, config_.capacity);
   return true;
+}
+
+void CallServer::watch_media() {
+  su_wait_create(media_wait_, media_.event_fd(), SU_WAIT_IN);
+  media_wait_index_ = su_root_register(root_, media_wait_, media_event_cb, reinterpret_cast<su_wakeup_arg_t*>(this), 0);
+}
+
+int CallServer::media_event_cb(su_root_magic_t*, su_wait_t* w, su_wakeup_arg_t* self) {
+  auto* server = reinterpret_cast<CallServer*>(self);
+  su_wait_events(w, -1);
+  server->on_media_timeouts();
+  if (server->media_.lost()) server->on_media_lost();
+  return 0;
+}
+
+void CallServer::on_media_lost() {
+  spdlog::error("the dataplane closed its connection: its sessions are gone; ending {} call(s), reconnecting",
+                calls_.size());
+  su_root_deregister(root_, media_wait_index_);
+  media_wait_index_ = -1;
+  counters_.add(Counter::media_errors);
+  std::vector<Call*> calls;
+  for (auto& [serial, call] : calls_) calls.push_back(call.get());
+  for (Call* call : calls) {
+    if (call->media.session) by_media_session_.erase(call->media.session);
+    call->media.session = 0;  // nothing to delete any more
+    hang_up(*call, cdr::HangupSide::system, "media relay lost", -1);
+  }
+  if (!media_retry_) media_retry_ = su_timer_create(su_root_task(root_), 1000);
+  su_timer_set_for_ever(media_retry_, media_retry_cb, reinterpret_cast<su_timer_arg_t*>(this));
+}
+
+void CallServer::media_retry_cb(su_root_magic_t*, su_timer_t* t, su_timer_arg_t* self) {
+  auto* server = reinterpret_cast<CallServer*>(self);
+  std::string error;
+  if (!server->media_.reopen(error)) {
+    spdlog::debug("dataplane: {}", error);
+    return;
+  }
+  su_timer_reset(t);
+  server->watch_media();
+  spdlog::info("dataplane connection restored");
 }
 
 // ---------------------------------------------------------------- trampolines
@@ -782,6 +825,14 @@ void CallServer::on_media_timeouts() {
 
 void CallServer::shutdown() {
   shutting_down_ = true;
+  if (media_retry_) {
+    su_timer_destroy(media_retry_);
+    media_retry_ = nullptr;
+  }
+  if (media_wait_index_ >= 0) {
+    su_root_deregister(root_, media_wait_index_);
+    media_wait_index_ = -1;
+  }
   while (!calls_.empty()) hang_up(*calls_.begin()->second, cdr::HangupSide::system, "server shutdown", -1);
   reap(nullptr, nullptr, reinterpret_cast<su_timer_arg_t*>(this));
   if (reaper_) {

@@ -40,8 +40,6 @@ class CallServer : public rules::ProviderLoad {
   // Ends every call (CANCEL or BYE both sides, CDRs written) and stops taking new ones.
   void shutdown();
 
-  // The dataplane expired these sessions: their calls end (media timeout).
-  void on_media_timeouts();
 
   const Counters& counters() const { return counters_; }
   size_t active_calls() const { return calls_.size(); }
@@ -88,6 +86,13 @@ class CallServer : public rules::ProviderLoad {
   static void setup_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
   static void ring_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
   static void max_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+  // The dataplane's events: expired sessions end their calls (media timeout);
+  // a closed connection means the dataplane went away: calls end, we reconnect.
+  static int media_event_cb(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t*);
+  static void media_retry_cb(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+  void watch_media();
+  void on_media_timeouts();
+  void on_media_lost();
 
   const ServerConfig& config_;
   su_root_t* root_;
@@ -111,6 +116,9 @@ class CallServer : public rules::ProviderLoad {
   // Ended calls whose nta legs are destroyed on the next loop turn.
   std::vector<std::unique_ptr<Call>> graveyard_;
   su_timer_t* reaper_ = nullptr;
+  su_wait_t media_wait_[1] = {};
+  int media_wait_index_ = -1;
+  su_timer_t* media_retry_ = nullptr;
 };
 
 }  // namespace tandem::control

@@ -39,13 +39,6 @@ int on_signal_pipe(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* root) {
   return 0;
 }
 
-int on_media_event(su_root_magic_t*, su_wait_t* w, su_wakeup_arg_t* server) {
-  auto* s = reinterpret_cast<tandem::control::CallServer*>(server);
-  su_wait_events(w, -1);
-  s->on_media_timeouts();
-  return 0;
-}
-
 // The dataplane may start after us (or restart): wait for it, bounded.
 bool open_media(tandem::control::Media& media, const tandem::control::ServerConfig& c, std::string& error) {
   for (int attempt = 0; attempt < 30; ++attempt) {
@@ -93,13 +86,11 @@ int main(int argc, char** argv) {
   {
     control::CallServer server(config, root, media, reloader, writer);
     control::ControlSocket control_socket(root, server, reloader, writer);
-    su_wait_t media_wait[1], signal_wait[1];
+    su_wait_t signal_wait[1];
     if (!server.start(error) || !control_socket.open(config.control_socket, error) || ::pipe(signal_pipe) != 0) {
       spdlog::critical("{}", error);
       rc = 1;
     } else {
-      su_wait_create(media_wait, media.event_fd(), SU_WAIT_IN);
-      su_root_register(root, media_wait, on_media_event, reinterpret_cast<su_wakeup_arg_t*>(&server), 0);
       su_wait_create(signal_wait, signal_pipe[0], SU_WAIT_IN);
       su_root_register(root, signal_wait, on_signal_pipe, reinterpret_cast<su_wakeup_arg_t*>(root), 0);
       ::signal(SIGINT, on_signal);
@@ -110,7 +101,6 @@ int main(int argc, char** argv) {
       server.shutdown();
       // The BYEs and CANCELs of the shutdown leave before the stack closes.
       for (int i = 0; i < 50; ++i) su_root_step(root, 10);
-      su_root_unregister(root, media_wait, on_media_event, reinterpret_cast<su_wakeup_arg_t*>(&server));
       su_root_unregister(root, signal_wait, on_signal_pipe, reinterpret_cast<su_wakeup_arg_t*>(root));
     }
   }

@@ -28,9 +28,14 @@ proto::LegSpec leg_spec(const MediaEndpoint& e, uint8_t port) {
 
 }  // namespace
 
+bool Media::reopen(std::string& error) { return open(socket_, external_role_, internal_role_, error); }
+
 bool Media::open(const std::string& socket, const std::string& external_role, const std::string& internal_role,
                  std::string& error) {
-  if (!requests_.connect(socket, error) || !events_.connect(socket, error)) {
+  socket_ = socket;
+  external_role_ = external_role;
+  internal_role_ = internal_role;
+  if (!requests_.connect(socket, error, 1000) || !events_.connect(socket, error, 1000)) {
     error = "dataplane " + socket + ": " + error;
     return false;
   }

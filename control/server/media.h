@@ -31,6 +31,10 @@ class Media {
   // internal "" = the external one).
   bool open(const std::string& socket, const std::string& external_role, const std::string& internal_role,
             std::string& error);
+  // After the dataplane went away: both connections again, as open() made them.
+  bool reopen(std::string& error);
+  // The dataplane closed the events connection (it stopped or restarted).
+  bool lost() const { return events_.peer_closed(); }
 
   // Leg 0 towards the caller at `caller` (its side `caller_side`), leg 1 towards
   // the callee on the other side, its remote learnt from the answer.
@@ -53,6 +57,7 @@ class Media {
 
  private:
   uint8_t port_of(Side s) const { return s == Side::external ? external_port_ : internal_port_; }
+  std::string socket_, external_role_, internal_role_;
   DataplaneClient requests_;
   DataplaneClient events_;
   uint8_t external_port_ = 0;

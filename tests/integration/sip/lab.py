@@ -247,7 +247,16 @@ class Lab:
             raise RuntimeError(f"tandem-control exited {self.control.returncode}:\n{self.control_text()}")
 
     def stop_control(self):
-        return stop_process(self.control, timeout=20)
+        """Stops tandem-control (SIGTERM: calls ended, CDRs spooled); raises
+        when it did not exit cleanly or a sanitizer reported something."""
+        rc = stop_process(self.control, timeout=20)
+        text = self.control_text()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in text:
+                raise AssertionError(f"tandem-control: {marker}\n{text[text.index(marker) - 200:][:6000]}")
+        if rc != 0:
+            raise AssertionError(f"tandem-control exited {rc}:\n{text[-3000:]}")
+        return rc
 
     def control_text(self):
         with open(self.control_log_path, errors="replace") as f:

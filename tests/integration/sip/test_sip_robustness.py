@@ -54,6 +54,10 @@ EXPECTED_TCP = dict(EXPECTED, clerr=None, baddn={400, None}, inv2543=ROUTED | {4
 EXPECTED_UDP = dict(EXPECTED, badvers={505, None})
 
 
+def tearDownModule():
+    LAB.stop_control()  # a clean exit, nothing reported by the sanitizers
+
+
 def setUpModule():
     global LAB
     LAB = lab.Lab()
