@@ -21,6 +21,12 @@ bool is_separator(char c) {
 // Shared by normalize_number (partial = false) and normalize_prefix (true).
 bool normalize(std::string_view in, const NumberPlan& plan, bool partial, std::string& out,
                std::string& error) {
+  // Already E.164 (what the DB holds and SIP usually carries): as it is.
+  if (in.size() >= (partial ? 2 : 1 + kMinDigits) && in.size() <= 1 + kMaxDigits && in[0] == '+' &&
+      in[1] != '0' && all_digits(in.substr(1))) {
+    out.assign(in);
+    return true;
+  }
   // Built only on failure: lookups of good numbers allocate nothing but `out`.
   auto what = [&] { return std::string(partial ? "number prefix \"" : "number \"") + std::string(in) + "\""; };
   std::string_view s = in;

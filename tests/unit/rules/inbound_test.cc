@@ -3,6 +3,11 @@
 // the explanation of the rules that did not match.
 #include <gtest/gtest.h>
 
+#include <absl/time/civil_time.h>
+#include <absl/time/time.h>
+
+#include <random>
+
 #include "rules/snapshot.h"
 #include "tests/unit/rules/sample_rules.h"
 
@@ -96,6 +101,50 @@ TEST(RulesInbound, CallerExactAndPrefixInAnyForm) {
   EXPECT_EQ(x.skipped[0].reason, MissReason::caller_differs);
   EXPECT_EQ(x.caller, "+4930987654");
   EXPECT_TRUE(x.caller_valid);
+
+  // Prefixes as long as the caller, or longer; 15 digits.
+  Rule exact_prefix = rule(3, 5, reject(486));
+  exact_prefix.caller_match = CallerMatch::prefix;
+  exact_prefix.caller_pattern = "+4940123456";
+  Rule longest = rule(4, 6, reject(487));
+  longest.caller_match = CallerMatch::exact;
+  longest.caller_pattern = "+491234567890123";
+  d.rules = {exact_prefix, longest};
+  s = build_ok(d);
+  EXPECT_EQ(decided(*s, "+4940123456", kTuesdayNoon), 3u);
+  EXPECT_EQ(decided(*s, "+49401234567", kTuesdayNoon), 3u);
+  EXPECT_EQ(decided(*s, "+494012345", kTuesdayNoon), 0u);  // shorter than the prefix
+  EXPECT_EQ(decided(*s, "+4940123457", kTuesdayNoon), 0u);
+  EXPECT_EQ(decided(*s, "+491234567890123", kTuesdayNoon), 4u);
+  EXPECT_EQ(decided(*s, "+491234567890124", kTuesdayNoon), 0u);
+}
+
+// Thousands of numbers, in runs and scattered: each finds its own customer
+// and rules; numbers next to ours are not ours.
+TEST(RulesInbound, ManyNumbers) {
+  RulesData d = base();
+  d.customers.push_back(Customer{2, "Other", "UTC", "sip:pbx@vm2.example.net", reject(404)});
+  d.rules = {rule(1, 1, reject(486))};
+  for (Id i = 0; i < 5000; ++i) {
+    const std::string n = i % 2 ? "+4940" + std::to_string(2000000 + i) : "+1" + std::to_string(2125550000 + i * 7919);
+    d.numbers.push_back(Number{100 + i, n, i % 3 ? kCustomer : 2});
+    if (i % 5 == 0) d.rules.push_back(rule(1000 + i, 1, forward(kMobile)));
+    if (i % 5 == 0) d.rules.back().number_id = 100 + i;
+  }
+  auto s = build_ok(d);
+  ASSERT_NE(s, nullptr);
+  for (Id i = 0; i < 5000; ++i) {
+    const Number& n = d.numbers[1 + i];
+    const InboundDecision x = s->route_inbound(n.e164, "", kTuesdayNoon);
+    ASSERT_EQ(x.status, InboundStatus::routed) << n.e164;
+    EXPECT_EQ(x.number->id, n.id);
+    EXPECT_EQ(x.customer->id, n.customer_id);
+    EXPECT_EQ(x.rule ? x.rule->id : 0, i % 5 == 0 ? 1000 + i : 0) << n.e164;
+    EXPECT_EQ(s->number(n.e164), x.number);
+  }
+  EXPECT_EQ(s->route_inbound("+49402000000", "", kTuesdayNoon).status, InboundStatus::unknown_number);
+  EXPECT_EQ(s->route_inbound("+12125550001", "", kTuesdayNoon).status, InboundStatus::unknown_number);
+  EXPECT_EQ(decided(*s, "", kTuesdayNoon), 1u);
 }
 
 TEST(RulesInbound, AnonymousCallers) {
@@ -222,6 +271,55 @@ TEST(RulesInbound, OtherZones) {
   s = build_ok(k);
   EXPECT_EQ(decided(*s, "", utc(2026, 7, 1, 4, 0)), 1u);    // 09:30 IST
   EXPECT_EQ(decided(*s, "", utc(2026, 7, 1, 3, 59)), 0u);
+}
+
+// The snapshot keeps each zone's offsets from 1970 to 2100 in a table and
+// does the civil arithmetic itself: it must agree with cctz everywhere,
+// around every transition, and before and after the table (cctz itself).
+TEST(RulesInbound, LocalTimeAgreesWithCctz) {
+  const char* zones[] = {"Europe/Berlin",    "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
+                         "America/St_Johns", "Pacific/Chatham",  "Europe/Dublin",       "Africa/Casablanca",
+                         "Antarctica/Troll", "UTC",              "America/Sao_Paulo",   "Pacific/Kiritimati"};
+  RulesData d = base();
+  d.numbers.clear();
+  d.customers.clear();
+  for (Id i = 0; i < std::size(zones); ++i) {
+    d.customers.push_back(Customer{i + 1, zones[i], zones[i], "sip:pbx@vm.example.net", voicemail()});
+    d.numbers.push_back(Number{i + 1, "+4930100000" + std::to_string(i), i + 1});
+  }
+  auto s = build_ok(d);
+  ASSERT_NE(s, nullptr);
+  std::mt19937_64 rng(3);
+  for (Id i = 0; i < std::size(zones); ++i) {
+    absl::TimeZone tz;
+    ASSERT_TRUE(absl::LoadTimeZone(zones[i], &tz));
+    std::vector<int64_t> times;
+    for (int k = 0; k < 2000; ++k) times.push_back(-2208988800 + static_cast<int64_t>(rng() % 9467280000));
+    absl::TimeZone::CivilTransition tr;
+    for (absl::Time t = absl::FromUnixSeconds(-100000); tz.NextTransition(t, &tr);) {
+      t = tz.At(tr.to).trans;
+      const int64_t u = absl::ToUnixSeconds(t);
+      if (u > 4200000000) break;
+      for (int64_t delta : {-86400, -3601, -1, 0, 1, 3599, 86400}) times.push_back(u + delta);
+    }
+    for (int64_t u : {int64_t{-1}, int64_t{0}, int64_t{4102444799}, int64_t{4102444800}}) times.push_back(u);
+    const std::string did = "+4930100000" + std::to_string(i);
+    for (int64_t u : times) {
+      const InboundDecision x = s->route_inbound(did, "", UtcSeconds{std::chrono::seconds{u}});
+      ASSERT_EQ(x.status, InboundStatus::routed);
+      const absl::TimeZone::CivilInfo ci = tz.At(absl::FromUnixSeconds(u));
+      const absl::CivilDay day(ci.cs);
+      const std::string where = std::string(zones[i]) + " at " + std::to_string(u);
+      ASSERT_EQ(x.local.date, (Date{static_cast<int32_t>(day.year()), static_cast<uint8_t>(day.month()),
+                                    static_cast<uint8_t>(day.day())}))
+          << where;
+      ASSERT_EQ(x.local.weekday, static_cast<uint8_t>(absl::GetWeekday(day))) << where;
+      ASSERT_EQ(x.local.second_of_day, static_cast<uint32_t>(ci.cs.hour() * 3600 + ci.cs.minute() * 60 + ci.cs.second()))
+          << where;
+      ASSERT_EQ(x.local.utc_offset_s, ci.offset) << where;
+      ASSERT_EQ(x.local.zone_abbr, ci.zone_abbr) << where;
+    }
+  }
 }
 
 // "Fri 22:00-06:00" belongs to Friday: it matches Friday late and Saturday

@@ -2,7 +2,10 @@
 // then preference, then id; disabled and full providers skipped.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <random>
+#include <set>
 
 #include "rules/snapshot.h"
 #include "tests/unit/rules/sample_rules.h"
@@ -161,6 +164,73 @@ TEST(RulesLcr, AdjacentValidityPeriodsAreFine) {
   b.valid_from = utc(2026, 6, 1);
   d.rates = {b, a};
   build_ok(d);
+}
+
+// Against a plain reading of the rule, on random data: 300 providers (more
+// than the 256 the lookup tracks on the stack), 20,000 rates with validity
+// periods, some providers disabled or full.
+TEST(RulesLcr, AgreesWithAPlainReading) {
+  std::mt19937_64 rng(11);
+  RulesData d = base();
+  for (Id p = 1; p <= 300; ++p) {
+    d.providers.push_back(provider(p, "p" + std::to_string(p), static_cast<int32_t>(rng() % 5)));
+    d.providers.back().enabled = rng() % 10 != 0;
+    d.providers.back().max_calls = rng() % 10 == 0 ? 5 : 0;
+  }
+  std::set<std::pair<Id, std::string>> taken;  // (provider, prefix)
+  for (Id id = 1; d.rates.size() < 20000; ++id) {
+    std::string prefix = std::to_string(1 + rng() % 9);
+    while (prefix.size() < 1 + rng() % 6) prefix += static_cast<char>('0' + rng() % 10);
+    const Id p = 1 + rng() % 300;
+    if (!taken.emplace(p, prefix).second) continue;
+    Rate r = rate(id, p, prefix, static_cast<int64_t>(rng() % 50) * 1000);
+    // One period forever, or two split at 2026-06-01.
+    if (rng() % 4 == 0) {
+      r.valid_to = utc(2026, 6, 1);
+      Rate later = r;
+      later.id = 1000000 + id;
+      later.valid_to.reset();
+      later.valid_from = utc(2026, 6, 1);
+      later.cost_micros += 500;
+      d.rates.push_back(later);
+    }
+    d.rates.push_back(r);
+  }
+  auto s = build_ok(d);
+  ASSERT_NE(s, nullptr);
+  Load load;
+  for (Id p = 1; p <= 300; ++p) load.calls[p] = static_cast<uint32_t>(rng() % 8);
+  for (int k = 0; k < 2000; ++k) {
+    const std::string number = "+" + std::to_string(1 + rng() % 9) + std::to_string(10000000 + rng() % 90000000);
+    const UtcSeconds t = k % 2 ? utc(2026, 3, 1) : utc(2026, 7, 1);
+    // The plain reading: per provider the longest prefix valid at t.
+    std::map<Id, const Rate*> best;
+    for (const Rate& r : d.rates) {
+      if (number.compare(1, r.prefix.size(), r.prefix) != 0) continue;
+      if ((r.valid_from && t < *r.valid_from) || (r.valid_to && t >= *r.valid_to)) continue;
+      const Rate*& b = best[r.provider_id];
+      if (!b || b->prefix.size() < r.prefix.size()) b = &r;
+    }
+    std::vector<std::tuple<int64_t, int32_t, Id, Id>> want;  // cost, preference, provider, rate
+    size_t want_skipped = 0;
+    for (const auto& [p, r] : best) {
+      const Provider& pr = d.providers[p - 1];
+      if (!pr.enabled || (pr.max_calls && load.calls[p] >= pr.max_calls)) {
+        ++want_skipped;
+        continue;
+      }
+      want.emplace_back(r->cost_micros, pr.preference, p, r->id);
+    }
+    std::sort(want.begin(), want.end());
+    const OutboundDecision x = s->route_outbound(number, t, &load);
+    ASSERT_TRUE(x.ok);
+    ASSERT_EQ(x.providers.size(), want.size()) << number;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(x.providers[i].provider->id, std::get<2>(want[i])) << number << " #" << i;
+      EXPECT_EQ(x.providers[i].rate->id, std::get<3>(want[i])) << number << " #" << i;
+    }
+    EXPECT_EQ(x.skipped.size(), want_skipped) << number;
+  }
 }
 
 }  // namespace
