@@ -135,7 +135,8 @@ uint32_t crc32_of(std::string_view data, uint32_t crc) {
 
 Spool::~Spool() {
   if (fd_ >= 0) ::close(fd_);
-  for (int fd : retired_fds_) ::close(fd);
+  if (next_fd_ >= 0) ::close(next_fd_);
+  for (int fd : rotated_fds_) ::close(fd);
   if (read_fd_ >= 0) ::close(read_fd_);
   if (dir_fd_ >= 0) ::close(dir_fd_);
   if (lock_fd_ >= 0) ::close(lock_fd_);
@@ -215,7 +216,18 @@ bool Spool::open(const SpoolConfig& config, std::string& error, std::vector<std:
   }
   if (!segments_.empty()) {
     if (checkpoint_.segment < segments_.begin()->first) checkpoint_ = {segments_.begin()->first, 0};
-    if (!check_tail(segments_.rbegin()->first, warnings, error)) return false;
+    // A crash tears at most the segment being written, which is the newest
+    // one with data: the newest file may be the next segment, created ahead
+    // and still empty. The one before it is checked too: after a power cut
+    // its unsynced tail (never accepted) may be gone while the newer one's
+    // writes survived.
+    int checked = 0;
+    for (auto it = segments_.rbegin(); it != segments_.rend() && checked < 2; ++it) {
+      if (it->second == 0) continue;
+      if (it->first < checkpoint_.segment) break;
+      if (!check_tail(it->first, warnings, error)) return false;
+      ++checked;
+    }
     total = 0;
     for (const auto& [seg, size] : segments_) total += size;
   }
@@ -227,7 +239,11 @@ bool Spool::open(const SpoolConfig& config, std::string& error, std::vector<std:
   if (segments_.empty() || checkpoint_.segment > segments_.rbegin()->first) {
     checkpoint_ = {current_, 0};
   }
-  if (!start_segment(current_, error)) return false;
+  // Nothing else runs yet: creating the first segment under the lock is fine.
+  fd_ = create_segment(current_, error);
+  if (fd_ < 0) return false;
+  end_ = 0;
+  segments_[current_] = 0;
   durable_ = {current_, 0};
   return true;
 }
@@ -269,22 +285,62 @@ bool Spool::check_tail(uint64_t segment, std::vector<std::string>* warnings, std
   return true;
 }
 
-bool Spool::start_segment(uint64_t segment, std::string& error) {
+int Spool::sync_fd(int fd, SyncPoint what) {
+  if (sync_hook_) sync_hook_(what);
+  return what == SyncPoint::dir ? ::fsync(fd) : ::fdatasync(fd);
+}
+
+int Spool::create_segment(uint64_t segment, std::string& error) {
   const std::string path = segment_path(segment);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  // Always past the newest segment on disk: one of that name is a bug, and is
+  // refused rather than appended to.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0) {
     error = errno_text("spool segment " + path, errno);
+    return -1;
+  }
+  // The new name must survive a power cut before anything in the file counts.
+  if (config_.sync == SyncPolicy::group && sync_fd(dir_fd_, SyncPoint::dir) != 0) {
+    const int err = errno;
+    counters_.sync_errors.fetch_add(1, std::memory_order_relaxed);
+    ::close(fd);
+    ::unlink(path.c_str());
+    error = errno_text("spool dir " + config_.dir + ": sync after creating " + path, err);
+    return -1;
+  }
+  return fd;
+}
+
+bool Spool::prepare_next(std::string& error) {
+  std::lock_guard prepare(prepare_mu_);
+  uint64_t segment;
+  {
+    std::lock_guard lock(mu_);
+    if (next_fd_ >= 0) return true;
+    // current_ changes only by switching to a prepared segment, and none is
+    // prepared until this one is: the number stays right without the lock.
+    segment = current_ + 1;
+  }
+  const int fd = create_segment(segment, error);
+  if (fd < 0) {
+    counters_.append_errors.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  struct stat st {};
-  ::fstat(fd, &st);
-  if (config_.sync == SyncPolicy::group) ::fsync(dir_fd_);
-  if (fd_ >= 0) retired_fds_.push_back(fd_);   // closed by sync(), which may be using it
-  fd_ = fd;
-  current_ = segment;
-  end_ = static_cast<uint64_t>(st.st_size);
-  segments_[current_] = end_;
+  std::lock_guard lock(mu_);
+  next_fd_ = fd;
   return true;
+}
+
+void Spool::switch_to_next() {
+  // The old segment may hold entries not yet synced: the next sync() syncs
+  // it before it counts anything after it durable, and closes it then.
+  if (fd_ >= 0) rotated_fds_.push_back(fd_);
+  fd_ = next_fd_;
+  next_fd_ = -1;
+  ++current_;
+  end_ = 0;
+  segments_[current_] = 0;
+  counters_.rotations.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool Spool::append(const std::vector<std::string>& payloads, std::string& error) {
@@ -306,22 +362,24 @@ bool Spool::append(const std::vector<std::string>& payloads, std::string& error)
   }
   if (buf.empty()) return true;
 
-  std::lock_guard lock(mu_);
-  const uint64_t on_disk = counters_.bytes.load(std::memory_order_relaxed);
-  if (on_disk + buf.size() > config_.limit_bytes) {
-    counters_.full.fetch_add(1, std::memory_order_relaxed);
-    error = "spool is full (" + std::to_string(on_disk) + " of " +
-            std::to_string(config_.limit_bytes) + " bytes)";
-    return false;
-  }
-  if (fd_ < 0 || (end_ > 0 && end_ + buf.size() > config_.segment_bytes)) {
-    if (fd_ >= 0 && config_.sync == SyncPolicy::group && ::fdatasync(fd_) != 0) {
-      counters_.sync_errors.fetch_add(1, std::memory_order_relaxed);
-    }
-    if (!start_segment(current_ + 1, error)) {
-      counters_.append_errors.fetch_add(1, std::memory_order_relaxed);
+  std::unique_lock lock(mu_);
+  for (;;) {
+    const uint64_t on_disk = counters_.bytes.load(std::memory_order_relaxed);
+    if (on_disk + buf.size() > config_.limit_bytes) {
+      counters_.full.fetch_add(1, std::memory_order_relaxed);
+      error = "spool is full (" + std::to_string(on_disk) + " of " +
+              std::to_string(config_.limit_bytes) + " bytes)";
       return false;
     }
+    if (fd_ >= 0 || next_fd_ >= 0) break;
+    // No segment to write to (a failed write could not be cut back): create
+    // the next one, without the lock, as sync() does.
+    lock.unlock();
+    if (!prepare_next(error)) return false;
+    lock.lock();
+  }
+  if (next_fd_ >= 0 && (fd_ < 0 || (end_ > 0 && end_ + buf.size() > config_.segment_bytes))) {
+    switch_to_next();
   }
   int err = 0;
   if (!write_all(fd_, buf.data(), buf.size(), err)) {
@@ -336,7 +394,7 @@ bool Spool::append(const std::vector<std::string>& payloads, std::string& error)
       counters_.bytes.fetch_add(size - end_, std::memory_order_relaxed);
       end_ = size;
       segments_[current_] = size;
-      retired_fds_.push_back(fd_);
+      rotated_fds_.push_back(fd_);
       fd_ = -1;
     }
     return false;
@@ -354,30 +412,46 @@ bool Spool::sync(std::string& error) {
   int fd;
   SpoolPosition end;
   uint64_t count;
-  std::vector<int> retired;
+  std::vector<int> rotated;
   {
     std::lock_guard lock(mu_);
     fd = fd_;
     end = {current_, end_};
     count = unsynced_;
     unsynced_ = 0;
-    retired.swap(retired_fds_);
+    rotated.swap(rotated_fds_);
   }
+  // Oldest first, all before `end` counts: entries appended to the segments
+  // switched away from, then to the current one. Appends go on meanwhile.
   bool ok = true;
-  if (config_.sync == SyncPolicy::group && fd >= 0 && count > 0 && ::fdatasync(fd) != 0) {
-    counters_.sync_errors.fetch_add(1, std::memory_order_relaxed);
-    error = errno_text("spool sync " + segment_path(end.segment), errno);
-    ok = false;
+  if (config_.sync == SyncPolicy::group && count > 0) {
+    for (int r : rotated) {
+      if (sync_fd(r, SyncPoint::segment) != 0) {
+        error = errno_text("spool sync of a full segment before " + segment_path(end.segment), errno);
+        ok = false;
+        break;
+      }
+    }
+    if (ok && fd >= 0 && sync_fd(fd, SyncPoint::segment) != 0) {
+      error = errno_text("spool sync " + segment_path(end.segment), errno);
+      ok = false;
+    }
   }
-  for (int r : retired) ::close(r);
-  std::lock_guard lock(mu_);
-  if (!ok) {
-    unsynced_ += count;
-    return false;
+  {
+    std::lock_guard lock(mu_);
+    if (!ok) {
+      counters_.sync_errors.fetch_add(1, std::memory_order_relaxed);
+      unsynced_ += count;
+      // Synced again, with those rotated since, next time.
+      rotated_fds_.insert(rotated_fds_.begin(), rotated.begin(), rotated.end());
+      return false;
+    }
+    if (durable_ < end) durable_ = end;
   }
-  if (durable_ < end) durable_ = end;
+  for (int r : rotated) ::close(r);
   counters_.synced.fetch_add(count, std::memory_order_relaxed);
-  return true;
+  // Ready before the current segment fills up, so that append() only switches.
+  return prepare_next(error);
 }
 
 SpoolPosition Spool::durable_end() const {
@@ -488,11 +562,12 @@ bool Spool::commit_checkpoint(SpoolPosition pos, std::string& error) {
   {
     std::lock_guard lock(mu_);
     checkpoint_ = pos;
-    // Everything consumed and the segment is big: start a new one so that
-    // this one's space comes back (the spool limit counts bytes on disk).
-    std::string ignored;
-    if (pos.segment == current_ && pos.offset == end_ && end_ >= config_.segment_bytes / 4) {
-      start_segment(current_ + 1, ignored);
+    // Everything consumed and the segment is big: switch to the next one
+    // (if sync() has it ready) so that this one's space comes back (the
+    // spool limit counts bytes on disk).
+    if (pos.segment == current_ && pos.offset == end_ && end_ >= config_.segment_bytes / 4 &&
+        next_fd_ >= 0) {
+      switch_to_next();
     }
     for (auto it = segments_.begin(); it != segments_.end() && it->first <= pos.segment;) {
       if (it->first == current_ || (it->first == pos.segment && pos.offset < it->second)) break;

@@ -4,9 +4,17 @@
 // durable (synced, or written under SyncPolicy::none).
 //
 //   entry = magic "TCR1" | u32 length | u32 CRC32(length, payload) | payload   (little endian)
-//   dir/  segment-<N>.spool   (N increasing; a new one on open and past segment_bytes)
+//   dir/  segment-<N>.spool   (N increasing; a new one on open and past segment_bytes;
+//                              the next one is created ahead, empty, by sync())
 //         checkpoint          ("tandem-cdr-checkpoint 1 SEG OFFSET CRC", replaced by rename)
 //         lock                (flock while open: one writer per dir)
+//
+// append() never syncs and never creates a file while it holds the lock that
+// other appends wait for: when the segment is full it switches to the next
+// one, which sync() has already created (and whose directory entry it has
+// synced); the full segment is fdatasynced by the next sync(), outside that
+// lock, before anything after it counts as durable. If no next segment is
+// ready, the append goes to the current one, past segment_bytes.
 //
 // Threads: append() from any thread; sync() from one thread at a time; read()
 // from one reader thread; commit_checkpoint() from that same reader thread.
@@ -15,6 +23,7 @@
 #include <atomic>
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -45,7 +54,9 @@ struct SpoolConfig {
 struct SpoolCounters {
   std::atomic<uint64_t> appended{0};        // entries written
   std::atomic<uint64_t> synced{0};          // entries made durable
-  std::atomic<uint64_t> append_errors{0};   // write failed (disk full, I/O error): nothing appended
+  std::atomic<uint64_t> append_errors{0};   // write failed (disk full, I/O error): nothing appended;
+                                            // or the next segment could not be created
+  std::atomic<uint64_t> rotations{0};       // switches to a new segment
   std::atomic<uint64_t> full{0};            // refused: limit_bytes reached
   std::atomic<uint64_t> sync_errors{0};
   std::atomic<uint64_t> torn_entries{0};    // a torn last entry found at open, cut off
@@ -76,7 +87,8 @@ class Spool {
   // back on a partial write). Fails when the spool is full or the disk refuses.
   bool append(const std::vector<std::string>& payloads, std::string& error);
 
-  // Makes everything appended so far durable and visible to read().
+  // Makes everything appended so far durable and visible to read(); then
+  // creates the next segment if none is ready. False (and why) if either fails.
   bool sync(std::string& error);
 
   // Reads up to `max` durable entries from `pos` on (bad entries are skipped
@@ -94,27 +106,40 @@ class Spool {
   const SpoolCounters& counters() const { return counters_; }
   const SpoolConfig& config() const { return config_; }
 
+  // For tests: called right before every fdatasync/fsync, from the thread
+  // that is about to sync. Set before open().
+  enum class SyncPoint : uint8_t { segment, dir };
+  void set_sync_hook(std::function<void(SyncPoint)> hook) { sync_hook_ = std::move(hook); }
+
  private:
-  bool start_segment(uint64_t segment, std::string& error);   // with mu_ held
+  int create_segment(uint64_t segment, std::string& error);   // open + directory fsync; no lock
+  bool prepare_next(std::string& error);                      // the next segment, created ahead
+  void switch_to_next();                                      // with mu_ held, next_fd_ >= 0
   std::string segment_path(uint64_t segment) const;
   bool check_tail(uint64_t segment, std::vector<std::string>* warnings, std::string& error);
+  int sync_fd(int fd, SyncPoint what);   // fdatasync (fsync for the dir) after the hook
 
   SpoolConfig config_;
   SpoolCounters counters_;
 
-  mutable std::mutex mu_;                   // everything below except the reader's and sync's
+  mutable std::mutex mu_;                   // everything below except the reader's and sync's;
+                                            // never held across a sync or a file creation
   std::map<uint64_t, uint64_t> segments_;   // segment -> size in bytes
   uint64_t current_ = 0;                    // segment appended to
   int fd_ = -1;
   uint64_t end_ = 0;                        // append offset in current_
   uint64_t unsynced_ = 0;
   SpoolPosition durable_;
-  std::vector<int> retired_fds_;            // rotated segments, closed by sync()
+  std::vector<int> rotated_fds_;            // segments switched away from, oldest first: the
+                                            // next sync() fdatasyncs them, then closes them
+  int next_fd_ = -1;                        // segment current_ + 1, created ahead (or -1)
   SpoolPosition checkpoint_;
   int dir_fd_ = -1;
   int lock_fd_ = -1;                        // flock: one writer per spool dir
 
   std::mutex sync_mu_;                      // one sync() at a time
+  std::mutex prepare_mu_;                   // one segment creation at a time
+  std::function<void(SyncPoint)> sync_hook_;
 
   int read_fd_ = -1;                        // the reader's
   uint64_t read_segment_ = 0;

@@ -8,6 +8,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The spool thread appends what it takes from the queue in pieces of about
+// this size: a submit() that finds the queue full appends to the spool
+// directly and waits for the piece being written, not for the whole queue
+// (64k records, tens of MB, which the kernel may throttle for tens of ms).
+constexpr size_t kAppendPieceBytes = 256 * 1024;
+
 uint64_t load(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
 
 }  // namespace
@@ -124,7 +130,8 @@ void Writer::set_alarm(int source, std::string text) {
 
 void Writer::spool_loop() {
   std::vector<Record> taken;
-  std::vector<std::string> payloads;
+  size_t appended = 0;                 // of taken, already in the spool
+  std::vector<std::string> payloads, piece;
   auto last_sync = Clock::now();
   const auto sync_every = std::chrono::milliseconds(config_.sync_ms);
   for (;;) {
@@ -145,18 +152,39 @@ void Writer::spool_loop() {
       stopping = stopping_;
     }
     if (!taken.empty()) {
-      payloads.resize(taken.size());
-      for (size_t i = 0; i < taken.size(); ++i) encode(taken[i], payloads[i]);
+      if (appended == 0) {
+        payloads.resize(taken.size());
+        for (size_t i = 0; i < taken.size(); ++i) encode(taken[i], payloads[i]);
+      }
       std::string error;
-      if (spool_.append(payloads, error)) {
+      bool ok = true;
+      while (ok && appended < taken.size()) {
+        piece.clear();
+        size_t bytes = 0;
+        for (size_t i = appended; i < taken.size() && (piece.empty() || bytes < kAppendPieceBytes); ++i) {
+          bytes += payloads[i].size() + kSpoolHeader;
+          piece.push_back(std::move(payloads[i]));
+        }
+        ok = spool_.append(piece, error);
+        if (ok) {
+          appended += piece.size();
+        } else {
+          // Put the piece back: retried as it was.
+          for (size_t i = 0; i < piece.size(); ++i) payloads[appended + i] = std::move(piece[i]);
+        }
+      }
+      if (ok) {
         taken.clear();
+        appended = 0;
         set_alarm(0, "");
       } else {
         set_alarm(0, "CDR spool: " + error);
         if (stopping) {
-          dropped_.fetch_add(taken.size(), std::memory_order_relaxed);
-          spdlog::error("CDR writer stopping: {} records could not be spooled", taken.size());
+          const size_t lost = taken.size() - appended;
+          dropped_.fetch_add(lost, std::memory_order_relaxed);
+          spdlog::error("CDR writer stopping: {} records could not be spooled", lost);
           taken.clear();
+          appended = 0;
         }
       }
     }

@@ -6,10 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <barrier>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <mutex>
+#include <thread>
 
 #include "cdr/sequence.h"
 
@@ -63,6 +68,18 @@ std::vector<fs::path> segments(const std::string& dir) {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// The newest segment that holds entries: the newest file may be the next
+// segment, created ahead by sync() and empty.
+fs::path last_data_segment(const std::string& dir) {
+  auto all = segments(dir);
+  while (!all.empty() && fs::file_size(all.back()) == 0) all.pop_back();
+  return all.empty() ? fs::path() : all.back();
+}
+
+uint64_t segment_number(const fs::path& p) {
+  return std::stoull(p.filename().string().substr(std::string("segment-").size()));
 }
 
 TEST(CdrSpool, Crc32KnownValue) {
@@ -131,7 +148,12 @@ TEST(CdrSpool, SegmentsRotateAndAreDeletedPastTheCheckpoint) {
   for (int i = 0; i < 3000; ++i) ASSERT_EQ(got[static_cast<size_t>(i)], payload(i));
   const uint64_t before = s.counters().bytes.load();
   ASSERT_TRUE(s.commit_checkpoint(pos, e)) << e;
-  EXPECT_EQ(segments(t.path() + "/spool").size(), 1u);
+  // Left: the segment appended to now, and perhaps the next one, empty.
+  const auto left = segments(t.path() + "/spool");
+  EXPECT_LE(left.size(), 2u);
+  for (const auto& seg : left) {
+    EXPECT_TRUE(segment_number(seg) >= pos.segment || fs::file_size(seg) == 0) << seg;
+  }
   EXPECT_LT(s.counters().bytes.load(), before);
 }
 
@@ -144,7 +166,7 @@ TEST(CdrSpool, TornLastEntryIsReportedAndSkipped) {
     append_n(s, 0, 5);
   }
   // A crash in the middle of a write: half an entry at the end.
-  const auto seg = segments(t.path() + "/spool").back();
+  const auto seg = last_data_segment(t.path() + "/spool");
   const auto size = fs::file_size(seg);
   {
     std::ofstream f(seg, std::ios::binary | std::ios::app);
@@ -175,7 +197,7 @@ TEST(CdrSpool, BadChecksumInTheMiddleIsSkippedAndCounted) {
     ASSERT_TRUE(s.open(config(t.path()), e)) << e;
     append_n(s, 0, 5);
   }
-  const auto seg = segments(t.path() + "/spool").back();
+  const auto seg = last_data_segment(t.path() + "/spool");
   {
     // Flip one payload byte of the second entry.
     std::fstream f(seg, std::ios::binary | std::ios::in | std::ios::out);
@@ -255,7 +277,7 @@ TEST(CdrSpool, WriteFailureLeavesNoTornEntryAndRecovers) {
   std::string e;
   ASSERT_TRUE(s.open(config(t.path()), e)) << e;
   append_n(s, 0, 10);
-  const auto seg = segments(t.path() + "/spool").back();
+  const auto seg = last_data_segment(t.path() + "/spool");
   const auto good_size = fs::file_size(seg);
 
   struct sigaction ign {}, old {};
@@ -280,6 +302,296 @@ TEST(CdrSpool, WriteFailureLeavesNoTornEntryAndRecovers) {
   SpoolPosition pos = s.checkpoint();
   auto got = read_all(s, pos);
   ASSERT_EQ(got.size(), 30u);
+  EXPECT_EQ(s.counters().corrupt_entries.load(), 0u);
+}
+
+TEST(CdrSpool, TornEntryFoundBehindAnEmptyNextSegment) {
+  TempDir t;
+  {
+    Spool s;
+    std::string e;
+    ASSERT_TRUE(s.open(config(t.path()), e)) << e;
+    append_n(s, 0, 5);   // its sync() creates the next segment, empty
+  }
+  const auto all = segments(t.path() + "/spool");
+  ASSERT_GE(all.size(), 2u);
+  ASSERT_EQ(fs::file_size(all.back()), 0u) << "the next segment, created ahead";
+  const auto seg = last_data_segment(t.path() + "/spool");
+  ASSERT_NE(seg, all.back());
+  const auto size = fs::file_size(seg);
+  {
+    std::ofstream f(seg, std::ios::binary | std::ios::app);
+    f << std::string("TCR1\x40\x00\x00\x00", 8) << "crc!half";
+  }
+  Spool s;
+  std::string e;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(s.open(config(t.path()), e, &warnings)) << e;
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(seg.string() + ": torn last entry at offset " + std::to_string(size)),
+            std::string::npos) << warnings[0];
+  EXPECT_EQ(fs::file_size(seg), size);
+  SpoolPosition pos = s.checkpoint();
+  auto got = read_all(s, pos);
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_EQ(s.counters().corrupt_entries.load(), 0u);
+}
+
+// After a power cut the full segment's unsynced tail may be lost while the
+// next one's writes survived: that tail is found too.
+TEST(CdrSpool, TornTailOfTheSegmentBeforeTheNewestIsFound) {
+  TempDir t;
+  SpoolConfig c = config(t.path());
+  c.segment_bytes = 4096;
+  {
+    Spool s;
+    std::string e;
+    ASSERT_TRUE(s.open(c, e)) << e;
+    for (int i = 0; i < 800; i += 100) append_n(s, i, i + 100);   // > 4 KiB each: switches
+    ASSERT_GE(s.counters().rotations.load(), 1u);
+  }
+  std::vector<fs::path> data;
+  for (const auto& seg : segments(t.path() + "/spool")) {
+    if (fs::file_size(seg) > 0) data.push_back(seg);
+  }
+  ASSERT_GE(data.size(), 2u);
+  const auto older = data[data.size() - 2];
+  const auto size = fs::file_size(older);
+  {
+    std::ofstream f(older, std::ios::binary | std::ios::app);
+    f << std::string("TCR1\x40\x00\x00", 7);
+  }
+  Spool s;
+  std::string e;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(s.open(c, e, &warnings)) << e;
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(older.string() + ": torn last entry at offset " + std::to_string(size)),
+            std::string::npos) << warnings[0];
+  SpoolPosition pos = s.checkpoint();
+  auto got = read_all(s, pos);
+  ASSERT_EQ(got.size(), 800u);
+  for (int i = 0; i < 800; ++i) ASSERT_EQ(got[static_cast<size_t>(i)], payload(i));
+  EXPECT_EQ(s.counters().corrupt_entries.load(), 0u);
+}
+
+// Finding C1 (bench/RESULTS.md): a segment switch must not make append()
+// sync, nor wait for a sync in progress. The sync hook runs on the thread
+// that syncs: it counts the syncs made from inside an append() (appending()
+// is set around them), and can hold a sync until the test lets it go.
+thread_local bool in_append = false;
+
+bool append(Spool& s, const std::vector<std::string>& batch, std::string& error) {
+  in_append = true;
+  const bool ok = s.append(batch, error);
+  in_append = false;
+  return ok;
+}
+
+class SyncGate {
+ public:
+  void hook(Spool::SyncPoint what) {
+    std::unique_lock lock(mu_);
+    if (in_append) ++from_appends_;
+    if (!armed_ || what != point_) return;
+    armed_ = false;
+    held_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_; });
+    held_ = false;
+  }
+  void arm(Spool::SyncPoint point) {
+    std::lock_guard lock(mu_);
+    point_ = point;
+    armed_ = true;
+    released_ = false;
+  }
+  // False if no sync reached the gate within a minute (a hung test, not a measurement).
+  bool wait_held() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::minutes(1), [&] { return held_; });
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  uint64_t syncs_from_appends() {
+    std::lock_guard lock(mu_);
+    return from_appends_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t from_appends_ = 0;
+  Spool::SyncPoint point_ = Spool::SyncPoint::segment;
+  bool armed_ = false, held_ = false, released_ = false;
+};
+
+void appends_go_on_while_a_sync_is_held(Spool::SyncPoint point) {
+  TempDir t;
+  SyncGate gate;
+  Spool s;
+  s.set_sync_hook([&](Spool::SyncPoint what) { gate.hook(what); });
+  SpoolConfig c = config(t.path());
+  c.segment_bytes = 4096;
+  std::string e;
+  ASSERT_TRUE(s.open(c, e)) << e;
+  ASSERT_TRUE(s.sync(e)) << e;   // creates the next segment
+  SpoolPosition pos = s.checkpoint();
+  auto padded = [](int i) { return payload(i) + std::string(300, 'p'); };
+  int next = 0;
+  // `n` appends on a thread of their own.
+  auto append_some = [&](int n) {
+    return std::async(std::launch::async, [&, n] {
+      for (int i = 0; i < n; ++i, ++next) {
+        std::string err;
+        if (!append(s, {padded(next)}, err)) return err;
+      }
+      return std::string();
+    });
+  };
+  // Past a segment's end: the switch to the next segment.
+  ASSERT_EQ(append_some(15).get(), "");
+  ASSERT_EQ(s.counters().rotations.load(), 1u);
+  // A sync held in the full segment's fdatasync (segment), or in creating
+  // the next one (dir): appends go on meanwhile, past segment_bytes.
+  gate.arm(point);
+  std::string sync_error;
+  bool sync_ok = false;
+  std::thread syncer([&] { sync_ok = s.sync(sync_error); });
+  ASSERT_TRUE(gate.wait_held());
+  auto appends = append_some(40);
+  // Within a minute: a guard against a hung test, not a measurement.
+  const bool returned = appends.wait_for(std::chrono::minutes(1)) == std::future_status::ready;
+  gate.release();
+  syncer.join();
+  EXPECT_EQ(appends.get(), "");
+  ASSERT_TRUE(returned) << "append() waited for a sync in progress";
+  EXPECT_TRUE(sync_ok) << sync_error;
+  // That sync made the next segment: the next append switches to it.
+  ASSERT_EQ(append_some(1).get(), "");
+  EXPECT_EQ(s.counters().rotations.load(), 2u);
+  EXPECT_EQ(gate.syncs_from_appends(), 0u) << "an append synced";
+  ASSERT_TRUE(s.sync(e)) << e;
+  auto got = read_all(s, pos);
+  ASSERT_EQ(got.size(), 56u);
+  for (int i = 0; i < 56; ++i) EXPECT_EQ(got[static_cast<size_t>(i)], padded(i));
+}
+
+TEST(CdrSpool, AppendsGoOnWhileAFullSegmentIsSynced) {
+  appends_go_on_while_a_sync_is_held(Spool::SyncPoint::segment);
+}
+
+TEST(CdrSpool, AppendsGoOnWhileTheNextSegmentIsCreated) {
+  appends_go_on_while_a_sync_is_held(Spool::SyncPoint::dir);
+}
+
+// Appenders on several threads (thread 0 also syncs after each of its
+// appends, as the writer's spool thread does; the others only append, as
+// submit() does when the queue is full), and a reader that commits
+// checkpoints, with segments switching every few entries; then a restart.
+// Every entry is read exactly once (before the checkpoint, or replayed after
+// it), each thread's entries in the order it appended them, and no append
+// ever synced. The threads meet at a barrier after each append, so that
+// switches happen all along, whatever the scheduling.
+TEST(CdrSpool, ConcurrentAppendsAcrossSwitchesLoseNothingAndKeepOrder) {
+  TempDir t;
+  constexpr int kThreads = 4, kPerThread = 1500;
+  SyncGate gate;   // never armed: only counts who syncs
+  SpoolConfig c = config(t.path());
+  c.segment_bytes = 4096;
+  c.limit_bytes = 64 << 20;
+  auto entry = [](int thread, int i) {
+    return "t" + std::to_string(thread) + "-" + std::to_string(i) + std::string(static_cast<size_t>(i % 97), '.');
+  };
+  std::vector<std::string> consumed;   // read and covered by a committed checkpoint
+  {
+    Spool s;
+    s.set_sync_hook([&](Spool::SyncPoint what) { gate.hook(what); });
+    std::string e;
+    ASSERT_TRUE(s.open(c, e)) << e;
+    std::atomic<int> running{kThreads};
+    std::barrier round(kThreads);
+    std::vector<std::thread> appenders;
+    std::vector<std::string> errors(kThreads);
+    for (int k = 0; k < kThreads; ++k) {
+      appenders.emplace_back([&, k] {
+        bool failed = false;
+        for (int i = 0; i < kPerThread; i += 1 + i % 3) {
+          if (!failed) {
+            std::vector<std::string> batch;
+            for (int j = i; j < std::min(kPerThread, i + 1 + i % 3); ++j) batch.push_back(entry(k, j));
+            std::string err;
+            if (!append(s, batch, err)) {
+              errors[static_cast<size_t>(k)] = "append: " + err;
+              failed = true;
+            }
+          }
+          round.arrive_and_wait();
+          std::string err;
+          if (k == 0 && !failed && !s.sync(err)) {
+            errors[0] = "sync: " + err;
+            failed = true;
+          }
+        }
+        --running;
+      });
+    }
+    // The reader, as the writer's DB thread: read, then commit a checkpoint
+    // for some of what it read (not for the rest: a crash before the commit).
+    SpoolPosition pos = s.checkpoint();
+    std::vector<std::string> pending;
+    for (int rounds = 1;; ++rounds) {
+      const bool last = running == 0;
+      std::vector<std::string> got;
+      ASSERT_TRUE(s.read(pos, 200, got, e)) << e;
+      pending.insert(pending.end(), got.begin(), got.end());
+      if (rounds % 2 == 0 && !pending.empty() && (!last || pending.size() > 50)) {
+        ASSERT_TRUE(s.commit_checkpoint(pos, e)) << e;
+        consumed.insert(consumed.end(), pending.begin(), pending.end());
+        pending.clear();
+      }
+      if (last && got.empty()) break;
+      std::this_thread::yield();
+    }
+    for (auto& a : appenders) a.join();
+    for (const auto& err : errors) ASSERT_EQ(err, "");
+    // Thread 0's last entries, read and never committed: replayed after the restart.
+    std::vector<std::string> tail;
+    for (int i = kPerThread; i < kPerThread + 10; ++i) tail.push_back(entry(0, i));
+    ASSERT_TRUE(s.append(tail, e)) << e;
+    ASSERT_TRUE(s.sync(e)) << e;
+    std::vector<std::string> got;
+    ASSERT_TRUE(s.read(pos, 1000, got, e)) << e;
+    ASSERT_FALSE(got.empty());
+    // About 90 segments' worth, a switch at the first append past each end.
+    EXPECT_GT(s.counters().rotations.load(), 40u);
+    EXPECT_EQ(gate.syncs_from_appends(), 0u) << "an append synced";
+    EXPECT_EQ(s.counters().corrupt_entries.load(), 0u);
+  }
+  Spool s;
+  std::string e;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(s.open(c, e, &warnings)) << e;
+  EXPECT_TRUE(warnings.empty()) << warnings[0];
+  SpoolPosition pos = s.checkpoint();
+  std::vector<std::string> all = consumed;
+  for (;;) {
+    std::vector<std::string> got;
+    ASSERT_TRUE(s.read(pos, 1000, got, e)) << e;
+    if (got.empty()) break;
+    all.insert(all.end(), got.begin(), got.end());
+  }
+  ASSERT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread + 10));
+  std::vector<int> next(kThreads, 0);
+  for (const auto& p : all) {
+    const int k = p[1] - '0';
+    ASSERT_TRUE(k >= 0 && k < kThreads) << p;
+    ASSERT_EQ(p, entry(k, next[static_cast<size_t>(k)])) << "out of order, lost or doubled";
+    ++next[static_cast<size_t>(k)];
+  }
   EXPECT_EQ(s.counters().corrupt_entries.load(), 0u);
 }
 

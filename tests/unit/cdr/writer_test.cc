@@ -141,8 +141,14 @@ TEST_F(CdrWriter, DbDownThenUpLosesNothing) {
   db_.down = true;
   auto w = make();
   auto sent = submit(*w, 1, 300);
-  std::this_thread::sleep_for(100ms);
+  // Until the DB thread has tried (a deadline, not a measurement: on a
+  // loaded machine 100 ms was not always enough).
   auto s = w->stats();
+  for (int i = 0; i < 1000 && (s.retried == 0 || s.spooled < 300 ||
+                               s.alarm.find("fake DB is down") == std::string::npos); ++i) {
+    std::this_thread::sleep_for(10ms);
+    s = w->stats();
+  }
   EXPECT_GT(s.retried, 0u);
   EXPECT_EQ(s.spooled, 300u);
   EXPECT_FALSE(s.db_up);
