@@ -151,10 +151,10 @@ def cpus_allowed(pid):
     return "?"
 
 
-def udp_port_free(port, host=LOCAL):
+def udp_port_free(port, host=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        s.bind((host, port))
+        s.bind((host or LOCAL, port))
         return True
     except OSError:
         return False
@@ -401,6 +401,7 @@ class Target:
     name = ""
     description = ""
     media_anchored = False
+    service = "bench"  # the Request-URI user the UAC calls
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -522,10 +523,108 @@ class KamailioRtpengine(Kamailio):
         return d
 
 
+class Tandem(Target):
+    """tandem-control (the B2BUA) with its tandem-dataplane: each call is routed by the Rules DB
+    (outbound least-cost routing to a provider that is the sipp UAS), gets a dataplane session
+    (create, update with the answer, delete with the final counters) and leaves a CDR in
+    MariaDB. The dataplane's port is a net_null vdev: sessions are real, packets are not (on
+    loopback no veth can carry them; RTP through the relay is measured by bench/dataplane_bench.py
+    against dpdk-testpmd, and end to end by tests/integration/sip). MariaDB runs on the load
+    CPUs and is not counted: the target is what a Tandem node runs."""
+
+    name = "tandem"
+    description = ("tandem-control (sofia-sip B2BUA: rules lookup, least-cost routing, CDR per call "
+                   "to MariaDB) + tandem-dataplane session per call (net_null port, no RTP)")
+    media_anchored = True
+    service = "+12125550100"  # a number: calls are routed by it
+
+    def binary(self, rel):
+        path = Path(os.environ.get("TANDEM_BUILD_DIR", HERE.parent.parent / "build")) / rel
+        if not os.access(path, os.X_OK):
+            raise BenchError(f"{path} is not built (./tools/prepare builds it)")
+        return path
+
+    def start(self):
+        a, wd = self.ctx.args, self.ctx.workdir
+        if LOCAL.startswith("127."):
+            raise BenchError("tandem: run with --local-ip 198.18.50.1 (its dataplane refuses loopback media "
+                             "addresses, rightly)")
+        control, dataplane, ctl = (self.binary("control/server/tandem-control"),
+                                   self.binary("dataplane/tandem-dataplane"),
+                                   self.binary("tools/tandemctl/tandemctl"))
+        self.ctl = ctl
+        # MariaDB: the Rules DB and the CDR DB, in this run's directory, on the load CPUs.
+        db_dir, self.db_sock = wd / "mariadb", wd / "mariadb.sock"
+        user = ["--user=root"] if os.geteuid() == 0 else []
+        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={db_dir}", "--skip-test-db",
+                        "--auth-root-authentication-method=normal"] + user,
+                       check=True, capture_output=True, timeout=120)
+        self.db = self.ctx.spawn("mariadb", ["mariadbd", "--no-defaults", f"--datadir={db_dir}",
+                                             f"--socket={self.db_sock}", "--skip-networking",
+                                             f"--pid-file={wd / 'mariadb.pid'}", "--innodb-buffer-pool-size=128M",
+                                             "--skip-name-resolve"] + user, cpus=self.ctx.load_cpus)
+        db = [f"unix:{self.db_sock}"]
+        wait_until(lambda: subprocess.run([ctl, "db", "init", "--rules-db", *db, "--rules-db-user", "root",
+                                           "--cdr-db", *db, "--cdr-db-user", "root"],
+                                          capture_output=True).returncode == 0, 60, "MariaDB", self.db)
+        host, port = self.ctx.uas
+        tables = {
+            "customers": f"name,time_zone,vm_sip\nbench,UTC,sip:pbx@{LOCAL}\n",
+            "providers": f"name,sip_address\nuas,sip:{host}:{port}\n",
+            "rates": "provider,prefix,cost_per_min\nuas,1,0.01\n",
+        }
+        for table, csv in tables.items():
+            path = wd / f"{table}.csv"
+            path.write_text(csv)
+            subprocess.run([ctl, "rules", "import", "--db", *db, "--db-user", "root", table, path],
+                           check=True, capture_output=True, timeout=60)
+        # The dataplane: two lcores (main, one worker) on the target's first CPU, adaptive polling.
+        cpu = sorted(parse_cpus(self.ctx.proxy_cpus))[0]
+        self.dp_sock = wd / "dataplane.sock"
+        self.prefix = f"sipbench{os.getpid()}"
+        self.dataplane = self.ctx.spawn("dataplane", [
+            dataplane, "--no-huge", "-m", "256", "--lcores", f"0@{cpu},1@{cpu}", "--file-prefix", self.prefix,
+            "--no-pci", "--vdev", "net_null0,no-rx=1", "--",
+            "--port", f"0:{LOCAL}/8,role=public,tap=tsb{os.getpid() % 100000}", "--poll-mode", "adaptive",
+            "--control-socket", self.dp_sock, "--max-sessions", str(max(a.concurrent or [0]) * 2 + 10000)])
+        self.procs.append(self.dataplane)
+        wait_until(lambda: self.dp_sock.exists(), 30, "tandem-dataplane's socket", self.dataplane)
+        self.control = self.ctx.spawn("tandem-control", [
+            control, "--sip", f"{LOCAL}:{self.ctx.sip_port}", "--dataplane-socket", self.dp_sock,
+            "--rules-db", *db, "--rules-db-user", "root", "--cdr-db", *db, "--cdr-db-user", "root",
+            "--cdr-spool-dir", wd / "spool", "--control-socket", wd / "control.sock",
+            "--capacity", "1000000", "--log-level", "warn", "--country-code", "1",
+            "--cdr-dc-id", "1", "--cdr-node-id", "1"])
+        self.procs.append(self.control)
+        wait_until(lambda: sip_options(*self.sip_addr), 30, "tandem-control to answer OPTIONS", self.control)
+
+    def stop(self):
+        super().stop()
+        self.db.stop()
+        for base in ("/var/run/dpdk", "/run/dpdk"):
+            shutil.rmtree(Path(base) / self.prefix, ignore_errors=True)
+
+    def media_stats(self):
+        r = subprocess.run([self.ctl, "--socket", self.dp_sock, "--json", "dataplane", "status"],
+                           capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            return None
+        st = json.loads(r.stdout)
+        return {"relayed_packets": sum(w.get("relayed", 0) for w in st.get("workers", [])),
+                "sessions_now": st.get("sessions", 0)}
+
+    def info(self):
+        d = super().info()
+        d.update(dataplane_port="net_null (sessions only)", cdr="MariaDB on the load CPUs, not counted",
+                 log_level="warn")
+        return d
+
+
 # The targets --target accepts. Add a target here: name -> class (see class Target).
 TARGETS = {
     Kamailio.name: Kamailio,
     KamailioRtpengine.name: KamailioRtpengine,
+    Tandem.name: Tandem,
 }
 
 
@@ -656,7 +755,7 @@ class Run:
         """One sipp UAC; returns its final stats row, its rows, rusage CPU s and wall s."""
         a = self.args
         argv = self.sipp_common(name, a.uac_port, a.uac_media_port, a.uac_control_port)
-        argv += [f"{LOCAL}:{self.sip_port}", "-sf", scenario, "-s", "bench",
+        argv += [f"{LOCAL}:{self.sip_port}", "-sf", scenario, "-s", self.target.service,
                  "-r", rate, "-m", calls, "-l", limit, "-d", hold_ms,
                  "-recv_timeout", int(a.recv_timeout * 1000), "-timeout", f"{int(timeout_s)}s"]
         p = Proc(name, argv, self.load_cpus, self.workdir)
@@ -1109,6 +1208,10 @@ def parse_args(argv):
                         "0 for the normal scheduler; see README.md")
     p.add_argument("--nice", type=int, default=0,
                    help="niceness of the target and sipp (nice -n)")
+    p.add_argument("--local-ip", default=LOCAL,
+                   help="the address every process binds (on lo). tandem needs one outside 127/8 (its "
+                        "dataplane refuses loopback media addresses): with an address of 198.18.0.0/15 "
+                        "the script puts it on lo for the run (e.g. 198.18.50.1)")
     p.add_argument("--proxy-cpus", default="0", help="CPUs of the target (taskset -c)")
     p.add_argument("--load-cpus", default="1", help="CPUs of sipp and this script")
     p.add_argument("--proxy-port", type=int, default=5060)
@@ -1169,10 +1272,26 @@ def preflight(a):
         ports["rtpengine ng"] = a.rtpengine_ng_port
     busy = [f"{k} {v}" for k, v in ports.items() if not udp_port_free(v)]
     if busy:
-        raise BenchError("UDP ports in use on 127.0.0.1: " + ", ".join(busy)
+        raise BenchError(f"UDP ports in use on {LOCAL}: " + ", ".join(busy)
                          + " (a leftover kamailio/rtpengine/sipp? `ss -ulpn`)")
     if a.concurrent and not a.no_rtp and not Path(a.pcap).is_file():
         raise BenchError(f"{a.pcap} not found (package sip-tester)")
+
+
+def add_local_ip(ip):
+    """Puts `ip` on lo for the run when it is a benchmark address (198.18.0.0/15) not yet
+    there; True if it did."""
+    import ipaddress
+    addr = ipaddress.ip_address(ip)
+    if addr.is_loopback:
+        return False
+    have = subprocess.run(["ip", "-o", "addr", "show"], capture_output=True, text=True).stdout
+    if f" {ip}/" in have:
+        return False
+    if addr not in ipaddress.ip_network("198.18.0.0/15"):
+        raise BenchError(f"--local-ip {ip} is on no interface (only 198.18.0.0/15 is added to lo)")
+    subprocess.run(["ip", "addr", "add", f"{ip}/32", "dev", "lo"], check=True, capture_output=True)
+    return True
 
 
 def on_signal(signum, _frame):
@@ -1205,7 +1324,11 @@ def main(argv=None):
            "targets": []}
     root = None
     rc = 0
+    added_ip = False
     try:
+        global LOCAL
+        LOCAL = a.local_ip
+        added_ip = add_local_ip(LOCAL)
         preflight(a)
         root = Path(tempfile.mkdtemp(prefix="sip_bench."))
         for name in a.targets:
@@ -1230,6 +1353,8 @@ def main(argv=None):
         rc = 2
     finally:
         stop_all()
+        if added_ip:
+            subprocess.run(["ip", "addr", "del", f"{LOCAL}/32", "dev", "lo"], capture_output=True)
         if root:
             if a.keep:
                 log(f"run directory kept: {root}")

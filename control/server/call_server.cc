@@ -244,9 +244,10 @@ int CallServer::on_new_request(nta_incoming_t* irq, const sip_t* sip) {
   const Peer* peer = nullptr;
   for (const Peer& p : config_.peers)
     if (p.contains(ip)) peer = &p;
+  // A customer's VM before a provider at the same address: its calls go out.
   const PeerHost* host = nullptr;
   for (const PeerHost& h : rule_peers_)
-    if (h.ip == ip) host = &h;
+    if (h.ip == ip && (!host || (h.customer && !host->customer))) host = &h;
   if (!peer && !host) {
     counters_.add(Counter::refused_peer);
     return refuse(403, "Forbidden", "not a configured peer");
