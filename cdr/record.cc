@@ -340,6 +340,42 @@ bool decode(std::string_view in, Record& r, std::string& error) {
 }
 
 std::string format_utc_ms(int64_t ms) {
+  // Every record binds three of these: the calendar arithmetic here is about
+  // ten times cheaper than gmtime_r + strftime + snprintf (days to civil
+  // date: H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+  constexpr int64_t kYear10000Ms = 253'402'300'800'000;   // 10000-01-01 00:00:00 UTC
+  if (ms >= 0 && ms < kYear10000Ms) {
+    const int64_t secs = ms / 1000;
+    const int64_t days = secs / 86400;
+    const auto sod = static_cast<unsigned>(secs % 86400);
+    const int64_t z = days + 719468;   // days since 0000-03-01
+    const int64_t era = z / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned day = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+    const auto year = static_cast<unsigned>(yoe + era * 400 + (month <= 2 ? 1 : 0));
+    char buf[23];   // "YYYY-MM-DD HH:MM:SS.mmm"
+    auto put = [&](size_t at, unsigned v, int width) {
+      for (int i = width - 1; i >= 0; --i, v /= 10) buf[at + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
+    };
+    put(0, year, 4);
+    buf[4] = '-';
+    put(5, month, 2);
+    buf[7] = '-';
+    put(8, day, 2);
+    buf[10] = ' ';
+    put(11, sod / 3600, 2);
+    buf[13] = ':';
+    put(14, sod / 60 % 60, 2);
+    buf[16] = ':';
+    put(17, sod % 60, 2);
+    buf[19] = '.';
+    put(20, static_cast<unsigned>(ms % 1000), 3);
+    return std::string(buf, sizeof buf);
+  }
   const time_t secs = static_cast<time_t>(ms / 1000);
   struct tm tm {};
   gmtime_r(&secs, &tm);

@@ -11,8 +11,11 @@ using Clock = std::chrono::steady_clock;
 // The spool thread appends what it takes from the queue in pieces of about
 // this size: a submit() that finds the queue full appends to the spool
 // directly and waits for the piece being written, not for the whole queue
-// (64k records, tens of MB, which the kernel may throttle for tens of ms).
-constexpr size_t kAppendPieceBytes = 256 * 1024;
+// (64k records, over 10 MB, which the kernel may throttle for tens of ms).
+// Measured with one big and one single-record appender: 256 KiB pieces
+// made the single appends wait 0.6 to 1.1 ms at p99, 64 KiB 0.11 to 0.14
+// ms; 16 KiB did no better.
+constexpr size_t kAppendPieceBytes = 64 * 1024;
 
 uint64_t load(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
 

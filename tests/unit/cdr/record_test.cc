@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
 #include <functional>
 
 #include "tests/unit/cdr/sample_records.h"
@@ -184,6 +186,37 @@ TEST(CdrRecord, DecodeRefusesDamage) {
 
 TEST(CdrRecord, FormatUtc) {
   EXPECT_EQ(format_utc_ms(1'764'100'231'007), "2025-11-25 19:50:31.007");
+  EXPECT_EQ(format_utc_ms(0), "1970-01-01 00:00:00.000");
+  EXPECT_EQ(format_utc_ms(951'782'400'000), "2000-02-29 00:00:00.000");
+  EXPECT_EQ(format_utc_ms(4'107'542'399'999), "2100-02-28 23:59:59.999");
+  EXPECT_EQ(format_utc_ms(4'107'542'400'000), "2100-03-01 00:00:00.000");
+  EXPECT_EQ(format_utc_ms(253'402'300'799'999), "9999-12-31 23:59:59.999");
+}
+
+// The calendar arithmetic agrees with gmtime_r + strftime, every day from
+// 1970 to 2400 and at random milliseconds up to the year 9999.
+TEST(CdrRecord, FormatUtcAgreesWithStrftime) {
+  auto reference = [](int64_t ms) {
+    const time_t secs = static_cast<time_t>(ms / 1000);
+    struct tm tm {};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    const size_t n = strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%03d", static_cast<int>(ms % 1000));
+    return std::string(buf);
+  };
+  for (int64_t day = 0; day < 157'000; ++day) {
+    const int64_t ms = day * 86'400'000 + (day * 7'919'993) % 86'400'000;
+    ASSERT_EQ(format_utc_ms(ms), reference(ms)) << ms;
+  }
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 200'000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    const auto ms = static_cast<int64_t>(x % 253'402'300'800'000ull);
+    ASSERT_EQ(format_utc_ms(ms), reference(ms)) << ms;
+  }
 }
 
 TEST(Printable, EscapesWhatATextColumnCannotHoldAndCutsBetweenCharacters) {
