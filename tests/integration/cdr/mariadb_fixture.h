@@ -143,6 +143,7 @@ class MariaDb {
                                   "--log-error=" + dir_ + "/error.log",
                                   "--innodb-buffer-pool-size=128M", "--skip-name-resolve"};
     if (::geteuid() == 0) argv.push_back("--user=root");
+    argv.insert(argv.end(), server_args_.begin(), server_args_.end());
     pid_ = spawn(argv, dir_ + "/mariadbd.out");
     const auto until = std::chrono::steady_clock::now() + timeout;
     DbConfig probe = config("");
@@ -185,9 +186,16 @@ class MariaDb {
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   const std::string& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
+  // More mariadbd options for the next start(), after ours (a later one wins):
+  // the benchmark's --server-arg, to try settings.
+  void add_server_args(const std::vector<std::string>& args) {
+    server_args_.insert(server_args_.end(), args.begin(), args.end());
+  }
 
  private:
   std::string server_, install_, dir_;
+  std::vector<std::string> server_args_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
 };
