@@ -238,6 +238,8 @@ class Lab:
                "--dc", "lab", "--node", "node1", "--cdr-dc-id", "1", "--cdr-node-id", "1"] + self.db_flags
         cmd += self.control_args + list(extra)
         log(f"starting: {' '.join(cmd)}")
+        # A sanitized build: a bounded quarantine, so that memory figures stay meaningful.
+        os.environ.setdefault("ASAN_OPTIONS", "quarantine_size_mb=16")
         with open(self.control_log_path, "a") as control_log:
             self.control = spawn(in_ns(self.topo.relay, cmd), stdout=control_log, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL)

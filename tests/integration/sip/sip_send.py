@@ -41,10 +41,19 @@ def codes_in(data):
 
 
 def send_udp(host, port, raw, wait):
+    """As a UAC does over UDP (RFC 3261 timer A): the request again after 0.5 s and 1 s
+    while no final answer came, so that a datagram lost on a loaded machine is no verdict."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("", 0))
     s.sendto(raw, (host, port))
-    return collect(s, wait, lambda: s.recv(65535))
+    codes = []
+    for retransmit_after in (0.5, 1.0, wait):
+        codes += collect(s, retransmit_after, lambda: s.recv(65535), close=False)
+        if any(c >= 200 for c in codes):
+            break
+        s.sendto(raw, (host, port))
+    s.close()
+    return codes
 
 
 def send_tcp(host, port, raw, wait):
@@ -53,7 +62,7 @@ def send_tcp(host, port, raw, wait):
     return collect(s, wait, lambda: s.recv(65535))
 
 
-def collect(s, wait, recv):
+def collect(s, wait, recv, close=True):
     """Everything received until `wait` s pass with no final answer, or 0.3 s after one."""
     codes = []
     deadline = time.monotonic() + wait
@@ -70,7 +79,8 @@ def collect(s, wait, recv):
             if any(c >= 200 for c in codes):
                 deadline = min(deadline, time.monotonic() + 0.3)
     finally:
-        s.close()
+        if close:
+            s.close()
     return codes
 
 
