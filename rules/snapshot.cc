@@ -485,17 +485,11 @@ std::shared_ptr<const Snapshot> Snapshot::build(RulesData data, const NumberPlan
       check_action(m.invalid_action, m.customer_id, [&] { return who() + " invalid action"; });
     }
 
-    // Numbers: normalised, into the DID table (the rules are added below);
-    // `number_of` finds them by id.
+    // Numbers: normalised, into the DID table (the rules are added below).
     constexpr uint32_t kNone = UINT32_MAX;
     std::vector<uint64_t> number_key(d.numbers.size(), 0);      // 0: not valid
     std::vector<uint32_t> number_customer(d.numbers.size(), 0);
     std::vector<uint32_t> number_slot(d.numbers.size(), kNone);
-    absl::flat_hash_map<Id, uint32_t> number_of;
-    number_of.reserve(d.numbers.size());
-    const unsigned bits = capacity_bits(d.numbers.size());
-    ix.numbers.reset(size_t{1} << bits);
-    ix.number_shift = 64 - bits;
     for (uint32_t i = 0; i < d.numbers.size(); ++i) {
       Number& n = d.numbers[i];
       auto who = [&] { return "number " + std::to_string(n.id) + " (" + n.e164 + ")"; };
@@ -504,7 +498,6 @@ std::shared_ptr<const Snapshot> Snapshot::build(RulesData data, const NumberPlan
         err.add(who() + ": customer " + std::to_string(n.customer_id) + " does not exist");
         continue;
       }
-      uint64_t key = 0;
       if (!plain_e164(n.e164)) {
         std::string norm;
         if (!normalize_number(n.e164, plan, norm, e)) {
@@ -513,26 +506,75 @@ std::shared_ptr<const Snapshot> Snapshot::build(RulesData data, const NumberPlan
         }
         n.e164 = std::move(norm);
       }
-      if (!digits_key(n.e164, key)) {
+      if (!digits_key(n.e164, number_key[i])) {
         err.add(who() + ": not a number");
         continue;
       }
+      number_customer[i] = c->second;
+    }
+    const unsigned bits = capacity_bits(d.numbers.size());
+    ix.numbers.reset(size_t{1} << bits);
+    ix.number_shift = 64 - bits;
+    constexpr size_t kAhead = 16;  // inserts land anywhere in the table: fetch them early
+    for (uint32_t i = 0; i < d.numbers.size(); ++i) {
+      if (i + kAhead < d.numbers.size() && number_key[i + kAhead]) {
+        __builtin_prefetch(&ix.numbers[slot_of(number_key[i + kAhead], ix.number_shift)], 1);
+      }
+      const uint64_t key = number_key[i];
+      if (!key) continue;
       size_t slot = slot_of(key, ix.number_shift);
       while (ix.numbers[slot].key != 0 && ix.numbers[slot].key != key) slot = (slot + 1) & ix.number_mask();
       if (ix.numbers[slot].key == key) {
-        err.add(who() + ": the number is listed twice");
+        const Number& n = d.numbers[i];
+        err.add("number " + std::to_string(n.id) + " (" + n.e164 + "): the number is listed twice");
+        number_key[i] = 0;
         continue;
       }
       Index::NumberSlot& ns = ix.numbers[slot];
       ns.key = key;
       ns.number = i;
-      ns.customer = c->second;
-      ns.zone = customer_zone[c->second];
-      number_key[i] = key;
-      number_customer[i] = c->second;
+      ns.customer = number_customer[i];
+      ns.zone = customer_zone[number_customer[i]];
       number_slot[i] = static_cast<uint32_t>(slot);
-      if (!number_of.emplace(n.id, i).second) err.add(who() + ": duplicate id");
     }
+
+    // A number by id. The DB gives numbers and rules by id, and a number's
+    // rules are usually next to each other: the previous rule's number or the
+    // one after it, else a binary search; a hash map if the ids are not in order.
+    const bool ids_sorted = std::is_sorted(d.numbers.begin(), d.numbers.end(),
+                                           [](const Number& a, const Number& b) { return a.id < b.id; });
+    absl::flat_hash_map<Id, uint32_t> number_of;
+    if (ids_sorted) {
+      for (uint32_t i = 1; i < d.numbers.size(); ++i) {
+        if (d.numbers[i].id == d.numbers[i - 1].id) {
+          err.add("number " + std::to_string(d.numbers[i].id) + " (" + d.numbers[i].e164 + "): duplicate id");
+        }
+      }
+    } else {
+      number_of.reserve(d.numbers.size());
+      for (uint32_t i = 0; i < d.numbers.size(); ++i) {
+        if (!number_key[i]) continue;
+        const Number& n = d.numbers[i];
+        if (!number_of.emplace(n.id, i).second) {
+          err.add("number " + std::to_string(n.id) + " (" + n.e164 + "): duplicate id");
+        }
+      }
+    }
+    size_t last_number = 0;
+    auto find_number = [&](Id id) -> uint32_t {
+      if (!ids_sorted) {
+        auto it = number_of.find(id);
+        return it == number_of.end() ? kNone : it->second;
+      }
+      const size_t n = d.numbers.size();
+      if (last_number < n && d.numbers[last_number].id == id) return static_cast<uint32_t>(last_number);
+      if (last_number + 1 < n && d.numbers[last_number + 1].id == id) return static_cast<uint32_t>(++last_number);
+      auto it = std::lower_bound(d.numbers.begin(), d.numbers.end(), id,
+                                 [](const Number& a, Id v) { return a.id < v; });
+      if (it == d.numbers.end() || it->id != id) return kNone;
+      last_number = static_cast<size_t>(it - d.numbers.begin());
+      return static_cast<uint32_t>(last_number);
+    };
 
     // Rules: checked, then grouped by number (a counting sort) and each
     // number's sorted by (priority, id).
@@ -541,12 +583,11 @@ std::shared_ptr<const Snapshot> Snapshot::build(RulesData data, const NumberPlan
     for (uint32_t ri = 0; ri < d.rules.size(); ++ri) {
       Rule& r = d.rules[ri];
       auto who = [&] { return "rule " + std::to_string(r.id); };
-      auto nk = number_of.find(r.number_id);
-      if (nk == number_of.end() || number_key[nk->second] == 0) {
+      const uint32_t ni = find_number(r.number_id);
+      if (ni == kNone || number_key[ni] == 0) {
         err.add(who() + ": number " + std::to_string(r.number_id) + " does not exist");
         continue;
       }
-      const uint32_t ni = nk->second;
       switch (r.caller_match) {
         case CallerMatch::any:
         case CallerMatch::anonymous:

@@ -38,6 +38,9 @@ namespace tandem::rules {
 
 struct DbConfig : mysql::Config {
   DbConfig() { database = "tandem_rules"; }
+  // Store::load's connections: 1 reads every table on one; n > 1 reads the
+  // rules table on n - 1 more, split by id range, beside the other tables.
+  uint32_t load_connections = 3;
 };
 
 struct MigrateResult {
@@ -71,7 +74,10 @@ class Store {
   bool schema_version(int& version, std::string& error);
   // The config_version fingerprint (see above).
   bool config_version(uint64_t& version, std::string& error);
-  // Every table, in one REPEATABLE READ transaction with the version read in it.
+  // Every table, consistently (REPEATABLE READ, the version read with it):
+  // the rules table on more connections beside the others (load_connections),
+  // in snapshots that all see the same config_version rows (see store.cc),
+  // else in one transaction. Rows are streamed and parsed as they come.
   // Rows whose columns do not parse fail the load, naming table, id and column.
   bool load(RulesData& out, std::string& error);
   // Bulk load of one table from CSV: a header row of column names, then a row
@@ -95,14 +101,18 @@ class Store {
 
  private:
   bool connect(bool use_database, std::string& error);
-  // The queries of load(), in the caller's transaction; `bad`: the first row that does not parse.
+  // Every table on conn_, in the caller's transaction; `bad`: the first row that does not parse.
   void read_all(RulesData& d, std::string& bad);
   void disconnect();
+  // The connections load() reads the rules table on, besides conn_.
+  bool connect_readers(size_t n, std::string& error);
+  void disconnect_readers();
 
   DbConfig config_;
   NumberPlan plan_;
   std::mutex mutex_;
   std::unique_ptr<sql::Connection> conn_;
+  std::vector<std::unique_ptr<sql::Connection>> readers_;
 };
 
 }  // namespace tandem::rules

@@ -435,6 +435,86 @@ TEST(RulesDb, CsvImportIsAllOrNothingAndNamesLineAndColumn) {
             "holidays");
 }
 
+// Bulk imports go in batches of 500 rows: rules with dates get the dates of
+// their own row whether ids come from AUTO_INCREMENT (here with the DC
+// setting auto_increment_increment = 2) or from the file; an error far into
+// the file (a reference, a duplicate the DB refuses) still names its line.
+TEST(RulesDb, BulkImportInBatches) {
+  const std::string db = fresh_database("rules_bulk");
+  auto c = connect(db);
+  exec(*c, "SET GLOBAL auto_increment_increment = 2, GLOBAL auto_increment_offset = 2");
+  struct Reset {
+    sql::Connection& c;
+    ~Reset() { exec(c, "SET GLOBAL auto_increment_increment = 1, GLOBAL auto_increment_offset = 1"); }
+  } reset{*c};
+  Store store(config(db));
+  size_t rows = 0;
+  std::string e;
+  ASSERT_TRUE(store.import_csv("customers", "name,time_zone,vm_sip\nAcme,Europe/Berlin,sip:pbx@vm1.example.net\n",
+                               rows, e))
+      << e;
+  std::string numbers = "e164,customer\n";
+  for (int i = 0; i < 1300; ++i) numbers += "030 5" + std::to_string(100000 + i) + ",Acme\n";
+  ASSERT_TRUE(store.import_csv("numbers", numbers, rows, e)) << e;
+  EXPECT_EQ(rows, 1300u);
+  EXPECT_EQ(scalar(*c, "SELECT COUNT(*) FROM numbers WHERE id % 2 = 0"), 1300u);
+
+  // 1,300 rules, every other one with a window, every third one with dates:
+  // the k-th rule's description is k and its date 2026-01-01 + (k mod 365).
+  auto day = [](int k) {
+    const std::chrono::year_month_day d{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1} + std::chrono::days{k % 365}};
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()), static_cast<unsigned>(d.month()),
+                  static_cast<unsigned>(d.day()));
+    return std::string(buf);
+  };
+  auto rules_csv = [&](bool ids, int first_id) {
+    std::string csv = std::string(ids ? "id," : "") + "number,priority,time_from,time_to,action,target,description,dates\n";
+    for (int k = 0; k < 1300; ++k) {
+      if (ids) csv += std::to_string(first_id + 2 * k) + ",";
+      csv += "+49305" + std::to_string(100000 + k) + "," + std::to_string(10 + k % 7) + "," +
+             (k % 2 ? "08:00:00,18:00:00" : ",") + ",reject,486," + std::to_string(k) + "," +
+             (k % 3 == 0 ? day(k) + ".." + day(k) : "") + "\n";
+    }
+    return csv;
+  };
+  ASSERT_TRUE(store.import_csv("rules", rules_csv(false, 0), rows, e)) << e;
+  EXPECT_EQ(rows, 1300u);
+  ASSERT_TRUE(store.import_csv("rules", rules_csv(true, 100001), rows, e)) << e;
+  EXPECT_EQ(rows, 1300u);
+  EXPECT_EQ(scalar(*c, "SELECT COUNT(*) FROM rule_dates"), 2u * 434);
+  // Every date on its own rule.
+  EXPECT_EQ(scalar(*c, "SELECT COUNT(*) FROM rule_dates d JOIN rules r ON r.id = d.rule_id "
+                       "WHERE d.date_from = DATE_ADD('2026-01-01', INTERVAL CAST(r.description AS UNSIGNED) % 365 DAY) "
+                       "AND d.date_to = d.date_from AND CAST(r.description AS UNSIGNED) % 3 = 0"),
+            2u * 434);
+  EXPECT_EQ(scalar(*c, "SELECT COUNT(*) FROM rules WHERE time_from IS NOT NULL"), 1300u);
+  auto s = load(store);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->data().rules.size(), 2600u);
+
+  // Far into the file: an unknown number at line 1203, a duplicate id at line 1104.
+  std::string bad = rules_csv(false, 0);
+  const size_t at = [&] {
+    size_t pos = 0;
+    for (int line = 1; line < 1203; ++line) pos = bad.find('\n', pos) + 1;
+    return pos;
+  }();
+  bad.replace(at, 12, "+49309999999");
+  EXPECT_FALSE(store.import_csv("rules", bad, rows, e));
+  EXPECT_EQ(e.substr(0, 58), "line 1203, column number: no numbers e164 \"+49309999999\" (") << e;
+  std::string dup = rules_csv(true, 200001);
+  const size_t line1104 = [&] {
+    size_t pos = 0;
+    for (int line = 1; line < 1104; ++line) pos = dup.find('\n', pos) + 1;
+    return pos;
+  }();
+  dup.replace(line1104, 6, "100001");  // an id the second import used
+  EXPECT_FALSE(store.import_csv("rules", dup, rows, e));
+  EXPECT_NE(e.find("line 1104: Duplicate entry '100001'"), std::string::npos) << e;
+  EXPECT_EQ(scalar(*c, "SELECT COUNT(*) FROM rules"), 2600u);
+}
+
 TEST(RulesDb, ExportImportRoundTripAndDelete) {
   const std::string from = fresh_database("rules_export_a");
   {
