@@ -427,7 +427,7 @@ int CallServer::on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t*
   const int status = status_of(orq, sip);
   if (orq != call.invite_b || call.state == CallState::ended) {
     // A target we gave up on, or a 2xx retransmission after the answer.
-    if (status >= 200 && status < 300 && call.state == CallState::answered && sip) send_ack(call, sip);
+    if (status >= 200 && status < 300 && call.state == CallState::answered && sip) send_ack(call.leg_b, sip);
     return 0;
   }
   call.b_heard = true;
@@ -444,7 +444,7 @@ int CallServer::on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t*
   if (status < 300) {
     nta_leg_rtag(call.leg_b, sip->sip_to->a_tag);
     nta_leg_client_route(call.leg_b, sip->sip_record_route, sip->sip_contact);
-    send_ack(call, sip);
+    send_ack(call.leg_b, sip);
     stop_timer(call.ring_timer);
     std::string sdp, error;
     if (!anchor_sdp(call, kB, sip, sdp, error)) {
@@ -482,8 +482,8 @@ void CallServer::target_failed(Call& call, int status, const char* why) {
     nta_outgoing_destroy(call.invite_b);
     call.invite_b = nullptr;
   }
+  release_provider(call);
   const Target& t = call.plan.targets[call.target];
-  if (t.provider_id && provider_calls_[t.provider_id] > 0) --provider_calls_[t.provider_id];
   call.last_target_code = status;
   spdlog::info("[{}] {} failed: {} {}", call.call_id, t.label, status, why);
 
@@ -522,13 +522,18 @@ void CallServer::target_failed(Call& call, int status, const char* why) {
   end(call);
 }
 
-void CallServer::send_ack(Call& call, const sip_t* response) {
-  nta_leg_t* leg = call.leg_b;
+void CallServer::send_ack(nta_leg_t* leg, const sip_t* response) {
   SuHome home = new_su_home();
   sip_cseq_t* cseq = sip_cseq_create(home.get(), response->sip_cseq->cs_seq, SIP_METHOD_ACK);
   nta_outgoing_t* ack = nta_outgoing_tcreate(leg, nullptr, nullptr, nullptr, SIP_METHOD_ACK, nullptr, SIPTAG_CSEQ(cseq),
                                              TAG_END());
   if (ack) nta_outgoing_destroy(ack);
+}
+
+void CallServer::release_provider(const Call& call) {
+  if (call.plan.targets.empty()) return;
+  const rules::Id provider = call.plan.targets[call.target].provider_id;
+  if (provider && provider_calls_[provider] > 0) --provider_calls_[provider];
 }
 
 void CallServer::send_bye(Call& call, int side) {
@@ -642,12 +647,7 @@ int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t
   const int to = 1 - r.from;
   std::string sdp, error;
   if (r.is_invite && status < 300 && sip) {
-    SuHome home = new_su_home();
-    sip_cseq_t* cseq = sip_cseq_create(home.get(), sip->sip_cseq->cs_seq, SIP_METHOD_ACK);
-    nta_leg_t* leg = to == kA ? call.leg_a : call.leg_b;
-    if (nta_outgoing_t* ack = nta_outgoing_tcreate(leg, nullptr, nullptr, nullptr, SIP_METHOD_ACK, nullptr,
-                                                   SIPTAG_CSEQ(cseq), TAG_END()))
-      nta_outgoing_destroy(ack);
+    send_ack(to == kA ? call.leg_a : call.leg_b, sip);
     if (has_body(sip) && !anchor_sdp(call, to, sip, sdp, error))
       spdlog::warn("[{}] re-INVITE answer SDP unusable: {}", call.call_id, error);
   }
@@ -714,11 +714,9 @@ void CallServer::end(Call& call) {
     if (!answered) nta_outgoing_cancel(call.invite_b);
     nta_outgoing_destroy(call.invite_b);
     call.invite_b = nullptr;
-    const Target& t = call.plan.targets[call.target];
-    if (t.provider_id && provider_calls_[t.provider_id] > 0) --provider_calls_[t.provider_id];
-  } else if (answered && !call.plan.targets.empty()) {
-    const Target& t = call.plan.targets[call.target];
-    if (t.provider_id && provider_calls_[t.provider_id] > 0) --provider_calls_[t.provider_id];
+    release_provider(call);
+  } else if (answered) {
+    release_provider(call);
   }
   if (call.invite_a) reply_a(call, 500, "Server Internal Error");
   if (call.media.session) {

@@ -71,7 +71,10 @@ class CallServer : public rules::ProviderLoad {
   void start_timer(Call& call, su_timer_t*& t, uint64_t ms, void (*fire)(su_root_magic_t*, su_timer_t*, su_timer_arg_t*));
   // SDP from `from` rewritten for the other side; the media leg of `from` updated.
   bool anchor_sdp(Call& call, int from, const sip_t* sip, std::string& out, std::string& error);
-  void send_ack(Call& call, const sip_t* response);
+  // The ACK of a 2xx to an INVITE we sent on `leg` (nta ACKs the others itself).
+  static void send_ack(nta_leg_t* leg, const sip_t* response);
+  // The current target's provider has one call less (LCR's max_calls).
+  void release_provider(const Call& call);
   void send_bye(Call& call, int side);
   void write_cdr(const Call& call);
   static void reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
