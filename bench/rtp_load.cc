@@ -76,6 +76,12 @@ void sleep_until(uint64_t t_ns) {
   clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
 }
 
+double unix_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+
 double cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -142,6 +148,7 @@ class Generator {
     const uint64_t total = rounds * legs;
     const uint64_t t0 = now_ns();
     send_start_ = t0;
+    unix_start_ = unix_seconds();
     uint64_t next_report = t0 + 1'000'000'000u;
     uint64_t last = t0;
     Counters at_last = c_;
@@ -161,11 +168,13 @@ class Generator {
         next_report += 1'000'000'000u;
       }
       if (n < due) continue;  // behind: no sleep
-      const uint64_t next_due = t0 + n * kPeriodNs / legs;
+      // Wake when a whole burst is due (at low rates: each wake costs more than the packets).
+      const uint64_t next_burst = t0 + std::min(total, n + o_.burst) * kPeriodNs / legs;
       const uint64_t after = now_ns();
-      sleep_until(std::clamp(next_due, after + kMinSleepNs, after + kMaxSleepNs));
+      sleep_until(std::clamp(next_burst, after + kMinSleepNs, after + kMaxSleepNs));
     }
     send_end_ = now_ns();
+    unix_end_ = unix_seconds();
     cpu1_ = cpu_seconds();
     // What the dataplane still has in flight.
     const uint64_t drain_end = send_end_ + uint64_t{o_.drain_ms} * 1'000'000u;
@@ -185,6 +194,9 @@ class Generator {
                                   {"legs_without_remote", skipped.remote_unknown}}},
             {"remote_ips", streams_.remote_ips().size()},
             {"seconds", secs},
+            // When the sending started and ended, for a caller that samples other processes' CPU.
+            {"start_unix_s", unix_start_},
+            {"end_unix_s", unix_end_},
             {"sent", t.sent},
             {"tx_failed", t.tx_failed},
             {"received", t.received},
@@ -286,6 +298,8 @@ class Generator {
   Counters c_;
   uint64_t send_start_ = 0;
   uint64_t send_end_ = 0;
+  double unix_start_ = 0;
+  double unix_end_ = 0;
   double cpu0_ = 0;
   double cpu1_ = 0;
 };

@@ -47,6 +47,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 LOCAL = "127.0.0.1"
 
 FULL_STEPS = list(range(250, 3001, 250))
+# A target's own RTP load (Tandem: tandem-bench-rtp-load) starts once all calls are up and needs
+# about a second to attach and half a second to drain: the calls are held this much longer.
+RTP_LOAD_MARGIN_S = 4
 QUICK_STEPS = [250, 750, 1250]
 
 
@@ -402,6 +405,9 @@ class Target:
     description = ""
     media_anchored = False
     service = "bench"  # the Request-URI user the UAC calls
+    # True when the target brings its own RTP load for the concurrent calls (start_rtp_load):
+    # sipp then only holds the calls.
+    own_rtp = False
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -410,6 +416,16 @@ class Target:
     @property
     def sip_addr(self):
         return (LOCAL, self.ctx.sip_port)
+
+    @property
+    def media_ip(self):
+        """The address sipp puts in its SDP and binds its media to (-mi)."""
+        return LOCAL
+
+    def start_rtp_load(self, seconds, json_path):
+        """With own_rtp: starts RTP for every call that is up, for `seconds`; returns the Proc,
+        which writes its summary to json_path and exits."""
+        raise NotImplementedError
 
     def start(self):
         raise NotImplementedError
@@ -527,22 +543,60 @@ class Tandem(Target):
     """tandem-control (the B2BUA) with its tandem-dataplane: each call is routed by the Rules DB
     (outbound least-cost routing to a provider that is the sipp UAS), gets a dataplane session
     (create, update with the answer, delete with the final counters) and leaves a CDR in
-    MariaDB. The dataplane's port is a net_null vdev: sessions are real, packets are not (on
-    loopback no veth can carry them; RTP through the relay is measured by bench/dataplane_bench.py
-    against dpdk-testpmd, and end to end by tests/integration/sip). MariaDB runs on the load
-    CPUs and is not counted: the target is what a Tandem node runs."""
+    MariaDB. MariaDB runs on the load CPUs and is not counted: the target is what a Tandem node
+    runs.
+
+    The dataplane's port: for the concurrent calls with RTP it is a net_memif (role=server) and
+    tandem-bench-rtp-load (bench/rtp_load.cc, role=client, on the load CPUs like sipp) sends the
+    RTP of every call as the callers and callees would, and counts what the dataplane relays back;
+    sipp only holds the calls (it cannot stream thousands of calls from one core). Its media
+    address (--tandem-media-ip, on lo) is not the dataplane port's own, so that the relayed
+    packets leave through the memif. Both DPDK processes run on hugepages. Otherwise (--no-rtp,
+    or no concurrent calls) the port is a net_null vdev: sessions are real, packets are not."""
 
     name = "tandem"
     description = ("tandem-control (sofia-sip B2BUA: rules lookup, least-cost routing, CDR per call "
-                   "to MariaDB) + tandem-dataplane session per call (net_null port, no RTP)")
+                   "to MariaDB) + tandem-dataplane session per call (net_memif port with "
+                   "tandem-bench-rtp-load for RTP, or net_null with --no-rtp)")
     media_anchored = True
     service = "+12125550100"  # a number: calls are routed by it
+    DP_MAC = "02:00:00:00:d0:01"  # the dataplane's memif
+    LOAD_MAC = "02:00:00:00:1a:01"  # tandem-bench-rtp-load's memif
+    DP_MEMORY_MB = 256
+    LOAD_MEMORY_MB = 128
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        a = ctx.args
+        self.own_rtp = bool(a.concurrent) and not a.no_rtp
+        self.added_media_ip = False
+        self.load_runs = 0
+        self.load_prefixes = []  # EAL file prefixes of the generator's runs, removed at stop
+
+    @property
+    def media_ip(self):
+        return self.ctx.args.tandem_media_ip if self.own_rtp else LOCAL
 
     def binary(self, rel):
         path = Path(os.environ.get("TANDEM_BUILD_DIR", HERE.parent.parent / "build")) / rel
         if not os.access(path, os.X_OK):
             raise BenchError(f"{path} is not built (./tools/prepare builds it)")
         return path
+
+    def check_hugepages(self):
+        need = self.DP_MEMORY_MB + self.LOAD_MEMORY_MB
+        mounted = any(line.split()[2:3] == ["hugetlbfs"] for line in open("/proc/mounts"))
+        info = {}
+        for line in open("/proc/meminfo"):
+            k, _, v = line.partition(":")
+            info[k] = v.split()[0] if v.split() else "0"
+        free_mb = int(info.get("HugePages_Free", 0)) * int(info.get("Hugepagesize", 0)) // 1024
+        if not mounted or free_mb < need:
+            raise BenchError(
+                f"tandem with RTP needs hugepages: hugetlbfs mounted and {need} MB free for the dataplane "
+                f"and tandem-bench-rtp-load (found: {'mounted' if mounted else 'no hugetlbfs mount'}, "
+                f"{free_mb} MB free). ./tools/prepare mounts /dev/hugepages and reserves 1024 x 2 MiB; "
+                "or run with --no-rtp (sessions without media)")
 
     def start(self):
         a, wd = self.ctx.args, self.ctx.workdir
@@ -553,6 +607,12 @@ class Tandem(Target):
                                    self.binary("dataplane/tandem-dataplane"),
                                    self.binary("tools/tandemctl/tandemctl"))
         self.ctl = ctl
+        if self.own_rtp:
+            self.rtp_load_bin = self.binary("bench/tandem-bench-rtp-load")
+            self.check_hugepages()
+            if a.tandem_media_ip == LOCAL:
+                raise BenchError("--tandem-media-ip must differ from --local-ip (the dataplane port's address)")
+            self.added_media_ip = add_local_ip(a.tandem_media_ip)
         # MariaDB: the Rules DB and the CDR DB, in this run's directory, on the load CPUs.
         db_dir, self.db_sock = wd / "mariadb", wd / "mariadb.sock"
         user = ["--user=root"] if os.geteuid() == 0 else []
@@ -579,14 +639,21 @@ class Tandem(Target):
             subprocess.run([ctl, "rules", "import", "--db", *db, "--db-user", "root", table, path],
                            check=True, capture_output=True, timeout=60)
         # The dataplane: two lcores (main, one worker) on the target's first CPU, adaptive polling.
+        # A call takes 4 relay ports of the one port (RTP and RTCP of both legs): 20000-59999
+        # holds 10,000 calls (the default range, 2,500).
         cpu = sorted(parse_cpus(self.ctx.proxy_cpus))[0]
         self.dp_sock = wd / "dataplane.sock"
+        self.memif_sock = wd / "memif.sock"
         self.prefix = f"sipbench{os.getpid()}"
+        if self.own_rtp:
+            eal = ["-m", self.DP_MEMORY_MB, "--vdev", self.memif_vdev("server", self.DP_MAC)]
+        else:
+            eal = ["--no-huge", "-m", self.DP_MEMORY_MB, "--vdev", "net_null0,no-rx=1"]
         self.dataplane = self.ctx.spawn("dataplane", [
-            dataplane, "--no-huge", "-m", "256", "--lcores", f"0@{cpu},1@{cpu}", "--file-prefix", self.prefix,
-            "--no-pci", "--vdev", "net_null0,no-rx=1", "--",
+            dataplane, *eal, "--lcores", f"0@{cpu},1@{cpu}", "--file-prefix", self.prefix, "--no-pci", "--",
             "--port", f"0:{LOCAL}/8,role=public,tap=tsb{os.getpid() % 100000}", "--poll-mode", "adaptive",
-            "--control-socket", self.dp_sock, "--max-sessions", str(max(a.concurrent or [0]) * 2 + 10000)])
+            "--relay-ports", "20000-59999", "--control-socket", self.dp_sock,
+            "--max-sessions", str(max(a.concurrent or [0]) * 2 + 10000)])
         self.procs.append(self.dataplane)
         wait_until(lambda: self.dp_sock.exists(), 30, "tandem-dataplane's socket", self.dataplane)
         self.control = self.ctx.spawn("tandem-control", [
@@ -598,11 +665,32 @@ class Tandem(Target):
         self.procs.append(self.control)
         wait_until(lambda: sip_options(*self.sip_addr), 30, "tandem-control to answer OPTIONS", self.control)
 
+    def memif_vdev(self, role, mac):
+        # rsize=12: 4,096 slots per ring, so that a few ms without a poll (two cores shared by
+        # everything) do not overflow it at 500,000 packets/s.
+        return f"net_memif0,role={role},socket={self.memif_sock},socket-abstract=no,rsize=12,mac={mac}"
+
+    def start_rtp_load(self, seconds, json_path):
+        self.load_runs += 1
+        prefix = f"{self.prefix}load{self.load_runs}"
+        self.load_prefixes.append(prefix)
+        cpu = sorted(parse_cpus(self.ctx.load_cpus))[0]
+        return self.ctx.spawn(f"rtp_load_{self.load_runs}", [
+            self.rtp_load_bin, "-m", self.LOAD_MEMORY_MB, "--lcores", f"0@{cpu}", "--file-prefix", prefix,
+            "--no-pci", "--vdev", self.memif_vdev("client", self.LOAD_MAC), "--",
+            "--socket", self.dp_sock, "--dataplane-mac", self.DP_MAC, "--seconds", f"{seconds:g}",
+            "--json", json_path], cpus=self.ctx.load_cpus)
+
     def stop(self):
         super().stop()
-        self.db.stop()
-        for base in ("/var/run/dpdk", "/run/dpdk"):
-            shutil.rmtree(Path(base) / self.prefix, ignore_errors=True)
+        if getattr(self, "db", None):
+            self.db.stop()
+        for prefix in [getattr(self, "prefix", None)] + self.load_prefixes:
+            if prefix:
+                remove_dpdk_files(prefix)
+        if self.added_media_ip:
+            subprocess.run(["ip", "addr", "del", f"{self.ctx.args.tandem_media_ip}/32", "dev", "lo"],
+                           capture_output=True)
 
     def media_stats(self):
         r = subprocess.run([self.ctl, "--socket", self.dp_sock, "--json", "dataplane", "status"],
@@ -615,8 +703,11 @@ class Tandem(Target):
 
     def info(self):
         d = super().info()
-        d.update(dataplane_port="net_null (sessions only)", cdr="MariaDB on the load CPUs, not counted",
-                 log_level="warn")
+        d.update(dataplane_port=("net_memif, RTP from tandem-bench-rtp-load" if self.own_rtp
+                                 else "net_null (sessions only)"),
+                 cdr="MariaDB on the load CPUs, not counted", log_level="warn")
+        if self.own_rtp:
+            d["media_ip"] = self.media_ip
         return d
 
 
@@ -721,7 +812,7 @@ class Run:
         return Proc(name, argv, cpus or self.proxy_cpus, self.workdir)
 
     def sipp_common(self, name, port, media_port, cp):
-        return ["sipp", "-i", LOCAL, "-p", port, "-mi", LOCAL, "-mp", media_port, "-cp", cp,
+        return ["sipp", "-i", LOCAL, "-p", port, "-mi", self.target.media_ip, "-mp", media_port, "-cp", cp,
                 "-nostdin", "-trace_stat", "-stf", self.workdir / f"{name}.csv", "-fd", "1",
                 "-trace_err", "-error_file", self.workdir / f"{name}_errors.log"]
 
@@ -911,7 +1002,12 @@ class Run:
             out.append(res)
             log(f"{self.target.name}: {n} concurrent: {res['ok']}/{res['placed']} ok, peak "
                 f"{res['peak_concurrent']} at once, target at {res.get('target_cpu_pct_all_up')} % "
-                f"while all up, sipp at {res['sipp_cpu_pct_peak']} % at most")
+                f"while all up, sipp at {res['sipp_cpu_pct_peak']} % at most"
+                + (f", relayed {res.get('relayed_pps_all_up')} of {res.get('expected_relayed_pps')} "
+                   f"packets/s" if res.get("expected_relayed_pps") else "")
+                + (f", RTP loss {res['rtp_loss_pct']} %, rtp-load at {res['rtp_load_cpu_pct']} %"
+                   if "rtp_loss_pct" in res else "")
+                + (f", RTP load: {res['rtp_load_error']}" if res.get("rtp_load_error") else ""))
             if res["fail_pct"] > self.args.max_fail_pct:
                 break
         return out
@@ -920,9 +1016,15 @@ class Run:
         a = self.args
         rate = a.concurrent_rate
         setup_s = n / rate
-        hold_ms = int((setup_s + a.concurrent_hold + 1) * 1000)
+        # A target with its own RTP load (own_rtp) starts it once all n calls are up, for
+        # --concurrent-hold s: the calls last long enough for its start-up and drain too.
+        own_rtp = self.target.own_rtp
+        hold_ms = int((setup_s + a.concurrent_hold + (RTP_LOAD_MARGIN_S if own_rtp else 1)) * 1000)
         pps_per_call = 0
-        if a.no_rtp:
+        if own_rtp:
+            scenario = SCENARIOS / "uac.xml"
+            pps_per_call = 50.0  # per leg: what each leg's remote sends, relayed to the other
+        elif a.no_rtp:
             scenario = SCENARIOS / "uac.xml"
         elif a.rtp_mode == "pcap":
             packets, pcap_ms = pcap_info(a.pcap)
@@ -936,13 +1038,15 @@ class Run:
             audio.write_bytes(pcap_payload(a.pcap))
             scenario = self.fill(SCENARIOS / "uac_rtp_stream.xml", AUDIO=audio)
             pps_per_call = 50.0  # sipp's rtp_stream: PCMA, 160 bytes every 20 ms
-        rtp = "none" if a.no_rtp else a.rtp_mode
+        rtp = "rtp-load" if own_rtp else "none" if a.no_rtp else a.rtp_mode
         timeout = setup_s + hold_ms / 1000.0 + a.recv_timeout * 2 + 10
         log(f"{self.target.name}: {n} concurrent calls, RTP {rtp}, set up at {rate} CPS, "
             f"each held {hold_ms / 1000:.1f} s")
         self.check_alive()
         samples = []  # (t, target ticks, current calls, media stats)
         load = []  # (t, sipp ticks)
+        gen = {"proc": None, "json": self.workdir / f"rtp_load_{n}.json",
+               "samples": []}  # own RTP load: (unix time, target ticks, ticks by process, media stats)
 
         def tick(p):
             rows = read_sipp_stats(self.workdir / f"uac_concurrent_{n}.csv")
@@ -953,9 +1057,16 @@ class Run:
             if p is None or not samples or now - max(
                     (x[0] for x in samples if x[3] is not None), default=0) >= 1.0:
                 media = self.target.media_stats()
-            samples.append((now, cpu_ticks(self.target.pids()), cur, media))
+            ticks = cpu_ticks(self.target.pids())
+            samples.append((now, ticks, cur, media))
             if p is not None:
                 load.append((now, cpu_ticks([p.pid, self.uas_proc.pid])))
+            if own_rtp and p is not None:
+                if gen["proc"] is None and cur >= n:
+                    log(f"{self.target.name}: all {n} calls up: RTP for {a.concurrent_hold:g} s")
+                    gen["proc"] = self.target.start_rtp_load(a.concurrent_hold, gen["json"])
+                elif gen["proc"] is not None and gen["proc"].poll() is None:
+                    gen["samples"].append((time.time(), ticks, self.target.cpu_by_process(), media))
 
         tick(None)
         m0, tl0 = samples[0][3], self.load_ticks()
@@ -993,7 +1104,46 @@ class Run:
             res["note"] = f"never {n} calls up at once (peak {peak})"
         if m0 and samples[-1][3]:
             res["media"] = {k: samples[-1][3][k] - m0[k] for k in m0 if k != "sessions_now"}
+        if own_rtp:
+            res.update(self.rtp_load_figures(n, gen))
         return res
+
+    def rtp_load_figures(self, n, gen):
+        """The concurrent level's media figures from the target's own RTP load: the generator's
+        summary, and the target's CPU and relayed packets while it sent (from the samples taken
+        between its start and end)."""
+        p = gen["proc"]
+        if p is None:
+            return {"rtp_load_error": "not started: the calls were never all up"}
+        if p.wait(RTP_LOAD_MARGIN_S + 10) is None:
+            log(f"{p.name} still running after the calls ended: stopping it")
+        p.stop(grace=2)
+        try:
+            summary = json.loads(Path(gen["json"]).read_text())
+        except (OSError, ValueError):
+            return {"rtp_load_error": f"{p.name} exited {p.returncode} without a summary: "
+                                      + (p.tail(3).splitlines() or ["?"])[-1]}
+        out = {"rtp_load": {k: summary[k] for k in (
+                   "sessions", "legs", "seconds", "sent", "received", "expected", "lost", "loss_pct",
+                   "lost_by_seq", "out_of_order", "bad_payload_or_ssrc", "legs_without_packets",
+                   "pps_sent", "pps_received", "expected_pps", "tx_failed", "cpu_pct")},
+               "rtp_loss_pct": round(summary["loss_pct"], 4),
+               "rtp_load_cpu_pct": round(summary["cpu_pct"], 1),
+               # both legs of every call: 50 packets/s each, relayed to the other leg's remote
+               "expected_relayed_pps": round(2 * n * 50)}
+        win = [s for s in gen["samples"] if summary["start_unix_s"] <= s[0] <= summary["end_unix_s"]]
+        if len(win) >= 2 and win[-1][0] > win[0][0]:
+            dt = win[-1][0] - win[0][0]
+            out["rtp_window_s"] = round(dt, 1)
+            out["target_cpu_pct_all_up"] = round(100.0 * (win[-1][1] - win[0][1]) / CLK_TCK / dt, 1)
+            out["target_cpu_pct_by_process_all_up"] = {
+                k: round(100.0 * (win[-1][2][k] - win[0][2][k]) / CLK_TCK / dt, 1)
+                for k in win[-1][2] if k in win[0][2]}
+            wm = [s for s in win if s[3] is not None]
+            if len(wm) >= 2 and wm[-1][0] > wm[0][0]:
+                out["relayed_pps_all_up"] = round(
+                    (wm[-1][3]["relayed_packets"] - wm[0][3]["relayed_packets"]) / (wm[-1][0] - wm[0][0]))
+        return out
 
     def fill(self, template, **fields):
         text = Path(template).read_text()
@@ -1127,10 +1277,18 @@ def report(out):
                      c["ok"], c["failed"], c["peak_concurrent"], fmt(c.get("all_up_s")),
                      fmt(c.get("target_cpu_pct_all_up")), f"{c['target_cpu_s']:.1f}",
                      fmt(c.get("relayed_pps_all_up")), fmt(c.get("expected_relayed_pps")),
-                     fmt(c.get("sipp_cpu_pct_peak"), ".0f")] for c in conc]
+                     fmt(c.get("rtp_loss_pct"), ".3f"), fmt(c.get("sipp_cpu_pct_peak"), ".0f"),
+                     fmt(c.get("rtp_load_cpu_pct"), ".0f")] for c in conc]
             lines.append(table(rows, ["calls", "RTP", "CPS", "hold s", "placed", "ok", "failed",
                                       "peak", "all up s", "target% all up", "cpu s",
-                                      "relayed pkt/s", "expected", "sipp% max"]))
+                                      "relayed pkt/s", "expected", "loss%", "sipp% max", "rtp-load%"]))
+            for c in conc:
+                if c.get("rtp_load_error"):
+                    lines.append(f"   {c['calls']} calls: RTP load: {c['rtp_load_error']}")
+                elif c.get("target_cpu_pct_by_process_all_up"):
+                    lines.append(f"   {c['calls']} calls, while the RTP load sent: " + ", ".join(
+                        f"{k} {v} %" for k, v in c["target_cpu_pct_by_process_all_up"].items())
+                        + f" of a core; legs that got nothing {c['rtp_load']['legs_without_packets']}")
         lines.append("")
     rows = []
     for r in out["targets"]:
@@ -1212,6 +1370,9 @@ def parse_args(argv):
                    help="the address every process binds (on lo). tandem needs one outside 127/8 (its "
                         "dataplane refuses loopback media addresses): with an address of 198.18.0.0/15 "
                         "the script puts it on lo for the run (e.g. 198.18.50.1)")
+    p.add_argument("--tandem-media-ip", default="198.18.51.1",
+                   help="tandem with RTP: sipp's media address (-mi, in its SDP), put on lo for the run; the "
+                        "calls' remotes, so not --local-ip (the dataplane port's own address)")
     p.add_argument("--proxy-cpus", default="0", help="CPUs of the target (taskset -c)")
     p.add_argument("--load-cpus", default="1", help="CPUs of sipp and this script")
     p.add_argument("--proxy-port", type=int, default=5060)
@@ -1292,6 +1453,16 @@ def add_local_ip(ip):
         raise BenchError(f"--local-ip {ip} is on no interface (only 198.18.0.0/15 is added to lo)")
     subprocess.run(["ip", "addr", "add", f"{ip}/32", "dev", "lo"], check=True, capture_output=True)
     return True
+
+
+def remove_dpdk_files(prefix):
+    """EAL's run-time directory and hugepage files of a file prefix (a killed DPDK process
+    leaves them)."""
+    for base in ("/var/run/dpdk", "/run/dpdk"):
+        shutil.rmtree(Path(base) / prefix, ignore_errors=True)
+    for mount in ("/dev/hugepages", "/mnt/huge"):
+        for f in Path(mount).glob(prefix + "map_*") if Path(mount).is_dir() else ():
+            f.unlink(missing_ok=True)
 
 
 def on_signal(signum, _frame):
