@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -15,6 +16,7 @@ namespace {
 
 constexpr int kReplyTimeoutMs = 10000;
 constexpr uint32_t kMaxReply = 1u << 20;
+constexpr size_t kReadChunk = 64 * 1024;
 
 template <typename T>
 Reply<T> failure(std::string message, uint32_t code = 0) {
@@ -31,6 +33,10 @@ DataplaneClient::~DataplaneClient() { close(); }
 void DataplaneClient::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  broken_ = false;
+  in_.clear();
+  in_begin_ = 0;
+  out_.clear();
   pending_events_.clear();
 }
 
@@ -76,64 +82,128 @@ bool DataplaneClient::send_raw(const std::vector<uint8_t>& m) {
   return true;
 }
 
-bool DataplaneClient::read_exact(void* buf, size_t n, int timeout_ms) {
-  auto* p = static_cast<uint8_t*>(buf);
-  while (n) {
-    pollfd pfd{fd_, POLLIN, 0};
-    const int rc = ::poll(&pfd, 1, timeout_ms);
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc <= 0) return false;
-    const ssize_t got = ::read(fd_, p, n);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    p += got;
-    n -= static_cast<size_t>(got);
+void DataplaneClient::append_request(uint16_t type, uint32_t seq, const void* body, size_t size) {
+  const std::vector<uint8_t> m = proto::encode(type, seq, body, size);
+  out_.insert(out_.end(), m.begin(), m.end());
+}
+
+bool DataplaneClient::flush() {
+  if (out_.empty()) return true;
+  if (fd_ < 0) return false;
+  const bool sent = send_raw(out_);
+  out_.clear();
+  return sent;
+}
+
+DataplaneClient::Fill DataplaneClient::fill(int timeout_ms) {
+  if (fd_ < 0 || broken_) return Fill::broken;
+  if (in_begin_ == in_.size()) {
+    in_.clear();
+    in_begin_ = 0;
+  } else if (in_begin_ >= kReadChunk) {
+    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(in_begin_));
+    in_begin_ = 0;
   }
-  return true;
+  const size_t old = in_.size();
+  in_.resize(old + kReadChunk);
+  // Read first: on a shared core the dataplane has often answered already.
+  for (;;) {
+    const ssize_t n = ::recv(fd_, in_.data() + old, kReadChunk, MSG_DONTWAIT);
+    if (n > 0) {
+      in_.resize(old + static_cast<size_t>(n));
+      return Fill::data;
+    }
+    const int err = n == 0 ? 0 : errno;
+    if (err == EINTR) continue;
+    if (n == 0 || (err != EAGAIN && err != EWOULDBLOCK)) {
+      in_.resize(old);
+      broken_ = true;
+      return Fill::broken;
+    }
+    pollfd pfd{fd_, POLLIN, 0};
+    const int rc = timeout_ms == 0 ? 0 : ::poll(&pfd, 1, timeout_ms);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) {
+      in_.resize(old);
+      return Fill::nothing;
+    }
+  }
+}
+
+std::optional<DataplaneClient::Frame> DataplaneClient::next_frame(int timeout_ms) {
+  for (;;) {
+    const size_t have = in_.size() - in_begin_;
+    if (have >= sizeof(proto::Header)) {
+      Frame f{};
+      std::memcpy(&f.header, in_.data() + in_begin_, sizeof f.header);
+      if (f.header.magic != proto::kMagic || f.header.length < sizeof f.header || f.header.length > kMaxReply) {
+        broken_ = true;  // the stream cannot be resynchronised
+        return std::nullopt;
+      }
+      if (have >= f.header.length) {
+        f.body = in_.data() + in_begin_ + sizeof f.header;
+        f.size = f.header.length - sizeof f.header;
+        in_begin_ += f.header.length;
+        return f;
+      }
+    }
+    // A partial message completes soon: the dataplane writes whole replies.
+    if (fill(have ? kReplyTimeoutMs : timeout_ms) != Fill::data) return std::nullopt;
+  }
 }
 
 std::optional<DataplaneClient::RawReply> DataplaneClient::read_message(int timeout_ms) {
-  RawReply r;
-  if (!read_exact(&r.header, sizeof r.header, timeout_ms)) return std::nullopt;
-  if (r.header.magic != proto::kMagic || r.header.length < sizeof r.header || r.header.length > kMaxReply) {
-    return std::nullopt;
+  auto f = next_frame(timeout_ms);
+  if (!f) return std::nullopt;
+  return RawReply{f->header, std::vector<uint8_t>(f->body, f->body + f->size)};
+}
+
+void DataplaneClient::dispatch_queued(const Frame& f) {
+  if (f.header.type == static_cast<uint16_t>(proto::MsgType::event_session_timeout)) {
+    if (f.size == sizeof(proto::TimeoutEvent)) {
+      proto::TimeoutEvent e;
+      std::memcpy(&e, f.body, sizeof e);
+      pending_events_.push_back(e);
+    }
+    return;
   }
-  r.body.resize(r.header.length - sizeof r.header);
-  if (!read_exact(r.body.data(), r.body.size(), kReplyTimeoutMs)) return std::nullopt;
-  return r;
+  if (queued_handler_) queued_handler_(f.header, f.body, f.size);
+}
+
+bool DataplaneClient::drain() {
+  while (auto f = next_frame(0)) dispatch_queued(*f);
+  return !broken_;
 }
 
 template <typename Resp, typename Req>
 Reply<Resp> DataplaneClient::call(proto::MsgType type, const Req& req) {
   if (fd_ < 0) return failure<Resp>("not connected");
-  const uint32_t seq = next_seq();
-  if (!send_raw(proto::encode(static_cast<uint16_t>(type), seq, req))) {
-    return failure<Resp>(std::string("cannot send to the dataplane: ") + std::strerror(errno));
-  }
+  const uint32_t seq = enqueue(type, req);
+  if (!flush()) return failure<Resp>(std::string("cannot send to the dataplane: ") + std::strerror(errno));
   for (;;) {
-    auto m = read_message(kReplyTimeoutMs);
-    if (!m) return failure<Resp>("no reply from the dataplane (connection closed or timed out)");
-    if (m->header.type == static_cast<uint16_t>(proto::MsgType::event_session_timeout)) {
-      if (m->body.size() == sizeof(proto::TimeoutEvent)) {
-        proto::TimeoutEvent e;
-        std::memcpy(&e, m->body.data(), sizeof e);
-        pending_events_.push_back(e);
-      }
+    auto f = next_frame(kReplyTimeoutMs);
+    if (!f) return failure<Resp>("no reply from the dataplane (connection closed or timed out)");
+    // seq 0 is an error about the framing of what we sent, which ends the connection.
+    if (f->header.seq != seq && f->header.seq != 0) {
+      dispatch_queued(*f);
       continue;
     }
-    if (m->header.seq != seq && m->header.seq != 0) continue;
-    if (m->header.type == static_cast<uint16_t>(proto::MsgType::error)) {
+    if (f->header.type == static_cast<uint16_t>(proto::MsgType::event_session_timeout)) {
+      dispatch_queued(*f);
+      continue;
+    }
+    if (f->header.type == static_cast<uint16_t>(proto::MsgType::error)) {
       proto::ErrorReply e{};
-      std::memcpy(&e, m->body.data(), std::min(sizeof e, m->body.size()));
+      std::memcpy(&e, f->body, std::min(sizeof e, f->size));
       e.message[sizeof e.message - 1] = 0;
       return failure<Resp>(e.message, e.code);
     }
-    if (m->header.type != proto::reply_type(type) || m->body.size() != sizeof(Resp)) {
+    if (f->header.type != proto::reply_type(type) || f->size != sizeof(Resp)) {
       return failure<Resp>(std::string("unexpected reply to ") + proto::type_name(static_cast<uint16_t>(type)));
     }
     Reply<Resp> r;
     r.value.emplace();
-    std::memcpy(&*r.value, m->body.data(), sizeof(Resp));
+    std::memcpy(&*r.value, f->body, sizeof(Resp));
     return r;
   }
 }

@@ -1,9 +1,13 @@
 // The control plane's side of the dataplane protocol (dataplane/control_protocol.h):
-// a blocking client over the Unix socket, used by tandemctl and by the call
-// server to program media sessions.
+// a client over the Unix socket, used by tandemctl and by the call server to
+// program media sessions. Requests are synchronous, or queued (enqueue) to go
+// out together with the next one: the call server sends its updates and deletes
+// that way, so that the dataplane, which shares a core with it in small setups,
+// is woken once for several of them.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,13 +59,46 @@ class DataplaneClient {
   // For an event loop that waits on the socket (subscribers).
   int fd() const { return fd_; }
 
+  // Queued requests: appended here, sent by flush() or with the next
+  // synchronous request. Their replies (in order, identified by the returned
+  // seq) go to the handler as they are read: by drain(), or while a
+  // synchronous request waits for its own. The body is valid during the call.
+  using ReplyHandler = std::function<void(const proto::Header&, const uint8_t* body, size_t size)>;
+  void on_queued_reply(ReplyHandler handler) { queued_handler_ = std::move(handler); }
+  template <typename Req>
+  uint32_t enqueue(proto::MsgType type, const Req& req) {
+    const uint32_t seq = next_seq();
+    append_request(static_cast<uint16_t>(type), seq, &req, sizeof req);
+    return seq;
+  }
+  bool flush();
+  // Reads the replies already there, without waiting; false if the connection broke.
+  bool drain();
+  bool has_queued() const { return !out_.empty(); }
+
  private:
   template <typename Resp, typename Req>
   Reply<Resp> call(proto::MsgType type, const Req& req);
-  bool read_exact(void* buf, size_t n, int timeout_ms);
+  void append_request(uint16_t type, uint32_t seq, const void* body, size_t size);
+  // One complete message from the input buffer, reading the socket as needed
+  // for up to timeout_ms; valid until the next call.
+  struct Frame {
+    proto::Header header;
+    const uint8_t* body;
+    size_t size;
+  };
+  std::optional<Frame> next_frame(int timeout_ms);
+  enum class Fill { data, nothing, broken };
+  Fill fill(int timeout_ms);
+  void dispatch_queued(const Frame& f);
 
   int fd_ = -1;
   uint32_t seq_ = 0;
+  bool broken_ = false;                  // closed by the peer or unframeable input
+  std::vector<uint8_t> in_;              // bytes read, in_[in_begin_..] not yet consumed
+  size_t in_begin_ = 0;
+  std::vector<uint8_t> out_;             // queued requests not yet sent
+  ReplyHandler queued_handler_;
   std::vector<proto::TimeoutEvent> pending_events_;
 };
 

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <random>
 
+#include "control/server/call_record.h"
 #include "control/server/sip_checks.h"
 #include "control/server/su_home.h"
 
@@ -112,6 +113,8 @@ bool CallServer::start(std::string& error) {
     return false;
   }
   watch_media();
+  // Ended calls go at the start of the next loop turn, outside nta's callbacks.
+  su_root_add_prepoll(root_, [](void* self, su_root_t*) { static_cast<CallServer*>(self)->reap(); }, this);
   spdlog::info("SIP on {} (UDP and TCP), capacity {} calls", url, config_.capacity);
   return true;
 }
@@ -142,6 +145,8 @@ void CallServer::on_media_lost() {
     call->media.session = 0;  // nothing to delete any more
     hang_up(*call, cdr::HangupSide::system, "media relay lost", -1);
   }
+  media_.flush();  // fails what was awaited: those calls' records go without counters
+  take_media_outcomes();
   if (!media_retry_) media_retry_ = su_timer_create(su_root_task(root_), 1000);
   su_timer_set_for_ever(media_retry_, media_retry_cb, reinterpret_cast<su_timer_arg_t*>(this));
 }
@@ -285,7 +290,7 @@ int CallServer::on_new_request(nta_incoming_t* irq, const sip_t* sip) {
     attempt.disposition = cdr::Disposition::rejected;
     attempt.final_code = 503;
     attempt.hangup_reason = shutting_down_ ? "shutting down" : "at capacity";
-    write_cdr(attempt);
+    submit_cdr(call_record(attempt, config_.dc, config_.node), attempt.call_id);
     const std::string retry = std::to_string(config_.retry_after_s);
     return refuse(503, "Service Unavailable", attempt.hangup_reason, SIPTAG_RETRY_AFTER_STR(retry.c_str()));
   }
@@ -373,8 +378,9 @@ void CallServer::new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* pee
                 error.empty() ? "an INVITE without SDP offer (delayed offer) is not supported" : error);
   auto offer = ParsedSdp::parse(body, error);
   if (!offer) return fail(Counter::refused_sdp, 488, "Not Acceptable Here", error);
-  if (!media_.create(offer->endpoint(), call.side_of[kA], call.side_of[kB], call.media, error))
-    return fail(Counter::media_errors, 503, "Service Unavailable", "media relay: " + error);
+  const bool created = media_.create(offer->endpoint(), call.side_of[kA], call.side_of[kB], call.media, error);
+  take_media_outcomes();  // the queued requests went with it
+  if (!created) return fail(Counter::media_errors, 503, "Service Unavailable", "media relay: " + error);
   by_media_session_[call.media.session] = &call;
   call.offer_to_b = offer->with_relay(call.media.local_ip[kB], call.media.local_port[kB]);
   call.state = CallState::calling;
@@ -669,9 +675,13 @@ bool CallServer::anchor_sdp(Call& call, int from, const sip_t* sip, std::string&
   }
   auto parsed = ParsedSdp::parse(body, error);
   if (!parsed) return false;
-  if (call.media.session && !media_.update(call.media, from, parsed->endpoint(), error)) {
-    counters_.add(Counter::media_errors);
-    return false;
+  if (call.media.session) {
+    if (!media_.update(call.media.session, from, parsed->endpoint(), error)) {
+      counters_.add(Counter::media_errors);
+      return false;
+    }
+    // Sent now: the relay must know where this side's media goes before the other side hears the SDP.
+    flush_media();
   }
   const int to = 1 - from;
   out = parsed->with_relay(call.media.local_ip[to], call.media.local_port[to]);
@@ -719,77 +729,43 @@ void CallServer::end(Call& call) {
     release_provider(call);
   }
   if (call.invite_a) reply_a(call, 500, "Server Internal Error");
-  if (call.media.session) {
-    by_media_session_.erase(call.media.session);
-    std::string error;
-    if (!media_.finish(call.media, call.quality, error)) {
-      counters_.add(Counter::media_errors);
-      spdlog::warn("[{}] {}", call.call_id, error);
-    }
-  }
   counters_.add(Counter::calls_ended);
-  write_cdr(call);
+  cdr::Record record = call_record(call, config_.dc, config_.node);
+  if (call.media.session) {
+    // The record waits for the session's final counters, which its deletion returns.
+    by_media_session_.erase(call.media.session);
+    media_.finish(call.media.session);
+    awaiting_media_.emplace(call.media.session, PendingRecord{std::move(record), call.call_id});
+    call.media.session = 0;
+    schedule_media_flush();
+  } else {
+    submit_cdr(std::move(record), call.call_id);
+  }
   // The legs go on the next loop turn: nta may still be inside one of their callbacks.
   graveyard_.push_back(std::move(calls_.at(call.serial)));
   calls_.erase(call.serial);
-  if (!reaper_) reaper_ = su_timer_create(su_root_task(root_), 1);
-  if (!su_timer_is_set(reaper_)) su_timer_set(reaper_, reap, reinterpret_cast<su_timer_arg_t*>(this));
 }
 
-void CallServer::reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t* self) {
-  auto* server = reinterpret_cast<CallServer*>(self);
-  for (auto& call : server->graveyard_) {
+void CallServer::reap() {
+  for (auto& call : graveyard_) {
     if (call->leg_a) nta_leg_destroy(call->leg_a);
     if (call->leg_b) nta_leg_destroy(call->leg_b);
   }
-  server->graveyard_.clear();
+  graveyard_.clear();
 }
 
-void CallServer::write_cdr(const Call& call) {
-  cdr::Record r;
+void CallServer::submit_cdr(cdr::Record r, const std::string& call_id) {
   std::string error;
   r.id = cdrs_.new_id(error);
   if (!r.id) {
     counters_.add(Counter::cdr_errors);
-    spdlog::error("[{}] CDR: no record id: {}", call.call_id, error);
+    spdlog::error("[{}] CDR: no record id: {}", call_id, error);
     return;
-  }
-  // What came off the network is made printable: a CDR is never refused for its bytes.
-  using cdr::printable;
-  r.call_id = printable(call.call_id, cdr::kMaxCallId);
-  r.direction = call.plan.direction;
-  r.caller = printable(call.plan.caller.empty() ? call.from_user : call.plan.caller, cdr::kMaxNumber);
-  if (r.caller.empty()) r.caller = "anonymous";
-  r.called = printable(call.plan.called.empty() ? call.to_uri : call.plan.called, cdr::kMaxNumber);
-  if (r.called.empty()) r.called = "unknown";
-  r.customer = call.plan.customer.empty() ? "(none)" : printable(call.plan.customer, cdr::kMaxName);
-  const bool answered = call.disposition == cdr::Disposition::answered;
-  if (!call.plan.targets.empty() && (answered || call.state != CallState::routing)) {
-    const Target& t = call.plan.targets[std::min(call.target, call.plan.targets.size() - 1)];
-    r.target = printable(t.label, cdr::kMaxTarget);
-    r.provider = printable(t.provider, cdr::kMaxName);
-  }
-  r.dc = config_.dc;
-  r.server = config_.node;
-  r.start_ms = call.start_ms;
-  r.answer_ms = answered ? call.answer_ms : 0;
-  r.end_ms = std::max(call.end_ms, call.start_ms);
-  r.disposition = call.disposition;
-  r.sip_code = call.final_code ? call.final_code : (answered ? 200 : 500);
-  r.hangup_side = call.hangup_side;
-  r.hangup_reason = printable(call.hangup_reason, cdr::kMaxName);
-  r.legs = call.quality;
-  cdr::compute_durations(r);
-  if (r.direction == cdr::Direction::outbound && answered && !call.plan.targets.empty()) {
-    const Target& t = call.plan.targets[call.target];
-    const uint32_t inc = t.increment_s ? t.increment_s : 60;
-    const uint64_t billed_s = (uint64_t{r.billable_s} + inc - 1) / inc * inc;
-    r.cost_micros = static_cast<int64_t>(static_cast<uint64_t>(t.cost_micros) * billed_s / 60);
   }
   const cdr::SubmitResult result = cdrs_.submit(std::move(r), &error);
   if (result == cdr::SubmitResult::rejected || result == cdr::SubmitResult::dropped) {
     counters_.add(Counter::cdr_errors);
-    spdlog::error("[{}] CDR refused: {}", call.call_id, error);
+    spdlog::error("[{}] CDR refused: {}", call_id, error);
   }
 }
 
@@ -807,6 +783,38 @@ void CallServer::stop_timer(su_timer_t*& t) {
   if (!t) return;
   su_timer_destroy(t);
   t = nullptr;
+}
+
+void CallServer::flush_media() {
+  media_.flush();
+  take_media_outcomes();
+  if (media_.busy()) schedule_media_flush();
+}
+
+void CallServer::schedule_media_flush() {
+  if (!media_flush_) media_flush_ = su_timer_create(su_root_task(root_), kMediaFlushMs);
+  if (!su_timer_is_set(media_flush_))
+    su_timer_set(media_flush_, [](su_root_magic_t*, su_timer_t*, su_timer_arg_t* self) {
+      reinterpret_cast<CallServer*>(self)->flush_media();
+    }, reinterpret_cast<su_timer_arg_t*>(this));
+}
+
+void CallServer::take_media_outcomes() {
+  for (Media::Outcome& o : media_.outcomes()) {
+    auto pending = awaiting_media_.find(o.session);
+    if (!o.error.empty()) {
+      counters_.add(Counter::media_errors);
+      auto call = by_media_session_.find(o.session);
+      const std::string& id = pending != awaiting_media_.end() ? pending->second.call_id
+                              : call != by_media_session_.end() ? call->second->call_id
+                                                                : std::to_string(o.session);
+      spdlog::warn("[{}] {}", id, o.error);
+    }
+    if (!o.deleted || pending == awaiting_media_.end()) continue;
+    pending->second.record.legs = o.quality;
+    submit_cdr(std::move(pending->second.record), pending->second.call_id);
+    awaiting_media_.erase(pending);
+  }
 }
 
 void CallServer::on_media_timeouts() {
@@ -833,11 +841,17 @@ void CallServer::shutdown() {
     media_wait_index_ = -1;
   }
   while (!calls_.empty()) hang_up(*calls_.begin()->second, cdr::HangupSide::system, "server shutdown", -1);
-  reap(nullptr, nullptr, reinterpret_cast<su_timer_arg_t*>(this));
-  if (reaper_) {
-    su_timer_destroy(reaper_);
-    reaper_ = nullptr;
+  media_.flush();
+  media_.settle();
+  take_media_outcomes();
+  for (auto& [session, pending] : awaiting_media_) submit_cdr(std::move(pending.record), pending.call_id);
+  awaiting_media_.clear();
+  if (media_flush_) {
+    su_timer_destroy(media_flush_);
+    media_flush_ = nullptr;
   }
+  su_root_remove_prepoll(root_);
+  reap();
 }
 
 uint32_t CallServer::active_calls(rules::Id provider) const {

@@ -76,8 +76,13 @@ class CallServer : public rules::ProviderLoad {
   // The current target's provider has one call less (LCR's max_calls).
   void release_provider(const Call& call);
   void send_bye(Call& call, int side);
-  void write_cdr(const Call& call);
-  static void reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+  void submit_cdr(cdr::Record record, const std::string& call_id);
+  // The dataplane's updates and deletes: sent now, or within kMediaFlushMs with
+  // whatever else is queued (the next session's creation takes them along).
+  void flush_media();
+  void schedule_media_flush();
+  void take_media_outcomes();
+  void reap();
 
   static int leg_a_cb(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*);
   static int leg_b_cb(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*);
@@ -118,10 +123,17 @@ class CallServer : public rules::ProviderLoad {
   std::vector<PeerHost> rule_peers_;
   // Ended calls whose nta legs are destroyed on the next loop turn.
   std::vector<std::unique_ptr<Call>> graveyard_;
-  su_timer_t* reaper_ = nullptr;
   su_wait_t media_wait_[1] = {};
   int media_wait_index_ = -1;
   su_timer_t* media_retry_ = nullptr;
+  su_timer_t* media_flush_ = nullptr;
+  static constexpr su_duration_t kMediaFlushMs = 10;
+  // Ended calls' records waiting for their media session's final counters, by session.
+  struct PendingRecord {
+    cdr::Record record;
+    std::string call_id;
+  };
+  std::unordered_map<uint64_t, PendingRecord> awaiting_media_;
 };
 
 }  // namespace tandem::control

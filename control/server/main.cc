@@ -19,6 +19,7 @@
 #include "control/server/config.h"
 #include "control/server/control_socket.h"
 #include "control/server/media.h"
+#include "control/server/sip_loop.h"
 #include "rules/reloader.h"
 #include "rules/store.h"
 
@@ -31,11 +32,11 @@ void on_signal(int) {
   [[maybe_unused]] auto n = ::write(signal_pipe[1], &c, 1);
 }
 
-int on_signal_pipe(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* root) {
+int on_signal_pipe(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* loop) {
   char c;
   [[maybe_unused]] auto n = ::read(signal_pipe[0], &c, 1);
   spdlog::info("signal received: ending calls and stopping");
-  su_root_break(reinterpret_cast<su_root_t*>(root));
+  reinterpret_cast<tandem::control::SipLoop*>(loop)->stop();
   return 0;
 }
 
@@ -81,30 +82,32 @@ int main(int argc, char** argv) {
   }
 
   su_init();
-  su_root_t* root = su_root_create(nullptr);
   int rc = 0;
   {
+    control::SipLoop loop;
+    su_root_t* root = loop.root();
+    if (!loop.sleeps_on_epoll()) spdlog::warn("sofia-sip's poller is not epoll: using su_root_run()");
     control::CallServer server(config, root, media, reloader, writer);
     control::ControlSocket control_socket(root, server, reloader, writer);
     su_wait_t signal_wait[1];
+    auto* loop_arg = reinterpret_cast<su_wakeup_arg_t*>(&loop);
     if (!server.start(error) || !control_socket.open(config.control_socket, error) || ::pipe(signal_pipe) != 0) {
       spdlog::critical("{}", error);
       rc = 1;
     } else {
       su_wait_create(signal_wait, signal_pipe[0], SU_WAIT_IN);
-      su_root_register(root, signal_wait, on_signal_pipe, reinterpret_cast<su_wakeup_arg_t*>(root), 0);
+      su_root_register(root, signal_wait, on_signal_pipe, loop_arg, 0);
       ::signal(SIGINT, on_signal);
       ::signal(SIGTERM, on_signal);
       ::signal(SIGPIPE, SIG_IGN);
       spdlog::info("tandem-control {} {} ready; operator socket {}", config.dc, config.node, config.control_socket);
-      su_root_run(root);
+      loop.run();
       server.shutdown();
       // The BYEs and CANCELs of the shutdown leave before the stack closes.
       for (int i = 0; i < 50; ++i) su_root_step(root, 10);
-      su_root_unregister(root, signal_wait, on_signal_pipe, reinterpret_cast<su_wakeup_arg_t*>(root));
+      su_root_unregister(root, signal_wait, on_signal_pipe, loop_arg);
     }
   }
-  su_root_destroy(root);
   su_deinit();
   writer.stop();
   reloader.stop();

@@ -2,6 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/control_codec.h"
+
 namespace tandem::control {
 
 namespace {
@@ -32,6 +37,9 @@ bool Media::reopen(std::string& error) { return open(socket_, external_role_, in
 
 bool Media::open(const std::string& socket, const std::string& external_role, const std::string& internal_role,
                  std::string& error) {
+  fail_awaited("the dataplane connection was reopened");
+  requests_.on_queued_reply(
+      [this](const proto::Header& h, const uint8_t* body, size_t size) { on_reply(h, body, size); });
   socket_ = socket;
   external_role_ = external_role;
   internal_role_ = internal_role;
@@ -77,6 +85,7 @@ bool Media::create(const MediaEndpoint& caller, Side caller_side, Side callee_si
   r.legs[1].clock_khz = caller.clock_khz;
   auto info = requests_.create(r);
   if (!info) {
+    if (info.error_code == 0) fail_awaited("the dataplane connection broke");
     error = "dataplane create: " + info.error;
     return false;
   }
@@ -88,21 +97,65 @@ bool Media::create(const MediaEndpoint& caller, Side caller_side, Side callee_si
   return true;
 }
 
-bool Media::update(const MediaAnchor& anchor, int leg, const MediaEndpoint& remote, std::string& error) {
+bool Media::update(uint64_t session, int leg, const MediaEndpoint& remote, std::string& error) {
   proto::UpdateLegRequest r{};
-  r.session_id = anchor.session;
+  r.session_id = session;
   r.leg = static_cast<uint8_t>(leg);
   r.mode = proto::kModeDefault;
   r.clock_khz = remote.clock_khz;
   r.remote_ip = remote.ip;
   r.remote_port = remote.ip ? remote.rtp_port : 0;
   r.remote_rtcp_port = remote.ip ? remote.rtcp_port : 0;
-  auto info = requests_.update(r);
-  if (!info) {
-    error = "dataplane update: " + info.error;
+  // What the dataplane would refuse is refused now, while the SIP message can still be answered.
+  if (auto e = proto::validate(r, proto::Limits{})) {
+    error = "dataplane update: " + e->message;
     return false;
   }
+  awaited_.push_back({requests_.enqueue(proto::MsgType::update_leg, r), session, false});
   return true;
+}
+
+void Media::finish(uint64_t session) {
+  awaited_.push_back({requests_.enqueue(proto::MsgType::delete_session, proto::SessionRequest{session}), session, true});
+}
+
+void Media::flush() {
+  if (!requests_.flush() || !requests_.drain()) fail_awaited("the dataplane connection broke");
+}
+
+void Media::settle() {
+  if (awaited_.empty()) return;
+  // Answered after everything sent before it: its reply settles them all.
+  if (!requests_.health()) fail_awaited("no reply from the dataplane");
+}
+
+void Media::on_reply(const proto::Header& h, const uint8_t* body, size_t size) {
+  // Replies come in request order; anything before this one got no reply.
+  while (!awaited_.empty() && awaited_.front().seq != h.seq) {
+    outcomes_.push_back({awaited_.front().session, awaited_.front().deleted, {}, "no reply from the dataplane"});
+    awaited_.pop_front();
+  }
+  if (awaited_.empty()) return;
+  Outcome o{awaited_.front().session, awaited_.front().deleted, {}, {}};
+  awaited_.pop_front();
+  if (h.type == static_cast<uint16_t>(proto::MsgType::error)) {
+    proto::ErrorReply e{};
+    std::memcpy(&e, body, std::min(sizeof e, size));
+    e.message[sizeof e.message - 1] = 0;
+    o.error = std::string("dataplane ") + (o.deleted ? "delete: " : "update: ") + e.message;
+  } else if (size == sizeof(proto::SessionInfo)) {
+    proto::SessionInfo info;
+    std::memcpy(&info, body, sizeof info);
+    if (o.deleted) o.quality = quality_of(info);
+  } else {
+    o.error = "unexpected reply from the dataplane";
+  }
+  outcomes_.push_back(std::move(o));
+}
+
+void Media::fail_awaited(const std::string& why) {
+  for (const Awaited& a : awaited_) outcomes_.push_back({a.session, a.deleted, {}, why});
+  awaited_.clear();
 }
 
 std::array<cdr::LegQuality, 2> Media::quality_of(const proto::SessionInfo& info) {
@@ -113,18 +166,6 @@ std::array<cdr::LegQuality, 2> Media::quality_of(const proto::SessionInfo& info)
     q[leg] = cdr::LegQuality{l.packets, l.bytes, l.rtp_lost, l.jitter_max_us, l.jitter_mean_us};
   }
   return q;
-}
-
-bool Media::finish(MediaAnchor& anchor, std::array<cdr::LegQuality, 2>& quality, std::string& error) {
-  if (!anchor.session) return true;
-  auto info = requests_.remove(anchor.session);
-  anchor.session = 0;
-  if (!info) {
-    error = "dataplane delete: " + info.error;
-    return false;
-  }
-  quality = quality_of(*info);
-  return true;
 }
 
 int Media::event_fd() const { return events_.fd(); }

@@ -1,14 +1,18 @@
 // A call's media on tandem-dataplane: one session per call, leg 0 facing the
 // caller and leg 1 the callee, each on the dataplane port of its side
 // (providers and SBCs: external; customers' VMs: internal). The call server's
-// SIP thread owns it; requests are synchronous on the dataplane's Unix socket
-// (tens of microseconds) and a second connection carries its events.
+// SIP thread owns it. Creating a session waits for the dataplane (the SDP needs
+// the relay's ports); updates and deletes are queued and go out with the next
+// request or flush(), their outcomes collected later: one wake-up of the
+// dataplane serves several. A second connection carries the dataplane's events.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cdr/record.h"
@@ -40,9 +44,26 @@ class Media {
   // the callee on the other side, its remote learnt from the answer.
   bool create(const MediaEndpoint& caller, Side caller_side, Side callee_side, MediaAnchor& anchor,
               std::string& error);
-  bool update(const MediaAnchor& anchor, int leg, const MediaEndpoint& remote, std::string& error);
-  // Deletes the session; its final counters, per leg.
-  bool finish(MediaAnchor& anchor, std::array<cdr::LegQuality, 2>& quality, std::string& error);
+  // Queued: the leg's remote from the SDP of its side (checked here as the
+  // dataplane checks it).
+  bool update(uint64_t session, int leg, const MediaEndpoint& remote, std::string& error);
+  // Queued: deletes the session; its final counters come as an Outcome.
+  void finish(uint64_t session);
+  // Sends what is queued and reads the replies already there.
+  void flush();
+  // Requests queued or replies awaited: flush() again later.
+  bool busy() const { return requests_.has_queued() || !awaited_.empty(); }
+  // Waits until every queued request has its reply or failed (at shutdown;
+  // bounded by the client's reply timeout).
+  void settle();
+  struct Outcome {
+    uint64_t session = 0;
+    bool deleted = false;                    // a finish(); quality holds the final counters
+    std::array<cdr::LegQuality, 2> quality{};
+    std::string error;                       // why the request failed, empty if it did not
+  };
+  // What the queued requests came to since the last call.
+  std::vector<Outcome> outcomes() { return std::exchange(outcomes_, {}); }
 
   // The events connection: readable when the dataplane expired sessions.
   int event_fd() const;
@@ -57,6 +78,17 @@ class Media {
 
  private:
   uint8_t port_of(Side s) const { return s == Side::external ? external_port_ : internal_port_; }
+  void on_reply(const proto::Header& h, const uint8_t* body, size_t size);
+  // The connection is gone: every awaited request fails with `why`.
+  void fail_awaited(const std::string& why);
+
+  struct Awaited {
+    uint32_t seq;
+    uint64_t session;
+    bool deleted;
+  };
+  std::deque<Awaited> awaited_;  // in request order, as the replies come
+  std::vector<Outcome> outcomes_;
   std::string socket_, external_role_, internal_role_;
   DataplaneClient requests_;
   DataplaneClient events_;
