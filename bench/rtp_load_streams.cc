@@ -9,6 +9,7 @@ namespace tandem::bench::rtpload {
 namespace {
 
 constexpr uint32_t kMarkerBytes = 8;  // sender leg, packet number
+constexpr int kSeenWindow = 64;
 
 uint64_t local_key(uint32_t ip_net, uint16_t port) { return (uint64_t{ip_net} << 16) | port; }
 
@@ -115,15 +116,21 @@ void Streams::account(uint32_t i, const uint8_t* rtp, uint32_t len) {
   }
   if (st.received == 0) {
     st.base_ext_seq = st.max_ext_seq = seq;
+    st.seen = 1;
   } else {
+    // A duplicate would hide a lost packet from the seq count: remember the last 64.
     const auto delta = static_cast<int16_t>(static_cast<uint16_t>(seq - static_cast<uint16_t>(st.max_ext_seq)));
-    if (delta == 0) {
-      ++st.duplicates;
-      return;
-    }
     if (delta > 0) {
       st.max_ext_seq += static_cast<uint32_t>(delta);
+      st.seen = delta < kSeenWindow ? (st.seen << delta) | 1u : 1u;
     } else {
+      const int back = -delta;
+      const uint64_t bit = back < kSeenWindow ? uint64_t{1} << back : 0;
+      if (bit & st.seen) {
+        ++st.duplicates;
+        return;
+      }
+      st.seen |= bit;
       ++st.out_of_order;
     }
   }

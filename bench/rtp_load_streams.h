@@ -37,10 +37,11 @@ struct Stream {
   // What reached this leg's remote, i.e. what the peer leg's remote sent.
   uint64_t received = 0;
   uint64_t out_of_order = 0;  // older than the newest seen (RTP seq)
-  uint64_t duplicates = 0;
+  uint64_t duplicates = 0;    // seen already (within the last 64 seq numbers)
   uint64_t bad = 0;           // wrong SSRC or payload: not the peer's packet
   uint32_t max_ext_seq = 0;   // extended (with wrap cycles) newest seq seen
   uint32_t base_ext_seq = 0;  // extended first seq seen
+  uint64_t seen = 0;          // bit d: max_ext_seq - d was received
 };
 
 struct Skipped {
