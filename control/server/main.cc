@@ -2,6 +2,7 @@
 // rules, the CDR writer, the dataplane, SIP and the operator socket, all on one
 // su_root loop until SIGINT or SIGTERM; then every call is ended and its CDR
 // written before the process exits.
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -58,6 +59,11 @@ int main(int argc, char** argv) {
   if (int rc = control::parse_server_flags(argc, argv, config); rc >= 0) return rc;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  // sofia-sip allocates and frees every message's memory: with glibc's defaults
+  // the heap's top went back to the kernel and was faulted in again, page
+  // faults were 4 % of the SIP thread's CPU at 1,000 calls/s.
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
 
   rules::Store store(config.rules_db, config.number_plan);
   rules::StoreSource source(store);
