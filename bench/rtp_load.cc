@@ -62,6 +62,7 @@ struct Options {
   uint32_t mbufs = 16384;
   double attach_timeout = 10;
   unsigned drain_ms = 500;
+  bool announce = true;
   std::string json;
 };
 
@@ -334,6 +335,9 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(0.1, 300.0));
   app.add_option("--drain-ms", o.drain_ms, "after the last packet, how long to wait for the relayed ones")
       ->check(CLI::Range(0u, 10000u));
+  app.add_flag("!--no-announce", o.announce,
+               "do not announce the remotes by ARP before sending: the dataplane resolves them itself (by ARP, "
+               "which this answers) and drops what it cannot send meanwhile");
   app.add_option("--json", o.json, "write the summary here instead of stdout");
   if (!separator) {
     // No "--": a help request belongs to us, anything else is a mistake.
@@ -409,7 +413,7 @@ int run(int argc, char** argv) {
                  streams.sessions(), streams.legs().size(), streams.remote_ips().size(),
                  double(streams.legs().size() * kPacketsPerSecond), o.seconds);
     Generator g(o, wire, streams);
-    g.announce(c, dataplane_ip);
+    if (o.announce) g.announce(c, dataplane_ip);
     g.run(static_cast<uint64_t>(std::llround(o.seconds * kPacketsPerSecond)));
     const std::string out = g.summary(skipped).dump(1) + "\n";
     if (o.json.empty()) {

@@ -12,6 +12,7 @@ test needs no hugepages."""
 import json
 import os
 import subprocess
+import time
 import unittest
 
 import dpctl
@@ -20,6 +21,8 @@ import harness
 DP_IP = "198.18.70.1"
 REMOTE_A = "198.18.70.2"
 REMOTE_B = "198.18.70.3"
+REMOTE_A_UNKNOWN = "198.18.70.4"
+REMOTE_B_UNKNOWN = "198.18.70.5"
 DP_MAC = "02:00:00:00:d0:01"
 LOAD_MAC = "02:00:00:00:1a:01"
 SESSIONS = 24
@@ -77,10 +80,10 @@ class RtpLoadTest(unittest.TestCase):
                 summary = json.load(f)
         return proc.returncode, summary, err
 
-    def create_sessions(self):
+    def create_sessions(self, remote_a=REMOTE_A, remote_b=REMOTE_B):
         requests = [(dpctl.CREATE_SESSION,
-                     dpctl.create_body(dpctl.leg_spec(0, remote=(REMOTE_A, 4000 + 2 * i)),
-                                       dpctl.leg_spec(0, remote=(REMOTE_B, 6000 + 2 * i))))
+                     dpctl.create_body(dpctl.leg_spec(0, remote=(remote_a, 4000 + 2 * i)),
+                                       dpctl.leg_spec(0, remote=(remote_b, 6000 + 2 * i))))
                     for i in range(SESSIONS)]
         # One more whose callee has not answered yet: no remote on leg b, nothing to send for it.
         requests.append((dpctl.CREATE_SESSION, dpctl.create_body(dpctl.leg_spec(0, remote=(REMOTE_A, 5000)),
@@ -118,6 +121,21 @@ class RtpLoadTest(unittest.TestCase):
         answered = [x for x in sessions if all(leg["remote"] != "-" for leg in x["legs"])]
         self.assertEqual(len(answered), SESSIONS)
         self.assertEqual(sorted({leg["packets"] for x in answered for leg in x["legs"]}), [per_leg])
+
+    def test_answers_the_dataplanes_arp_for_the_remotes(self):
+        # Remotes the dataplane has not learnt yet, and no announcement: it asks by ARP when
+        # the first packet toward one finds no neighbour (once a second per address at most:
+        # the request it made at create time went nowhere, the memif was down).
+        self.create_sessions(REMOTE_A_UNKNOWN, REMOTE_B_UNKNOWN)
+        time.sleep(1.1)
+        code, s, err = self.rtp_load("--seconds", 1, "--no-announce")
+        self.assertEqual(code, 0, err)
+        harness.log("summary: " + json.dumps(s))
+        self.assertGreaterEqual(s["arp_answered"], 1)
+        # At most the first packet of each session waits for the answer and is dropped.
+        self.assertLessEqual(s["lost"], SESSIONS)
+        for key in ("lost_by_seq", "bad_payload_or_ssrc", "legs_without_packets", "misdirected"):
+            self.assertEqual(s[key], 0, key)
 
 
 if __name__ == "__main__":
