@@ -1288,7 +1288,8 @@ def report(out):
                 elif c.get("target_cpu_pct_by_process_all_up"):
                     lines.append(f"   {c['calls']} calls, while the RTP load sent: " + ", ".join(
                         f"{k} {v} %" for k, v in c["target_cpu_pct_by_process_all_up"].items())
-                        + f" of a core; legs that got nothing {c['rtp_load']['legs_without_packets']}")
+                        + f" of a core; calls with RTP {c['rtp_load']['sessions']}, legs that got nothing "
+                        f"{c['rtp_load']['legs_without_packets']}")
         lines.append("")
     rows = []
     for r in out["targets"]:
