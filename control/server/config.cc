@@ -74,6 +74,10 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
                  "repeatable");
   app.add_option("--max-message", c.max_message_bytes, "largest SIP message accepted, bytes")
       ->check(CLI::Range(4096u, 1u << 20))->capture_default_str();
+  app.add_option("--sip-udp-buffer", c.sip_udp_buffer_bytes,
+                 "SIP UDP socket buffers (receive and send), bytes: what arrives while the SIP thread is busy "
+                 "waits there; 0 keeps the kernel's default (set beyond net.core.rmem_max when root)")
+      ->check(CLI::Range(0u, 1u << 30))->capture_default_str();
   app.add_option("--capacity", c.capacity, "concurrent calls; beyond: 503 with Retry-After")
       ->check(CLI::Range(1u, 1000000u))->capture_default_str();
   app.add_option("--retry-after", c.retry_after_s, "Retry-After of the 503 at capacity, seconds")

@@ -42,6 +42,7 @@ TEST(ServerConfig, MinimalFlagsAndDefaults) {
   EXPECT_EQ(c.sip_address, "198.18.1.1");
   EXPECT_EQ(c.sip_port, 5060);
   EXPECT_EQ(c.capacity, 500u);
+  EXPECT_EQ(c.sip_udp_buffer_bytes, 8u << 20);
 }
 
 TEST(ServerConfig, BadFlagsExitWith2) {
@@ -52,6 +53,7 @@ TEST(ServerConfig, BadFlagsExitWith2) {
            {"--sip", "198.18.1.1", "--capacity", "0"},
            {"--sip", "198.18.1.1", "--max-message", "1000"},       // below sofia-sip's safe minimum
            {"--sip", "198.18.1.1", "--country-code", "0x"},
+           {"--sip", "198.18.1.1", "--sip-udp-buffer", "2G"},
        }) {
     std::vector<std::string> args = bad;
     args.insert(args.end(), {"--rules-db", "unix:/x", "--cdr-db", "unix:/x", "--cdr-spool-dir", "/tmp"});
