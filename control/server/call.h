@@ -36,6 +36,7 @@ struct Relayed {
   nta_outgoing_t* out = nullptr;  // on the other side
   int from = kA;
   bool is_invite = false;
+  bool with_sdp = false;          // an INVITE without: its 2xx brings the offer
 };
 
 class CallServer;
@@ -75,6 +76,19 @@ struct Call {
   std::array<cdr::LegQuality, 2> quality{};
 
   std::vector<Relayed> relayed;     // in-dialog requests in flight
+
+  // The ACK of a 2xx to an INVITE we sent to that side. When the INVITE had no
+  // offer (delayed offer), the 2xx brings one and the ACK must carry the
+  // answer, which the other side's ACK brings: it waits for it.
+  struct Ack {
+    uint32_t cseq = 0;
+    bool waits = false;
+    std::string sdp;                // the answer it carried (again for a retransmitted 2xx)
+  };
+  std::array<Ack, 2> ack;
+  // The INVITE transaction of that side whose 2xx carried the offer, kept for
+  // its ACK (nta gives the ACK of a 2xx to the transaction, not to the dialog).
+  std::array<nta_incoming_t*, 2> ack_irq{};
 
   // The outcome, for the CDR.
   cdr::Disposition disposition = cdr::Disposition::failed;

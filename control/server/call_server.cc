@@ -193,9 +193,16 @@ int CallServer::relayed_cb(nta_outgoing_magic_t* c, nta_outgoing_t* orq, const s
 
 int CallServer::cancel_cb(nta_incoming_magic_t* c, nta_incoming_t* irq, const sip_t* sip) {
   Call& call = call_of(c);
-  // The same callback hears the ACK of a non-2xx final answer: nothing to do.
-  if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_cancel)
-    return call.server->on_cancel(call, irq);
+  if (!sip || !sip->sip_request) return 0;
+  if (sip->sip_request->rq_method == sip_method_cancel) return call.server->on_cancel(call, irq);
+  // An ACK: of a 2xx that carried an offer (the answer is in it), or of a non-2xx final answer.
+  for (int side : {kA, kB}) {
+    if (call.ack_irq[side] != irq) continue;
+    call.ack_irq[side] = nullptr;
+    nta_incoming_destroy(irq);
+    call.server->on_ack(call, side, sip);
+    break;
+  }
   return 0;
 }
 
@@ -374,17 +381,18 @@ void CallServer::new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* pee
 
   SuHome home = new_su_home();
   std::string error;
-  std::string body = sdp_body(home.get(), sip, error);
-  if (body.empty())
-    return fail(Counter::refused_sdp, 488, "Not Acceptable Here",
-                error.empty() ? "an INVITE without SDP offer (delayed offer) is not supported" : error);
-  auto offer = ParsedSdp::parse(body, error);
-  if (!offer) return fail(Counter::refused_sdp, 488, "Not Acceptable Here", error);
-  const bool created = media_.create(offer->endpoint(), call.side_of[kA], call.side_of[kB], call.media, error);
+  // No SDP at all is a delayed offer: the callee's 2xx brings one, the caller's ACK the answer.
+  const std::string body = sdp_body(home.get(), sip, error);
+  if (body.empty() && !error.empty()) return fail(Counter::refused_sdp, 488, "Not Acceptable Here", error);
+  std::unique_ptr<ParsedSdp> offer;
+  if (!body.empty() && !(offer = ParsedSdp::parse(body, error)))
+    return fail(Counter::refused_sdp, 488, "Not Acceptable Here", error);
+  const MediaEndpoint caller = offer ? offer->endpoint() : MediaEndpoint{};
+  const bool created = media_.create(caller, call.side_of[kA], call.side_of[kB], call.media, error);
   take_media_outcomes();  // the queued requests went with it
   if (!created) return fail(Counter::media_errors, 503, "Service Unavailable", "media relay: " + error);
   by_media_session_[call.media.session] = &call;
-  call.offer_to_b = offer->with_relay(call.media.local_ip[kB], call.media.local_port[kB]);
+  if (offer) call.offer_to_b = offer->with_relay(call.media.local_ip[kB], call.media.local_port[kB]);
   call.state = CallState::calling;
   send_invite(call);
 }
@@ -414,8 +422,9 @@ void CallServer::send_invite(Call& call) {
                                                     SIPTAG_MAX_FORWARDS_STR(max_forwards.c_str()),
                                                     SIPTAG_ALLOW_STR(std::string(kAllow).c_str()),
                                                     TAG_IF(!call.pai.empty(), SIPTAG_HEADER_STR(pai.c_str())),
-                                                    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-                                                    SIPTAG_PAYLOAD_STR(call.offer_to_b.c_str()), TAG_END())
+                                                    TAG_IF(!call.offer_to_b.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                                                    TAG_IF(!call.offer_to_b.empty(), SIPTAG_PAYLOAD_STR(call.offer_to_b.c_str())),
+                                                    TAG_END())
                              : nullptr;
   call.b_heard = false;
   if (!call.invite_b) {
@@ -433,11 +442,11 @@ void CallServer::send_invite(Call& call) {
 
 int CallServer::on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t* sip) {
   const int status = status_of(orq, sip);
-  if (orq != call.invite_b || call.state == CallState::ended) {
-    // A target we gave up on, or a 2xx retransmission after the answer.
-    if (status >= 200 && status < 300 && call.state == CallState::answered && sip) send_ack(call.leg_b, sip);
+  if (orq == call.invite_b && status >= 200 && status < 300 && call.state == CallState::answered) {
+    send_ack(call, kB);  // the answer again: so is our ACK (unless it still waits for the caller's answer)
     return 0;
   }
+  if (orq != call.invite_b || call.state == CallState::ended) return 0;  // a target we gave up on
   call.b_heard = true;
   stop_timer(call.setup_timer);
   if (status < 200) {
@@ -452,10 +461,14 @@ int CallServer::on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t*
   if (status < 300) {
     nta_leg_rtag(call.leg_b, sip->sip_to->a_tag);
     nta_leg_client_route(call.leg_b, sip->sip_record_route, sip->sip_contact);
-    send_ack(call.leg_b, sip);
+    ack_2xx(call, kB, sip, call.offer_to_b.empty());
     stop_timer(call.ring_timer);
     std::string sdp, error;
     if (!anchor_sdp(call, kB, sip, sdp, error)) {
+      if (call.ack[kB].waits) {
+        call.ack[kB].waits = false;
+        send_ack(call, kB);
+      }
       spdlog::warn("[{}] answer from {} cannot be anchored: {}", call.call_id, call.plan.targets[call.target].label, error);
       call.state = CallState::answered;  // B's dialog exists: it gets a BYE
       call.answer_ms = 0;
@@ -530,12 +543,39 @@ void CallServer::target_failed(Call& call, int status, const char* why) {
   end(call);
 }
 
-void CallServer::send_ack(nta_leg_t* leg, const sip_t* response) {
+void CallServer::ack_2xx(Call& call, int side, const sip_t* response, bool offer_in_2xx) {
+  call.ack[side] = Call::Ack{response->sip_cseq->cs_seq, offer_in_2xx, {}};
+  send_ack(call, side);
+}
+
+void CallServer::send_ack(Call& call, int side) {
+  const Call::Ack& a = call.ack[side];
+  nta_leg_t* leg = side == kA ? call.leg_a : call.leg_b;
+  if (a.waits || !a.cseq || !leg) return;
   SuHome home = new_su_home();
-  sip_cseq_t* cseq = sip_cseq_create(home.get(), response->sip_cseq->cs_seq, SIP_METHOD_ACK);
+  sip_cseq_t* cseq = sip_cseq_create(home.get(), a.cseq, SIP_METHOD_ACK);
   nta_outgoing_t* ack = nta_outgoing_tcreate(leg, nullptr, nullptr, nullptr, SIP_METHOD_ACK, nullptr, SIPTAG_CSEQ(cseq),
-                                             TAG_END());
+                                             TAG_IF(!a.sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                                             TAG_IF(!a.sdp.empty(), SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());
   if (ack) nta_outgoing_destroy(ack);
+}
+
+void CallServer::on_ack(Call& call, int from, const sip_t* sip) {
+  const int to = 1 - from;
+  Call::Ack& a = call.ack[to];
+  if (!a.waits || call.state != CallState::answered) return;
+  a.waits = false;
+  std::string error;
+  if (has_body(sip) && anchor_sdp(call, from, sip, a.sdp, error)) {
+    send_ack(call, to);
+    return;
+  }
+  // The offerer gets its ACK, then a BYE: without an answer there is no media.
+  a.sdp.clear();
+  send_ack(call, to);
+  counters_.add(Counter::refused_sdp);
+  spdlog::warn("[{}] the ACK carries no usable SDP answer{}{}", call.call_id, error.empty() ? "" : ": ", error);
+  hang_up(call, cdr::HangupSide::system, "no SDP answer in the ACK", -1);
 }
 
 void CallServer::release_provider(const Call& call) {
@@ -565,7 +605,10 @@ void CallServer::reply_a(Call& call, int status, const char* phrase, const std::
                       TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
   if (status >= 200) {
     call.final_code = static_cast<uint16_t>(status);
-    nta_incoming_destroy(call.invite_a);
+    if (status < 300 && call.ack[kB].waits)
+      call.ack_irq[kA] = call.invite_a;  // bound to cancel_cb, which hears its ACK
+    else
+      nta_incoming_destroy(call.invite_a);
     call.invite_a = nullptr;
   }
 }
@@ -588,6 +631,7 @@ int CallServer::on_cancel(Call& call, nta_incoming_t*) {
 int CallServer::on_dialog_request(Call& call, int side, nta_incoming_t* irq, const sip_t* sip) {
   const sip_method_t method = sip->sip_request->rq_method;
   if (method == sip_method_ack) {
+    on_ack(call, side, sip);
     nta_incoming_destroy(irq);
     return 0;
   }
@@ -642,7 +686,7 @@ void CallServer::relay_request(Call& call, int from, nta_incoming_t* irq, const 
     nta_incoming_destroy(irq);
     return;
   }
-  call.relayed.push_back(Relayed{irq, out, from, is_invite});
+  call.relayed.push_back(Relayed{irq, out, from, is_invite, is_sdp});
 }
 
 int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t* sip) {
@@ -655,7 +699,7 @@ int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t
   const int to = 1 - r.from;
   std::string sdp, error;
   if (r.is_invite && status < 300 && sip) {
-    send_ack(to == kA ? call.leg_a : call.leg_b, sip);
+    ack_2xx(call, to, sip, !r.with_sdp && has_body(sip));
     if (has_body(sip) && !anchor_sdp(call, to, sip, sdp, error))
       spdlog::warn("[{}] re-INVITE answer SDP unusable: {}", call.call_id, error);
   }
@@ -663,7 +707,14 @@ int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t
   nta_incoming_treply(r.in, status, phrase_of(sip, "Relayed"), TAG_IF(r.is_invite && status < 300, SIPTAG_CONTACT_STR(contact)),
                       TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                       TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
-  nta_incoming_destroy(r.in);
+  if (r.is_invite && status < 300 && call.ack[to].waits) {
+    // Its ACK brings the answer to the offer in this 2xx.
+    if (call.ack_irq[r.from]) nta_incoming_destroy(call.ack_irq[r.from]);
+    call.ack_irq[r.from] = r.in;
+    nta_incoming_bind(r.in, cancel_cb, reinterpret_cast<nta_incoming_magic_t*>(&call));
+  } else {
+    nta_incoming_destroy(r.in);
+  }
   nta_outgoing_destroy(orq);
   return 0;
 }
@@ -721,6 +772,10 @@ void CallServer::end(Call& call) {
     nta_outgoing_destroy(r.out);
   }
   call.relayed.clear();
+  for (nta_incoming_t*& irq : call.ack_irq) {
+    if (irq) nta_incoming_destroy(irq);
+    irq = nullptr;
+  }
   const bool answered = call.answer_ms != 0;
   if (call.invite_b) {
     if (!answered) nta_outgoing_cancel(call.invite_b);

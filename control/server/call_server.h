@@ -71,8 +71,11 @@ class CallServer : public rules::ProviderLoad {
   void start_timer(Call& call, su_timer_t*& t, uint64_t ms, void (*fire)(su_root_magic_t*, su_timer_t*, su_timer_arg_t*));
   // SDP from `from` rewritten for the other side; the media leg of `from` updated.
   bool anchor_sdp(Call& call, int from, const sip_t* sip, std::string& out, std::string& error);
-  // The ACK of a 2xx to an INVITE we sent on `leg` (nta ACKs the others itself).
-  static void send_ack(nta_leg_t* leg, const sip_t* response);
+  // The ACK of a 2xx to an INVITE we sent to `side` (nta ACKs the others itself);
+  // with an offer in the 2xx it waits for the answer in the other side's ACK.
+  void ack_2xx(Call& call, int side, const sip_t* response, bool offer_in_2xx);
+  void send_ack(Call& call, int side);
+  void on_ack(Call& call, int from, const sip_t* sip);
   // The current target's provider has one call less (LCR's max_calls).
   void release_provider(const Call& call);
   void send_bye(Call& call, int side);

@@ -52,7 +52,7 @@ class Calls(unittest.TestCase):
 
     def test_inbound_call_with_media_both_ways(self):
         vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
-        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 3000, "rtcp_mux": 0})
+        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 3000, "rtcp_mux": 0, "delayed_offer": 0})
         self.check_sipp(caller)
         vm.stop()
         # Each side saw only the relay's address for the other.
@@ -66,9 +66,23 @@ class Calls(unittest.TestCase):
         self.assertGreater(int(cdr["a_packets"]), 100, cdr)
         self.assertGreater(int(cdr["b_packets"]), 100, cdr)
 
+    def test_delayed_offer(self):
+        # INVITE without SDP: the VM's 200 brings the offer, the caller's ACK the answer; both anchored.
+        vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
+        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 2000, "rtcp_mux": 0, "delayed_offer": 1})
+        self.check_sipp(caller)
+        vm.stop()
+        self.assertEqual(caller.log_values("ANSWER_SDP")[0]["ip"], RELAY_PUBLIC, caller.describe())
+        self.assertNotIn("ip", vm.log_values("OFFER_SDP")[0], vm.describe())  # the INVITE had none
+        self.assertEqual(vm.log_values("ACK_SDP")[0]["ip"], RELAY_PRIVATE, vm.describe())
+        cdr = self.new_cdr()
+        self.assert_cdr(cdr, direction="inbound", disposition="answered", sip_code=200, hangup_side="caller")
+        self.assertGreater(int(cdr["a_packets"]), 60, cdr)
+        self.assertGreater(int(cdr["b_packets"]), 60, cdr)
+
     def test_inbound_call_over_tcp(self):
         vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
-        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 1000, "rtcp_mux": 0}, transport="t1")
+        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 1000, "rtcp_mux": 0, "delayed_offer": 0}, transport="t1")
         self.check_sipp(caller)
         vm.stop()
         self.assert_cdr(self.new_cdr(), disposition="answered", sip_code=200, hangup_side="caller")
@@ -125,9 +139,20 @@ class Calls(unittest.TestCase):
         # After the resume the caller sends from its new port: the relay follows it.
         self.assertGreater(int(cdr["b_packets"]), 80, cdr)
 
+    def test_reinvite_without_sdp_gets_the_answer_in_the_ack(self):
+        vm = LAB.vm("uas_reinvite", extra=["-rtp_echo"])
+        caller = LAB.provider_call("uac_refresh", DID_VM, keys={"hold_ms": 500})
+        self.check_sipp(caller)
+        vm.stop()
+        self.assertEqual(caller.log_values("REFRESH_OFFER_SDP")[0]["ip"], RELAY_PUBLIC, caller.describe())
+        reinvite = vm.log_values("REINVITE_OFFER")[0]
+        self.assertNotIn("dir", reinvite, vm.describe())  # relayed without an offer (sipp keeps ip= from the INVITE)
+        self.assertEqual(vm.log_values("REINVITE_ACK_SDP")[0]["ip"], RELAY_PRIVATE, vm.describe())
+        self.assert_cdr(self.new_cdr(), disposition="answered", hangup_side="caller")
+
     def test_early_media_and_rtcp_mux(self):
         vm = LAB.vm("uas_early_media", keys={"early_ms": 1000}, extra=["-rtp_echo"])
-        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 1000, "rtcp_mux": 1})
+        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 1000, "rtcp_mux": 1, "delayed_offer": 0})
         self.check_sipp(caller)
         vm.stop()
         early = caller.log_values("EARLY_SDP")
@@ -143,7 +168,7 @@ class Calls(unittest.TestCase):
 
     def test_forward_to_a_mobile_through_least_cost_routing(self):
         carrier = LAB.carrier("uas_answer", CARRIER_A_PORT, extra=["-rtp_echo"])
-        caller = LAB.provider_call("uac_call", DID_FORWARD, keys={"hold_ms": 1000, "rtcp_mux": 0})
+        caller = LAB.provider_call("uac_call", DID_FORWARD, keys={"hold_ms": 1000, "rtcp_mux": 0, "delayed_offer": 0})
         self.check_sipp(caller)
         carrier.stop()
         self.assertIn(f"sip:{MOBILE}@", carrier.text("msg"))
@@ -153,7 +178,7 @@ class Calls(unittest.TestCase):
     def test_ring_targets_in_order(self):
         vm = LAB.vm("uas_ring_no_answer")                        # rung for 2 s, then cancelled
         carrier = LAB.carrier("uas_answer", CARRIER_A_PORT, extra=["-rtp_echo"])  # the mobile answers
-        caller = LAB.provider_call("uac_call", DID_RING, keys={"hold_ms": 1000, "rtcp_mux": 0})
+        caller = LAB.provider_call("uac_call", DID_RING, keys={"hold_ms": 1000, "rtcp_mux": 0, "delayed_offer": 0})
         self.check_sipp(caller, vm)
         carrier.stop()
         self.assert_cdr(self.new_cdr(), disposition="answered", target=MOBILE, provider="carrier-a")
@@ -163,7 +188,7 @@ class Calls(unittest.TestCase):
 
     def test_outbound_call_by_least_cost(self):
         carrier = LAB.carrier("uas_answer", CARRIER_A_PORT, extra=["-rtp_echo"])
-        vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 2000, "rtcp_mux": 0})
+        vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 2000, "rtcp_mux": 0, "delayed_offer": 0})
         self.check_sipp(vm)
         carrier.stop()
         # The VM sees the relay's private side, the carrier its public side.
@@ -180,7 +205,7 @@ class Calls(unittest.TestCase):
     def test_provider_failover(self):
         first = LAB.carrier("uas_503", CARRIER_A_PORT)
         second = LAB.carrier("uas_answer", CARRIER_B_PORT, extra=["-rtp_echo"])
-        vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 1000, "rtcp_mux": 0})
+        vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 1000, "rtcp_mux": 0, "delayed_offer": 0})
         self.check_sipp(vm, first)
         second.stop()
         self.assert_cdr(self.new_cdr(), direction="outbound", disposition="answered", provider="carrier-b")
@@ -196,7 +221,7 @@ class Calls(unittest.TestCase):
     def test_silent_provider_is_skipped(self):
         # Nothing listens on carrier-a's port: ICMP unreachable or --provider-setup moves on.
         second = LAB.carrier("uas_answer", CARRIER_B_PORT, extra=["-rtp_echo"])
-        vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 500, "rtcp_mux": 0})
+        vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 500, "rtcp_mux": 0, "delayed_offer": 0})
         self.check_sipp(vm)
         second.stop()
         self.assert_cdr(self.new_cdr(), disposition="answered", provider="carrier-b")

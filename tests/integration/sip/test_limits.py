@@ -92,7 +92,7 @@ class Limits(unittest.TestCase):
                      what="tandem-control reconnected")
         self.before = {r["id"] for r in LAB.cdrs()}
         vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
-        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 1000, "rtcp_mux": 0})
+        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 1000, "rtcp_mux": 0, "delayed_offer": 0})
         self.check_sipp(caller)
         vm.stop()
         [cdr] = self.new_cdrs(1)
