@@ -123,7 +123,7 @@ class Calls(unittest.TestCase):
 
     def test_callee_hangs_up(self):
         vm = LAB.vm("uas_answer_then_bye", keys={"hold_ms": 2000}, extra=["-rtp_echo"])
-        caller = LAB.provider_call("uac_wait_bye", DID_VM, keys={"bye_timeout_ms": 15000, "rtcp_mux": 0, "media": 1})
+        caller = LAB.provider_call("uac_wait_bye", DID_VM, keys={"bye_timeout_ms": 15000, "rtcp_mux": 0, "media": 1, "delayed_offer": 0})
         self.check_sipp(caller, vm)
         cdr = self.new_cdr()
         self.assert_cdr(cdr, disposition="answered", hangup_side="callee", hangup_reason="BYE")
@@ -138,6 +138,17 @@ class Calls(unittest.TestCase):
         self.assert_cdr(cdr, disposition="answered", hangup_side="caller")
         # After the resume the caller sends from its new port: the relay follows it.
         self.assertGreater(int(cdr["b_packets"]), 80, cdr)
+
+    def test_delayed_offer_without_an_answer_in_the_ack_ends_the_call(self):
+        vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
+        caller = LAB.provider_call("uac_wait_bye", DID_VM,
+                                   keys={"bye_timeout_ms": 10000, "rtcp_mux": 0, "media": 0, "delayed_offer": 1})
+        self.check_sipp(caller)
+        vm.stop()
+        self.assertEqual(len(caller.log_values("BYE_RECEIVED")), 1, caller.describe())
+        self.assertNotIn("ip", vm.log_values("ACK_SDP")[0], vm.describe())  # ACKed, with no answer to give
+        self.assert_cdr(self.new_cdr(), disposition="answered", hangup_side="system",
+                        hangup_reason="no SDP answer in the ACK")
 
     def test_reinvite_without_sdp_gets_the_answer_in_the_ack(self):
         vm = LAB.vm("uas_reinvite", extra=["-rtp_echo"])

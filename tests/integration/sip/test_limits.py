@@ -55,7 +55,7 @@ class Limits(unittest.TestCase):
 
     def test_media_timeout_ends_the_call_on_both_sides(self):
         vm = LAB.vm("uas_answer")  # answers, sends no media, waits for a BYE
-        caller = LAB.provider_call("uac_wait_bye", DID_VM, keys={"bye_timeout_ms": 20000, "rtcp_mux": 0, "media": 0})
+        caller = LAB.provider_call("uac_wait_bye", DID_VM, keys={"bye_timeout_ms": 20000, "rtcp_mux": 0, "media": 0, "delayed_offer": 0})
         self.check_sipp(caller, vm)
         self.assertEqual(self.counted("media_timeouts"), 1)
         [cdr] = self.new_cdrs(1)
@@ -64,7 +64,7 @@ class Limits(unittest.TestCase):
 
     def test_maximum_call_duration(self):
         vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
-        caller = LAB.provider_call("uac_wait_bye", DID_VM, keys={"bye_timeout_ms": 20000, "rtcp_mux": 0, "media": 1})
+        caller = LAB.provider_call("uac_wait_bye", DID_VM, keys={"bye_timeout_ms": 20000, "rtcp_mux": 0, "media": 1, "delayed_offer": 0})
         self.check_sipp(caller, vm)
         self.assertEqual(self.counted("max_duration"), 1)
         [cdr] = self.new_cdrs(1)
@@ -74,7 +74,7 @@ class Limits(unittest.TestCase):
 
     def test_zz_dataplane_restart_ends_calls_and_is_reconnected(self):  # last: it restarts the dataplane
         vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
-        caller = LAB.provider_call("uac_wait_bye", DID_VM, keys={"bye_timeout_ms": 30000, "rtcp_mux": 0, "media": 1})
+        caller = LAB.provider_call("uac_wait_bye", DID_VM, keys={"bye_timeout_ms": 30000, "rtcp_mux": 0, "media": 1, "delayed_offer": 0})
         lab.wait_for(lambda: any(c["state"] == "answered" for c in LAB.request("calls")["calls"]), 10,
                      interval=0.05, what="the call answered")
         LAB.dp.stop()
