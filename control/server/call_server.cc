@@ -597,20 +597,23 @@ void CallServer::send_bye(Call& call, int side) {
 // ---------------------------------------------------------------- side A
 
 void CallServer::reply_a(Call& call, int status, const char* phrase, const std::string& sdp) {
-  if (!call.invite_a || nta_incoming_status(call.invite_a) >= 200) return;
-  const char* contact = call.tcp_a ? contact_tcp_.c_str() : contact_udp_.c_str();
-  nta_incoming_treply(call.invite_a, status, phrase, TAG_IF(status < 300, SIPTAG_CONTACT_STR(contact)),
-                      TAG_IF(status < 300, SIPTAG_ALLOW_STR(std::string(kAllow).c_str())),
-                      TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-                      TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
-  if (status >= 200) {
+  if (!call.invite_a) return;
+  if (nta_incoming_status(call.invite_a) < 200) {
+    const char* contact = call.tcp_a ? contact_tcp_.c_str() : contact_udp_.c_str();
+    nta_incoming_treply(call.invite_a, status, phrase, TAG_IF(status < 300, SIPTAG_CONTACT_STR(contact)),
+                        TAG_IF(status < 300, SIPTAG_ALLOW_STR(std::string(kAllow).c_str())),
+                        TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                        TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
+    if (status < 200) return;
     call.final_code = static_cast<uint16_t>(status);
-    if (status < 300 && call.ack[kB].waits)
-      call.ack_irq[kA] = call.invite_a;  // bound to cancel_cb, which hears its ACK
-    else
-      nta_incoming_destroy(call.invite_a);
-    call.invite_a = nullptr;
   }
+  // Answered finally (here or before): the transaction is nta's now, unbound from the call, which
+  // may be gone when its ACK comes; but a 2xx with an offer keeps it, for the answer in its ACK.
+  if (status >= 200 && status < 300 && call.ack[kB].waits)
+    call.ack_irq[kA] = call.invite_a;  // bound to cancel_cb, which hears its ACK
+  else
+    nta_incoming_destroy(call.invite_a);
+  call.invite_a = nullptr;
 }
 
 int CallServer::on_cancel(Call& call, nta_incoming_t*) {
