@@ -105,10 +105,7 @@ bool pipeline(DataplaneClient& c, uint32_t n, uint32_t window, Phase& phase, Mak
     }
     seqs.pop_front();
     if (reply->header.type == static_cast<uint16_t>(proto::MsgType::error)) {
-      proto::ErrorReply e{};
-      std::memcpy(&e, reply->body.data(), std::min(sizeof e, reply->body.size()));
-      e.message[sizeof e.message - 1] = 0;
-      if (phase.errors++ == 0) phase.first_error = e.message;
+      if (phase.errors++ == 0) phase.first_error = proto::decode_error(reply->body.data(), reply->body.size()).message;
     } else if (!on_reply(phase.done, *reply)) {
       if (phase.errors++ == 0) phase.first_error = "unexpected reply";
     }

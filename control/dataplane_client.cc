@@ -193,9 +193,7 @@ Reply<Resp> DataplaneClient::call(proto::MsgType type, const Req& req) {
       continue;
     }
     if (f->header.type == static_cast<uint16_t>(proto::MsgType::error)) {
-      proto::ErrorReply e{};
-      std::memcpy(&e, f->body, std::min(sizeof e, f->size));
-      e.message[sizeof e.message - 1] = 0;
+      const proto::ErrorReply e = proto::decode_error(f->body, f->size);
       return failure<Resp>(e.message, e.code);
     }
     if (f->header.type != proto::reply_type(type) || f->size != sizeof(Resp)) {

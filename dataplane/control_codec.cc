@@ -1,5 +1,6 @@
 #include "dataplane/control_codec.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/leg.h"
@@ -171,6 +172,13 @@ std::vector<uint8_t> encode_error(uint32_t seq, const Error& e) {
   r.code = static_cast<uint32_t>(e.code);
   std::strncpy(r.message, e.message.c_str(), sizeof r.message - 1);
   return encode(static_cast<uint16_t>(MsgType::error), seq, r);
+}
+
+ErrorReply decode_error(const uint8_t* body, size_t size) {
+  ErrorReply e{};
+  std::memcpy(&e, body, std::min(sizeof e, size));
+  e.message[sizeof e.message - 1] = 0;
+  return e;
 }
 
 }  // namespace tandem::dp::proto

@@ -48,6 +48,8 @@ std::optional<Error> validate(const HealthRequest& r);
 // `type` is a MsgType, or a MsgType | kReplyBit.
 std::vector<uint8_t> encode(uint16_t type, uint32_t seq, const void* body, size_t body_len);
 std::vector<uint8_t> encode_error(uint32_t seq, const Error& e);
+// The ErrorReply in an error message's body (short bodies zero-filled), its message terminated.
+ErrorReply decode_error(const uint8_t* body, size_t size);
 
 template <typename T>
 std::vector<uint8_t> encode(uint16_t type, uint32_t seq, const T& body) {

@@ -139,10 +139,7 @@ void Media::on_reply(const proto::Header& h, const uint8_t* body, size_t size) {
   Outcome o{awaited_.front().session, awaited_.front().deleted, {}, {}};
   awaited_.pop_front();
   if (h.type == static_cast<uint16_t>(proto::MsgType::error)) {
-    proto::ErrorReply e{};
-    std::memcpy(&e, body, std::min(sizeof e, size));
-    e.message[sizeof e.message - 1] = 0;
-    o.error = std::string("dataplane ") + (o.deleted ? "delete: " : "update: ") + e.message;
+    o.error = std::string("dataplane ") + (o.deleted ? "delete: " : "update: ") + proto::decode_error(body, size).message;
   } else if (size == sizeof(proto::SessionInfo)) {
     proto::SessionInfo info;
     std::memcpy(&info, body, sizeof info);

@@ -339,7 +339,8 @@ TEST(Encode, ReplyTypeAndEmptyBody) {
   EXPECT_EQ(header_of(msg).length, sizeof(Header));
 }
 
-ErrorReply decode_error(const std::vector<uint8_t>& msg) {
+// The ErrorReply as the encoder put it on the wire, not terminated by a decoder.
+ErrorReply wire_error_of(const std::vector<uint8_t>& msg) {
   ErrorReply r;
   std::memcpy(&r, msg.data() + sizeof(Header), sizeof r);
   return r;
@@ -352,14 +353,26 @@ TEST(Encode, ErrorReply) {
   EXPECT_EQ(h.type, static_cast<uint16_t>(MsgType::error));
   EXPECT_EQ(h.seq, 77u);
   EXPECT_EQ(check(msg).status, FrameStatus::complete);
-  const ErrorReply r = decode_error(msg);
+  const ErrorReply r = wire_error_of(msg);
   EXPECT_EQ(r.code, static_cast<uint32_t>(ErrorCode::no_such_session));
   EXPECT_STREQ(r.message, "no such session 0x12");
 }
 
+TEST(Decode, ErrorReplyOfAShortOrUnterminatedBody) {
+  ErrorReply full;
+  full.code = 9;
+  std::memset(full.message, 'y', sizeof full.message);  // no terminator on the wire
+  const ErrorReply r = decode_error(reinterpret_cast<const uint8_t*>(&full), sizeof full);
+  EXPECT_EQ(r.code, 9u);
+  EXPECT_EQ(std::string(r.message), std::string(sizeof r.message - 1, 'y'));
+  const ErrorReply s = decode_error(reinterpret_cast<const uint8_t*>(&full), 2);  // cut short
+  EXPECT_EQ(s.code, 9u);  // little-endian: the two bytes hold it
+  EXPECT_STREQ(s.message, "");
+}
+
 TEST(Encode, LongErrorMessageIsTruncatedAndTerminated) {
   const std::string long_message(300, 'x');
-  const ErrorReply r = decode_error(encode_error(1, Error{ErrorCode::bad_field, long_message}));
+  const ErrorReply r = wire_error_of(encode_error(1, Error{ErrorCode::bad_field, long_message}));
   EXPECT_EQ(std::string(r.message), long_message.substr(0, sizeof r.message - 1));
 }
 
