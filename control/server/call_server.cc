@@ -607,13 +607,20 @@ void CallServer::reply_a(Call& call, int status, const char* phrase, const std::
     if (status < 200) return;
     call.final_code = static_cast<uint16_t>(status);
   }
-  // Answered finally (here or before): the transaction is nta's now, unbound from the call, which
-  // may be gone when its ACK comes; but a 2xx with an offer keeps it, for the answer in its ACK.
-  if (status >= 200 && status < 300 && call.ack[kB].waits)
-    call.ack_irq[kA] = call.invite_a;  // bound to cancel_cb, which hears its ACK
-  else
-    nta_incoming_destroy(call.invite_a);
+  release_answered(call, kA, call.invite_a, status >= 200 && status < 300);
   call.invite_a = nullptr;
+}
+
+void CallServer::release_answered(Call& call, int side, nta_incoming_t* irq, bool invite_2xx) {
+  // The transaction is nta's now, unbound from the call, which may be gone when its ACK comes;
+  // but a 2xx whose offer awaits the answer keeps it: cancel_cb hears the ACK that brings it.
+  if (!invite_2xx || !call.ack[1 - side].waits) {
+    nta_incoming_destroy(irq);
+    return;
+  }
+  if (call.ack_irq[side]) nta_incoming_destroy(call.ack_irq[side]);
+  call.ack_irq[side] = irq;
+  nta_incoming_bind(irq, cancel_cb, reinterpret_cast<nta_incoming_magic_t*>(&call));
 }
 
 int CallServer::on_cancel(Call& call, nta_incoming_t*) {
@@ -710,14 +717,7 @@ int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t
   nta_incoming_treply(r.in, status, phrase_of(sip, "Relayed"), TAG_IF(r.is_invite && status < 300, SIPTAG_CONTACT_STR(contact)),
                       TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                       TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
-  if (r.is_invite && status < 300 && call.ack[to].waits) {
-    // Its ACK brings the answer to the offer in this 2xx.
-    if (call.ack_irq[r.from]) nta_incoming_destroy(call.ack_irq[r.from]);
-    call.ack_irq[r.from] = r.in;
-    nta_incoming_bind(r.in, cancel_cb, reinterpret_cast<nta_incoming_magic_t*>(&call));
-  } else {
-    nta_incoming_destroy(r.in);
-  }
+  release_answered(call, r.from, r.in, r.is_invite && status < 300);
   nta_outgoing_destroy(orq);
   return 0;
 }

@@ -76,6 +76,9 @@ class CallServer : public rules::ProviderLoad {
   void ack_2xx(Call& call, int side, const sip_t* response, bool offer_in_2xx);
   void send_ack(Call& call, int side);
   void on_ack(Call& call, int from, const sip_t* sip);
+  // After the final answer to `side`'s request `irq`: released, or kept for its ACK when it
+  // is an INVITE's 2xx whose offer awaits the answer.
+  void release_answered(Call& call, int side, nta_incoming_t* irq, bool invite_2xx);
   // The current target's provider has one call less (LCR's max_calls).
   void release_provider(const Call& call);
   void send_bye(Call& call, int side);
