@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <new>
@@ -53,28 +54,18 @@ class Errors {
   size_t dropped_ = 0;
 };
 
-// Proleptic Gregorian calendar <-> days since 1970-01-01 (H. Hinnant's
-// algorithms): the local date of a call without a cctz civil-time conversion.
+// Proleptic Gregorian calendar <-> days since 1970-01-01 (std::chrono's civil
+// calendar): the local date of a call without a cctz civil-time conversion.
 constexpr int32_t days_from_civil(int32_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int32_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int32_t>(doe) - 719468;
+  using namespace std::chrono;
+  return static_cast<int32_t>(sys_days{year{y} / month{m} / day{d}}.time_since_epoch().count());
 }
 
 constexpr Date civil_from_days(int32_t z) {
-  z += 719468;
-  const int32_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return Date{static_cast<int32_t>(yoe) + era * 400 + (m <= 2), static_cast<uint8_t>(m),
-              static_cast<uint8_t>(d)};
+  using namespace std::chrono;
+  const year_month_day ymd{sys_days{days{z}}};
+  return Date{static_cast<int32_t>(ymd.year()), static_cast<uint8_t>(static_cast<unsigned>(ymd.month())),
+              static_cast<uint8_t>(static_cast<unsigned>(ymd.day()))};
 }
 
 // 0 Monday ... 6 Sunday; 1970-01-01 was a Thursday.
