@@ -327,20 +327,24 @@ bool Store::connect(bool use_database, std::string& error) {
     }
     return true;
   }
+  conn_ = open_connection(use_database, error);
+  return conn_ != nullptr;
+}
+
+std::unique_ptr<sql::Connection> Store::open_connection(bool use_database, std::string& error) {
   std::string errors;
   auto c = mysql::connect(config_, use_database, errors);
   if (!c) {
     error = "Rules DB unreachable: " + errors;
-    return false;
+    return nullptr;
   }
   try {
     mysql::execute(*c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
   } catch (const sql::SQLException& ex) {
     error = "Rules DB: " + mysql::error_text(ex);
-    return false;
+    return nullptr;
   }
-  conn_ = std::move(c);
-  return true;
+  return c;
 }
 
 bool Store::migrate(MigrateResult& result, std::string& error) {
@@ -707,18 +711,8 @@ void Store::read_all(RulesData& d, std::string& bad) {
 
 bool Store::connect_readers(size_t n, std::string& error) {
   while (readers_.size() < n) {
-    std::string e;
-    auto c = mysql::connect(config_, true, e);
-    if (!c) {
-      error = "Rules DB unreachable: " + e;
-      return false;
-    }
-    try {
-      mysql::execute(*c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-    } catch (const sql::SQLException& ex) {
-      error = "Rules DB: " + mysql::error_text(ex);
-      return false;
-    }
+    auto c = open_connection(true, error);
+    if (!c) return false;
     readers_.push_back(std::move(c));
   }
   return true;

@@ -106,6 +106,8 @@ class Store {
   void disconnect();
   // The connections load() reads the rules table on, besides conn_.
   bool connect_readers(size_t n, std::string& error);
+  // A connection in REPEATABLE READ (consistent snapshots); null with `error` set.
+  std::unique_ptr<sql::Connection> open_connection(bool use_database, std::string& error);
   void disconnect_readers();
 
   DbConfig config_;
