@@ -51,8 +51,10 @@
 #include <vector>
 
 #include "cdr/mysql_sink.h"
+#include "cdr/schema.h"
 #include "cdr/writer.h"
-#include "tests/integration/cdr/mariadb_fixture.h"
+#include "db/connection.h"
+#include "tests/support/mariadb_fixture.h"
 #include "tests/unit/cdr/sample_records.h"
 
 namespace {
@@ -139,13 +141,13 @@ struct CpuUse {
 
 constexpr const char* kSecondaryIndexes[] = {"start_time", "customer_start", "caller_start", "called_start", "call_id"};
 
-bool fresh_database(const testing::MariaDb& db, const std::string& name, std::string& error,
+bool fresh_database(const tandem::testing::MariaDb& db, const std::string& name, std::string& error,
                     bool secondary_indexes = true) {
-  auto c = connect_db(db.config(""), false, error);
+  auto c = tandem::db::connect(db.config(""), false, error);
   if (!c) return false;
   std::unique_ptr<sql::Statement> st(c->createStatement());
   st->execute("DROP DATABASE IF EXISTS " + name);
-  MigrateResult m;
+  tandem::db::MigrateResult m;
   if (!migrate(db.config(name), m, error)) return false;
   if (!secondary_indexes) {
     std::string sql = "ALTER TABLE " + name + ".cdr";
@@ -211,9 +213,9 @@ void text_row(sql::mysql::MySQL_Connection& c, const Record& r, std::string& out
   out.back() = ')';
 }
 
-uint64_t count_rows(const testing::MariaDb& db, const std::string& name) {
+uint64_t count_rows(const tandem::testing::MariaDb& db, const std::string& name) {
   std::string e;
-  auto c = connect_db(db.config(name), true, e);
+  auto c = tandem::db::connect(db.config(name), true, e);
   if (!c) return 0;
   std::unique_ptr<sql::Statement> st(c->createStatement());
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT COUNT(*) FROM cdr"));
@@ -237,11 +239,11 @@ struct PlainResult {
 
 enum class Form { prepared, text };
 
-bool plain_inserts(const testing::MariaDb& db, const std::string& name, const Records& recs, size_t rows,
+bool plain_inserts(const tandem::testing::MariaDb& db, const std::string& name, const Records& recs, size_t rows,
                    double seconds, uint64_t max_records, PlainResult& out, std::string& error,
                    Form form = Form::prepared, bool secondary_indexes = true) {
   if (!fresh_database(db, name, error, secondary_indexes)) return false;
-  auto c = connect_db(db.config(name), true, error);
+  auto c = tandem::db::connect(db.config(name), true, error);
   if (!c) return false;
   try {
     std::unique_ptr<sql::PreparedStatement> st;
@@ -332,7 +334,7 @@ struct WriterResult {
 };
 
 // rate 0: as fast as submit() returns; else that many records per second.
-bool writer_run(const testing::MariaDb& db, const std::string& name, const Records& recs, uint64_t records,
+bool writer_run(const tandem::testing::MariaDb& db, const std::string& name, const Records& recs, uint64_t records,
                 double rate, const std::string& spool_dir, WriterResult& out, std::string& error) {
   if (!fresh_database(db, name, error)) return false;
   std::filesystem::remove_all(spool_dir);
@@ -419,9 +421,9 @@ nlohmann::json to_json(const WriterResult& r) {
   return j;
 }
 
-std::string server_version(const testing::MariaDb& db) {
+std::string server_version(const tandem::testing::MariaDb& db) {
   std::string e;
-  auto c = connect_db(db.config(""), false, e);
+  auto c = tandem::db::connect(db.config(""), false, e);
   if (!c) return "?";
   std::unique_ptr<sql::Statement> st(c->createStatement());
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT VERSION()"));
@@ -460,7 +462,7 @@ int main(int argc, char** argv) {
   const uint64_t paced_records = quick ? 5'000 : 15'000;
   const std::set<std::string> run(phases.begin(), phases.end());
 
-  testing::MariaDb db;
+  tandem::testing::MariaDb db;
   db.add_server_args(server_args);
   std::string error = db.install();
   if (!error.empty() || !db.start(error)) {

@@ -53,7 +53,7 @@
 
 #include "bench/flow_plan.h"
 #include "dataplane/clock.h"
-#include "dataplane/control_protocol.h"
+#include "dataplane_protocol/protocol.h"
 #include "dataplane/neighbors.h"
 #include "dataplane/ports.h"
 #include "dataplane/session_table.h"

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "dataplane/control_protocol.h"
+#include "dataplane_protocol/protocol.h"
 
 namespace tandem::bench::rtpload {
 

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "control/dataplane_client.h"
-#include "dataplane/control_codec.h"
+#include "dataplane_protocol/codec.h"
 
 namespace {
 

@@ -1,19 +1,12 @@
 #include "cdr/flags.h"
 
 #include <CLI/CLI.hpp>
-#include <fstream>
-#include <sstream>
 
 namespace tandem::cdr {
 
 void add_cdr_flags(CLI::App& app, CdrFlags& f) {
   auto& w = f.writer;
-  app.add_option("--cdr-db", f.db.addresses,
-                 "CDR DB addresses HOST:PORT or unix:/PATH, tried in order (repeat, or comma-separated)")
-      ->delimiter(',');
-  app.add_option("--cdr-db-user", f.db.user, "CDR DB user");
-  app.add_option("--cdr-db-password-file", f.password_file, "file holding the CDR DB password");
-  app.add_option("--cdr-database", f.db.database, "CDR database name");
+  db::add_db_flags(app, f.db, f.db_flags);
   app.add_option("--cdr-batch", w.batch_size, "records per DB transaction")->check(CLI::Range(1u, 10000u));
   app.add_option("--cdr-max-delay", w.max_delay_ms, "ms a partial batch waits before it is written")
       ->check(CLI::Range(1u, 60000u));
@@ -38,25 +31,7 @@ void add_cdr_flags(CLI::App& app, CdrFlags& f) {
 
 bool finish_cdr_flags(CdrFlags& f, std::string& error) {
   f.writer.spool.sync = f.fsync == "none" ? SyncPolicy::none : SyncPolicy::group;
-  if (f.db.addresses.empty()) {
-    error = "--cdr-db: at least one address";
-    return false;
-  }
-  for (const auto& a : f.db.addresses) {
-    DbAddress parsed;
-    if (!parse_db_address(a, parsed, error)) {
-      error = "--cdr-db: " + error;
-      return false;
-    }
-  }
-  if (!f.password_file.empty()) {
-    std::ifstream in(f.password_file);
-    if (!in) {
-      error = "--cdr-db-password-file " + f.password_file + ": cannot read it";
-      return false;
-    }
-    std::getline(in, f.db.password);
-  }
+  if (!db::finish_db_flags(f.db, f.db_flags, error)) return false;
   if (f.writer.spool.segment_bytes < 4096 || f.writer.spool.limit_bytes < f.writer.spool.segment_bytes) {
     error = "--cdr-spool-segment must be >= 4KiB and <= --cdr-spool-limit";
     return false;

@@ -6,6 +6,7 @@
 
 #include "cdr/mysql_sink.h"
 #include "cdr/writer.h"
+#include "db/flags.h"
 
 namespace CLI {
 class App;
@@ -17,7 +18,7 @@ struct CdrFlags {
   WriterConfig writer;
   DbConfig db;
   std::string fsync = "group";        // group | none
-  std::string password_file;          // the DB password is never a flag
+  db::DbFlags db_flags{.name = "cdr", .what = "CDR DB", .password_file = {}};
 };
 
 void add_cdr_flags(CLI::App& app, CdrFlags& flags);

@@ -14,58 +14,6 @@ namespace tandem::cdr {
 
 namespace {
 
-struct Migration {
-  int version;
-  const char* description;
-  std::vector<const char*> statements;
-};
-
-// Append only: a released migration never changes. schema.sql shows the result.
-const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> list = {
-      {1, "cdr table", {R"sql(
-CREATE TABLE cdr (
-  id BIGINT UNSIGNED NOT NULL COMMENT 'DC (8 bits) | node (16) | per-node sequence (40)',
-  call_id VARCHAR(255) NOT NULL,
-  direction ENUM('inbound','outbound') NOT NULL,
-  caller VARCHAR(64) NOT NULL,
-  called VARCHAR(64) NOT NULL,
-  customer VARCHAR(64) NOT NULL,
-  target VARCHAR(255) NOT NULL,
-  provider VARCHAR(64) NOT NULL,
-  cost DECIMAL(18,6) NOT NULL,
-  dc VARCHAR(64) NOT NULL,
-  server VARCHAR(64) NOT NULL,
-  start_time DATETIME(3) NOT NULL COMMENT 'UTC',
-  answer_time DATETIME(3) NULL COMMENT 'UTC, NULL if never answered',
-  end_time DATETIME(3) NOT NULL COMMENT 'UTC',
-  duration_ms BIGINT UNSIGNED NOT NULL,
-  billable_s INT UNSIGNED NOT NULL,
-  disposition ENUM('answered','busy','no_answer','failed','cancelled','rejected') NOT NULL,
-  sip_code SMALLINT UNSIGNED NOT NULL,
-  hangup_side ENUM('caller','callee','system') NOT NULL,
-  hangup_reason VARCHAR(64) NOT NULL,
-  a_packets BIGINT UNSIGNED NOT NULL,
-  a_bytes BIGINT UNSIGNED NOT NULL,
-  a_lost BIGINT NOT NULL,
-  a_jitter_max_us INT UNSIGNED NOT NULL,
-  a_jitter_mean_us INT UNSIGNED NOT NULL,
-  b_packets BIGINT UNSIGNED NOT NULL,
-  b_bytes BIGINT UNSIGNED NOT NULL,
-  b_lost BIGINT NOT NULL,
-  b_jitter_max_us INT UNSIGNED NOT NULL,
-  b_jitter_mean_us INT UNSIGNED NOT NULL,
-  PRIMARY KEY (id),
-  KEY start_time (start_time),
-  KEY customer_start (customer, start_time),
-  KEY caller_start (caller, start_time),
-  KEY called_start (called, start_time),
-  KEY call_id (call_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin)sql"}},
-  };
-  return list;
-}
-
 constexpr const char* kColumns[] = {
     "id", "call_id", "direction", "caller", "called", "customer", "target", "provider", "cost",
     "dc", "server", "start_time", "answer_time", "end_time", "duration_ms", "billable_s",
@@ -162,71 +110,6 @@ void bind_record(sql::PreparedStatement& st, unsigned base, const Record& r) {
   }
 }
 
-bool parse_db_address(const std::string& text, DbAddress& out, std::string& error) {
-  return mysql::parse_address(text, out, error);
-}
-
-std::unique_ptr<sql::Connection> connect_db(const DbConfig& config, bool use_database, std::string& error) {
-  return mysql::connect(config, use_database, error);
-}
-
-int latest_schema_version() { return migrations().back().version; }
-
-bool migrate(const DbConfig& config, MigrateResult& result, std::string& error) {
-  auto c = connect_db(config, false, error);
-  if (!c) return false;
-  try {
-    mysql::execute(*c, "CREATE DATABASE IF NOT EXISTS `" + config.database +
-                    "` DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
-    c->setSchema(config.database);
-    {
-      std::unique_ptr<sql::Statement> st(c->createStatement());
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT GET_LOCK('tandem_cdr_migrate', 30)"));
-      if (!rs->next() || rs->getInt(1) != 1) {
-        error = "another migration holds the lock tandem_cdr_migrate";
-        return false;
-      }
-    }
-    mysql::execute(*c, R"sql(CREATE TABLE IF NOT EXISTS schema_version (
-  version INT UNSIGNED NOT NULL,
-  description VARCHAR(255) NOT NULL,
-  applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-  PRIMARY KEY (version)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin)sql");
-    int current = 0;
-    {
-      std::unique_ptr<sql::Statement> st(c->createStatement());
-      std::unique_ptr<sql::ResultSet> rs(
-          st->executeQuery("SELECT COALESCE(MAX(version), 0) FROM schema_version"));
-      if (rs->next()) current = rs->getInt(1);
-    }
-    result.from = current;
-    if (current > latest_schema_version()) {
-      error = "the CDR DB has schema version " + std::to_string(current) +
-              ", newer than this build knows (" + std::to_string(latest_schema_version()) + ")";
-      mysql::execute(*c, "DO RELEASE_LOCK('tandem_cdr_migrate')");
-      return false;
-    }
-    for (const auto& m : migrations()) {
-      if (m.version <= current) continue;
-      // DDL commits by itself in MySQL: each migration is recorded right after it.
-      for (const char* s : m.statements) mysql::execute(*c, s);
-      std::unique_ptr<sql::PreparedStatement> st(
-          c->prepareStatement("INSERT INTO schema_version (version, description) VALUES (?, ?)"));
-      st->setInt(1, m.version);
-      st->setString(2, m.description);
-      st->executeUpdate();
-      current = m.version;
-    }
-    result.to = current;
-    mysql::execute(*c, "DO RELEASE_LOCK('tandem_cdr_migrate')");
-    return true;
-  } catch (const sql::SQLException& ex) {
-    error = "migrate: " + mysql::error_text(ex);
-    return false;
-  }
-}
-
 MysqlSink::MysqlSink(DbConfig config) : config_(std::move(config)) {}
 
 MysqlSink::~MysqlSink() { disconnect(); }
@@ -251,7 +134,7 @@ sql::PreparedStatement* MysqlSink::statement(size_t rows) {
 WriteStatus MysqlSink::write(const std::vector<Record>& batch, std::string& error) {
   if (batch.empty()) return WriteStatus::ok;
   if (!conn_) {
-    conn_ = connect_db(config_, true, error);
+    conn_ = db::connect(config_, true, error);
     if (!conn_) return WriteStatus::failed;
     ++connects_;
   }
@@ -275,7 +158,7 @@ WriteStatus MysqlSink::write(const std::vector<Record>& batch, std::string& erro
     tx->execute("COMMIT");
     return WriteStatus::ok;
   } catch (const sql::SQLException& ex) {
-    error = "CDR DB: " + mysql::error_text(ex);
+    error = "CDR DB: " + db::error_text(ex);
     // Whatever the error, start again from a fresh connection: the batch is
     // idempotent, and a half-broken session (lost after COMMIT, failover to
     // the standby) is not worth diagnosing.

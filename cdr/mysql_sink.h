@@ -1,7 +1,6 @@
-// The CDR DB through MySQL Connector/C++ 1.1: connection to the first address
-// of a list that answers, one multi-row prepared
-// INSERT ... ON DUPLICATE KEY UPDATE per batch in one transaction, and the
-// schema migrations (schema.sql is what they produce).
+// The CDR DB through MySQL Connector/C++ 1.1: one multi-row prepared
+// INSERT ... ON DUPLICATE KEY UPDATE per batch in one transaction, on a
+// connection (db/connection.h) made again after any error.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +10,7 @@
 #include <vector>
 
 #include "cdr/sink.h"
-#include "control/mysql_connection.h"
+#include "db/connection.h"
 
 namespace sql {
 class Connection;
@@ -20,27 +19,10 @@ class PreparedStatement;
 
 namespace tandem::cdr {
 
-struct DbConfig : mysql::Config {
+struct DbConfig : db::Config {
   DbConfig() { database = "tandem_cdr"; }
+  DbConfig(const db::Config& c) : db::Config(c) {}  // NOLINT: the same settings
 };
-
-using DbAddress = mysql::Address;
-// "HOST:PORT", "HOST" (port 3306), "unix:/PATH"; false and why otherwise.
-bool parse_db_address(const std::string& text, DbAddress& out, std::string& error);
-
-// A connection to the first address that answers, in UTC, utf8mb4, strict
-// SQL mode, with `database` selected (use_database) or not.
-std::unique_ptr<sql::Connection> connect_db(const DbConfig& config, bool use_database,
-                                            std::string& error);
-
-// Creates the database if needed and applies the migrations it lacks, under
-// a named lock so that two nodes migrating at once do not collide.
-struct MigrateResult {
-  int from = 0;
-  int to = 0;
-};
-bool migrate(const DbConfig& config, MigrateResult& result, std::string& error);
-int latest_schema_version();
 
 // The multi-row INSERT of `rows` records (with ON DUPLICATE KEY UPDATE of every
 // column but the id when update_on_duplicate), and the binding of one record's

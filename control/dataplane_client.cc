@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "dataplane/control_codec.h"
+#include "dataplane_protocol/codec.h"
 
 namespace tandem::control {
 namespace {

@@ -1,4 +1,4 @@
-// The control plane's side of the dataplane protocol (dataplane/control_protocol.h):
+// The control plane's side of the dataplane protocol (dataplane_protocol/protocol.h):
 // a client over the Unix socket, used by tandemctl and by the call server to
 // program media sessions. Requests are synchronous, or queued (enqueue) to go
 // out together with the next one: the call server sends its updates and deletes
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/control_protocol.h"
+#include "dataplane_protocol/protocol.h"
 
 namespace tandem::control {
 

@@ -7,7 +7,12 @@
 #include <cstdio>
 #include <set>
 
+#include "dataplane_protocol/address.h"
+
 namespace tandem::dp {
+
+using proto::parse_ipv4;
+
 namespace {
 
 template <typename T>
@@ -62,19 +67,6 @@ std::string parse_port(const std::string& spec, PortConfig& p) {
 bool is_power_of_two(uint32_t v) { return v && !(v & (v - 1)); }
 
 }  // namespace
-
-bool parse_ipv4(const std::string& text, uint32_t& out) {
-  in_addr a{};
-  if (inet_pton(AF_INET, text.c_str(), &a) != 1) return false;
-  out = a.s_addr;
-  return true;
-}
-
-std::string format_ipv4(uint32_t ip_net) {
-  char buf[INET_ADDRSTRLEN];
-  in_addr a{ip_net};
-  return inet_ntop(AF_INET, &a, buf, sizeof buf);
-}
 
 FlagsResult parse_flags(int argc, char** argv) {
   FlagsResult r;

@@ -45,8 +45,4 @@ struct FlagsResult {
 // Parses our flags (argv[0] is the program name). Prints help or the error.
 FlagsResult parse_flags(int argc, char** argv);
 
-// "198.18.0.1" -> network-order address; false on anything else.
-bool parse_ipv4(const std::string& text, uint32_t& out);
-std::string format_ipv4(uint32_t ip_net);
-
 }  // namespace tandem::dp

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/control_codec.h"
+#include "dataplane_protocol/codec.h"
 
 namespace tandem::dp {
 

@@ -9,7 +9,7 @@
 
 #include <cstring>
 
-#include "dataplane/drop_reasons.h"
+#include "dataplane_protocol/drop_reasons.h"
 #include "dataplane/packet_parse.h"
 
 namespace tandem::dp {

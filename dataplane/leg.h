@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "dataplane/rtp_stats.h"
+#include "dataplane_protocol/protocol.h"
 
 namespace tandem::dp {
 
@@ -31,12 +32,13 @@ struct Remote {
   bool operator==(const Remote&) const = default;
 };
 
-// Mode bits set by control.
-inline constexpr uint8_t kLegLearn = 0x01;   // take the remote from the first packet
-inline constexpr uint8_t kLegStrict = 0x02;  // once latched, drop other sources
+// Leg::flags are the protocol's LegInfo::flags, so that control reads them
+// unchanged. Mode bits set by control:
+inline constexpr uint8_t kLegLearn = proto::kModeLearn;    // take the remote from the first packet
+inline constexpr uint8_t kLegStrict = proto::kModeStrict;  // once latched, drop other sources
 // State bits set by the worker.
-inline constexpr uint8_t kLegLatchedRtp = 0x10;
-inline constexpr uint8_t kLegLatchedRtcp = 0x20;
+inline constexpr uint8_t kLegLatchedRtp = proto::kFlagLatchedRtp;
+inline constexpr uint8_t kLegLatchedRtcp = proto::kFlagLatchedRtcp;
 inline constexpr uint8_t kLegModeMask = kLegLearn | kLegStrict;
 inline constexpr uint8_t kLegDefaultMode = kLegLearn | kLegStrict;
 

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "dataplane/drop_reasons.h"
+#include "dataplane_protocol/drop_reasons.h"
 
 namespace tandem::dp {
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "dataplane/drop_reasons.h"
+#include "dataplane_protocol/drop_reasons.h"
 #include "dataplane/leg.h"
 #include "dataplane/packet_parse.h"
 

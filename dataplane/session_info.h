@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "dataplane/control_protocol.h"
+#include "dataplane_protocol/protocol.h"
 #include "dataplane/leg.h"
 
 namespace tandem::dp {

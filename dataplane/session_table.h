@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/control_codec.h"
+#include "dataplane_protocol/codec.h"
 #include "dataplane/leg.h"
 #include "dataplane/relay_ports.h"
 

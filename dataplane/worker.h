@@ -14,7 +14,7 @@
 
 #include "dataplane/clock.h"
 #include "dataplane/config.h"
-#include "dataplane/drop_reasons.h"
+#include "dataplane_protocol/drop_reasons.h"
 #include "dataplane/neighbors.h"
 #include "dataplane/ports.h"
 #include "dataplane/session_table.h"

@@ -7,6 +7,7 @@
 #include <cppconn/statement.h>
 #include <mysql_driver.h>
 
+#include "rules/schema.h"
 #include "rules/snapshot.h"
 
 #include <absl/container/flat_hash_map.h>
@@ -23,131 +24,7 @@ namespace tandem::rules {
 
 namespace {
 
-constexpr const char* kActionEnum = "ENUM('voicemail','forward','ring','menu','reject')";
-constexpr const char* kTableOptions = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
-
-// The tables whose changes bump config_version.
-constexpr const char* kVersionedTables[] = {"customers", "numbers",  "rules",     "rule_dates",
-                                            "menus",     "menu_options", "providers", "rates"};
-
-struct Migration {
-  int version;
-  std::string description;
-  std::vector<std::string> statements;
-};
-
-std::string table(const std::string& name, const std::string& body) {
-  return "CREATE TABLE " + name + " (\n" + body + "\n) " + kTableOptions;
-}
-
-std::vector<std::string> migration_1() {
-  const std::string action = kActionEnum;
-  std::vector<std::string> s = {
-      table("customers", R"sql(  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-  name VARCHAR(128) NOT NULL,
-  time_zone VARCHAR(64) NOT NULL COMMENT 'IANA name: Europe/Berlin',
-  vm_sip VARCHAR(255) NOT NULL COMMENT 'the PBX VM: sip:pbx@vm1.example.net',
-  default_action )sql" + action + R"sql( NOT NULL DEFAULT 'voicemail' COMMENT 'when no rule matches',
-  default_target VARCHAR(1024) NOT NULL DEFAULT '' COMMENT 'see rules.target',
-  PRIMARY KEY (id),
-  UNIQUE KEY name (name))sql"),
-      table("numbers", R"sql(  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-  e164 VARCHAR(16) NOT NULL COMMENT '+4930123456',
-  customer_id BIGINT UNSIGNED NOT NULL,
-  PRIMARY KEY (id),
-  UNIQUE KEY e164 (e164),
-  CONSTRAINT numbers_customer FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE)sql"),
-      table("menus", R"sql(  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-  customer_id BIGINT UNSIGNED NOT NULL,
-  name VARCHAR(128) NOT NULL,
-  prompt VARCHAR(255) NOT NULL COMMENT 'announcement file or URI',
-  timeout_s SMALLINT UNSIGNED NOT NULL DEFAULT 10,
-  timeout_action )sql" + action + R"sql( NOT NULL DEFAULT 'voicemail',
-  timeout_target VARCHAR(1024) NOT NULL DEFAULT '',
-  invalid_action )sql" + action + R"sql( NOT NULL DEFAULT 'voicemail',
-  invalid_target VARCHAR(1024) NOT NULL DEFAULT '',
-  PRIMARY KEY (id),
-  CONSTRAINT menus_customer FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE)sql"),
-      table("menu_options", R"sql(  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-  menu_id BIGINT UNSIGNED NOT NULL,
-  digit CHAR(1) NOT NULL COMMENT '0-9, *, #',
-  action )sql" + action + R"sql( NOT NULL,
-  target VARCHAR(1024) NOT NULL DEFAULT '',
-  PRIMARY KEY (id),
-  UNIQUE KEY menu_digit (menu_id, digit),
-  CONSTRAINT menu_options_menu FOREIGN KEY (menu_id) REFERENCES menus (id) ON DELETE CASCADE)sql"),
-      table("rules", R"sql(  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-  number_id BIGINT UNSIGNED NOT NULL,
-  priority INT NOT NULL DEFAULT 100 COMMENT 'lower first; equal: lower id first',
-  caller_match ENUM('any','exact','prefix','anonymous') NOT NULL DEFAULT 'any',
-  caller_pattern VARCHAR(32) NOT NULL DEFAULT '' COMMENT 'exact: number; prefix: leading digits',
-  days SET('mon','tue','wed','thu','fri','sat','sun') NOT NULL DEFAULT 'mon,tue,wed,thu,fri,sat,sun',
-  time_from TIME NULL COMMENT 'customer local time; NULL with time_to: all day',
-  time_to TIME NULL COMMENT 'exclusive, up to 24:00:00; before time_from: wraps midnight',
-  action )sql" + action + R"sql( NOT NULL,
-  target VARCHAR(1024) NOT NULL DEFAULT '' COMMENT 'forward: number; ring: T/SECS,...; menu: id; reject: SIP code',
-  description VARCHAR(255) NOT NULL DEFAULT '',
-  PRIMARY KEY (id),
-  KEY number_priority (number_id, priority),
-  CONSTRAINT rules_number FOREIGN KEY (number_id) REFERENCES numbers (id) ON DELETE CASCADE,
-  CONSTRAINT rules_window CHECK ((time_from IS NULL) = (time_to IS NULL)))sql"),
-      table("rule_dates", R"sql(  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-  rule_id BIGINT UNSIGNED NOT NULL,
-  date_from DATE NOT NULL COMMENT 'customer local date, inclusive',
-  date_to DATE NOT NULL COMMENT 'inclusive',
-  PRIMARY KEY (id),
-  CONSTRAINT rule_dates_rule FOREIGN KEY (rule_id) REFERENCES rules (id) ON DELETE CASCADE)sql"),
-      table("providers", R"sql(  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-  name VARCHAR(64) NOT NULL,
-  sip_address VARCHAR(255) NOT NULL,
-  max_calls INT UNSIGNED NOT NULL DEFAULT 0 COMMENT '0: no limit',
-  enabled BOOLEAN NOT NULL DEFAULT TRUE,
-  preference INT NOT NULL DEFAULT 0 COMMENT 'lower first among equal costs',
-  PRIMARY KEY (id),
-  UNIQUE KEY name (name))sql"),
-      table("rates", R"sql(  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-  provider_id BIGINT UNSIGNED NOT NULL,
-  prefix VARCHAR(15) NOT NULL COMMENT 'digits without +',
-  cost_per_min DECIMAL(12,6) NOT NULL,
-  billing_increment_s INT UNSIGNED NOT NULL DEFAULT 60,
-  valid_from DATETIME NULL COMMENT 'UTC, inclusive; NULL: always',
-  valid_to DATETIME NULL COMMENT 'UTC, exclusive; NULL: forever',
-  PRIMARY KEY (id),
-  KEY prefix (prefix),
-  CONSTRAINT rates_provider FOREIGN KEY (provider_id) REFERENCES providers (id) ON DELETE CASCADE)sql"),
-      table("config_version", R"sql(  server_id INT UNSIGNED NOT NULL COMMENT '@@server_id of the server where the change was made',
-  version BIGINT UNSIGNED NOT NULL,
-  PRIMARY KEY (server_id))sql"),
-  };
-  for (const char* t : kVersionedTables) {
-    for (auto [ev, EV] : {std::pair{"insert", "INSERT"}, {"update", "UPDATE"}, {"delete", "DELETE"}}) {
-      s.push_back(std::string("CREATE TRIGGER ") + t + "_" + ev + " AFTER " + EV + " ON " + t +
-                  " FOR EACH ROW\n  INSERT INTO config_version (server_id, version) VALUES "
-                  "(@@server_id, 1)\n  ON DUPLICATE KEY UPDATE version = version + 1");
-    }
-  }
-  return s;
-}
-
-// Append only: a released migration never changes.
-const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> list = {
-      {1, "customers, numbers, rules, menus, providers, rates, config_version", migration_1()},
-  };
-  return list;
-}
-
-constexpr const char* kSchemaVersionTable = R"sql(CREATE TABLE IF NOT EXISTS schema_version (
-  version INT UNSIGNED NOT NULL,
-  description VARCHAR(255) NOT NULL,
-  applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-  PRIMARY KEY (version)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin)sql";
-
-std::unique_ptr<sql::ResultSet> query(sql::Connection& c, const std::string& q) {
-  std::unique_ptr<sql::Statement> st(c.createStatement());
-  return std::unique_ptr<sql::ResultSet>(st->executeQuery(q));
-}
+using db::query;
 
 template <typename T>
 bool parse_num(std::string_view s, T& out) {
@@ -286,17 +163,6 @@ const char* kVersionQuery = "SELECT CAST(COALESCE(SUM(version), 0) AS UNSIGNED) 
 
 }  // namespace
 
-int latest_schema_version() { return migrations().back().version; }
-
-std::string schema_sql() {
-  std::string out = std::string(kSchemaVersionTable) + ";\n";
-  for (const auto& m : migrations()) {
-    out += "\n-- migration " + std::to_string(m.version) + ": " + m.description + "\n";
-    for (const auto& s : m.statements) out += "\n" + s + ";\n";
-  }
-  return out;
-}
-
 Store::Store(DbConfig config, NumberPlan plan)
     : config_(std::move(config)), plan_(std::move(plan)) {}
 
@@ -320,7 +186,7 @@ bool Store::connect(bool use_database, std::string& error) {
         conn_->setSchema(config_.database);
         return true;
       } catch (const sql::SQLException& ex) {
-        error = "Rules DB " + config_.database + ": " + mysql::error_text(ex);
+        error = "Rules DB " + config_.database + ": " + db::error_text(ex);
         disconnect();
         return false;
       }
@@ -333,83 +199,36 @@ bool Store::connect(bool use_database, std::string& error) {
 
 std::unique_ptr<sql::Connection> Store::open_connection(bool use_database, std::string& error) {
   std::string errors;
-  auto c = mysql::connect(config_, use_database, errors);
+  auto c = db::connect(config_, use_database, errors);
   if (!c) {
     error = "Rules DB unreachable: " + errors;
     return nullptr;
   }
   try {
-    mysql::execute(*c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+    db::execute(*c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: " + mysql::error_text(ex);
+    error = "Rules DB: " + db::error_text(ex);
     return nullptr;
   }
   return c;
 }
 
-bool Store::migrate(MigrateResult& result, std::string& error) {
+bool Store::migrate(db::MigrateResult& result, std::string& error) {
   std::lock_guard lock(mutex_);
   if (!connect(false, error)) return false;
-  const std::string release = "DO RELEASE_LOCK('tandem_rules_migrate')";
-  try {
-    mysql::execute(*conn_, "CREATE DATABASE IF NOT EXISTS `" + config_.database +
-                        "` DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
-    conn_->setSchema(config_.database);
-    {
-      auto rs = query(*conn_, "SELECT GET_LOCK('tandem_rules_migrate', 30)");
-      if (!rs->next() || rs->getInt(1) != 1) {
-        error = "another migration holds the lock tandem_rules_migrate";
-        return false;
-      }
-    }
-    mysql::execute(*conn_, kSchemaVersionTable);
-    int current = 0;
-    {
-      auto rs = query(*conn_, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
-      if (rs->next()) current = rs->getInt(1);
-    }
-    result.from = current;
-    if (current > latest_schema_version()) {
-      error = "the Rules DB has schema version " + std::to_string(current) +
-              ", newer than this build knows (" + std::to_string(latest_schema_version()) + ")";
-      mysql::execute(*conn_, release);
-      return false;
-    }
-    for (const auto& m : migrations()) {
-      if (m.version <= current) continue;
-      // DDL commits by itself in MariaDB: each migration is recorded right after it.
-      for (const auto& s : m.statements) mysql::execute(*conn_, s);
-      std::unique_ptr<sql::PreparedStatement> st(conn_->prepareStatement(
-          "INSERT INTO schema_version (version, description) VALUES (?, ?)"));
-      st->setInt(1, m.version);
-      st->setString(2, m.description);
-      st->executeUpdate();
-      current = m.version;
-    }
-    result.to = current;
-    mysql::execute(*conn_, release);
-    return true;
-  } catch (const sql::SQLException& ex) {
-    error = "migrate: " + mysql::error_text(ex);
-    disconnect();
-    return false;
-  }
+  if (db::migrate(*conn_, config_.database, schema(), result, error)) return true;
+  disconnect();
+  return false;
 }
 
 bool Store::schema_version(int& version, std::string& error) {
   std::lock_guard lock(mutex_);
   if (!connect(true, error)) return false;
   try {
-    auto rs = query(*conn_,
-                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
-                    " AND table_name = 'schema_version'");
-    version = 0;
-    if (!rs->next() || rs->getInt(1) == 0) return true;
-    rs = query(*conn_, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
-    if (rs->next()) version = rs->getInt(1);
+    version = db::schema_version(*conn_);
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: " + mysql::error_text(ex);
+    error = "Rules DB: " + db::error_text(ex);
     disconnect();
     return false;
   }
@@ -423,7 +242,7 @@ bool Store::config_version(uint64_t& version, std::string& error) {
     version = rs->next() ? rs->getUInt64(1) : 0;
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: config_version: " + mysql::error_text(ex);
+    error = "Rules DB: config_version: " + db::error_text(ex);
     disconnect();
     return false;
   }
@@ -442,7 +261,7 @@ bool Store::id_spacing(uint32_t& increment, uint32_t& offset, std::string& error
     offset = rs->getUInt(2);
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: " + mysql::error_text(ex);
+    error = "Rules DB: " + db::error_text(ex);
     disconnect();
     return false;
   }
@@ -747,15 +566,15 @@ bool Store::load(RulesData& out, std::string& error) {
     reserve(*conn_, d);
     bool paired = false;
     for (int attempt = 0; attempt < 3 && !paired && readers && connect_readers(readers, e); ++attempt) {
-      mysql::execute(*conn_, kSnapshot);
-      for (auto& c : readers_) mysql::execute(*c, kSnapshot);
+      db::execute(*conn_, kSnapshot);
+      for (auto& c : readers_) db::execute(*c, kSnapshot);
       uint64_t sum = 0, other = 0;
       const std::string rows = version_rows(*conn_, sum);
       paired = true;
       for (auto& c : readers_) paired = paired && version_rows(*c, other) == rows;
       if (!paired) {
-        for (auto& c : readers_) mysql::execute(*c, "COMMIT");
-        mysql::execute(*conn_, "COMMIT");
+        for (auto& c : readers_) db::execute(*c, "COMMIT");
+        db::execute(*conn_, "COMMIT");
         continue;
       }
       d.version = sum;
@@ -781,9 +600,9 @@ bool Store::load(RulesData& out, std::string& error) {
         threads.emplace_back([&, i, where] {
           try {
             read_rules(*readers_[i], plan_, parts[i], sides[i].rules, where);
-            mysql::execute(*readers_[i], "COMMIT");
+            db::execute(*readers_[i], "COMMIT");
           } catch (const sql::SQLException& ex) {
-            sides[i].failure = mysql::error_text(ex);
+            sides[i].failure = db::error_text(ex);
           } catch (const std::exception& ex) {
             sides[i].failure = ex.what();
           }
@@ -801,26 +620,26 @@ bool Store::load(RulesData& out, std::string& error) {
       for (size_t i = 0; i < readers; ++i) {
         if (!sides[i].failure.empty()) {
           disconnect_readers();
-          mysql::execute(*conn_, "ROLLBACK");
+          db::execute(*conn_, "ROLLBACK");
           error = "Rules DB: load: " + sides[i].failure;
           return false;
         }
         if (main.rules.empty()) main.rules = std::move(sides[i].rules);
         if (i > 0) std::move(parts[i].begin(), parts[i].end(), std::back_inserter(d.rules));
       }
-      mysql::execute(*conn_, "COMMIT");
+      db::execute(*conn_, "COMMIT");
     }
     if (!paired) {
       d = RulesData{};
       main = Part{};
       reserve(*conn_, d);
-      mysql::execute(*conn_, kSnapshot);
+      db::execute(*conn_, kSnapshot);
       version_rows(*conn_, d.version);
       read_tables(*conn_, plan_, true, d, main);
-      mysql::execute(*conn_, "COMMIT");
+      db::execute(*conn_, "COMMIT");
     }
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: load: " + mysql::error_text(ex);
+    error = "Rules DB: load: " + db::error_text(ex);
     disconnect();
     disconnect_readers();
     return false;
@@ -1535,7 +1354,7 @@ bool Store::import_csv(const std::string& table, std::string_view csv, size_t& r
   std::string failure;
   try {
     conn_->setAutoCommit(false);
-    mysql::execute(*conn_, "START TRANSACTION");
+    db::execute(*conn_, "START TRANSACTION");
     Importer importer(*conn_, plan_, table, *spec, cols);
     if (importer.run(reader, rows, failure)) {
       RulesData d;
@@ -1556,7 +1375,7 @@ bool Store::import_csv(const std::string& table, std::string_view csv, size_t& r
     }
     conn_->setAutoCommit(true);
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: import: " + mysql::error_text(ex);
+    error = "Rules DB: import: " + db::error_text(ex);
     disconnect();
     rows = 0;
     return false;
@@ -1599,7 +1418,7 @@ bool Store::export_csv(const std::string& table, std::string& csv, std::string& 
     }
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: export: " + mysql::error_text(ex);
+    error = "Rules DB: export: " + db::error_text(ex);
     disconnect();
     return false;
   }
@@ -1619,7 +1438,7 @@ bool Store::remove(const std::string& table, Id id, bool& found, std::string& er
     found = st->executeUpdate() > 0;
     return true;
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: delete: " + mysql::error_text(ex);
+    error = "Rules DB: delete: " + db::error_text(ex);
     disconnect();
     return false;
   }

@@ -25,10 +25,10 @@
 #include <string_view>
 #include <vector>
 
+#include "db/connection.h"
+#include "db/migrations.h"
 #include "rules/model.h"
 #include "rules/number.h"
-
-#include "control/mysql_connection.h"
 
 namespace sql {
 class Connection;
@@ -36,27 +36,20 @@ class Connection;
 
 namespace tandem::rules {
 
-struct DbConfig : mysql::Config {
+struct DbConfig : db::Config {
   DbConfig() { database = "tandem_rules"; }
+  DbConfig(const db::Config& c) : db::Config(c) {}  // NOLINT: those settings, the load's default
   // Store::load's connections: 1 reads every table on one; n > 1 reads the
   // rules table on n - 1 more, split by id range, beside the other tables.
   uint32_t load_connections = 3;
 };
 
-struct MigrateResult {
-  int from = 0;
-  int to = 0;
-};
-
-int latest_schema_version();
 // The tables import_csv, export_csv and remove take, and their CSV columns.
 const std::vector<std::string>& table_names();
 std::vector<std::string> csv_columns(const std::string& table);  // empty: no such table
 // RFC 4180 records; `lines`: the line each starts on. False and why on bad quoting.
 bool parse_csv(std::string_view in, std::vector<std::vector<std::string>>& records,
                std::vector<size_t>& lines, std::string& error);
-// The statements of every migration, as schema.sql shows them.
-std::string schema_sql();
 
 // One connection, made on first use and again after any error. Thread-safe:
 // calls are serialised.
@@ -69,7 +62,7 @@ class Store {
 
   // Creates the database if needed and applies the migrations it lacks, under
   // a named lock (two nodes migrating at once wait for each other).
-  bool migrate(MigrateResult& result, std::string& error);
+  bool migrate(db::MigrateResult& result, std::string& error);
   // The schema version the DB has (0: none).
   bool schema_version(int& version, std::string& error);
   // The config_version fingerprint (see above).

@@ -4,7 +4,6 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
-#include <fstream>
 #include <iostream>
 
 namespace tandem::control {
@@ -43,20 +42,6 @@ bool parse_peer(const std::string& text, Peer& out, std::string& error) {
   out.network = ntohl(a.s_addr);
   return true;
 }
-
-namespace {
-
-bool read_password(const std::string& file, std::string& password, std::string& error) {
-  std::ifstream in(file);
-  if (!in) {
-    error = file + ": cannot read it";
-    return false;
-  }
-  std::getline(in, password);
-  return true;
-}
-
-}  // namespace
 
 int parse_server_flags(int argc, char** argv, ServerConfig& c) {
   CLI::App app{
@@ -100,11 +85,7 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))->capture_default_str();
   app.add_option("--dc", c.dc, "this DC's name (CDRs, logs)")->capture_default_str();
   app.add_option("--node", c.node, "this server's name (CDRs, logs)")->capture_default_str();
-  app.add_option("--rules-db", c.rules_db.addresses, "Rules DB addresses HOST[:PORT] or unix:/PATH, first that answers")
-      ->required();
-  app.add_option("--rules-db-user", c.rules_db.user, "Rules DB user")->capture_default_str();
-  app.add_option("--rules-db-password-file", c.rules_password_file, "file holding the Rules DB password");
-  app.add_option("--rules-database", c.rules_db.database, "Rules database name")->capture_default_str();
+  db::add_db_flags(app, c.rules_db, c.rules_db_flags);
   app.add_option("--rules-poll", c.rules_poll_ms, "ms between checks of the Rules DB's config_version")
       ->check(CLI::Range(50u, 3600000u))->capture_default_str();
   app.add_option("--country-code", c.number_plan.country_code, "for national numbers")->capture_default_str();
@@ -145,8 +126,7 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
   }
   std::string error;
   if (!rules::validate_plan(c.number_plan, error)) return fail("number plan: " + error);
-  if (!c.rules_password_file.empty() && !read_password(c.rules_password_file, c.rules_db.password, error))
-    return fail("--rules-db-password-file " + error);
+  if (!db::finish_db_flags(c.rules_db, c.rules_db_flags, error)) return fail(error);
   if (!cdr::finish_cdr_flags(c.cdr, error)) return fail(error);
   return -1;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cdr/flags.h"
+#include "db/flags.h"
 #include "rules/store.h"
 
 namespace tandem::control {
@@ -47,7 +48,7 @@ struct ServerConfig {
   std::string node = "node1";
   // Rules
   rules::DbConfig rules_db;
-  std::string rules_password_file;
+  db::DbFlags rules_db_flags{.name = "rules", .what = "Rules DB", .password_file = {}};
   uint32_t rules_poll_ms = 1000;
   rules::NumberPlan number_plan;
   // CDRs

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dataplane/control_codec.h"
+#include "dataplane_protocol/codec.h"
 
 namespace tandem::control {
 

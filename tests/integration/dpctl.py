@@ -1,4 +1,4 @@
-"""A client of the dataplane control protocol (dataplane/control_protocol.h,
+"""A client of the dataplane control protocol (dataplane_protocol/protocol.h,
 version 1) in plain Python, for tests that need many requests fast
 (pipelining) or malformed ones on purpose.
 
@@ -45,7 +45,7 @@ ERROR_CODES = {"bad_magic": 1, "bad_version": 2, "bad_length": 3, "too_large": 4
                "bad_field": 6, "no_such_session": 7, "table_full": 8, "port_unavailable": 9, "no_free_port": 10}
 ERROR_NAMES = {v: k for k, v in ERROR_CODES.items()}
 
-# dataplane/drop_reasons.h, in enum order: HealthReply.drops is indexed by it.
+# dataplane_protocol/drop_reasons.h, in enum order: HealthReply.drops is indexed by it.
 DROP_REASONS = ["truncated", "bad_ip_header", "bad_udp_length", "no_session", "source_mismatch", "bad_rtp",
                 "no_destination", "no_neighbor", "tx_full", "punt_full", "not_media"]
 
@@ -79,7 +79,7 @@ SIZES = {
     "HealthReply": (HEALTH_REPLY, 64 + 8 * MAX_DROP_REASONS + 64 * MAX_PORTS + 48 * MAX_WORKERS),
 }
 for _name, (_s, _size) in SIZES.items():
-    assert _s.size == _size, f"{_name}: {_s.size} bytes here, {_size} in control_protocol.h"
+    assert _s.size == _size, f"{_name}: {_s.size} bytes here, {_size} in dataplane_protocol/protocol.h"
 
 REQUEST_BODY = {HELLO: HELLO_REQUEST, CREATE_SESSION: CREATE_REQUEST, UPDATE_LEG: UPDATE_LEG_REQUEST,
                 DELETE_SESSION: SESSION_REQUEST, QUERY_SESSION: SESSION_REQUEST, LIST_SESSIONS: LIST_REQUEST,
@@ -87,12 +87,12 @@ REQUEST_BODY = {HELLO: HELLO_REQUEST, CREATE_SESSION: CREATE_REQUEST, UPDATE_LEG
 
 
 def check_header(source_root):
-    """Compares this module with dataplane/control_protocol.h and drop_reasons.h.
+    """Compares this module with dataplane_protocol/protocol.h and drop_reasons.h.
     Returns a list of differences (empty when in step)."""
     problems = []
-    with open(os.path.join(source_root, "dataplane", "control_protocol.h")) as f:
+    with open(os.path.join(source_root, "dataplane_protocol", "protocol.h")) as f:
         proto = f.read()
-    with open(os.path.join(source_root, "dataplane", "drop_reasons.h")) as f:
+    with open(os.path.join(source_root, "dataplane_protocol", "drop_reasons.h")) as f:
         drops = f.read()
     constants = {"kMaxPorts": MAX_PORTS, "kMaxWorkers": MAX_WORKERS, "kMaxDropReasons": MAX_DROP_REASONS}
 
@@ -106,24 +106,24 @@ def check_header(source_root):
     asserted = dict(re.findall(r"static_assert\(sizeof\((\w+)\) == ([^)]*)\);", proto))
     for name, expr in asserted.items():
         if name not in SIZES:
-            problems.append(f"control_protocol.h asserts the size of {name}, which dpctl.py does not know")
+            problems.append(f"dataplane_protocol/protocol.h asserts the size of {name}, which dpctl.py does not know")
         elif evaluate(expr) != SIZES[name][1]:
-            problems.append(f"{name}: {evaluate(expr)} bytes in control_protocol.h, {SIZES[name][1]} in dpctl.py")
+            problems.append(f"{name}: {evaluate(expr)} bytes in dataplane_protocol/protocol.h, {SIZES[name][1]} in dpctl.py")
     for name in SIZES:
         if name not in asserted:
-            problems.append(f"{name}: no static_assert in control_protocol.h any more")
+            problems.append(f"{name}: no static_assert in dataplane_protocol/protocol.h any more")
     for name, value in [("kMagic", MAGIC), ("kVersion", VERSION), ("kMaxRequest", MAX_REQUEST),
                         ("kMaxListItems", MAX_LIST_ITEMS), ("kMaxPorts", MAX_PORTS), ("kMaxWorkers", MAX_WORKERS),
                         ("kMaxDropReasons", MAX_DROP_REASONS)]:
         m = re.search(rf"{name} = (0x[0-9a-fA-F]+|\d+);", proto)
         if not m or int(m.group(1), 0) != value:
-            problems.append(f"{name}: {m.group(1) if m else 'missing'} in control_protocol.h, {value} in dpctl.py")
+            problems.append(f"{name}: {m.group(1) if m else 'missing'} in dataplane_protocol/protocol.h, {value} in dpctl.py")
     types = {n: int(v) for n, v in re.findall(r"X\((\w+), (\d+), \w+Request, \w+\)", proto)}
     if types != MESSAGE_TYPES:
-        problems.append(f"message types: {types} in control_protocol.h, {MESSAGE_TYPES} in dpctl.py")
+        problems.append(f"message types: {types} in dataplane_protocol/protocol.h, {MESSAGE_TYPES} in dpctl.py")
     codes = {n: int(v) for n, v in re.findall(r"X\((\w+), (\d+), \"", proto)}
     if codes != ERROR_CODES:
-        problems.append(f"error codes: {codes} in control_protocol.h, {ERROR_CODES} in dpctl.py")
+        problems.append(f"error codes: {codes} in dataplane_protocol/protocol.h, {ERROR_CODES} in dpctl.py")
     reasons = re.findall(r"X\((\w+), \"", drops)
     if reasons != DROP_REASONS:
         problems.append(f"drop reasons: {reasons} in drop_reasons.h, {DROP_REASONS} in dpctl.py")

@@ -16,6 +16,8 @@
 
 #include "cdr/mysql_sink.h"
 #include "cdr/query.h"
+#include "cdr/schema.h"
+#include "db/connection.h"
 #include "rules/store.h"
 #include "tools/tandemctl/db_options.h"
 
@@ -33,7 +35,7 @@ void fail(int& exit_code, const std::string& error, int code = kRefused) {
 
 std::unique_ptr<sql::Connection> connect(const DbOptions& o, int& exit_code) {
   std::string e;
-  auto c = cdr::connect_db(o.config<cdr::DbConfig>(), true, e);
+  auto c = db::connect(o.config<cdr::DbConfig>(), true, e);
   if (!c) fail(exit_code, e);
   return c;
 }
@@ -325,10 +327,10 @@ void add_db_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
 
   auto run = [&g, &exit_code] {
     rules::Store store(rules_db.config<rules::DbConfig>());
-    rules::MigrateResult rm;
+    db::MigrateResult rm;
     std::string e;
     if (!store.migrate(rm, e)) return fail(exit_code, "Rules DB: " + e);
-    cdr::MigrateResult cm;
+    db::MigrateResult cm;
     if (!cdr::migrate(cdr_db.config<cdr::DbConfig>(), cm, e)) return fail(exit_code, "CDR DB: " + e);
     if (g.json) {
       std::cout << nlohmann::json{{"rules", {{"database", rules_db.database}, {"from", rm.from}, {"to", rm.to}}},

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "control/dataplane_client.h"
-#include "dataplane/config.h"
+#include "dataplane_protocol/address.h"
 #include "tools/tandemctl/session_json.h"
 
 namespace tandem::ctl {
@@ -32,7 +32,7 @@ struct LegOptions {
 bool parse_remote(const std::string& text, uint32_t& ip, uint16_t& port, uint16_t& rtcp) {
   rtcp = 0;
   const auto colon = text.rfind(':');
-  if (colon == std::string::npos || !tandem::dp::parse_ipv4(text.substr(0, colon), ip)) return false;
+  if (colon == std::string::npos || !proto::parse_ipv4(text.substr(0, colon), ip)) return false;
   std::string ports = text.substr(colon + 1);
   const auto slash = ports.find('/');
   auto num = [](const std::string& s, uint16_t& out) {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "rules/explain.h"
+#include "rules/schema.h"
 #include "rules/snapshot.h"
 #include "rules/store.h"
 #include "tools/tandemctl/db_options.h"
@@ -205,7 +206,7 @@ void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   rules->add_subcommand("migrate", "create the database and apply the schema migrations it lacks")
       ->callback([&exit_code] {
         Store store(db.config(), db.plan);
-        MigrateResult m;
+        db::MigrateResult m;
         std::string e;
         if (!store.migrate(m, e)) return (void)fail(exit_code, e);
         std::cout << "schema version " << m.from << " -> " << m.to << "\n";
@@ -230,7 +231,7 @@ void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
         const bool valid = Snapshot::build(d, db.plan, errors) != nullptr;
         if (g.json) {
           std::cout << nlohmann::json{{"schema_version", schema},
-                                      {"latest_schema_version", latest_schema_version()},
+                                      {"latest_schema_version", rules::schema().latest_version()},
                                       {"config_version", version},
                                       {"auto_increment_increment", inc},
                                       {"auto_increment_offset", off},
@@ -241,7 +242,7 @@ void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
                            .dump(2)
                     << "\n";
         } else {
-          std::cout << "schema version " << schema << " (this build: " << latest_schema_version()
+          std::cout << "schema version " << schema << " (this build: " << rules::schema().latest_version()
                     << "), config version " << version << "\n"
                     << "ids: auto_increment_increment " << inc << ", offset " << off
                     << (inc < 2 ? "  (WARNING: single-server setting; both DCs would make the same ids)" : "")

@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 
-#include "dataplane/config.h"
-#include "dataplane/drop_reasons.h"
-#include "dataplane/leg.h"
+#include "dataplane_protocol/address.h"
+#include "dataplane_protocol/drop_reasons.h"
 
 namespace tandem::ctl {
 
 using namespace tandem::dp;
+using proto::format_ipv4;
 using nlohmann::json;
 
 namespace {
@@ -24,9 +24,9 @@ json leg_json(const proto::LegInfo& l) {
       {"local", address(l.local_ip, l.local_port)},
       {"remote", address(l.remote_ip, l.remote_port)},
       {"remote_rtcp_port", l.remote_rtcp_port},
-      {"latched", (l.flags & (kLegLatchedRtp | kLegLatchedRtcp)) != 0},
-      {"learn", (l.flags & kLegLearn) != 0},
-      {"strict", (l.flags & kLegStrict) != 0},
+      {"latched", (l.flags & (proto::kFlagLatchedRtp | proto::kFlagLatchedRtcp)) != 0},
+      {"learn", (l.flags & proto::kModeLearn) != 0},
+      {"strict", (l.flags & proto::kModeStrict) != 0},
       {"packets", l.packets},
       {"bytes", l.bytes},
       {"rtcp_packets", l.rtcp_packets},
@@ -109,7 +109,7 @@ std::string session_detail(const proto::SessionInfo& s) {
         "         rtp expected {}  received {}  lost {} ({:.2f}%)  jitter {:.2f} ms (max {:.2f}, mean {:.2f})\n"
         "         ssrc {:#010x}  ssrc changes {}  drops: source {}  bad rtp {}\n",
         i == 0 ? 'a' : 'b', l.port, address(l.local_ip, l.local_port), address(l.remote_ip, l.remote_port),
-        l.remote_rtcp_port, (l.flags & (kLegLatchedRtp | kLegLatchedRtcp)) ? "  latched" : "", l.packets, l.bytes,
+        l.remote_rtcp_port, (l.flags & (proto::kFlagLatchedRtp | proto::kFlagLatchedRtcp)) ? "  latched" : "", l.packets, l.bytes,
         l.rtcp_packets, l.idle_ms, l.rtp_expected, l.rtp_received, l.rtp_lost, loss_pct(l), l.jitter_us / 1000.0,
         l.jitter_max_us / 1000.0, l.jitter_mean_us / 1000.0, l.ssrc, l.ssrc_changes, l.drop_source, l.drop_bad_rtp);
   }

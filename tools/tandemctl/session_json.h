@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "dataplane/control_protocol.h"
+#include "dataplane_protocol/protocol.h"
 
 namespace tandem::ctl {
 

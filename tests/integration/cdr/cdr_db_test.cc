@@ -1,4 +1,4 @@
-// The CDR writer against a real MariaDB started here (mariadb_fixture.h):
+// The CDR writer against a real MariaDB started here (tests/support/mariadb_fixture.h):
 // schema, byte-for-byte batching, a DB outage under load, a writer killed
 // under load. Exits 77 when MariaDB cannot run on this machine.
 #include <gtest/gtest.h>
@@ -17,7 +17,8 @@
 #include "cdr/mysql_sink.h"
 #include "cdr/query.h"
 #include "cdr/writer.h"
-#include "tests/integration/cdr/mariadb_fixture.h"
+#include "cdr/schema.h"
+#include "tests/support/mariadb_fixture.h"
 #include "tests/integration/cdr/tcp_proxy.h"
 #include "tests/unit/cdr/sample_records.h"
 
@@ -26,14 +27,14 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using testing::MariaDb;
+using tandem::testing::MariaDb;
 using testing::sample_record;
 
 MariaDb* g_db = nullptr;
 
 std::unique_ptr<sql::Connection> connect(const std::string& database) {
   std::string e;
-  auto c = connect_db(g_db->config(database), !database.empty(), e);
+  auto c = db::connect(g_db->config(database), !database.empty(), e);
   EXPECT_TRUE(c) << e;
   return c;
 }
@@ -46,7 +47,7 @@ void exec(sql::Connection& c, const std::string& s) {
 std::string fresh_database(const std::string& name) {
   auto c = connect("");
   exec(*c, "DROP DATABASE IF EXISTS " + name);
-  MigrateResult m;
+  db::MigrateResult m;
   std::string e;
   EXPECT_TRUE(migrate(g_db->config(name), m, e)) << e;
   return name;
@@ -147,11 +148,11 @@ WriterConfig writer_config(const std::string& spool_dir) {
 
 TEST(CdrDb, MigrationsAreIdempotentAndMatchSchemaSql) {
   const std::string db = fresh_database("t_schema");
-  MigrateResult m;
+  db::MigrateResult m;
   std::string e;
   ASSERT_TRUE(migrate(g_db->config(db), m, e)) << e;
-  EXPECT_EQ(m.from, latest_schema_version());
-  EXPECT_EQ(m.to, latest_schema_version());
+  EXPECT_EQ(m.from, schema().latest_version());
+  EXPECT_EQ(m.to, schema().latest_version());
 
   const char* path = std::getenv("CDR_SCHEMA_SQL");
   if (!path) GTEST_SKIP() << "CDR_SCHEMA_SQL not set";
@@ -228,7 +229,7 @@ TEST(CdrDb, ConnectionLostAroundCommitLosesAndDoublesNothing) {
   const std::string db = fresh_database("t_lost_commit");
   testing::TcpProxy proxy(static_cast<uint16_t>(std::stoi(g_db->address().substr(10))));
   DbConfig dbc = g_db->config(db);
-  dbc.addresses = {"127.0.0.1:" + std::to_string(testing::free_port()),
+  dbc.addresses = {"127.0.0.1:" + std::to_string(tandem::testing::free_port()),
                    "127.0.0.1:" + std::to_string(proxy.port())};
   TempDir t;
   WriterConfig config = writer_config(t.path() + "/spool");
@@ -468,26 +469,26 @@ TEST(CdrDb, WriterKilledMidLoadKeepsEveryAcceptedRecordExactlyOnce) {
                                     "--first", std::to_string(first), "--count",
                                     std::to_string(count), "--rate", "40000"};
   };
-  pid_t pid = testing::spawn(args(1, kCount), t.path() + "/load1.log");
+  pid_t pid = tandem::testing::spawn(args(1, kCount), t.path() + "/load1.log");
   uint64_t accepted = 0;
   const auto until = std::chrono::steady_clock::now() + 60s;
   while ((accepted = read_progress(progress)) < kCount / 3) {
-    ASSERT_EQ(testing::wait_for(pid, 0ms), -1) << "cdr_load ended early: "
-                                               << testing::tail_of(t.path() + "/load1.log");
+    ASSERT_EQ(tandem::testing::wait_for(pid, 0ms), -1) << "cdr_load ended early: "
+                                               << tandem::testing::tail_of(t.path() + "/load1.log");
     ASSERT_LT(std::chrono::steady_clock::now(), until) << "no progress";
     std::this_thread::sleep_for(2ms);
   }
   ::kill(pid, SIGKILL);
-  testing::wait_for(pid, 10s);
+  tandem::testing::wait_for(pid, 10s);
   accepted = std::max(accepted, read_progress(progress));
   ASSERT_LT(accepted, kCount) << "killed too late to be mid-load";
   const size_t in_db_at_kill = read_table(db).size();
 
   // Restart: replays the spool, and new records get new ids.
-  pid = testing::spawn(args(kCount + 1, 1000), t.path() + "/load2.log");
-  const int status = testing::wait_for(pid, 120s);
+  pid = tandem::testing::spawn(args(kCount + 1, 1000), t.path() + "/load2.log");
+  const int status = tandem::testing::wait_for(pid, 120s);
   ASSERT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << testing::tail_of(t.path() + "/load2.log");
+      << tandem::testing::tail_of(t.path() + "/load2.log");
 
   // Every row is exactly one sample record; records 1..accepted are all there.
   std::map<std::string, uint64_t> index;   // call_id -> sample number
@@ -517,8 +518,8 @@ TEST(CdrDb, WriterKilledMidLoadKeepsEveryAcceptedRecordExactlyOnce) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  tandem::cdr::testing::MariaDb db;
-  if (int skip = 0; !tandem::cdr::testing::start_or_skip(db, skip)) return skip;
+  tandem::testing::MariaDb db;
+  if (int skip = 0; !tandem::testing::start_or_skip(db, skip)) return skip;
   tandem::cdr::g_db = &db;
   return RUN_ALL_TESTS();
 }

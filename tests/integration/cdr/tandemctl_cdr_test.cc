@@ -1,4 +1,4 @@
-// The real tandemctl binary against a MariaDB started here (mariadb_fixture.h):
+// The real tandemctl binary against a MariaDB started here (tests/support/mariadb_fixture.h):
 // `db init|migrate`, then records written by the cdr library read back by
 // `cdr tail|show|query|report`, output checked exactly. Exits 77 when MariaDB
 // cannot run on this machine.
@@ -14,13 +14,14 @@
 
 #include "cdr/mysql_sink.h"
 #include "cdr/record.h"
-#include "tests/integration/cdr/mariadb_fixture.h"
+#include "cdr/schema.h"
+#include "tests/support/mariadb_fixture.h"
 #include "tests/unit/cdr/sample_records.h"
 
 namespace tandem::cdr {
 namespace {
 
-using testing::MariaDb;
+using tandem::testing::MariaDb;
 using testing::sample_record;
 
 MariaDb* g_db = nullptr;
@@ -46,7 +47,7 @@ CtlRun tandemctl(const std::string& args) {
 
 void drop(const std::string& database) {
   std::string e;
-  auto c = connect_db(g_db->config(""), false, e);
+  auto c = db::connect(g_db->config(""), false, e);
   ASSERT_TRUE(c) << e;
   std::unique_ptr<sql::Statement> st(c->createStatement());
   st->execute("DROP DATABASE IF EXISTS " + database);
@@ -82,7 +83,7 @@ class TandemctlCdr : public ::testing::Test {
 TEST_F(TandemctlCdr, DbInitMigrateThenTailShowQueryReport) {
   const std::string db_opts = "--rules-db " + g_db->address() + " --rules-db-user root --rules-db-name ctl_rules" +
                               " --cdr-db " + g_db->address() + " --cdr-db-user root --cdr-db-name ctl_cdr";
-  const std::string latest = std::to_string(latest_schema_version());
+  const std::string latest = std::to_string(schema().latest_version());
   CtlRun r = tandemctl("db " + db_opts + " init");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out, "Rules DB ctl_rules: schema version 0 -> 1\nCDR DB ctl_cdr: schema version 0 -> " +
@@ -217,7 +218,7 @@ TEST_F(TandemctlCdr, DbInitMigrateThenTailShowQueryReport) {
 
 TEST_F(TandemctlCdr, ErrorsAndExitCodes) {
   drop("ctl_cdr_errors");
-  MigrateResult m;
+  db::MigrateResult m;
   std::string e;
   ASSERT_TRUE(migrate(g_db->config("ctl_cdr_errors"), m, e)) << e;
   const std::string o = "--db " + g_db->address() + " --db-user root --db-name ctl_cdr_errors";
@@ -228,7 +229,7 @@ TEST_F(TandemctlCdr, ErrorsAndExitCodes) {
   CtlRun r = tandemctl("cdr " + o + " show 1-2-999999 2>&1");
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.out, "tandemctl: no record 1-2-999999\n");
-  r = tandemctl("cdr --db 127.0.0.1:" + std::to_string(testing::free_port()) + " tail 2>/dev/null");
+  r = tandemctl("cdr --db 127.0.0.1:" + std::to_string(tandem::testing::free_port()) + " tail 2>/dev/null");
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.out, "");
 }
@@ -243,8 +244,8 @@ int main(int argc, char** argv) {
     std::printf("SKIP: TANDEMCTL not set or not built\n");
     return 77;
   }
-  tandem::cdr::testing::MariaDb db;
-  if (int skip = 0; !tandem::cdr::testing::start_or_skip(db, skip)) return skip;
+  tandem::testing::MariaDb db;
+  if (int skip = 0; !tandem::testing::start_or_skip(db, skip)) return skip;
   tandem::cdr::g_db = &db;
   return RUN_ALL_TESTS();
 }

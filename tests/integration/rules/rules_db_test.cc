@@ -1,5 +1,5 @@
 // rules/ against a real MariaDB started here (the cdr tests' fixture,
-// tests/integration/cdr/mariadb_fixture.h): migrations and the
+// tests/support/mariadb_fixture.h): migrations and the
 // config_version triggers, ids from two DCs, every column type loaded and
 // routed, bad rows and invalid data keeping the old snapshot, reload after a
 // direct SQL edit, readers routing through continuous reloads, the DB down at
@@ -16,18 +16,19 @@
 #include <set>
 #include <thread>
 
-#include "cdr/mysql_sink.h"
+#include "db/connection.h"
 #include "rules/reloader.h"
 #include "rules/snapshot.h"
 #include "rules/store.h"
-#include "tests/integration/cdr/mariadb_fixture.h"
+#include "rules/schema.h"
+#include "tests/support/mariadb_fixture.h"
 #include "tests/unit/rules/sample_rules.h"
 
 namespace tandem::rules {
 namespace {
 
 using namespace std::chrono_literals;
-using cdr::testing::MariaDb;
+using tandem::testing::MariaDb;
 
 MariaDb* g_db = nullptr;
 
@@ -43,7 +44,7 @@ DbConfig config(const std::string& database) {
 
 std::unique_ptr<sql::Connection> connect(const std::string& database) {
   std::string e;
-  auto c = cdr::connect_db(g_db->config(database), !database.empty(), e);
+  auto c = db::connect(g_db->config(database), !database.empty(), e);
   EXPECT_TRUE(c) << e;
   return c;
 }
@@ -63,11 +64,11 @@ std::string fresh_database(const std::string& name) {
   auto c = connect("");
   exec(*c, "DROP DATABASE IF EXISTS " + name);
   Store store(config(name));
-  MigrateResult m;
+  db::MigrateResult m;
   std::string e;
   EXPECT_TRUE(store.migrate(m, e)) << e;
   EXPECT_EQ(m.from, 0);
-  EXPECT_EQ(m.to, latest_schema_version());
+  EXPECT_EQ(m.to, schema().latest_version());
   return name;
 }
 
@@ -117,7 +118,7 @@ std::shared_ptr<const Snapshot> load(Store& store) {
 TEST(RulesDb, MigrationsAreIdempotentAndEveryTableBumpsTheVersion) {
   const std::string db = fresh_database("rules_migrate");
   Store store(config(db));
-  MigrateResult m;
+  db::MigrateResult m;
   std::string e;
   ASSERT_TRUE(store.migrate(m, e)) << e;
   EXPECT_EQ(m.from, 1);
@@ -344,7 +345,7 @@ TEST(RulesDb, ReadersRouteWithoutAFailureThroughContinuousReloads) {
 
 TEST(RulesDb, UnreachableAtStartGivesAClearError) {
   DbConfig cfg = config("rules_none");
-  const uint16_t port = cdr::testing::free_port();  // nothing listens there
+  const uint16_t port = tandem::testing::free_port();  // nothing listens there
   cfg.addresses = {"127.0.0.1:" + std::to_string(port)};
   Store store(cfg);
   StoreSource source(store);
@@ -629,7 +630,7 @@ TEST(RulesDb, TandemctlRulesAndRoute) {
   EXPECT_EQ(r.status, 2) << r.out;
   r = tandemctl("--json rules " + o + " list numbers");
   EXPECT_NE(r.out.find("\"e164\": \"+49301234567\""), std::string::npos) << r.out;
-  r = tandemctl("rules --db 127.0.0.1:" + std::to_string(cdr::testing::free_port()) + " status");
+  r = tandemctl("rules --db 127.0.0.1:" + std::to_string(tandem::testing::free_port()) + " status");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("Rules DB unreachable"), std::string::npos) << r.out;
 }
@@ -693,8 +694,8 @@ TEST(RulesDb, DbDownAtStartThenUpAndDownMidRun) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  tandem::cdr::testing::MariaDb db;
-  if (int skip = 0; !tandem::cdr::testing::start_or_skip(db, skip)) return skip;
+  tandem::testing::MariaDb db;
+  if (int skip = 0; !tandem::testing::start_or_skip(db, skip)) return skip;
   tandem::rules::g_db = &db;
   return RUN_ALL_TESTS();
 }

@@ -28,10 +28,10 @@
 #include <string>
 #include <vector>
 
-#include "control/mysql_connection.h"
+#include "db/connection.h"
 #include "rules/snapshot.h"
 #include "rules/store.h"
-#include "tests/integration/cdr/mariadb_fixture.h"
+#include "tests/support/mariadb_fixture.h"
 #include "tests/integration/rules/scale_data.h"
 
 namespace {
@@ -188,12 +188,12 @@ void fill_sql(sql::Connection& c, const RulesData& d) {
     for (size_t i = 0; i < n; ++i) {
       q += (q.empty() ? head : std::string(",")) + "(" + row(i) + ")";
       if ((i + 1) % 1000 == 0 || i + 1 == n) {
-        tandem::mysql::execute(c, q);
+        tandem::db::execute(c, q);
         q.clear();
       }
     }
   };
-  tandem::mysql::execute(c, "START TRANSACTION");
+  tandem::db::execute(c, "START TRANSACTION");
   batched("INSERT INTO customers (id, name, time_zone, vm_sip, default_action, default_target) VALUES ",
           d.customers.size(), [&](size_t i) {
             const Customer& x = d.customers[i];
@@ -234,7 +234,7 @@ void fill_sql(sql::Connection& c, const RulesData& d) {
             return std::to_string(r.id) + "," + std::to_string(r.provider_id) + "," + quoted(r.prefix) + "," +
                    money(r.cost_micros) + "," + std::to_string(r.increment_s);
           });
-  tandem::mysql::execute(c, "COMMIT");
+  tandem::db::execute(c, "COMMIT");
 }
 
 // Routes the same calls through both snapshots; the number of differences.
@@ -296,9 +296,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   spec.customers = std::min<size_t>(spec.customers, std::max<size_t>(1, spec.dids / 10));
 
-  tandem::cdr::testing::MariaDb db;
+  tandem::testing::MariaDb db;
   int code = 0;
-  if (!tandem::cdr::testing::start_or_skip(db, code)) return code;
+  if (!tandem::testing::start_or_skip(db, code)) return code;
   pid_t server_pid = 0;
   std::ifstream(db.dir() + "/mariadbd.pid") >> server_pid;
   DbConfig config;
@@ -308,15 +308,15 @@ int main(int argc, char** argv) {
   config.connect_timeout_s = 2;
   config.io_timeout_s = 600;
   std::string e;
-  auto admin = tandem::mysql::connect(config, false, e);
+  auto admin = tandem::db::connect(config, false, e);
   if (!admin) {
     std::fprintf(stderr, "connect: %s\n", e.c_str());
     return 1;
   }
   // Large enough for the data set (InnoDB resizes it online).
-  tandem::mysql::execute(*admin, "SET GLOBAL innodb_buffer_pool_size = " + std::to_string(buffer_pool_mb << 20));
+  tandem::db::execute(*admin, "SET GLOBAL innodb_buffer_pool_size = " + std::to_string(buffer_pool_mb << 20));
   Store store(config);
-  MigrateResult m;
+  tandem::db::MigrateResult m;
   if (!store.migrate(m, e)) {
     std::fprintf(stderr, "migrate: %s\n", e.c_str());
     return 1;

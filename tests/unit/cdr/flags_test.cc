@@ -80,19 +80,5 @@ TEST(CdrFlags, BadValuesAreRefusedWithTheReason) {
   EXPECT_EQ(parse({"--cdr-db", "h:1"}).error, "CDR writer: spool dir is not set");
 }
 
-TEST(CdrFlags, DbAddresses) {
-  DbAddress a;
-  std::string e;
-  ASSERT_TRUE(parse_db_address("db.example", a, e));
-  EXPECT_EQ(a.host, "db.example");
-  EXPECT_EQ(a.port, 3306);
-  ASSERT_TRUE(parse_db_address("10.1.2.3:3307", a, e));
-  EXPECT_EQ(a.port, 3307);
-  ASSERT_TRUE(parse_db_address("unix:/run/mysqld/mysqld.sock", a, e));
-  EXPECT_EQ(a.socket, "/run/mysqld/mysqld.sock");
-  EXPECT_FALSE(parse_db_address(":3306", a, e));
-  EXPECT_EQ(e, "DB address :3306: no host");
-}
-
 }  // namespace
 }  // namespace tandem::cdr

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "control/dataplane_client.h"
-#include "dataplane/control_codec.h"
+#include "dataplane_protocol/codec.h"
 
 namespace tandem::control {
 namespace {

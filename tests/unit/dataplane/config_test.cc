@@ -215,19 +215,6 @@ INSTANTIATE_TEST_SUITE_P(Choices, ParseFlagsRefuses,
                                          with_port("control socket of 108",
                                                    {"--control-socket", "/" + std::string(107, 's')})));
 
-TEST(Ipv4Text, ParseAndFormat) {
-  uint32_t ip = 0;
-  ASSERT_TRUE(parse_ipv4("198.18.0.1", ip));
-  EXPECT_EQ(ip, htonl(0xc6120001));
-  EXPECT_EQ(format_ipv4(ip), "198.18.0.1");
-  EXPECT_EQ(format_ipv4(htonl(0xffffffff)), "255.255.255.255");
-  for (const char* bad : {"", "198.18.0", "198.18.0.256", "198.18.0.1 ", " 198.18.0.1", "::1", "a.b.c.d"}) {
-    uint32_t untouched = 7;
-    EXPECT_FALSE(parse_ipv4(bad, untouched)) << '"' << bad << '"';
-    EXPECT_EQ(untouched, 7u);
-  }
-}
-
 // -- net_af_packet's ring geometry, added to EAL's --vdev (af_packet.h) -------
 
 TEST(AfPacket, RecognisesItsVdevsAndNoOthers) {

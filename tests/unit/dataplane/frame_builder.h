@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "dataplane/checksum.h"
-#include "dataplane/drop_reasons.h"
+#include "dataplane_protocol/drop_reasons.h"
 #include "dataplane/packet_parse.h"
 
 namespace tandem::dp {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "rules/schema.h"
 #include "rules/store.h"
 
 namespace tandem::rules {
@@ -85,8 +86,8 @@ TEST(RulesModel, SchemaFileMatchesTheMigrations) {
     header = false;
     body += line + "\n";
   }
-  EXPECT_EQ(body, schema_sql()) << "regenerate rules/schema.sql from schema_sql()";
-  EXPECT_EQ(latest_schema_version(), 1);
+  EXPECT_EQ(body, schema().sql()) << "regenerate rules/schema.sql from schema().sql()";
+  EXPECT_EQ(schema().latest_version(), 1);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "dataplane/control_codec.h"
+#include "dataplane_protocol/codec.h"
 
 #include <gtest/gtest.h>
 
@@ -7,12 +7,16 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/dataplane/frame_builder.h"
+#include "dataplane_protocol/address.h"
 
 namespace tandem::dp::proto {
 namespace {
 
-using test::ipv4;
+uint32_t ipv4(const char* text) {
+  uint32_t ip = 0;
+  EXPECT_TRUE(parse_ipv4(text, ip)) << text;
+  return ip;
+}
 
 Header header_of(const std::vector<uint8_t>& msg) {
   Header h;

@@ -1,9 +1,7 @@
-#include "dataplane/control_codec.h"
+#include "dataplane_protocol/codec.h"
 
 #include <algorithm>
 #include <cstring>
-
-#include "dataplane/leg.h"
 
 namespace tandem::dp::proto {
 namespace {
@@ -28,9 +26,6 @@ std::optional<Error> check_remote(uint32_t ip, uint16_t port, uint16_t rtcp_port
 }
 
 }  // namespace
-
-static_assert(static_cast<uint8_t>(kModeLearn) == kLegLearn && kModeStrict == kLegStrict,
-              "protocol mode bits are the leg's mode bits");
 
 const char* error_name(ErrorCode c) {
   switch (c) {

@@ -1,13 +1,14 @@
-#include "control/mysql_connection.h"
+#include "db/connection.h"
 
 #include <cppconn/connection.h>
 #include <cppconn/exception.h>
+#include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 #include <mysql_driver.h>
 
 #include <charconv>
 
-namespace tandem::mysql {
+namespace tandem::db {
 
 std::string error_text(const sql::SQLException& e) {
   return std::string(e.what()) + " (error " + std::to_string(e.getErrorCode()) + ", state " +
@@ -17,6 +18,11 @@ std::string error_text(const sql::SQLException& e) {
 void execute(sql::Connection& c, const std::string& statement) {
   std::unique_ptr<sql::Statement> st(c.createStatement());
   st->execute(statement);
+}
+
+std::unique_ptr<sql::ResultSet> query(sql::Connection& c, const std::string& statement) {
+  std::unique_ptr<sql::Statement> st(c.createStatement());
+  return std::unique_ptr<sql::ResultSet>(st->executeQuery(statement));
 }
 
 bool parse_address(const std::string& text, Address& out, std::string& error) {
@@ -92,4 +98,4 @@ std::unique_ptr<sql::Connection> connect(const Config& config, bool use_database
   return nullptr;
 }
 
-}  // namespace tandem::mysql
+}  // namespace tandem::db

@@ -1,7 +1,9 @@
 // Connections to the Rules DB and the CDR DB (MariaDB through MySQL
 // Connector/C++ 1.1): the first address of a list that answers, in UTC,
-// utf8mb4 and strict SQL mode. Shared by rules/ and cdr/, which differ only in
-// what they do with the connection.
+// utf8mb4 and strict SQL mode. Shared by rules/, cdr/, the call server and the
+// tools, which differ only in what they do with the connection. Reconnecting
+// is the users' policy: none of them keeps a connection across an error (a DB
+// failover moves the virtual IP; the next connect finds whoever answers).
 #pragma once
 
 #include <cstdint>
@@ -11,10 +13,11 @@
 
 namespace sql {
 class Connection;
+class ResultSet;
 class SQLException;
 }  // namespace sql
 
-namespace tandem::mysql {
+namespace tandem::db {
 
 struct Config {
   std::vector<std::string> addresses;  // "HOST:PORT", "HOST" (3306) or "unix:/PATH"; first that answers
@@ -40,5 +43,6 @@ std::unique_ptr<sql::Connection> connect(const Config& config, bool use_database
 
 std::string error_text(const sql::SQLException& e);
 void execute(sql::Connection& c, const std::string& statement);
+std::unique_ptr<sql::ResultSet> query(sql::Connection& c, const std::string& statement);
 
-}  // namespace tandem::mysql
+}  // namespace tandem::db

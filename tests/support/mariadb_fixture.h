@@ -1,5 +1,6 @@
-// A real MariaDB for the cdr integration tests: a plain process on a free
-// 127.0.0.1 port with a temporary data dir, installed by mariadb-install-db.
+// A real MariaDB for the tests and benchmarks of everything that talks to a
+// DB (cdr/, rules/, tandemctl): a plain process on a free 127.0.0.1 port with
+// a temporary data dir, installed by mariadb-install-db.
 // It dies with the test (PR_SET_PDEATHSIG) and its dir is removed at the end.
 #pragma once
 
@@ -23,9 +24,9 @@
 
 #include <cppconn/connection.h>
 
-#include "cdr/mysql_sink.h"
+#include "db/connection.h"
 
-namespace tandem::cdr::testing {
+namespace tandem::testing {
 
 inline std::string find_program(const std::string& name) {
   for (const char* dir : {"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"}) {
@@ -146,11 +147,11 @@ class MariaDb {
     argv.insert(argv.end(), server_args_.begin(), server_args_.end());
     pid_ = spawn(argv, dir_ + "/mariadbd.out");
     const auto until = std::chrono::steady_clock::now() + timeout;
-    DbConfig probe = config("");
+    db::Config probe = config("");
     probe.connect_timeout_s = 1;
     for (;;) {
       std::string e;
-      if (connect_db(probe, false, e)) return true;
+      if (db::connect(probe, false, e)) return true;
       if (wait_for(pid_, std::chrono::milliseconds(0)) != -1) {
         pid_ = -1;
         error = "mariadbd exited: " + tail_of(dir_ + "/error.log");
@@ -175,8 +176,8 @@ class MariaDb {
     pid_ = -1;
   }
 
-  DbConfig config(const std::string& database) const {
-    DbConfig c;
+  db::Config config(const std::string& database) const {
+    db::Config c;
     c.addresses = {address()};
     c.user = "root";
     c.database = database;
@@ -211,4 +212,4 @@ inline bool start_or_skip(MariaDb& db, int& exit_code) {
   return false;
 }
 
-}  // namespace tandem::cdr::testing
+}  // namespace tandem::testing

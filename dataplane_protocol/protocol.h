@@ -96,10 +96,13 @@ struct HelloReply {
   char port_role[kMaxPorts][16];  // operator's label (public, private...), NUL-terminated
 };
 
-// Leg mode bits, as in dataplane/leg.h.
+// Leg mode bits, set by control (LegSpec::mode, UpdateLegRequest::mode).
 inline constexpr uint8_t kModeLearn = 0x01;   // latch the remote from the first packet
 inline constexpr uint8_t kModeStrict = 0x02;  // after latching, drop other sources
 inline constexpr uint8_t kModeDefault = kModeLearn | kModeStrict;
+// LegInfo::flags: the mode bits and what the dataplane found.
+inline constexpr uint8_t kFlagLatchedRtp = 0x10;
+inline constexpr uint8_t kFlagLatchedRtcp = 0x20;
 
 struct LegSpec {
   uint32_t remote_ip;         // network order; 0 = not known yet (learn, or update later)
@@ -139,7 +142,7 @@ struct LegInfo {
   uint16_t remote_port;
   uint16_t remote_rtcp_port;
   uint8_t port;
-  uint8_t flags;              // mode and latched bits, as in dataplane/leg.h
+  uint8_t flags;              // kMode* | kFlagLatched* bits
   uint64_t packets;
   uint64_t bytes;
   uint32_t rtcp_packets;

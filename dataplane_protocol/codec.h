@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/control_protocol.h"
+#include "dataplane_protocol/protocol.h"
 
 namespace tandem::dp::proto {
 
