@@ -1,0 +1,364 @@
+"""The proxies under test: class Target, its subclasses and TARGETS, what --target accepts."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from . import net
+from .common import KAMAILIO_DIR, SIP_DIR, BenchError, first_line, wait_until
+from .cpu import cpu_ticks, descendants, parse_cpus
+
+
+class Target:
+    """A proxy under test. Subclass it, set name/description, implement start(), pids(), stop()
+    (and optionally info() and media_stats()), and add the class to TARGETS.
+
+    ctx (a Run) gives what a target needs:
+      ctx.workdir           this target's run directory (deleted at the end)
+      ctx.proxy_cpus        the CPU list to pin the target on (taskset -c syntax)
+      ctx.sip_port          the port the target listens on for SIP (UDP, on 127.0.0.1)
+      ctx.uas               (host, port) of the sipp UAS every INVITE must be routed to
+      ctx.args              all command-line options
+      ctx.spawn(name, argv) starts a pinned Proc in its own process group, logged to workdir;
+                            every Proc is stopped at exit even if stop() is never reached
+    The UAC sends every request (INVITE, ACK, BYE) to sip_addr; in-dialog requests follow the
+    Record-Route the target adds. media_anchored says whether RTP goes through the target.
+    """
+
+    name = ""
+    description = ""
+    media_anchored = False
+    service = "bench"  # the Request-URI user the UAC calls
+    # True when the target brings its own RTP load for the concurrent calls (start_rtp_load):
+    # sipp then only holds the calls.
+    own_rtp = False
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.procs = []
+
+    @property
+    def sip_addr(self):
+        return (net.LOCAL, self.ctx.sip_port)
+
+    @property
+    def media_ip(self):
+        """The address sipp puts in its SDP and binds its media to (-mi)."""
+        return net.LOCAL
+
+    def start_rtp_load(self, seconds, json_path):
+        """With own_rtp: starts RTP for every call that is up, for `seconds`; returns the Proc,
+        which writes its summary to json_path and exits."""
+        raise NotImplementedError
+
+    def start(self):
+        raise NotImplementedError
+
+    def pids(self):
+        """Every process of the target now (main processes and their children)."""
+        out = []
+        for p in self.procs:
+            if p.poll() is None:
+                out.extend(descendants(p.pid))
+        return out
+
+    def alive(self):
+        return all(p.poll() is None for p in self.procs)
+
+    def cpu_by_process(self):
+        """CPU ticks per started program (with its children), for the breakdown in the output."""
+        return {p.name: cpu_ticks(descendants(p.pid)) for p in self.procs if p.poll() is None}
+
+    def stop(self):
+        for p in reversed(self.procs):
+            p.stop()
+
+    def info(self):
+        return {"processes": {p.name: p.cmdline() for p in self.procs}}
+
+    def media_stats(self):
+        """Counters of relayed media (cumulative), or None when the target relays none."""
+        return None
+
+
+class Kamailio(Target):
+    name = "kamailio"
+    description = ("Kamailio stateful proxy: dispatcher to the one UAS, record-route, dialog "
+                   "module; no database, no auth")
+    with_rtpengine = False
+
+    def kamailio_argv(self):
+        a, wd = self.ctx.args, self.ctx.workdir
+        ds = wd / "dispatcher.list"
+        host, port = self.ctx.uas
+        ds.write_text(f"1 sip:{host}:{port}\n")
+        argv = ["kamailio", "-f", KAMAILIO_DIR / "kamailio.cfg", "-DD", "-E",
+                "-n", a.kamailio_children, "-m", a.kamailio_shm, "-M", a.kamailio_pkg,
+                "-l", f"udp:{net.LOCAL}:{self.ctx.sip_port}", "-Y", wd, "-P", wd / "kamailio.pid",
+                "-A", f'DS_LIST="{ds}"']
+        if self.with_rtpengine:
+            argv += ["-A", "WITH_RTPENGINE",
+                     "-A", f'RTPENGINE_SOCK="udp:{net.LOCAL}:{a.rtpengine_ng_port}"']
+        return argv
+
+    def start(self):
+        self.kamailio = self.ctx.spawn("kamailio", self.kamailio_argv())
+        self.procs.append(self.kamailio)
+        wait_until(lambda: net.sip_options(*self.sip_addr), 20, "Kamailio to answer OPTIONS",
+                   self.kamailio)
+
+    def info(self):
+        d = super().info()
+        d.update(version=first_line(["kamailio", "-v"]),
+                 children=self.ctx.args.kamailio_children,
+                 shm_mb=self.ctx.args.kamailio_shm, pkg_mb=self.ctx.args.kamailio_pkg,
+                 config=str(KAMAILIO_DIR / "kamailio.cfg"))
+        return d
+
+
+class KamailioRtpengine(Kamailio):
+    name = "kamailio-rtpengine"
+    description = ("the same Kamailio + rtpengine-daemon in userspace mode (table -1): "
+                   "rtpengine_offer/answer/delete per call over ng/UDP on loopback")
+    with_rtpengine = True
+    media_anchored = True
+
+    def start(self):
+        a, wd = self.ctx.args, self.ctx.workdir
+        self.ng = (net.LOCAL, a.rtpengine_ng_port)
+        argv = ["rtpengine", f"--config-file={KAMAILIO_DIR / 'rtpengine.conf'}",
+                "--config-section=bench", f"--pidfile={wd / 'rtpengine.pid'}",
+                f"--interface={net.LOCAL}", f"--listen-ng={net.LOCAL}:{a.rtpengine_ng_port}",
+                f"--port-min={a.rtpengine_ports[0]}", f"--port-max={a.rtpengine_ports[1]}",
+                f"--num-threads={a.rtpengine_threads}"]
+        self.rtpengine = self.ctx.spawn("rtpengine", argv)
+        self.procs.append(self.rtpengine)
+        # Kamailio pings rtpengine once at start and disables it for 60 s if there is no answer
+        wait_until(lambda: (net.ng_command(self.ng, "ping", 0.3) or {}).get("result") == b"pong",
+                   20, "rtpengine to answer an ng ping", self.rtpengine)
+        super().start()
+
+    def media_stats(self):
+        st = net.ng_command(self.ng, "statistics", 2.0)
+        if not st or "statistics" not in st:
+            return None
+        tot = st.get("statistics", {}).get("totalstatistics", {})
+        cur = st.get("statistics", {}).get("currentstatistics", {})
+
+        def num(d, k):
+            v = d.get(k, 0)
+            return int(v) if isinstance(v, int) else int(float(v or 0))
+        return {"relayed_packets": num(tot, "relayedpackets"),
+                "relayed_packet_errors": num(tot, "relayedpacketerrors"),
+                "managed_sessions": num(tot, "managedsessions"),
+                "rejected_sessions": num(tot, "rejectedsessions"),
+                "sessions_now": num(cur, "sessionsown")}
+
+    def info(self):
+        d = super().info()
+        d.update(rtpengine_version=first_line(["rtpengine", "--version"]),
+                 rtpengine_config=str(KAMAILIO_DIR / "rtpengine.conf"),
+                 rtpengine_threads=self.ctx.args.rtpengine_threads,
+                 rtpengine_ports="%d-%d" % tuple(self.ctx.args.rtpengine_ports))
+        return d
+
+
+def remove_dpdk_files(prefix):
+    """EAL's run-time directory and hugepage files of a file prefix (a killed DPDK process
+    leaves them)."""
+    for base in ("/var/run/dpdk", "/run/dpdk"):
+        shutil.rmtree(Path(base) / prefix, ignore_errors=True)
+    for mount in ("/dev/hugepages", "/mnt/huge"):
+        for f in Path(mount).glob(prefix + "map_*") if Path(mount).is_dir() else ():
+            f.unlink(missing_ok=True)
+
+
+class Tandem(Target):
+    """tandem-control (the B2BUA) with its tandem-dataplane: each call is routed by the Rules DB
+    (outbound least-cost routing to a provider that is the sipp UAS), gets a dataplane session
+    (create, update with the answer, delete with the final counters) and leaves a CDR in
+    MariaDB. MariaDB runs on the load CPUs and is not counted: the target is what a Tandem node
+    runs.
+
+    The dataplane's port: for the concurrent calls with RTP it is a net_memif (role=server) and
+    tandem-bench-rtp-load (bench/rtp_load.cc, role=client, on the load CPUs like sipp) sends the
+    RTP of every call as the callers and callees would, and counts what the dataplane relays back;
+    sipp only holds the calls (it cannot stream thousands of calls from one core). Its media
+    address (--tandem-media-ip, on lo) is not the dataplane port's own, so that the relayed
+    packets leave through the memif. Both DPDK processes run on hugepages. Otherwise (--no-rtp,
+    or no concurrent calls) the port is a net_null vdev: sessions are real, packets are not."""
+
+    name = "tandem"
+    description = ("tandem-control (sofia-sip B2BUA: rules lookup, least-cost routing, CDR per call "
+                   "to MariaDB) + tandem-dataplane session per call (net_memif port with "
+                   "tandem-bench-rtp-load for RTP, or net_null with --no-rtp)")
+    media_anchored = True
+    service = "+12125550100"  # a number: calls are routed by it
+    DP_MAC = "02:00:00:00:d0:01"  # the dataplane's memif
+    LOAD_MAC = "02:00:00:00:1a:01"  # tandem-bench-rtp-load's memif
+    DP_MEMORY_MB = 256
+    LOAD_MEMORY_MB = 128
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        a = ctx.args
+        self.own_rtp = bool(a.concurrent) and not a.no_rtp
+        self.added_media_ip = False
+        self.load_runs = 0
+        self.load_prefixes = []  # EAL file prefixes of the generator's runs, removed at stop
+
+    @property
+    def media_ip(self):
+        return self.ctx.args.tandem_media_ip if self.own_rtp else net.LOCAL
+
+    def binary(self, rel):
+        path = Path(os.environ.get("TANDEM_BUILD_DIR", SIP_DIR.parent.parent / "build")) / rel
+        if not os.access(path, os.X_OK):
+            raise BenchError(f"{path} is not built (./tools/prepare builds it)")
+        return path
+
+    def check_hugepages(self):
+        need = self.DP_MEMORY_MB + self.LOAD_MEMORY_MB
+        mounted = any(line.split()[2:3] == ["hugetlbfs"] for line in open("/proc/mounts"))
+        info = {}
+        for line in open("/proc/meminfo"):
+            k, _, v = line.partition(":")
+            info[k] = v.split()[0] if v.split() else "0"
+        free_mb = int(info.get("HugePages_Free", 0)) * int(info.get("Hugepagesize", 0)) // 1024
+        if not mounted or free_mb < need:
+            raise BenchError(
+                f"tandem with RTP needs hugepages: hugetlbfs mounted and {need} MB free for the dataplane "
+                f"and tandem-bench-rtp-load (found: {'mounted' if mounted else 'no hugetlbfs mount'}, "
+                f"{free_mb} MB free). ./tools/prepare mounts /dev/hugepages and reserves 1024 x 2 MiB; "
+                "or run with --no-rtp (sessions without media)")
+
+    def start(self):
+        a, wd = self.ctx.args, self.ctx.workdir
+        if net.LOCAL.startswith("127."):
+            raise BenchError("tandem: run with --local-ip 198.18.50.1 (its dataplane refuses loopback media "
+                             "addresses, rightly)")
+        control, dataplane, self.ctl = (self.binary("control/server/tandem-control"),
+                                        self.binary("dataplane/tandem-dataplane"),
+                                        self.binary("tools/tandemctl/tandemctl"))
+        if self.own_rtp:
+            self.rtp_load_bin = self.binary("bench/tandem-bench-rtp-load")
+            self.check_hugepages()
+            if a.tandem_media_ip == net.LOCAL:
+                raise BenchError("--tandem-media-ip must differ from --local-ip (the dataplane port's address)")
+            self.added_media_ip = net.add_local_ip(a.tandem_media_ip)
+        db = self.start_db()
+        self.start_dataplane(dataplane)
+        self.control = self.ctx.spawn("tandem-control", [
+            control, "--sip", f"{net.LOCAL}:{self.ctx.sip_port}", "--dataplane-socket", self.dp_sock,
+            "--rules-db", *db, "--rules-db-user", "root", "--cdr-db", *db, "--cdr-db-user", "root",
+            "--cdr-spool-dir", wd / "spool", "--control-socket", wd / "control.sock",
+            "--capacity", "1000000", "--log-level", "warn", "--country-code", "1",
+            "--cdr-dc-id", "1", "--cdr-node-id", "1"])
+        self.procs.append(self.control)
+        wait_until(lambda: net.sip_options(*self.sip_addr), 30, "tandem-control to answer OPTIONS", self.control)
+
+    def start_db(self):
+        """Starts MariaDB with the rules the calls need; the address (argv) of both databases."""
+        # MariaDB: the Rules DB and the CDR DB, in this run's directory, on the load CPUs.
+        wd, ctl = self.ctx.workdir, self.ctl
+        db_dir, self.db_sock = wd / "mariadb", wd / "mariadb.sock"
+        user = ["--user=root"] if os.geteuid() == 0 else []
+        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={db_dir}", "--skip-test-db",
+                        "--auth-root-authentication-method=normal"] + user,
+                       check=True, capture_output=True, timeout=120)
+        self.db = self.ctx.spawn("mariadb", ["mariadbd", "--no-defaults", f"--datadir={db_dir}",
+                                             f"--socket={self.db_sock}", "--skip-networking",
+                                             f"--pid-file={wd / 'mariadb.pid'}", "--innodb-buffer-pool-size=128M",
+                                             "--skip-name-resolve"] + user, cpus=self.ctx.load_cpus)
+        db = [f"unix:{self.db_sock}"]
+        wait_until(lambda: subprocess.run([ctl, "db", "init", "--rules-db", *db, "--rules-db-user", "root",
+                                           "--cdr-db", *db, "--cdr-db-user", "root"],
+                                          capture_output=True).returncode == 0, 60, "MariaDB", self.db)
+        host, port = self.ctx.uas
+        tables = {
+            "customers": f"name,time_zone,vm_sip\nbench,UTC,sip:pbx@{net.LOCAL}\n",
+            "providers": f"name,sip_address\nuas,sip:{host}:{port}\n",
+            "rates": "provider,prefix,cost_per_min\nuas,1,0.01\n",
+        }
+        for table, csv in tables.items():
+            path = wd / f"{table}.csv"
+            path.write_text(csv)
+            subprocess.run([ctl, "rules", "import", "--db", *db, "--db-user", "root", table, path],
+                           check=True, capture_output=True, timeout=60)
+        return db
+
+    def start_dataplane(self, dataplane):
+        # The dataplane: two lcores (main, one worker) on the target's first CPU, adaptive polling.
+        # A call takes 4 relay ports of the one port (RTP and RTCP of both legs): 20000-59999
+        # holds 10,000 calls (the default range, 2,500).
+        a, wd = self.ctx.args, self.ctx.workdir
+        cpu = sorted(parse_cpus(self.ctx.proxy_cpus))[0]
+        self.dp_sock = wd / "dataplane.sock"
+        self.memif_sock = wd / "memif.sock"
+        self.prefix = f"sipbench{os.getpid()}"
+        if self.own_rtp:
+            eal = ["-m", self.DP_MEMORY_MB, "--vdev", self.memif_vdev("server", self.DP_MAC)]
+        else:
+            eal = ["--no-huge", "-m", self.DP_MEMORY_MB, "--vdev", "net_null0,no-rx=1"]
+        self.dataplane = self.ctx.spawn("dataplane", [
+            dataplane, *eal, "--lcores", f"0@{cpu},1@{cpu}", "--file-prefix", self.prefix, "--no-pci", "--",
+            "--port", f"0:{net.LOCAL}/8,role=public,tap=tsb{os.getpid() % 100000}", "--poll-mode", "adaptive",
+            "--relay-ports", "20000-59999", "--control-socket", self.dp_sock,
+            "--max-sessions", str(max(a.concurrent or [0]) * 2 + 10000)])
+        self.procs.append(self.dataplane)
+        wait_until(lambda: self.dp_sock.exists(), 30, "tandem-dataplane's socket", self.dataplane)
+
+    def memif_vdev(self, role, mac):
+        # rsize=12: 4,096 slots per ring, so that a few ms without a poll (two cores shared by
+        # everything) do not overflow it at 500,000 packets/s.
+        return f"net_memif0,role={role},socket={self.memif_sock},socket-abstract=no,rsize=12,mac={mac}"
+
+    def start_rtp_load(self, seconds, json_path):
+        self.load_runs += 1
+        prefix = f"{self.prefix}load{self.load_runs}"
+        self.load_prefixes.append(prefix)
+        cpu = sorted(parse_cpus(self.ctx.load_cpus))[0]
+        return self.ctx.spawn(f"rtp_load_{self.load_runs}", [
+            self.rtp_load_bin, "-m", self.LOAD_MEMORY_MB, "--lcores", f"0@{cpu}", "--file-prefix", prefix,
+            "--no-pci", "--vdev", self.memif_vdev("client", self.LOAD_MAC), "--",
+            "--socket", self.dp_sock, "--dataplane-mac", self.DP_MAC, "--seconds", f"{seconds:g}",
+            "--json", json_path], cpus=self.ctx.load_cpus)
+
+    def stop(self):
+        super().stop()
+        if getattr(self, "db", None):
+            self.db.stop()
+        for prefix in [getattr(self, "prefix", None)] + self.load_prefixes:
+            if prefix:
+                remove_dpdk_files(prefix)
+        if self.added_media_ip:
+            subprocess.run(["ip", "addr", "del", f"{self.ctx.args.tandem_media_ip}/32", "dev", "lo"],
+                           capture_output=True)
+
+    def media_stats(self):
+        r = subprocess.run([self.ctl, "--socket", self.dp_sock, "--json", "dataplane", "status"],
+                           capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            return None
+        st = json.loads(r.stdout)
+        return {"relayed_packets": sum(w.get("relayed", 0) for w in st.get("workers", [])),
+                "sessions_now": st.get("sessions", 0)}
+
+    def info(self):
+        d = super().info()
+        d.update(dataplane_port=("net_memif, RTP from tandem-bench-rtp-load" if self.own_rtp
+                                 else "net_null (sessions only)"),
+                 cdr="MariaDB on the load CPUs, not counted", log_level="warn")
+        if self.own_rtp:
+            d["media_ip"] = self.media_ip
+        return d
+
+
+# The targets --target accepts. Add a target here: name -> class (see class Target).
+TARGETS = {
+    Kamailio.name: Kamailio,
+    KamailioRtpengine.name: KamailioRtpengine,
+    Tandem.name: Tandem,
+}
