@@ -13,7 +13,7 @@
 // call: the decisions keep their lists inline (absl::InlinedVector, on the
 // heap only past 8 skipped rules or 32 providers) and E.164 strings fit
 // std::string's inline buffer. The explanation (`skipped`) is a few pointers,
-// kept for every call. The compiled index (snapshot.cc) is laid out for few
+// kept for every call. The compiled index (compiled_index.h) is laid out for few
 // cache misses: an open-addressing table of DIDs whose slot holds everything
 // but the rules, each number's rules packed next to each other (caller
 // patterns as integers, dates as day numbers), rate prefixes in a table probed
