@@ -36,11 +36,13 @@ struct Remote {
 // unchanged. Mode bits set by control:
 inline constexpr uint8_t kLegLearn = proto::kModeLearn;    // take the remote from the first packet
 inline constexpr uint8_t kLegStrict = proto::kModeStrict;  // once latched, drop other sources
+inline constexpr uint8_t kLegLockAddress = proto::kModeLockAddress;  // a known remote's address only
+inline constexpr uint8_t kLegLockPort = proto::kModeLockPort;        // and its port
 // State bits set by the worker.
 inline constexpr uint8_t kLegLatchedRtp = proto::kFlagLatchedRtp;
 inline constexpr uint8_t kLegLatchedRtcp = proto::kFlagLatchedRtcp;
-inline constexpr uint8_t kLegModeMask = kLegLearn | kLegStrict;
-inline constexpr uint8_t kLegDefaultMode = kLegLearn | kLegStrict;
+inline constexpr uint8_t kLegModeMask = proto::kModeAll;
+inline constexpr uint8_t kLegDefaultMode = proto::kModeDefault;
 
 // A MAC address with a valid bit, in one word.
 inline constexpr uint64_t kMacValid = uint64_t{1} << 63;

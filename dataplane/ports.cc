@@ -115,6 +115,9 @@ bool Ports::configure(uint16_t port, uint16_t rxq, uint16_t txq, const Config& c
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
   }
+  // Media checksums are verified (worker.cc): by the NIC where it can, so that
+  // the worker only reads its verdict; the virtual ports leave it to software.
+  conf.rxmode.offloads |= info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
   if (int rc = rte_eth_dev_configure(port, rxq, txq, &conf); rc != 0) {
     error = "port " + std::to_string(port) + ": configure failed: " + rte_error(rc);
     return false;

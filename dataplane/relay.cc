@@ -12,6 +12,14 @@ constexpr uint16_t kRtcpHeader = 8;
 
 uint16_t port_plus_one(uint16_t port_net) { return htons(static_cast<uint16_t>(ntohs(port_net) + 1)); }
 
+// A remote control gave (or one latched before) bounds who may (re)latch the
+// leg: its address, and with kLegLockPort its port.
+bool may_latch(uint8_t flags, const Remote& r, const ParsedPacket& p, bool rtcp_on_odd_port) {
+  if (!r.known() || !(flags & kLegLockAddress)) return true;
+  if (r.ip != p.src_ip) return false;
+  return !(flags & kLegLockPort) || p.src_port == (rtcp_on_odd_port ? r.rtcp_port : r.rtp_port);
+}
+
 // Strict-source latching. Returns false when the packet must be dropped as
 // coming from the wrong place.
 bool check_source(Leg& in, const ParsedPacket& p, bool rtcp_on_odd_port) {
@@ -32,6 +40,7 @@ bool check_source(Leg& in, const ParsedPacket& p, bool rtcp_on_odd_port) {
     // The other flow of this leg latched already: RTP and RTCP share a host.
     return false;
   }
+  if (!may_latch(flags, r, p, rtcp_on_odd_port)) return false;
   // Latch (first packet) or re-latch (non-strict).
   if (rtcp_on_odd_port) {
     r.rtcp_port = p.src_port;
@@ -60,7 +69,36 @@ uint32_t load_be32(const uint8_t* p) {
   return ntohl(v);
 }
 
+uint16_t load_be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+
 }  // namespace
+
+bool is_martian(uint32_t src_net, uint32_t own_net) {
+  const uint32_t first_octet = ntohl(src_net) >> 24;
+  // 0/8 "this network", 127/8 loopback, 224/4 multicast, 240/4 class E and
+  // 255.255.255.255: none is ever a unicast peer (RFC 1812 5.3.7).
+  return first_octet == 0 || first_octet == 127 || first_octet >= 224 || src_net == own_net;
+}
+
+bool rtp_header_ok(const uint8_t* p, uint16_t len) {
+  if (len < kRtpHeader || (p[0] >> 6) != 2) return false;
+  uint32_t header = kRtpHeader + 4u * (p[0] & 0x0f);  // CSRC list
+  if (p[0] & 0x10) {                                   // X: extension header and its words
+    if (len < header + 4) return false;
+    header += 4 + 4u * load_be16(p + header + 2);
+  }
+  if (header > len) return false;
+  if (!(p[0] & 0x20)) return true;
+  const uint8_t padding = p[len - 1];  // P: the last octet counts itself and the padding before it
+  return padding != 0 && padding <= len - header;
+}
+
+bool rtcp_header_ok(const uint8_t* p, uint16_t len) {
+  if (len < kRtcpHeader || (p[0] >> 6) != 2) return false;
+  // The first packet of a compound must lie within it; SRTCP's trailer
+  // (index and tag) follows the compound, so the lengths need not add up.
+  return 4u * (uint32_t{load_be16(p + 2)} + 1) <= len;
+}
 
 RelayResult relay_packet(Leg& in, const Leg& out, const ParsedPacket& p, const uint8_t* payload,
                          const RelayClock& clock) {
@@ -69,9 +107,14 @@ RelayResult relay_packet(Leg& in, const Leg& out, const ParsedPacket& p, const u
   const bool odd_port = local_port & 1;
   const bool rtcp = is_rtcp(local_port, payload, p.payload_len);
 
-  if (p.payload_len < (rtcp ? kRtcpHeader : kRtpHeader) || (payload[0] >> 6) != 2) {
+  if (!(rtcp ? rtcp_header_ok(payload, p.payload_len) : rtp_header_ok(payload, p.payload_len))) {
     counter_add(in.drop_bad_rtp, 1u);
-    res.reason = DropReason::bad_rtp;
+    res.reason = rtcp ? DropReason::bad_rtcp : DropReason::bad_rtp;
+    return res;
+  }
+  if (is_martian(p.src_ip, in.local_ip)) {
+    counter_add(in.drop_source, 1u);
+    res.reason = DropReason::martian_source;
     return res;
   }
   if (!check_source(in, p, odd_port)) {

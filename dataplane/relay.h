@@ -38,6 +38,16 @@ inline bool is_rtcp(uint16_t local_port_host, const uint8_t* payload, uint16_t l
   return len >= 2 && payload[1] >= 192 && payload[1] <= 223;
 }
 
+// The checks, in the order relay_packet applies them: the RTP or RTCP header
+// (RFC 3550 5.1, A.1, A.2), then the source (never a martian, then latching).
+bool rtp_header_ok(const uint8_t* payload, uint16_t len);
+bool rtcp_header_ok(const uint8_t* payload, uint16_t len);
+// `own_net`: the leg's relay address.
+bool is_martian(uint32_t src_net, uint32_t own_net);
+
+// Checks, latches and counts a packet of leg `in`; where it goes (the other
+// leg's remote) or why it is dropped. The frame's checksums and link header
+// were checked before (worker.cc).
 RelayResult relay_packet(Leg& in, const Leg& out, const ParsedPacket& p, const uint8_t* payload,
                          const RelayClock& clock);
 

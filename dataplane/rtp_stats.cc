@@ -52,8 +52,12 @@ bool update_seq(RtpStats& s, uint16_t seq) {
       --s.probation;
       s.max_seq = seq;
       if (s.probation == 0) {
+        // The source is valid: the kMinSequential packets in a row that
+        // proved it are counted, not only the last (A.1 counts just that one,
+        // so a call record would miss a packet per stream).
         restart_sequence(s, seq);
-        ++s.received;
+        s.base -= kMinSequential - 1;
+        s.received += kMinSequential;
         return true;
       }
     } else {
@@ -81,10 +85,11 @@ bool update_seq(RtpStats& s, uint16_t seq) {
 }
 
 // A.8: J(i) = J(i-1) + (|D(i-1,i)| - J(i-1))/16, kept scaled by 16. The
-// estimate carries over a change of SSRC (it describes the leg, not a source);
-// every counted packet after the first adds one sample to the mean, so that
-// the mean divides by received - 1 exactly.
-void update_jitter(RtpStats& s, uint32_t rtp_ts, uint32_t arrival) {
+// estimate carries over a change of SSRC (it describes the leg, not a source).
+// The mean is over counted packets: each after the leg's first adds the
+// estimate once (`samples`: two when a source's validation counts its
+// probation packet too), so that it divides by received - 1 exactly.
+void update_jitter(RtpStats& s, uint32_t rtp_ts, uint32_t arrival, uint32_t samples) {
   const uint32_t transit = arrival - rtp_ts;
   if (s.state & kRtpHaveTransit) {
     int32_t d = static_cast<int32_t>(transit - s.transit);
@@ -93,10 +98,8 @@ void update_jitter(RtpStats& s, uint32_t rtp_ts, uint32_t arrival) {
     const uint32_t j = s.jitter >> 4;
     if (j > s.jitter_max) s.jitter_max = j;
   }
-  if (s.received > 1) {
-    const uint32_t sum = s.jitter_sum + (s.jitter >> 4);
-    s.jitter_sum = sum < s.jitter_sum ? UINT32_MAX : sum;
-  }
+  const uint64_t sum = uint64_t{s.jitter_sum} + uint64_t{samples} * (s.jitter >> 4);
+  s.jitter_sum = sum > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(sum);
   s.transit = transit;
   s.state |= kRtpHaveTransit;
 }
@@ -105,8 +108,9 @@ void update_jitter(RtpStats& s, uint32_t rtp_ts, uint32_t arrival) {
 
 bool rtp_stats_update(RtpStats& s, uint32_t ssrc, uint16_t seq, uint32_t rtp_ts, uint32_t arrival) {
   if (!(s.state & kRtpStarted) || ssrc != s.ssrc) new_source(s, ssrc, seq);
+  const uint32_t before = s.received;
   const bool counted = update_seq(s, seq);
-  if (counted) update_jitter(s, rtp_ts, arrival);
+  if (counted) update_jitter(s, rtp_ts, arrival, s.received - before - (before == 0 ? 1 : 0));
   return counted;
 }
 

@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
+#include "dataplane/checksum.h"
 #include "dataplane/fragment.h"
 #include "dataplane/packet_parse.h"
 #include "dataplane/relay.h"
@@ -74,6 +76,33 @@ void punt(Worker& w, rte_mbuf* m) {
   send(w, in.tap, m);
 }
 
+// A frame that is not media: the kernel's, unless it is addressed to a relay
+// port, where the kernel has no socket and would answer "port unreachable" to
+// the sender. Then it is dropped under `reason`, why it could not be relayed.
+void not_media(Worker& w, rte_mbuf* m, const ParsedPacket& p, const PortView& port, DropReason reason) {
+  if (p.l4_known && p.dst_ip == port.ip && w.shared->sessions->in_relay_range(ntohs(p.dst_port))) {
+    return drop(w, m, reason);
+  }
+  punt(w, m);
+}
+
+// What the port said of the checksums, where it said anything (RX offload);
+// else our own verification. Only media is checked: the kernel checks the rest.
+std::optional<DropReason> bad_checksum(const rte_mbuf* m, const uint8_t* frame, const ParsedPacket& p) {
+  const uint64_t ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+  if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+      (ip == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN && !ipv4_header_checksum_ok(frame + p.l3_offset, p.l4_offset - p.l3_offset))) {
+    return DropReason::bad_ip_checksum;
+  }
+  const uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+  if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+      (l4 == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN &&
+       !udp_checksum_ok(frame + p.l3_offset, frame + p.l4_offset, uint32_t{p.payload_len} + 8))) {
+    return DropReason::bad_udp_checksum;
+  }
+  return std::nullopt;
+}
+
 void punt_arp(Worker& w, rte_mbuf* m) {
   if (!w.shared->exception_path) return drop(w, m, DropReason::not_media);
   if (rte_ring_mp_enqueue(w.shared->arp_ring, m) != 0) return drop(w, m, DropReason::punt_full);
@@ -110,6 +139,7 @@ void relay_one(Worker& w, rte_mbuf* m, const ParsedPacket& p, uintptr_t ref, con
   const Leg& out = s.legs[leg ^ 1];
   uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
 
+  if (const auto bad = bad_checksum(m, frame, p)) return drop(w, m, *bad);
   const RelayResult r = relay_packet(in, out, p, frame + p.l4_offset + 8, clock);
   if (!r.forward) return drop(w, m, r.reason);
   learn_peer_mac(in, frame);
@@ -142,32 +172,44 @@ void process_chunk(Worker& w, uint16_t rx_port, rte_mbuf** pkts, unsigned n, con
   rte_mbuf* candidates[kChunk];
   unsigned nc = 0;
 
+  const PortView& port = (*w.shared->ports)[rx_port];
   for (unsigned i = 0; i < n && i < kPrefetchAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   for (unsigned i = 0; i < n; ++i) {
     if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
     rte_mbuf* m = pkts[i];
     m->port = rx_port;
-    if (m->nb_segs != 1) {  // jumbo frames in chains are never our media
+    const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
+    if (m->data_len < std::min(m->pkt_len, kMaxHeaderBytes)) {  // headers across segments: not ours to read
       punt(w, m);
       continue;
     }
     ParsedPacket& p = parsed[nc];
-    const ParseResult r = parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, p);
-    switch (r.verdict) {
-      case Verdict::drop:
-        drop(w, m, r.reason);
-        break;
-      case Verdict::arp:
-        punt_arp(w, m);
-        break;
-      case Verdict::punt:
-        punt(w, m);
-        break;
-      case Verdict::udp:
-        keys[nc] = make_key(p.dst_ip, p.dst_port);
-        key_ptrs[nc] = &keys[nc];
-        candidates[nc++] = m;
-        break;
+    const ParseResult r = parse_frame(frame, m->pkt_len, p);
+    if (r.verdict == Verdict::drop) {
+      drop(w, m, r.reason);
+      continue;
+    }
+    const Link link = check_link(frame, p, port.mac.addr_bytes, port.vlan);
+    if (link == Link::wrong_vlan) {
+      drop(w, m, DropReason::wrong_vlan);
+      continue;
+    }
+    if (link == Link::foreign) {
+      drop(w, m, DropReason::foreign_mac);
+      continue;
+    }
+    if (r.verdict == Verdict::arp) {
+      punt_arp(w, m);
+    } else if (r.verdict == Verdict::punt) {
+      not_media(w, m, p, port, r.reason);
+    } else if (link == Link::group) {
+      not_media(w, m, p, port, DropReason::foreign_mac);
+    } else if (m->nb_segs != 1) {  // a chained jumbo frame is never our media
+      not_media(w, m, p, port, DropReason::unrelayable);
+    } else {
+      keys[nc] = make_key(p.dst_ip, p.dst_port);
+      key_ptrs[nc] = &keys[nc];
+      candidates[nc++] = m;
     }
   }
   if (nc == 0) return;
@@ -187,11 +229,10 @@ void process_chunk(Worker& w, uint16_t rx_port, rte_mbuf** pkts, unsigned n, con
     rte_mbuf* m = candidates[j];
     if (hits & (uint64_t{1} << j)) {
       relay_one(w, m, parsed[j], reinterpret_cast<uintptr_t>(data[j]), clock);
-    } else if (parsed[j].dst_ip == (*w.shared->ports)[rx_port].ip &&
-               w.shared->sessions->in_relay_range(ntohs(parsed[j].dst_port))) {
-      drop(w, m, DropReason::no_session);  // late media of an ended call: not the kernel's business
     } else {
-      punt(w, m);  // SIP and whatever else the node's kernel serves
+      // Late media of an ended call is not the kernel's business either; SIP
+      // and whatever else the node's kernel serves goes there.
+      not_media(w, m, parsed[j], port, DropReason::no_session);
     }
   }
 }

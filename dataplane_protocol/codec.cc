@@ -9,7 +9,10 @@ namespace {
 Error error(ErrorCode c, std::string message) { return {c, std::move(message)}; }
 
 std::optional<Error> check_mode(uint8_t mode) {
-  if (mode & ~kModeDefault) return error(ErrorCode::bad_field, "mode has unknown bits");
+  if (mode & ~kModeAll) return error(ErrorCode::bad_field, "mode has unknown bits");
+  if ((mode & kModeLockPort) && !(mode & kModeLockAddress)) {
+    return error(ErrorCode::bad_field, "mode: a locked port needs a locked address");
+  }
   return std::nullopt;
 }
 

@@ -9,18 +9,25 @@
 
 namespace tandem::dp {
 
-#define TANDEM_DROP_REASONS(X)                                                   \
-  X(truncated, "frame shorter than its Ethernet/IPv4/UDP headers")             \
-  X(bad_ip_header, "IPv4 version, IHL or total length wrong")  \
-  X(bad_udp_length, "UDP length disagrees with the IPv4 payload")             \
-  X(no_session, "UDP to the relay port range with no session")                \
-  X(source_mismatch, "media from other than the latched source (RTP bleed)")  \
-  X(bad_rtp, "RTP/RTCP shorter than its header or version not 2")             \
-  X(no_destination, "other leg has no remote address yet")                    \
-  X(no_neighbor, "next hop MAC address not resolved yet")                     \
-  X(tx_full, "transmit queue full")                                           \
-  X(punt_full, "exception path full, or a frame too big for it and not IPv4") \
-  X(not_media, "non-media packet while the exception path is off")
+#define TANDEM_DROP_REASONS(X)                                                           \
+  X(truncated, "frame shorter than its Ethernet/IPv4/UDP headers")                     \
+  X(bad_ip_header, "IPv4 version, IHL or total length wrong")                          \
+  X(bad_udp_length, "UDP length disagrees with the IPv4 payload")                      \
+  X(no_session, "UDP to the relay port range with no session")                         \
+  X(source_mismatch, "media from other than the latched or signalled source (RTP bleed, hijack)") \
+  X(bad_rtp, "RTP shorter than its header, version not 2, or CSRC, extension or padding beyond it") \
+  X(no_destination, "other leg has no remote address yet")                             \
+  X(no_neighbor, "next hop MAC address not resolved yet")                              \
+  X(tx_full, "transmit queue full")                                                    \
+  X(punt_full, "exception path full, or a frame too big for it and not IPv4")          \
+  X(not_media, "non-media packet while the exception path is off")                    \
+  X(martian_source, "source that can never be a peer: 0/8, 127/8, multicast, class E, broadcast, ours") \
+  X(bad_ip_checksum, "IPv4 header checksum wrong")                                     \
+  X(bad_udp_checksum, "UDP checksum present and wrong")                                \
+  X(foreign_mac, "to a relay port but not to the port's MAC (another host's, broadcast, multicast)") \
+  X(wrong_vlan, "tagged on an untagged port, untagged on a tagged one, or another VLAN id") \
+  X(bad_rtcp, "RTCP version not 2 or its length beyond the packet")                  \
+  X(unrelayable, "to a relay port but not relayable: IP options, a fragment, a chained jumbo frame")
 
 enum class DropReason : uint8_t {
 #define TANDEM_X(name, text) name,

@@ -1,4 +1,4 @@
-// The control <-> dataplane protocol (version 1), owned by the dataplane.
+// The control <-> dataplane protocol (version 2), owned by the dataplane.
 //
 // Transport: a Unix stream socket; several clients at once. Every message is a
 // Header followed by the body its type names. Integers are in host order (both
@@ -17,16 +17,19 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dataplane_protocol/drop_reasons.h"
+
 namespace tandem::dp::proto {
 
 inline constexpr uint32_t kMagic = 0x54445043;  // "TDPC"
-inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kVersion = 2;
 inline constexpr uint32_t kMaxRequest = 4096;
 inline constexpr uint32_t kMaxListItems = 128;
 inline constexpr uint16_t kReplyBit = 0x8000;
 inline constexpr uint32_t kMaxPorts = 8;
 inline constexpr uint32_t kMaxWorkers = 16;
-inline constexpr uint32_t kMaxDropReasons = 16;
+inline constexpr uint32_t kMaxDropReasons = 32;
+static_assert(kDropReasonCount <= kMaxDropReasons, "HealthReply::drops has room for every drop reason");
 
 // Every request type once: name, number, request body, reply body.
 #define TANDEM_CONTROL_MESSAGES(X)                                   \
@@ -99,7 +102,13 @@ struct HelloReply {
 // Leg mode bits, set by control (LegSpec::mode, UpdateLegRequest::mode).
 inline constexpr uint8_t kModeLearn = 0x01;   // latch the remote from the first packet
 inline constexpr uint8_t kModeStrict = 0x02;  // after latching, drop other sources
-inline constexpr uint8_t kModeDefault = kModeLearn | kModeStrict;
+// When control gave a remote (from the SDP), only its address may latch the
+// leg (the port may differ: NAT); with kModeLockPort its port too. Without
+// either, anyone may latch a learning leg (the SDP's address is known wrong).
+inline constexpr uint8_t kModeLockAddress = 0x04;
+inline constexpr uint8_t kModeLockPort = 0x08;
+inline constexpr uint8_t kModeDefault = kModeLearn | kModeStrict | kModeLockAddress;
+inline constexpr uint8_t kModeAll = kModeLearn | kModeStrict | kModeLockAddress | kModeLockPort;
 // LegInfo::flags: the mode bits and what the dataplane found.
 inline constexpr uint8_t kFlagLatchedRtp = 0x10;
 inline constexpr uint8_t kFlagLatchedRtcp = 0x20;

@@ -18,17 +18,19 @@ import struct
 import time
 
 MAGIC = 0x54445043
-VERSION = 1
+VERSION = 2
 MAX_REQUEST = 4096
 MAX_LIST_ITEMS = 128
 REPLY_BIT = 0x8000
 MAX_PORTS = 8
 MAX_WORKERS = 16
-MAX_DROP_REASONS = 16
+MAX_DROP_REASONS = 32
 
 MODE_LEARN = 0x01
 MODE_STRICT = 0x02
-MODE_DEFAULT = MODE_LEARN | MODE_STRICT
+MODE_LOCK_ADDRESS = 0x04
+MODE_LOCK_PORT = 0x08
+MODE_DEFAULT = MODE_LEARN | MODE_STRICT | MODE_LOCK_ADDRESS
 LEG_LATCHED_RTP = 0x10
 LEG_LATCHED_RTCP = 0x20
 EVENT_TIMEOUTS = 1
@@ -47,7 +49,8 @@ ERROR_NAMES = {v: k for k, v in ERROR_CODES.items()}
 
 # dataplane_protocol/drop_reasons.h, in enum order: HealthReply.drops is indexed by it.
 DROP_REASONS = ["truncated", "bad_ip_header", "bad_udp_length", "no_session", "source_mismatch", "bad_rtp",
-                "no_destination", "no_neighbor", "tx_full", "punt_full", "not_media"]
+                "no_destination", "no_neighbor", "tx_full", "punt_full", "not_media", "martian_source",
+                "bad_ip_checksum", "bad_udp_checksum", "foreign_mac", "wrong_vlan", "bad_rtcp", "unrelayable"]
 
 HEADER = struct.Struct("=IHHII")
 ERROR_REPLY = struct.Struct("=I124s")

@@ -73,7 +73,7 @@ class IdleTimeoutTest(harness.DataplaneTest):
         self.assertEqual(gone["id"], idle_id)
         a = gone["legs"][0]
         self.assertEqual(a["packets"], 20)
-        self.assertEqual(a["rtp_received"], 19)  # RFC 3550 probation: the first is not counted
+        self.assertEqual(a["rtp_received"], 20)  # the probation packets count once the source is valid
         self.assertEqual(a["remote"], f"{CALLER_IP}:20002")
         self.assertEqual(a["ssrc"], 7)
         self.assertEqual(gone["legs"][1]["packets"], 20, "the callee's echo")

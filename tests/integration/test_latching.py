@@ -3,7 +3,10 @@
 (198.18.1.3, a second address on the caller's veth) sending to the same relay
 port must not reach the callee in strict mode (drop_source and the
 source_mismatch drop count it), and must take the leg over in non-strict
-mode, replies included."""
+mode with --a-latch any, replies included. A remote given by signalling
+protects the leg before anything latched: a stranger sending first neither
+latches nor is relayed (address only by default, address and port with
+--a-latch address-port)."""
 
 import json
 
@@ -75,7 +78,7 @@ class LatchingTest(harness.DataplaneTest):
         self.assertEqual(self.drops_delta(before, after), {"source_mismatch": 24})
 
     def test_non_strict_relatches(self):
-        sid, relay_a, _, relay_b = self.call("--a-no-strict")
+        sid, relay_a, _, relay_b = self.call("--a-no-strict", "--a-latch", "any")
         self.assertFalse(self.dp.show(sid)["legs"][0]["strict"])
         before = self.health()
         callee = self.callee(expect=20)
@@ -109,6 +112,36 @@ class LatchingTest(harness.DataplaneTest):
         self.assertEqual(got["by_ssrc"], {str(CALLER_SSRC): 10})
         self.assertEqual(s["legs"][0]["remote"], CALLER)
         self.assertEqual(s["legs"][0]["drop_source"], 10)
+
+    def test_signalled_remote_defends_the_leg_before_latching(self):
+        """The media hijack: a stranger sends before the caller, to the relay
+        port of a leg whose remote the SDP gave. Address-only by default, so
+        the caller from another port (NAT) still latches."""
+        sid, relay_a, _, _ = self.call(a_remote=f"{CALLER_IP}:20100")
+        self.assertEqual(self.dp.show(sid)["legs"][0]["latch"], "address")
+        before = self.health()
+        callee = self.callee(expect=10)
+        self.send_from_caller_ns([{"socket": "third", "to": relay_a, "count": 10, "ssrc": THIRD_SSRC}])
+        s = self.wait_session(sid, lambda x: x["legs"][0]["drop_source"] >= 10, what="the stranger refused")
+        self.assertFalse(s["legs"][0]["latched"], "the stranger latched the leg")
+        self.send_from_caller_ns([{"socket": "caller", "to": relay_a, "count": 10, "ssrc": CALLER_SSRC}])
+        got = callee.result()["sockets"]["rtp"]
+        s = self.wait_session(sid, lambda x: x["legs"][0]["latched"], what="the caller latched")
+        self.assertEqual(got["by_ssrc"], {str(CALLER_SSRC): 10}, "the stranger's media was relayed")
+        self.assertEqual(s["legs"][0]["remote"], CALLER, "latched on the caller's real port (NAT)")
+        self.assertEqual(self.drops_delta(before, self.health()), {"source_mismatch": 10})
+
+    def test_signalled_remote_with_locked_port(self):
+        sid, relay_a, _, _ = self.call("--a-latch", "address-port", a_remote=CALLER)
+        callee = self.callee(expect=10)
+        self.send_from_caller_ns([{"socket": "caller_other_port", "to": relay_a, "count": 5, "ssrc": THIRD_SSRC},
+                                  {"socket": "caller", "to": relay_a, "count": 10, "ssrc": CALLER_SSRC}],
+                                 sockets=(("caller", CALLER), ("caller_other_port", f"{CALLER_IP}:20200")))
+        got = callee.result()["sockets"]["rtp"]
+        s = self.wait_session(sid, lambda x: x["legs"][0]["drop_source"] >= 5, what="the other port refused")
+        self.assertEqual(got["by_ssrc"], {str(CALLER_SSRC): 10})
+        self.assertEqual(s["legs"][0]["remote"], CALLER)
+        self.assertEqual(s["legs"][0]["latch"], "address-port")
 
 
 if __name__ == "__main__":

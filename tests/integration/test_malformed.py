@@ -74,12 +74,35 @@ class MalformedTest(harness.DataplaneTest):
             "bad_rtp": [
                 self.good_frame(payload=pk.rtp(5, 800, 0xABCD, b"\0" * 40, version=1)),  # RTP version 1
                 self.good_frame(payload=b"\x80\x00\x00\x01\x00"),                       # shorter than RTP
+                self.good_frame(payload=b"\x8f" + pk.rtp(5, 800, 0xABCD, b"\0" * 40)[1:]),  # 15 CSRCs, 40 bytes
+                self.good_frame(payload=b"\x90" + pk.rtp(5, 800, 0xABCD, b"\0\0\0\x09" + b"\0" * 8)[1:]),
+                self.good_frame(payload=b"\xa0" + pk.rtp(5, 800, 0xABCD, b"\0" * 7 + b"\xc8")[1:]),  # padding 200
+            ],
+            "bad_rtcp": [
                 self.good_frame(payload=b"\x80\xc9\x00", sport=CALLER_PORT + 1,          # RTCP shorter than 8
+                                dport=self.relay_port + 1),
+                self.good_frame(payload=b"\x80\xc8\x00\x09" + b"\0" * 24, sport=CALLER_PORT + 1,  # says 40 bytes
                                 dport=self.relay_port + 1),
             ],
             "no_session": [self.good_frame(dport=39998)],              # relay range, no session there
+            "bad_ip_checksum": [self.corrupt(self.good_frame(seq=6), 14 + 10)],
+            "bad_udp_checksum": [self.corrupt(self.good_frame(seq=7), 14 + 20 + 6),
+                                 self.corrupt(self.good_frame(seq=8), len(self.good_frame(seq=8)) - 1)],
+            "foreign_mac": [
+                pk.udp_frame("02:00:00:00:77:77", self.topo.caller_mac, CALLER_IP, RELAY_A_IP, CALLER_PORT,
+                             self.relay_port, pk.rtp(9, 1440, 0xABCD, b"\x55" * 40)),   # another host's MAC
+                pk.udp_frame("ff:ff:ff:ff:ff:ff", self.topo.caller_mac, CALLER_IP, RELAY_A_IP, CALLER_PORT,
+                             self.relay_port, pk.rtp(9, 1440, 0xABCD, b"\x55" * 40)),   # broadcast
+                pk.udp_frame("01:00:5e:01:02:03", self.topo.caller_mac, CALLER_IP, RELAY_A_IP, CALLER_PORT,
+                             self.relay_port, pk.rtp(9, 1440, 0xABCD, b"\x55" * 40)),   # multicast
+            ],
+            "wrong_vlan": [pk.udp_frame(self.relay_mac, self.topo.caller_mac, CALLER_IP, RELAY_A_IP, CALLER_PORT,
+                                        self.relay_port, pk.rtp(9, 1440, 0xABCD, b"\x55" * 40), vlan=7)],
+            "martian_source": [self.good_frame(seq=10 + i, src=src) for i, src in enumerate(
+                ("0.0.0.0", "255.255.255.255", "224.0.0.1", "240.0.0.1", "127.0.0.1", RELAY_A_IP))],
+            "unrelayable": [self.eth(self.ip(options=b"\x01\x01\x01\x00"))],  # IPv4 options, to the relay port
             "punt": [
-                self.eth(self.ip(options=b"\x01\x01\x01\x00")),        # IPv4 options (IHL 6)
+                self.eth(self.ip(options=b"\x01\x01\x01\x00", dport=5060)),  # IPv4 options, not to a relay port
                 # (Fragments cannot be tested here: net_af_packet's socket
                 # fanout has the kernel reassemble them first. test_pcap.py
                 # feeds them through net_pcap instead.)
@@ -87,6 +110,13 @@ class MalformedTest(harness.DataplaneTest):
             ],
         }
         return kinds
+
+    @staticmethod
+    def corrupt(frame, offset):
+        """The frame with one bit of byte `offset` flipped (checksums no longer match)."""
+        f = bytearray(frame)
+        f[offset] ^= 0x01
+        return bytes(f)
 
     def send(self, frames, batch=16, pause_us=3000):
         r = harness.raw_send(self.topo.caller, self.topo.caller_if, frames, batch=batch, pause_us=pause_us)
@@ -114,10 +144,11 @@ class MalformedTest(harness.DataplaneTest):
         self.assertEqual(drops, expected, "drop counters do not match what was sent")
         self.assertEqual(got["rtp"]["received"] + got["rtcp"]["received"], 0, "a malformed frame was relayed")
         a0, a1 = session_before["legs"][0], session["legs"][0]
-        self.assertEqual(a1["drop_bad_rtp"] - a0["drop_bad_rtp"], N * len(kinds["bad_rtp"]))
+        self.assertEqual(a1["drop_bad_rtp"] - a0["drop_bad_rtp"], N * (len(kinds["bad_rtp"]) + len(kinds["bad_rtcp"])))
+        self.assertEqual(a1["drop_source"] - a0["drop_source"], N * len(kinds["martian_source"]))
         self.assertEqual(a1["packets"], a0["packets"], "the session counted a malformed packet as relayed")
         punted = after["ports"][0]["punted"] - before["ports"][0]["punted"]
-        self.assertGreaterEqual(punted, N * len(kinds["punt"]), "options/fragments/non-IP did not go to the kernel")
+        self.assertGreaterEqual(punted, N * len(kinds["punt"]), "options elsewhere, or non-IP, did not go to the kernel")
         self.assertEqual(after["ports"][0]["rx_missed"], before["ports"][0]["rx_missed"])
 
     def test_fuzz_then_normal_call(self):

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "control/dataplane_client.h"
@@ -25,8 +26,17 @@ struct LegOptions {
   uint16_t local = 0;
   bool no_learn = false;
   bool no_strict = false;
+  std::string latch = "address";  // who may latch when a remote is given: address, address-port, any
   uint16_t clock_khz = 0;
 };
+
+const std::map<std::string, uint8_t> kLatchModes = {
+    {"address", proto::kModeLockAddress},
+    {"address-port", proto::kModeLockAddress | proto::kModeLockPort},
+    {"any", 0},
+};
+constexpr const char* kLatchHelp =
+    "when a remote is given, who may latch: address (its address, any port: NAT), address-port, any";
 
 // "198.18.0.2:4000" or "198.18.0.2:4000/4001" -> address, RTP and RTCP port.
 bool parse_remote(const std::string& text, uint32_t& ip, uint16_t& port, uint16_t& rtcp) {
@@ -47,7 +57,14 @@ bool parse_remote(const std::string& text, uint32_t& ip, uint16_t& port, uint16_
 }
 
 uint8_t mode_of(const LegOptions& o) {
-  return static_cast<uint8_t>((o.no_learn ? 0 : proto::kModeLearn) | (o.no_strict ? 0 : proto::kModeStrict));
+  return static_cast<uint8_t>((o.no_learn ? 0 : proto::kModeLearn) | (o.no_strict ? 0 : proto::kModeStrict) |
+                              kLatchModes.at(o.latch));
+}
+
+void add_latch_option(CLI::App* cmd, const std::string& flag, std::string& latch, const std::string& what) {
+  cmd->add_option(flag, latch, what + kLatchHelp)
+      ->check(CLI::IsMember({"address", "address-port", "any"}))
+      ->capture_default_str();
 }
 
 std::unique_ptr<DataplaneClient> connect(const GlobalOptions& g, int& exit_code) {
@@ -83,6 +100,7 @@ void add_leg_options(CLI::App* cmd, const std::string& name, LegOptions& o) {
   cmd->add_option("--" + name + "-local", o.local, "leg " + name + ": relay port to use (even; 0 = allocate)");
   cmd->add_flag("--" + name + "-no-learn", o.no_learn, "leg " + name + ": do not latch onto the first source");
   cmd->add_flag("--" + name + "-no-strict", o.no_strict, "leg " + name + ": accept media from any source");
+  add_latch_option(cmd, "--" + name + "-latch", o.latch, "leg " + name + ": ");
   cmd->add_option("--" + name + "-clock-khz", o.clock_khz, "leg " + name + ": RTP clock (default 8)")
       ->check(CLI::Range(1, 192));
 }
@@ -166,6 +184,7 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   update->add_option("--remote", u.remote, "remote IP:PORT[/RTCP]")->required();
   update->add_flag("--no-learn", u.no_learn, "do not latch onto the first source");
   update->add_flag("--no-strict", u.no_strict, "accept media from any source");
+  add_latch_option(update, "--latch", u.latch, "");
   update->callback([&g, &exit_code] {
     proto::UpdateLegRequest r{};
     r.session_id = update_id;

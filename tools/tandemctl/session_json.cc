@@ -27,6 +27,9 @@ json leg_json(const proto::LegInfo& l) {
       {"latched", (l.flags & (proto::kFlagLatchedRtp | proto::kFlagLatchedRtcp)) != 0},
       {"learn", (l.flags & proto::kModeLearn) != 0},
       {"strict", (l.flags & proto::kModeStrict) != 0},
+      {"latch", (l.flags & proto::kModeLockPort)      ? "address-port"
+                : (l.flags & proto::kModeLockAddress) ? "address"
+                                                      : "any"},
       {"packets", l.packets},
       {"bytes", l.bytes},
       {"rtcp_packets", l.rtcp_packets},
@@ -45,8 +48,12 @@ json leg_json(const proto::LegInfo& l) {
   };
 }
 
-double loss_pct(const proto::LegInfo& l) {
-  return l.rtp_expected ? 100.0 * static_cast<double>(l.rtp_lost) / static_cast<double>(l.rtp_expected) : 0.0;
+// RFC 3550's cumulative loss goes negative when a sender repeats packets: that
+// is duplicates, not a negative percentage of loss.
+std::string loss_text(const proto::LegInfo& l) {
+  if (l.rtp_lost < 0) return fmt::format("duplicates {}", -l.rtp_lost);
+  const double pct = l.rtp_expected ? 100.0 * static_cast<double>(l.rtp_lost) / static_cast<double>(l.rtp_expected) : 0.0;
+  return fmt::format("lost {} ({:.2f}%)", l.rtp_lost, pct);
 }
 
 }  // namespace
@@ -106,11 +113,11 @@ std::string session_detail(const proto::SessionInfo& s) {
     out += fmt::format(
         "  leg {}: port {}  local {}  remote {} (rtcp {}){}\n"
         "         packets {}  bytes {}  rtcp {}  idle {} ms\n"
-        "         rtp expected {}  received {}  lost {} ({:.2f}%)  jitter {:.2f} ms (max {:.2f}, mean {:.2f})\n"
+        "         rtp expected {}  received {}  {}  jitter {:.2f} ms (max {:.2f}, mean {:.2f})\n"
         "         ssrc {:#010x}  ssrc changes {}  drops: source {}  bad rtp {}\n",
         i == 0 ? 'a' : 'b', l.port, address(l.local_ip, l.local_port), address(l.remote_ip, l.remote_port),
         l.remote_rtcp_port, (l.flags & (proto::kFlagLatchedRtp | proto::kFlagLatchedRtcp)) ? "  latched" : "", l.packets, l.bytes,
-        l.rtcp_packets, l.idle_ms, l.rtp_expected, l.rtp_received, l.rtp_lost, loss_pct(l), l.jitter_us / 1000.0,
+        l.rtcp_packets, l.idle_ms, l.rtp_expected, l.rtp_received, loss_text(l), l.jitter_us / 1000.0,
         l.jitter_max_us / 1000.0, l.jitter_mean_us / 1000.0, l.ssrc, l.ssrc_changes, l.drop_source, l.drop_bad_rtp);
   }
   return out;

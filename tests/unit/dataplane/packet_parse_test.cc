@@ -577,3 +577,88 @@ TEST(Fragment, RandomSizesAndMtusReassembleToTheOriginal) {
 
 }  // namespace
 }  // namespace tandem::dp
+
+// ---- link checks (check_link) and UDP that cannot be media ------------------
+
+namespace tandem::dp {
+namespace {
+
+using test::build_frame;
+using test::FrameSpec;
+
+constexpr uint8_t kPortMac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};  // FrameSpec's default destination
+
+Link link_of(const FrameSpec& s, uint16_t port_vlan) {
+  const auto f = build_frame(s);
+  ParsedPacket p{};
+  EXPECT_NE(parse_frame(f.data(), static_cast<uint32_t>(f.size()), p).verdict, Verdict::drop);
+  return check_link(f.data(), p, kPortMac, port_vlan);
+}
+
+TEST(CheckLink, OwnMacInOwnVlan) {
+  FrameSpec s;
+  EXPECT_EQ(link_of(s, 0), Link::own);
+  s.vlan_tci = 0xa00a;  // PCP 5, VID 10
+  EXPECT_EQ(link_of(s, 10), Link::own);
+  s.vlan_tci = 0x6000;  // a priority tag (VID 0) on an untagged port
+  EXPECT_EQ(link_of(s, 0), Link::own);
+}
+
+TEST(CheckLink, WrongVlan) {
+  FrameSpec s;
+  s.vlan_tci = 10;
+  EXPECT_EQ(link_of(s, 0), Link::wrong_vlan) << "tagged on an untagged port";
+  EXPECT_EQ(link_of(s, 11), Link::wrong_vlan) << "another VLAN id";
+  s.vlan_tci.reset();
+  EXPECT_EQ(link_of(s, 10), Link::wrong_vlan) << "untagged on a tagged port";
+}
+
+TEST(CheckLink, GroupAndForeignMacs) {
+  FrameSpec s;
+  s.dst_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  EXPECT_EQ(link_of(s, 0), Link::group);
+  s.dst_mac = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
+  EXPECT_EQ(link_of(s, 0), Link::group);
+  s.dst_mac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x09};
+  EXPECT_EQ(link_of(s, 0), Link::foreign);
+  s.dst_mac = {0x02, 0x00, 0x00, 0x01, 0x00, 0x01};
+  EXPECT_EQ(link_of(s, 0), Link::foreign) << "a difference in the middle";
+}
+
+TEST(PacketParse, UdpWithOptionsOrAsFirstFragmentIsUnrelayableWithItsPorts) {
+  FrameSpec s;
+  s.dst_port = 30002;
+  s.ip_option_words = 2;
+  auto f = build_frame(s);
+  ParsedPacket p{};
+  ParseResult r = parse_frame(f.data(), static_cast<uint32_t>(f.size()), p);
+  EXPECT_EQ(r.verdict, Verdict::punt);
+  EXPECT_EQ(r.reason, DropReason::unrelayable);
+  ASSERT_TRUE(p.l4_known);
+  EXPECT_EQ(p.dst_port, htons(30002));
+  EXPECT_EQ(p.dst_ip, s.dst_ip);
+
+  s.ip_option_words = 0;
+  s.frag = 0x2000;  // more fragments, offset 0: the first
+  f = build_frame(s);
+  r = parse_frame(f.data(), static_cast<uint32_t>(f.size()), p);
+  EXPECT_EQ(r.verdict, Verdict::punt);
+  EXPECT_EQ(r.reason, DropReason::unrelayable);
+  EXPECT_TRUE(p.l4_known);
+
+  s.frag = 0x2010;  // a later fragment: no UDP header in it
+  f = build_frame(s);
+  r = parse_frame(f.data(), static_cast<uint32_t>(f.size()), p);
+  EXPECT_EQ(r.verdict, Verdict::punt);
+  EXPECT_FALSE(p.l4_known);
+
+  s.frag = 0x4000;
+  s.protocol = test::kProtoTcp;
+  f = build_frame(s);
+  r = parse_frame(f.data(), static_cast<uint32_t>(f.size()), p);
+  EXPECT_EQ(r.verdict, Verdict::punt);
+  EXPECT_FALSE(p.l4_known) << "only UDP can be addressed to a relay port";
+}
+
+}  // namespace
+}  // namespace tandem::dp

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <vector>
 
 #include "tests/unit/dataplane/frame_builder.h"
@@ -231,8 +233,8 @@ TEST_F(RelayTest, BadRtpAndRtcpAreDropped) {
   short_rtp.resize(11);
   expect_dropped(receive(kHostA, 5004, To::rtp_port, short_rtp), DropReason::bad_rtp);
   expect_dropped(receive(kHostA, 5004, To::rtp_port, {}), DropReason::bad_rtp);
-  expect_dropped(receive(kHostA, 5005, To::rtcp_port, test::rtcp_payload(200, 7)), DropReason::bad_rtp);
-  expect_dropped(receive(kHostA, 5005, To::rtcp_port, test::rtcp_payload(200, 28, 3)), DropReason::bad_rtp);
+  expect_dropped(receive(kHostA, 5005, To::rtcp_port, test::rtcp_payload(200, 7)), DropReason::bad_rtcp);
+  expect_dropped(receive(kHostA, 5005, To::rtcp_port, test::rtcp_payload(200, 28, 3)), DropReason::bad_rtcp);
   EXPECT_EQ(in.drop_bad_rtp, 5u);
   EXPECT_EQ(in.packets, 0u);
   EXPECT_FALSE(in_remote().known()) << "a bad packet must not latch";
@@ -299,9 +301,100 @@ TEST_F(RelayTest, CountsPacketsBytesAndLastReceiveTime) {
 TEST_F(RelayTest, RtpFeedsTheReceivingLegsStatistics) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(rtp_from(kHostA, 5004).forward);
   EXPECT_EQ(in.rtp.ssrc, 0x11223344u);
-  EXPECT_EQ(in.rtp.received, 4u) << "RFC 3550 A.1: the first packet is on probation";
+  EXPECT_EQ(in.rtp.received, 5u) << "the probation packets count once the source is valid";
   EXPECT_EQ(in.rtp.max_seq, 1004);
   EXPECT_EQ(out.rtp.received, 0u);
+}
+
+// RFC 3550 5.1 and A.1: what the fixed header announces must be in the packet.
+TEST_F(RelayTest, RtpHeaderFieldsBeyondThePacketAreDropped) {
+  auto with = [&](uint8_t first_octet, size_t media, const std::function<void(std::vector<uint8_t>&)>& edit = {}) {
+    auto p = rtp(media);
+    p[0] = first_octet;
+    if (edit) edit(p);
+    return receive(kHostA, 5004, To::rtp_port, p);
+  };
+  expect_dropped(with(0x8f, 56), DropReason::bad_rtp);  // 15 CSRCs: 60 bytes, 56 there
+  EXPECT_TRUE(with(0x8f, 60).forward) << "exactly the CSRC list";
+  // X: the extension header's length (in 32-bit words) must fit.
+  expect_dropped(with(0x90, 3), DropReason::bad_rtp);  // not even the extension header
+  expect_dropped(with(0x90, 8, [](auto& p) { p[14] = 0; p[15] = 2; }), DropReason::bad_rtp);  // 4 + 8 > 8
+  EXPECT_TRUE(with(0x90, 12, [](auto& p) { p[14] = 0; p[15] = 2; }).forward);
+  // P: the last octet counts the padding, itself included; never 0, never past the header.
+  expect_dropped(with(0xa0, 20, [](auto& p) { p.back() = 0; }), DropReason::bad_rtp);
+  expect_dropped(with(0xa0, 20, [](auto& p) { p.back() = 21; }), DropReason::bad_rtp);
+  EXPECT_TRUE(with(0xa0, 20, [](auto& p) { p.back() = 20; }).forward) << "all of the payload is padding";
+  expect_dropped(with(0xa1, 8, [](auto& p) { p.back() = 5; }), DropReason::bad_rtp);  // a CSRC, then 4 bytes
+  EXPECT_EQ(in.drop_bad_rtp, 6u);
+}
+
+TEST_F(RelayTest, RtcpLengthBeyondThePacketIsDropped) {
+  auto rtcp = test::rtcp_payload(200, 28);
+  rtcp[3] = 7;  // 32 bytes announced, 28 there
+  expect_dropped(receive(kHostA, 5005, To::rtcp_port, rtcp), DropReason::bad_rtcp);
+  auto compound = test::rtcp_payload(200, 28);
+  const auto sdes = test::rtcp_payload(202, 12);
+  compound.insert(compound.end(), sdes.begin(), sdes.end());
+  compound.insert(compound.end(), 14, 0xee);  // an SRTCP trailer: index and tag
+  EXPECT_TRUE(receive(kHostA, 5005, To::rtcp_port, compound).forward);
+}
+
+TEST(Martians, SourcesThatCanNeverBeAPeer) {
+  const uint32_t own = ipv4("198.18.0.1");
+  for (const char* a : {"0.0.0.0", "0.1.2.3", "127.0.0.1", "127.255.0.9", "224.0.0.1", "239.1.2.3", "240.0.0.1",
+                        "255.255.255.255", "198.18.0.1"}) {
+    EXPECT_TRUE(is_martian(ipv4(a), own)) << a;
+  }
+  for (const char* a : {"1.0.0.1", "10.0.0.1", "126.255.255.255", "128.0.0.1", "198.18.0.2", "223.255.255.254"}) {
+    EXPECT_FALSE(is_martian(ipv4(a), own)) << a;
+  }
+}
+
+TEST_F(RelayTest, MartianSourcesNeverLatch) {
+  for (const char* a : {"0.0.0.0", "255.255.255.255", "224.0.0.5", "240.1.1.1", "127.0.0.1"}) {
+    expect_dropped(rtp_from(ipv4(a), 5004), DropReason::martian_source);
+  }
+  expect_dropped(rtp_from(in.local_ip, 5004), DropReason::martian_source);  // the relay itself
+  EXPECT_EQ(in.drop_source, 6u);
+  EXPECT_FALSE(in_remote().known());
+  EXPECT_TRUE(rtp_from(kHostA, 5004).forward) << "the real caller still latches";
+  EXPECT_EQ(in_remote(), remote(kHostA, 5004, 5005));
+}
+
+// A remote from signalling bounds who may latch (issue: media hijack).
+TEST_F(RelayTest, SignalledRemoteLetsOnlyItsAddressLatch) {
+  in.remote = remote(kHostA, 6000, 6001).pack();
+  expect_dropped(rtp_from(kHostB, 6000), DropReason::source_mismatch);  // a stranger first
+  expect_dropped(rtcp_from(kHostB, 6001), DropReason::source_mismatch);
+  EXPECT_EQ(in_flags() & (kLegLatchedRtp | kLegLatchedRtcp), 0) << "the stranger latched nothing";
+  EXPECT_TRUE(rtp_from(kHostA, 7000).forward) << "address only by default: the port may differ (NAT)";
+  EXPECT_EQ(in_remote().rtp_port, htons(7000));
+  expect_dropped(rtp_from(kHostB, 7000), DropReason::source_mismatch);
+}
+
+TEST_F(RelayTest, SignalledRemoteWithLockedPort) {
+  in.flags = kLegDefaultMode | kLegLockPort;
+  in.remote = remote(kHostA, 6000, 6001).pack();
+  expect_dropped(rtp_from(kHostA, 7000), DropReason::source_mismatch);
+  EXPECT_TRUE(rtp_from(kHostA, 6000).forward);
+  expect_dropped(rtcp_from(kHostA, 7001), DropReason::source_mismatch);
+  EXPECT_TRUE(rtcp_from(kHostA, 6001).forward);
+}
+
+TEST_F(RelayTest, SignalledRemoteWithoutLockLearnsAnyone) {
+  in.flags = kLegLearn | kLegStrict;
+  in.remote = remote(kHostA, 6000, 6001).pack();
+  EXPECT_TRUE(rtp_from(kHostB, 7000).forward);
+  EXPECT_EQ(in_remote(), remote(kHostB, 7000, 7001));
+}
+
+TEST_F(RelayTest, NonStrictRelatchingStaysOnTheLockedAddress) {
+  in.flags = kLegLearn | kLegLockAddress;
+  in.remote = remote(kHostA, 6000, 6001).pack();
+  EXPECT_TRUE(rtp_from(kHostA, 6000).forward);
+  EXPECT_TRUE(rtp_from(kHostA, 6100).forward) << "the same host from another port re-latches";
+  EXPECT_EQ(in_remote().rtp_port, htons(6100));
+  expect_dropped(rtp_from(kHostB, 6000), DropReason::source_mismatch);
 }
 
 }  // namespace

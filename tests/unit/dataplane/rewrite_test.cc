@@ -234,5 +234,36 @@ TEST(Checksum, Rfc1624ExampleAndUdpZeroRule) {
   EXPECT_EQ(udp_csum_finish(0x1111, 0x2222), 0x2222);
 }
 
+// Verification of received checksums (checksum.h), against the references.
+TEST(ChecksumVerify, GoodBadAndAbsent) {
+  std::mt19937 rng(7);
+  for (size_t payload : {0, 1, 2, 3, 20, 31, 32, 33, 160, 172, 1400}) {
+    SCOPED_TRACE("payload " + std::to_string(payload));
+    FrameSpec s;
+    s.payload.resize(payload);
+    for (auto& b : s.payload) b = static_cast<uint8_t>(rng());
+    auto f = build_frame(s);
+    uint8_t* ip = f.data() + test::kEthLen;
+    uint8_t* udp = ip + test::kIpLen;
+    const uint32_t udp_len = static_cast<uint32_t>(test::kUdpLen + payload);
+    EXPECT_TRUE(ipv4_header_checksum_ok(ip, 20));
+    EXPECT_TRUE(udp_checksum_ok(ip, udp, udp_len));
+    ip[8] ^= 1;  // the TTL: in the IP header only
+    EXPECT_FALSE(ipv4_header_checksum_ok(ip, 20));
+    EXPECT_TRUE(udp_checksum_ok(ip, udp, udp_len)) << "the TTL is not in the pseudo-header";
+    ip[8] ^= 1;
+    ip[15] ^= 0x10;  // the source address: in both
+    EXPECT_FALSE(ipv4_header_checksum_ok(ip, 20));
+    EXPECT_FALSE(udp_checksum_ok(ip, udp, udp_len));
+    ip[15] ^= 0x10;
+    if (payload) {
+      udp[test::kUdpLen + payload - 1] ^= 0x01;  // the last byte, odd lengths included
+      EXPECT_FALSE(udp_checksum_ok(ip, udp, udp_len));
+      udp[6] = udp[7] = 0;  // no checksum at all (RFC 768)
+      EXPECT_TRUE(udp_checksum_ok(ip, udp, udp_len));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tandem::dp

@@ -90,7 +90,7 @@ TEST(CheckFrame, BadMagicIsFatalFromTheFirstByte) {
 }
 
 TEST(CheckFrame, BadVersionIsFatal) {
-  for (uint16_t version : {0, 2, 0x0100}) {
+  for (uint16_t version : {0, 1, 3, 0x0200}) {
     expect_fatal(check(with_header(hello_message(), [&](Header& h) { h.version = version; })), ErrorCode::bad_version);
   }
 }
@@ -188,9 +188,18 @@ TEST(ValidateCreate, ErrorNamesTheLeg) {
 }
 
 TEST(ValidateCreate, UnknownModeBits) {
-  for (uint8_t mode : {0x04, 0x10, 0x20, 0x80, 0xff}) {
+  for (uint8_t mode : {0x10, 0x20, 0x80, 0xff}) {
     expect_error(validate_create([&](CreateRequest& r) { r.legs[0].mode = mode; }), ErrorCode::bad_field);
   }
+}
+
+TEST(ValidateCreate, LatchingModes) {
+  for (int mode : {0, int{kModeLearn}, int{kModeStrict}, int{kModeDefault}, int{kModeAll}, kModeLearn | kModeLockAddress}) {
+    expect_ok(validate_create([&](CreateRequest& r) { r.legs[0].mode = static_cast<uint8_t>(mode); }));
+  }
+  // A port is only locked together with its address.
+  expect_error(validate_create([](CreateRequest& r) { r.legs[1].mode = kModeLearn | kModeLockPort; }),
+               ErrorCode::bad_field);
 }
 
 TEST(ValidateCreate, RemoteAddressAndPortGoTogether) {
