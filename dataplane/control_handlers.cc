@@ -33,14 +33,12 @@ void ControlHandlers::handle(ControlClient& c, const Header& h, const uint8_t* b
 void ControlHandlers::reply_error(ControlClient& c, uint32_t seq, const Error& e) {
   server_->count_error();
   spdlog::debug("control: client {}: {} ({})", c.id, e.message, error_name(e.code));
-  const auto m = encode_error(seq, e);
-  c.out.insert(c.out.end(), m.begin(), m.end());
+  ControlServer::send(c, encode_error(seq, e));
 }
 
 template <typename T>
 void ControlHandlers::reply(ControlClient& c, MsgType t, uint32_t seq, const T& body) {
-  const auto m = encode(reply_type(t), seq, body);
-  c.out.insert(c.out.end(), m.begin(), m.end());
+  ControlServer::send(c, encode(reply_type(t), seq, body));
 }
 
 // A remote known from signalling gets its next hop resolved now, so that the
@@ -98,14 +96,15 @@ void ControlHandlers::on_update_leg(ControlClient& c, uint32_t seq, const Update
   reply(c, MsgType::update_leg, seq, info);
 }
 
+// The reply carries the final counters, known once the workers let go of the
+// session: it waits for that, and so do this client's later replies, not the
+// other clients (settle()).
 void ControlHandlers::on_delete_session(ControlClient& c, uint32_t seq, const SessionRequest& r) {
-  bool found = false;
-  rt_.sessions->remove({&r.session_id, 1}, rt_.clock.now_ms(), [&](const SessionInfo& info) {
-    found = true;
-    ++rt_.counters.sessions_deleted;
-    reply(c, MsgType::delete_session, seq, info);
-  });
-  if (!found) reply_error(c, seq, {ErrorCode::no_such_session, "no session " + std::to_string(r.session_id)});
+  auto retired = rt_.sessions->retire({&r.session_id, 1});
+  if (retired.removed.empty()) {
+    return reply_error(c, seq, {ErrorCode::no_such_session, "no session " + std::to_string(r.session_id)});
+  }
+  retiring_.push_back({std::move(retired), c.id, ControlServer::defer(c), seq});
 }
 
 void ControlHandlers::on_query_session(ControlClient& c, uint32_t seq, const SessionRequest& r) {
@@ -125,8 +124,7 @@ void ControlHandlers::on_list_sessions(ControlClient& c, uint32_t seq, const Lis
   std::vector<uint8_t> body(sizeof head + items.size() * sizeof(SessionInfo));
   std::memcpy(body.data(), &head, sizeof head);
   if (!items.empty()) std::memcpy(body.data() + sizeof head, items.data(), items.size() * sizeof(SessionInfo));
-  const auto m = encode(reply_type(MsgType::list_sessions), seq, body.data(), body.size());
-  c.out.insert(c.out.end(), m.begin(), m.end());
+  ControlServer::send(c, encode(reply_type(MsgType::list_sessions), seq, body.data(), body.size()));
 }
 
 void ControlHandlers::on_subscribe(ControlClient& c, uint32_t seq, const SubscribeRequest& r) {
@@ -198,16 +196,35 @@ void ControlHandlers::fill_health(HealthReply& out) const {
 }
 
 void ControlHandlers::expire(std::span<const uint64_t> ids) {
-  rt_.sessions->remove(ids, rt_.clock.now_ms(), [&](const SessionInfo& info) {
-    ++rt_.counters.timeouts;
-    ++rt_.counters.sessions_deleted;
-    spdlog::info("session {} timed out after {} s idle", info.session_id,
-                 std::min(info.legs[0].idle_ms, info.legs[1].idle_ms) / 1000);
-    if (server_) {
-      server_->broadcast(kEventTimeouts,
-                         encode(static_cast<uint16_t>(MsgType::event_session_timeout), 0, TimeoutEvent{info}));
-    }
-  });
+  auto retired = rt_.sessions->retire(ids);
+  if (!retired.removed.empty()) retiring_.push_back({std::move(retired), 0, 0, 0});
+}
+
+bool ControlHandlers::settle() {
+  bool any = false;
+  const uint32_t now = rt_.clock.now_ms();
+  // Grace periods end in the order they started: the first unsettled one
+  // means the rest are not settled either.
+  while (!retiring_.empty() && rt_.sessions->settled(retiring_.front().sessions)) {
+    const Retiring r = std::move(retiring_.front());
+    retiring_.pop_front();
+    any = true;
+    rt_.sessions->finish(r.sessions, now, [&](const SessionInfo& info) {
+      ++rt_.counters.sessions_deleted;
+      if (r.client) {
+        if (server_) server_->deliver(r.client, r.ticket, encode(reply_type(MsgType::delete_session), r.seq, info));
+        return;
+      }
+      ++rt_.counters.timeouts;
+      spdlog::info("session {} timed out after {} s idle", info.session_id,
+                   std::min(info.legs[0].idle_ms, info.legs[1].idle_ms) / 1000);
+      if (server_) {
+        server_->broadcast(kEventTimeouts,
+                           encode(static_cast<uint16_t>(MsgType::event_session_timeout), 0, TimeoutEvent{info}));
+      }
+    });
+  }
+  return any;
 }
 
 }  // namespace tandem::dp

@@ -67,6 +67,50 @@ bool ControlServer::listen(const std::string& path, std::string& error) {
   return true;
 }
 
+void ControlServer::send(ControlClient& c, const std::vector<uint8_t>& message) {
+  if (c.deferred.empty()) {
+    c.out.insert(c.out.end(), message.begin(), message.end());
+    return;
+  }
+  c.deferred.push_back({c.next_ticket++, true, message});
+  c.deferred_bytes += message.size();
+}
+
+uint64_t ControlServer::defer(ControlClient& c) {
+  c.deferred.push_back({c.next_ticket, false, {}});
+  return c.next_ticket++;
+}
+
+void ControlServer::deliver(uint64_t client_id, uint64_t ticket, std::vector<uint8_t> message) {
+  auto it = std::find_if(clients_.begin(), clients_.end(), [client_id](const auto& c) { return c->id == client_id; });
+  if (it == clients_.end()) return;
+  ControlClient& c = **it;
+  auto d = std::find_if(c.deferred.begin(), c.deferred.end(), [ticket](const auto& x) { return x.ticket == ticket; });
+  if (d == c.deferred.end()) return;  // its output was dropped (a broken connection)
+  c.deferred_bytes += message.size();
+  d->bytes = std::move(message);
+  d->ready = true;
+  while (!c.deferred.empty() && c.deferred.front().ready) {
+    const auto& bytes = c.deferred.front().bytes;
+    c.out.insert(c.out.end(), bytes.begin(), bytes.end());
+    c.deferred_bytes -= bytes.size();
+    c.deferred.pop_front();
+  }
+  on_writable(c);
+  if (c.closing && c.out.empty() && c.deferred.empty()) {
+    close_client(c.fd);
+  } else {
+    watch(c);
+  }
+}
+
+void ControlServer::drop_output(ControlClient& c) {
+  c.out.clear();
+  c.out_sent = 0;
+  c.deferred.clear();
+  c.deferred_bytes = 0;
+}
+
 void ControlServer::watch(ControlClient& c) {
   epoll_event ev{};
   // A closing client is only flushed: its end of input would wake us forever.
@@ -116,22 +160,20 @@ void ControlServer::on_readable(ControlClient& c) {
       c.closing = true;  // the peer is done sending: answer what it sent, then close
     } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
       c.closing = true;  // broken: nothing more to read or to send
-      c.out.clear();
-      c.out_sent = 0;
+      drop_output(c);
       break;
     }
     if (n < 0) break;
     // Serve every complete message now so the buffer never holds more than one
     // read chunk plus one partial message.
     size_t off = 0;
-    while (c.out.size() - c.out_sent <= kMaxPendingOut) {
+    while (c.pending() <= kMaxPendingOut) {
       const proto::Frame f = proto::check_frame(c.in.data() + off, c.in.size() - off);
       if (f.status == proto::FrameStatus::need_more) break;
       if (f.status == proto::FrameStatus::fatal) {
         ++errors_;
         spdlog::warn("control: client {}: {}; closing", c.id, f.error.message);
-        const auto reply = proto::encode_error(0, f.error);
-        c.out.insert(c.out.end(), reply.begin(), reply.end());
+        send(c, proto::encode_error(0, f.error));
         c.closing = true;
         break;
       }
@@ -141,7 +183,7 @@ void ControlServer::on_readable(ControlClient& c) {
       off += f.length;
     }
     c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
-    if (c.closing || c.out.size() - c.out_sent > kMaxPendingOut) break;
+    if (c.closing || c.pending() > kMaxPendingOut) break;
   }
 }
 
@@ -151,8 +193,7 @@ void ControlServer::on_writable(ControlClient& c) {
     if (n <= 0) {
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
       c.closing = true;
-      c.out.clear();
-      c.out_sent = 0;
+      drop_output(c);
       return;
     }
     c.out_sent += static_cast<size_t>(n);
@@ -177,14 +218,13 @@ bool ControlServer::poll(int timeout_ms) {
     ControlClient& c = **it;
     if (!c.closing && (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) on_readable(c);
     on_writable(c);
-    if (c.out.size() - c.out_sent > kMaxPendingOut) {
+    if (c.pending() > kMaxPendingOut) {
       spdlog::warn("control: client {} does not read its replies; closing", c.id);
       ++errors_;
       c.closing = true;
-      c.out.clear();
-      c.out_sent = 0;
+      drop_output(c);
     }
-    if (c.closing && c.out.empty()) {
+    if (c.closing && c.out.empty() && c.deferred.empty()) {
       close_client(fd);
     } else {
       watch(c);

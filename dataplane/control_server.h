@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,6 +13,15 @@
 
 namespace tandem::dp {
 
+// A reply whose place in the client's order is kept while it is not ready
+// (a delete waiting for the workers' grace period): replies go out in request
+// order, so what the client asked after it waits behind it, and only that.
+struct DeferredReply {
+  uint64_t ticket;
+  bool ready = false;
+  std::vector<uint8_t> bytes;
+};
+
 struct ControlClient {
   int fd = -1;
   uint64_t id = 0;
@@ -19,7 +29,12 @@ struct ControlClient {
   std::vector<uint8_t> in;
   std::vector<uint8_t> out;
   size_t out_sent = 0;
-  bool closing = false;           // flush `out`, then close
+  std::deque<DeferredReply> deferred;  // the first is not ready; the rest wait behind it
+  size_t deferred_bytes = 0;
+  uint64_t next_ticket = 1;
+  bool closing = false;           // flush `out` (and what is deferred), then close
+
+  size_t pending() const { return out.size() - out_sent + deferred_bytes; }
 };
 
 class ControlServer {
@@ -37,6 +52,13 @@ class ControlServer {
   // Pushes a message to every client subscribed to `event`.
   void broadcast(uint32_t event, const std::vector<uint8_t>& message);
 
+  // A reply to `c`, behind whatever it waits for.
+  static void send(ControlClient& c, const std::vector<uint8_t>& message);
+  // Keeps the next reply's place; deliver() fills it in (or drops it, when
+  // the client is gone by then).
+  static uint64_t defer(ControlClient& c);
+  void deliver(uint64_t client_id, uint64_t ticket, std::vector<uint8_t> message);
+
   uint32_t clients() const { return static_cast<uint32_t>(clients_.size()); }
   uint64_t errors() const { return errors_; }
   void count_error() { ++errors_; }
@@ -47,6 +69,7 @@ class ControlServer {
   void on_writable(ControlClient& c);
   void close_client(int fd);
   void watch(ControlClient& c);
+  void drop_output(ControlClient& c);
 
   Handler handler_;
   std::string path_;

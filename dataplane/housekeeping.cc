@@ -147,8 +147,10 @@ void housekeeping_run(Runtime& rt, ControlServer& server, ControlHandlers& handl
     const uint32_t now = rt.clock.now_ms();
     unsigned work = pump_from_kernel(rt) + learn_arp(rt) + resolve_neighbors(rt, now);
     if (server.poll(wait_ms)) ++work;
+    if (handlers.settle()) ++work;
     // Housekeeping is not on the media path: when idle it waits up to 1 ms in
-    // both poll modes rather than take CPU a worker could use.
+    // both poll modes rather than take CPU a worker could use; deletes waiting
+    // for their grace period (a worker's poll round) are looked at again then.
     wait_ms = work ? 0 : 1;
 
     if (idle_ms && static_cast<int32_t>(now - next_idle_scan) >= 0) {

@@ -165,38 +165,38 @@ void SessionTable::fill_info(uint32_t slot, uint32_t now_ms, proto::SessionInfo&
   for (unsigned i = 0; i < 2; ++i) read_leg_info(sessions_[slot].legs[i], now_ms, out.legs[i]);
 }
 
-void SessionTable::remove(std::span<const uint64_t> ids, uint32_t now_ms,
-                          const std::function<void(const proto::SessionInfo&)>& done) {
-  struct Removed {
-    uint32_t slot;
-    int32_t pos[2];
-  };
-  std::vector<Removed> removed;
-  removed.reserve(ids.size());
+SessionTable::Retirement SessionTable::retire(std::span<const uint64_t> ids) {
+  Retirement r;
+  r.removed.reserve(ids.size());
   for (uint64_t id : ids) {
     const auto slot = live_slot(id);
     if (!slot) continue;
-    Removed r{*slot, {-1, -1}};
+    Retirement::Removed x{*slot, {-1, -1}};
     for (unsigned i = 0; i < 2; ++i) {
       const Leg& leg = sessions_[*slot].legs[i];
       const SessionKey key = make_key(leg.local_ip, leg.local_port);
-      r.pos[i] = rte_hash_del_key(index_, &key);
+      x.pos[i] = rte_hash_del_key(index_, &key);
     }
     meta_[*slot].generation += 1;  // even: dead, so the id is refused from now on
-    removed.push_back(r);
+    r.removed.push_back(x);
   }
-  if (removed.empty()) return;
-  // After this no worker holds a pointer to a removed session: counters are final.
-  rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
-  for (const Removed& r : removed) {
-    for (int32_t pos : r.pos) {
+  if (!r.removed.empty()) r.token = rte_rcu_qsbr_start(rcu_);
+  return r;
+}
+
+bool SessionTable::settled(const Retirement& r) const { return rte_rcu_qsbr_check(rcu_, r.token, false) == 1; }
+
+void SessionTable::finish(const Retirement& r, uint32_t now_ms,
+                          const std::function<void(const proto::SessionInfo&)>& done) {
+  for (const Retirement::Removed& x : r.removed) {
+    for (int32_t pos : x.pos) {
       if (pos >= 0) rte_hash_free_key_with_position(index_, pos);
     }
     proto::SessionInfo info;
-    fill_info(r.slot, now_ms, info);
-    info.session_id = proto::make_session_id(r.slot, meta_[r.slot].generation - 1);
-    release_ports(r.slot);
-    free_slots_.push_back(r.slot);
+    fill_info(x.slot, now_ms, info);
+    info.session_id = proto::make_session_id(x.slot, meta_[x.slot].generation - 1);
+    release_ports(x.slot);
+    free_slots_.push_back(x.slot);
     --live_;
     done(info);
   }

@@ -66,10 +66,22 @@ class SessionTable {
   Created create(const proto::CreateRequest& r, uint32_t now_ms);
   std::optional<proto::Error> update(const proto::UpdateLegRequest& r);
   std::optional<proto::Error> info(uint64_t id, uint32_t now_ms, proto::SessionInfo& out) const;
-  // Removes the sessions, waits once for the workers, then hands each one's
-  // final counters to `done`. Unknown ids are skipped.
-  void remove(std::span<const uint64_t> ids, uint32_t now_ms,
-              const std::function<void(const proto::SessionInfo&)>& done);
+  // Deleting is two steps so that nothing waits for the workers: retire()
+  // takes the sessions out of the index (their ids are refused from then on)
+  // and starts a grace period; once settled(), no worker holds a pointer to
+  // them and finish() frees their slots and ports and hands each one's final
+  // counters to `done`. Unknown ids are skipped.
+  struct Retirement {
+    struct Removed {
+      uint32_t slot;
+      int32_t pos[2];  // index entries, freed with the slot
+    };
+    std::vector<Removed> removed;
+    uint64_t token = 0;  // rte_rcu_qsbr_start()'s
+  };
+  Retirement retire(std::span<const uint64_t> ids);
+  bool settled(const Retirement& r) const;
+  void finish(const Retirement& r, uint32_t now_ms, const std::function<void(const proto::SessionInfo&)>& done);
   // Live sessions from slot `cursor` on, in slot order; returns the next cursor or 0.
   uint64_t list(uint64_t cursor, uint32_t max, uint32_t now_ms, std::vector<proto::SessionInfo>& out) const;
   // Sessions whose legs both received nothing for `idle_ms`.
