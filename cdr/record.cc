@@ -178,7 +178,12 @@ void compute_durations(Record& r) {
   }
 }
 
-bool validate(const Record& r, std::string& error) {
+namespace {
+
+// Each check sets `error` when it fails. validate() runs them in this order,
+// so a record with several faults is refused for the first one.
+
+bool check_id_and_enums(const Record& r, std::string& error) {
   if (RecordId::seq(r.id) == 0) {
     error = "id is missing (sequence 0)";
     return false;
@@ -195,27 +200,39 @@ bool validate(const Record& r, std::string& error) {
     error = "hangup_side is out of range";
     return false;
   }
+  return true;
+}
+
+bool check_text_fields(const Record& r, std::string& error) {
   const bool outbound = r.direction == Direction::outbound;
   const bool answered = r.disposition == Disposition::answered;
-  if (!check_text(error, "call_id", r.call_id, kMaxCallId, true) ||
-      !check_text(error, "caller", r.caller, kMaxNumber, true) ||
-      !check_text(error, "called", r.called, kMaxNumber, true) ||
-      !check_text(error, "customer", r.customer, kMaxName, true) ||
-      !check_text(error, "target", r.target, kMaxTarget, answered) ||
-      !check_text(error, "provider", r.provider, kMaxName, outbound && answered) ||
-      !check_text(error, "dc", r.dc, kMaxName, true) ||
-      !check_text(error, "server", r.server, kMaxName, true) ||
-      !check_text(error, "hangup_reason", r.hangup_reason, kMaxName, false)) {
-    return false;
-  }
+  return check_text(error, "call_id", r.call_id, kMaxCallId, true) &&
+         check_text(error, "caller", r.caller, kMaxNumber, true) &&
+         check_text(error, "called", r.called, kMaxNumber, true) &&
+         check_text(error, "customer", r.customer, kMaxName, true) &&
+         check_text(error, "target", r.target, kMaxTarget, answered) &&
+         check_text(error, "provider", r.provider, kMaxName, outbound && answered) &&
+         check_text(error, "dc", r.dc, kMaxName, true) &&
+         check_text(error, "server", r.server, kMaxName, true) &&
+         check_text(error, "hangup_reason", r.hangup_reason, kMaxName, false);
+}
+
+bool check_cost(const Record& r, std::string& error) {
   if (r.cost_micros < 0) {
     error = "cost is negative";
     return false;
   }
-  if (!outbound && r.cost_micros != 0) {
+  if (r.direction != Direction::outbound && r.cost_micros != 0) {
     error = "an inbound call has a cost";
     return false;
   }
+  return true;
+}
+
+// Start, answer and end in order, an answer time exactly when answered, and
+// the durations that follow from them.
+bool check_times(const Record& r, std::string& error) {
+  const bool answered = r.disposition == Disposition::answered;
   if (r.start_ms < kMinTimeMs) {
     error = "start time " + std::to_string(r.start_ms) + " ms is missing or before 2001";
     return false;
@@ -245,19 +262,37 @@ bool validate(const Record& r, std::string& error) {
             std::to_string(expect.billable_s) + ")";
     return false;
   }
+  return true;
+}
+
+bool check_sip_code(const Record& r, std::string& error) {
   if (r.sip_code < 100 || r.sip_code > 699) {
     error = "final SIP code " + std::to_string(r.sip_code) + " is not 100..699";
     return false;
   }
-  if (answered && (r.sip_code < 200 || r.sip_code > 299)) {
+  if (r.disposition == Disposition::answered && (r.sip_code < 200 || r.sip_code > 299)) {
     error = "answered call with final SIP code " + std::to_string(r.sip_code);
     return false;
   }
+  return true;
+}
+
+bool check_legs(const Record& r, std::string& error) {
   for (const auto& leg : r.legs) {
     if (leg.jitter_mean_us > leg.jitter_max_us) {
       error = "mean jitter is above max jitter";
       return false;
     }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool validate(const Record& r, std::string& error) {
+  if (!check_id_and_enums(r, error) || !check_text_fields(r, error) || !check_cost(r, error) ||
+      !check_times(r, error) || !check_sip_code(r, error) || !check_legs(r, error)) {
+    return false;
   }
   error.clear();
   return true;

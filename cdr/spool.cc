@@ -1,137 +1,24 @@
+// The spool at work: segment creation, append, sync, read and the checkpoint's
+// commit. Opening and recovery are in spool_open.cc, the entry and checkpoint
+// formats in spool_format.cc.
 #include "cdr/spool.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
-#include <cstring>
+
+#include "cdr/spool_format.h"
+#include "cdr/spool_io.h"
 
 namespace tandem::cdr {
 
-namespace {
-
-std::string errno_text(const std::string& what, int err) {
-  return what + ": " + std::strerror(err);
-}
-
-void put32(char* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
-uint32_t get32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
-
-uint32_t entry_crc(const char* len_field, std::string_view payload) {
-  return crc32_of(payload, crc32_of(std::string_view(len_field, 4)));
-}
-
-enum class Frame { ok, incomplete, bad };
-
-// Checks the entry at buf[0..]: ok with its total size, incomplete (needs
-// more bytes than buf holds), or bad (wrong magic, length or checksum).
-Frame check_entry(std::string_view buf, size_t& size) {
-  if (buf.size() < kSpoolHeader) {
-    // A prefix of a valid header is incomplete; anything else is bad.
-    char magic[4];
-    put32(magic, kSpoolMagic);
-    return std::memcmp(buf.data(), magic, std::min<size_t>(buf.size(), 4)) == 0 ? Frame::incomplete
-                                                                                 : Frame::bad;
-  }
-  if (get32(buf.data()) != kSpoolMagic) return Frame::bad;
-  const uint32_t len = get32(buf.data() + 4);
-  if (len == 0 || len > kMaxSpoolPayload) return Frame::bad;
-  if (buf.size() < kSpoolHeader + len) return Frame::incomplete;
-  if (entry_crc(buf.data() + 4, buf.substr(kSpoolHeader, len)) != get32(buf.data() + 8)) {
-    return Frame::bad;
-  }
-  size = kSpoolHeader + len;
-  return Frame::ok;
-}
-
-// The first offset > 0 in buf where a whole valid entry starts; npos if none.
-size_t resync(std::string_view buf) {
-  for (size_t i = 1; i + kSpoolHeader <= buf.size(); ++i) {
-    size_t size;
-    if (check_entry(buf.substr(i), size) == Frame::ok) return i;
-  }
-  return std::string_view::npos;
-}
-
-bool read_file(const std::string& path, std::string& out, int& err) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    err = errno;
-    return false;
-  }
-  out.clear();
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      ::close(fd);
-      return false;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return true;
-}
-
-bool write_all(int fd, const char* p, size_t n, int& err) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      return false;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-std::string checkpoint_text(SpoolPosition pos) {
-  char body[96];
-  std::snprintf(body, sizeof body, "tandem-cdr-checkpoint 1 %" PRIu64 " %" PRIu64, pos.segment,
-                pos.offset);
-  char line[128];
-  std::snprintf(line, sizeof line, "%s %08x\n", body, crc32_of(body));
-  return line;
-}
-
-bool parse_checkpoint(const std::string& text, SpoolPosition& pos) {
-  uint64_t seg, off;
-  unsigned crc;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "tandem-cdr-checkpoint 1 %" SCNu64 " %" SCNu64 " %8x\n%n", &seg,
-                  &off, &crc, &consumed) != 3) {
-    return false;
-  }
-  if (static_cast<size_t>(consumed) != text.size()) return false;
-  if (checkpoint_text({seg, off}) != text) return false;
-  pos = {seg, off};
-  return true;
-}
-
-}  // namespace
-
-uint32_t crc32_of(std::string_view data, uint32_t crc) {
-  return static_cast<uint32_t>(
-      ::crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
-}
+using namespace spool_format;
+using namespace spool_io;
 
 Spool::~Spool() {
   if (fd_ >= 0) ::close(fd_);
@@ -146,143 +33,6 @@ std::string Spool::segment_path(uint64_t segment) const {
   char name[48];
   std::snprintf(name, sizeof name, "/segment-%016" PRIu64 ".spool", segment);
   return config_.dir + name;
-}
-
-bool Spool::open(const SpoolConfig& config, std::string& error, std::vector<std::string>* warnings) {
-  config_ = config;
-  if (config_.dir.empty()) {
-    error = "spool dir is not set";
-    return false;
-  }
-  if (config_.segment_bytes < 4096 || config_.limit_bytes < config_.segment_bytes) {
-    error = "spool segment size must be >= 4096 and <= the spool limit";
-    return false;
-  }
-  if (::mkdir(config_.dir.c_str(), 0750) != 0 && errno != EEXIST) {
-    error = errno_text("spool dir " + config_.dir, errno);
-    return false;
-  }
-  dir_fd_ = ::open(config_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd_ < 0) {
-    error = errno_text("spool dir " + config_.dir, errno);
-    return false;
-  }
-  if (::faccessat(dir_fd_, ".", W_OK, AT_EACCESS) != 0) {
-    error = errno_text("spool dir " + config_.dir + " is not writable", errno);
-    return false;
-  }
-  // One writer per spool: a second one would replay and delete the first's
-  // segments. The kernel drops the lock when the process dies, however it dies.
-  lock_fd_ = ::openat(dir_fd_, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (lock_fd_ < 0) {
-    error = errno_text("spool lock " + config_.dir + "/lock", errno);
-    return false;
-  }
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    error = errno == EWOULDBLOCK ? "spool dir " + config_.dir + " is in use by another writer"
-                                 : errno_text("spool lock " + config_.dir + "/lock", errno);
-    return false;
-  }
-  DIR* d = ::fdopendir(::dup(dir_fd_));
-  if (!d) {
-    error = errno_text("spool dir " + config_.dir, errno);
-    return false;
-  }
-  uint64_t total = 0;
-  while (const dirent* e = ::readdir(d)) {
-    uint64_t seg;
-    int consumed = 0;
-    if (std::sscanf(e->d_name, "segment-%16" SCNu64 ".spool%n", &seg, &consumed) == 1 &&
-        e->d_name[consumed] == '\0') {
-      struct stat st {};
-      if (::fstatat(dir_fd_, e->d_name, &st, 0) == 0) {
-        segments_[seg] = static_cast<uint64_t>(st.st_size);
-        total += static_cast<uint64_t>(st.st_size);
-      }
-    }
-  }
-  ::closedir(d);
-
-  std::string text;
-  int err = 0;
-  if (read_file(config_.dir + "/checkpoint", text, err)) {
-    if (!parse_checkpoint(text, checkpoint_)) {
-      if (warnings) warnings->push_back("spool checkpoint is unreadable: replaying the whole spool");
-      checkpoint_ = {};
-    }
-  } else if (err != ENOENT) {
-    error = errno_text("spool checkpoint " + config_.dir + "/checkpoint", err);
-    return false;
-  }
-  if (!segments_.empty()) {
-    if (checkpoint_.segment < segments_.begin()->first) checkpoint_ = {segments_.begin()->first, 0};
-    // A crash tears at most the segment being written, which is the newest
-    // one with data: the newest file may be the next segment, created ahead
-    // and still empty. The one before it is checked too: after a power cut
-    // its unsynced tail (never accepted) may be gone while the newer one's
-    // writes survived.
-    int checked = 0;
-    for (auto it = segments_.rbegin(); it != segments_.rend() && checked < 2; ++it) {
-      if (it->second == 0) continue;
-      if (it->first < checkpoint_.segment) break;
-      if (!check_tail(it->first, warnings, error)) return false;
-      ++checked;
-    }
-    total = 0;
-    for (const auto& [seg, size] : segments_) total += size;
-  }
-  counters_.bytes.store(total, std::memory_order_relaxed);
-
-  std::lock_guard lock(mu_);
-  current_ = segments_.empty() ? 1 : segments_.rbegin()->first + 1;
-  if (checkpoint_.segment >= current_) current_ = checkpoint_.segment + 1;
-  if (segments_.empty() || checkpoint_.segment > segments_.rbegin()->first) {
-    checkpoint_ = {current_, 0};
-  }
-  // Nothing else runs yet: creating the first segment under the lock is fine.
-  fd_ = create_segment(current_, error);
-  if (fd_ < 0) return false;
-  end_ = 0;
-  segments_[current_] = 0;
-  durable_ = {current_, 0};
-  return true;
-}
-
-bool Spool::check_tail(uint64_t segment, std::vector<std::string>* warnings, std::string& error) {
-  const std::string path = segment_path(segment);
-  std::string data;
-  int err = 0;
-  if (!read_file(path, data, err)) {
-    error = errno_text("spool segment " + path, err);
-    return false;
-  }
-  size_t pos = 0;
-  while (pos < data.size()) {
-    size_t size = 0;
-    const Frame f = check_entry(std::string_view(data).substr(pos), size);
-    if (f == Frame::ok) {
-      pos += size;
-      continue;
-    }
-    // A bad entry followed by good ones is corruption the reader skips; a bad
-    // or incomplete entry with nothing valid after it is a torn last write.
-    if (f == Frame::bad && resync(std::string_view(data).substr(pos)) != std::string_view::npos) {
-      pos = pos + resync(std::string_view(data).substr(pos));
-      continue;
-    }
-    counters_.torn_entries.fetch_add(1, std::memory_order_relaxed);
-    if (warnings) {
-      warnings->push_back("spool " + path + ": torn last entry at offset " + std::to_string(pos) +
-                          " (" + std::to_string(data.size() - pos) + " bytes) skipped");
-    }
-    if (::truncate(path.c_str(), static_cast<off_t>(pos)) != 0) {
-      error = errno_text("spool segment " + path + ": cannot cut off the torn entry", errno);
-      return false;
-    }
-    segments_[segment] = pos;
-    break;
-  }
-  return true;
 }
 
 int Spool::sync_fd(int fd, SyncPoint what) {
@@ -353,12 +103,7 @@ bool Spool::append(const std::vector<std::string>& payloads, std::string& error)
       error = "spool entry of " + std::to_string(p.size()) + " bytes";
       return false;
     }
-    char h[kSpoolHeader];
-    put32(h, kSpoolMagic);
-    put32(h + 4, static_cast<uint32_t>(p.size()));
-    put32(h + 8, entry_crc(h + 4, p));
-    buf.append(h, kSpoolHeader);
-    buf.append(p);
+    append_entry(buf, p);
   }
   if (buf.empty()) return true;
 

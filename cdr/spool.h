@@ -117,6 +117,8 @@ class Spool {
   void switch_to_next();                                      // with mu_ held, next_fd_ >= 0
   std::string segment_path(uint64_t segment) const;
   bool check_tail(uint64_t segment, std::vector<std::string>* warnings, std::string& error);
+  bool check_newest_segments(std::vector<std::string>* warnings, std::string& error);  // check_tail where a crash tears
+  bool start_first_segment(std::string& error);   // past the newest on disk and the checkpoint
   int sync_fd(int fd, SyncPoint what);   // fdatasync (fsync for the dir) after the hook
 
   SpoolConfig config_;

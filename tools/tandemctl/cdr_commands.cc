@@ -16,9 +16,7 @@
 
 #include "cdr/mysql_sink.h"
 #include "cdr/query.h"
-#include "cdr/schema.h"
 #include "db/connection.h"
-#include "rules/store.h"
 #include "tools/tandemctl/db_options.h"
 
 namespace tandem::ctl {
@@ -212,15 +210,34 @@ void run_query(const GlobalOptions& g, const DbOptions& db, const cdr::QueryFilt
   print_records(g, records);
 }
 
-}  // namespace
+// --from/--to of `cdr query`: empty leaves `out` unset.
+bool parse_time_option(const char* flag, const std::string& text, std::optional<int64_t>& out, int& exit_code) {
+  if (text.empty()) return true;
+  int64_t ms = 0;
+  if (!parse_time(text, ms)) {
+    fail(exit_code, std::string(flag) + " " + text + ": expected YYYY-MM-DD[ HH:MM[:SS]] (UTC)", kUsage);
+    return false;
+  }
+  out = ms;
+  return true;
+}
 
-void add_cdr_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
-  static DbOptions db = cdr_db_options();
-  CLI::App* cdr = app.add_subcommand("cdr", "call detail records in the CDR DB: tail, show, query, report");
-  cdr->require_subcommand(1);
-  cdr->fallthrough();
-  add_db_options(cdr, db, "", "CDR DB");
+void print_usage(const GlobalOptions& g, const std::vector<cdr::UsageRow>& rows, bool csv) {
+  if (csv) {
+    std::cout << cdr::usage_csv(rows);
+  } else if (g.json) {
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& r : rows) {
+      all.push_back({{"customer", r.customer}, {"calls", r.calls}, {"answered", r.answered},
+                     {"billable_s", r.billable_s}, {"cost", money(r.cost_micros)}});
+    }
+    std::cout << all.dump(2) << "\n";
+  } else {
+    std::cout << cdr::usage_table(rows);
+  }
+}
 
+void add_cdr_stats(CLI::App* cdr, GlobalOptions& g, int& exit_code) {
   cdr->add_subcommand("stats", "tandem-control's CDR writer: queued, spooled, written, retried, rejected, spool bytes")
       ->callback([&g, &exit_code] {
         std::string e;
@@ -228,20 +245,24 @@ void add_cdr_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
         if (!r) return fail(exit_code, e);
         print_object(g, *r);
       });
+}
 
+void add_cdr_tail(CLI::App* cdr, const DbOptions& db, GlobalOptions& g, int& exit_code) {
   static uint32_t tail_count = 20;
   auto* tail = cdr->add_subcommand("tail", "the newest records, oldest of them first");
   tail->add_option("-n,--count", tail_count, "how many")->capture_default_str()->check(CLI::Range(1u, 100000u));
-  tail->callback([&g, &exit_code] {
+  tail->callback([&db, &g, &exit_code] {
     cdr::QueryFilter f;
     f.limit = tail_count;
     run_query(g, db, f, exit_code);
   });
+}
 
+void add_cdr_show(CLI::App* cdr, const DbOptions& db, GlobalOptions& g, int& exit_code) {
   static std::string show_id;
   auto* show = cdr->add_subcommand("show", "every field of one record");
   show->add_option("ID", show_id, "record id: DC-NODE-SEQ as listed, or its number")->required();
-  show->callback([&g, &exit_code] {
+  show->callback([&db, &g, &exit_code] {
     uint64_t id = 0;
     if (!parse_id(show_id, id)) {
       return fail(exit_code, "\"" + show_id + "\": expected DC-NODE-SEQ or a number", kUsage);
@@ -254,7 +275,9 @@ void add_cdr_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (!r) return fail(exit_code, "no record " + cdr::RecordId::format(id));
     std::cout << (g.json ? to_json(*r).dump(2) + "\n" : record_detail(*r));
   });
+}
 
+void add_cdr_query(CLI::App* cdr, const DbOptions& db, GlobalOptions& g, int& exit_code) {
   static std::string query_from, query_to, query_number, query_customer;
   static uint32_t query_limit = 100;
   auto* query = cdr->add_subcommand(
@@ -265,33 +288,26 @@ void add_cdr_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   query->add_option("--customer", query_customer, "customer name, exactly");
   query->add_option("--limit", query_limit, "at most this many")->capture_default_str()->check(
       CLI::Range(1u, 1000000u));
-  query->callback([&g, &exit_code] {
+  query->callback([&db, &g, &exit_code] {
     cdr::QueryFilter f;
-    int64_t ms = 0;
-    if (!query_from.empty()) {
-      if (!parse_time(query_from, ms)) {
-        return fail(exit_code, "--from " + query_from + ": expected YYYY-MM-DD[ HH:MM[:SS]] (UTC)", kUsage);
-      }
-      f.from_ms = ms;
-    }
-    if (!query_to.empty()) {
-      if (!parse_time(query_to, ms)) {
-        return fail(exit_code, "--to " + query_to + ": expected YYYY-MM-DD[ HH:MM[:SS]] (UTC)", kUsage);
-      }
-      f.to_ms = ms;
+    if (!parse_time_option("--from", query_from, f.from_ms, exit_code) ||
+        !parse_time_option("--to", query_to, f.to_ms, exit_code)) {
+      return;
     }
     f.number = query_number;
     f.customer = query_customer;
     f.limit = query_limit;
     run_query(g, db, f, exit_code);
   });
+}
 
+void add_cdr_report(CLI::App* cdr, const DbOptions& db, GlobalOptions& g, int& exit_code) {
   static std::string report_month;
   static bool report_csv = false;
   auto* report = cdr->add_subcommand("report", "call usage per customer in a UTC month: calls, minutes, cost");
   report->add_option("--month", report_month, "YYYY-MM")->required();
   report->add_flag("--csv", report_csv, "CSV (RFC 4180) instead of a table");
-  report->callback([&g, &exit_code] {
+  report->callback([&db, &g, &exit_code] {
     int year = 0, month = 0;
     if (!cdr::parse_month(report_month, year, month)) {
       return fail(exit_code, "--month " + report_month + ": expected YYYY-MM", kUsage);
@@ -301,51 +317,23 @@ void add_cdr_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     std::vector<cdr::UsageRow> rows;
     std::string e;
     if (!cdr::usage_report(*c, year, month, rows, e)) return fail(exit_code, e);
-    if (report_csv) {
-      std::cout << cdr::usage_csv(rows);
-    } else if (g.json) {
-      nlohmann::json all = nlohmann::json::array();
-      for (const auto& r : rows) {
-        all.push_back({{"customer", r.customer}, {"calls", r.calls}, {"answered", r.answered},
-                       {"billable_s", r.billable_s}, {"cost", money(r.cost_micros)}});
-      }
-      std::cout << all.dump(2) << "\n";
-    } else {
-      std::cout << cdr::usage_table(rows);
-    }
+    print_usage(g, rows, report_csv);
   });
 }
 
-void add_db_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
-  static DbOptions rules_db = rules_db_options();
-  static DbOptions cdr_db = cdr_db_options();
-  CLI::App* dbc = app.add_subcommand("db", "the Rules DB's and the CDR DB's schemas: init, migrate");
-  dbc->require_subcommand(1);
-  dbc->fallthrough();
-  add_db_options(dbc, rules_db, "rules-", "Rules DB");
-  add_db_options(dbc, cdr_db, "cdr-", "CDR DB");
+}  // namespace
 
-  auto run = [&g, &exit_code] {
-    rules::Store store(rules_db.config<rules::DbConfig>());
-    db::MigrateResult rm;
-    std::string e;
-    if (!store.migrate(rm, e)) return fail(exit_code, "Rules DB: " + e);
-    db::MigrateResult cm;
-    if (!cdr::migrate(cdr_db.config<cdr::DbConfig>(), cm, e)) return fail(exit_code, "CDR DB: " + e);
-    if (g.json) {
-      std::cout << nlohmann::json{{"rules", {{"database", rules_db.database}, {"from", rm.from}, {"to", rm.to}}},
-                                  {"cdr", {{"database", cdr_db.database}, {"from", cm.from}, {"to", cm.to}}}}
-                       .dump(2)
-                << "\n";
-    } else {
-      std::cout << "Rules DB " << rules_db.database << ": schema version " << rm.from << " -> " << rm.to << "\n"
-                << "CDR DB " << cdr_db.database << ": schema version " << cm.from << " -> " << cm.to << "\n";
-    }
-  };
-  dbc->add_subcommand("init", "create both databases and apply every migration (on an existing DB: as migrate)")
-      ->callback(run);
-  dbc->add_subcommand("migrate", "apply the migrations each DB lacks (two nodes at once wait for each other)")
-      ->callback(run);
+void add_cdr_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
+  static DbOptions db = cdr_db_options();
+  CLI::App* cdr = app.add_subcommand("cdr", "call detail records in the CDR DB: tail, show, query, report");
+  cdr->require_subcommand(1);
+  cdr->fallthrough();
+  add_db_options(cdr, db, "", "CDR DB");
+  add_cdr_stats(cdr, g, exit_code);
+  add_cdr_tail(cdr, db, g, exit_code);
+  add_cdr_show(cdr, db, g, exit_code);
+  add_cdr_query(cdr, db, g, exit_code);
+  add_cdr_report(cdr, db, g, exit_code);
 }
 
 }  // namespace tandem::ctl

@@ -4,6 +4,7 @@
 #include "tools/tandemctl/call_commands.h"
 #include "tools/tandemctl/cdr_commands.h"
 #include "tools/tandemctl/dataplane_commands.h"
+#include "tools/tandemctl/db_commands.h"
 #include "tools/tandemctl/rules_commands.h"
 
 int main(int argc, char** argv) {

@@ -186,15 +186,100 @@ std::string table_list() {
   return s;
 }
 
-}  // namespace
+// The TABLE argument of list, export, import, add and delete.
+void add_table_argument(CLI::App* cmd, std::string& table) {
+  cmd->add_option("TABLE", table, table_list())->required()->check(CLI::IsMember(table_names()));
+}
 
-void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
-  static RulesDbOptions db;
-  CLI::App* rules = app.add_subcommand("rules", "the Rules DB: customers, numbers, rules, menus, providers, rates");
-  rules->require_subcommand(1);
-  rules->fallthrough();
-  add_db_options(rules, db);
+// FILE's contents, or stdin's for "-".
+bool read_input(const std::string& file, std::string& out) {
+  std::stringstream ss;
+  if (file == "-") {
+    ss << std::cin.rdbuf();
+  } else {
+    std::ifstream f(file);
+    if (!f) return false;
+    ss << f.rdbuf();
+  }
+  out = ss.str();
+  return true;
+}
 
+// COLUMN=VALUE fields -> the CSV import_csv takes: a header row and one row.
+bool fields_to_csv(const std::vector<std::string>& fields, std::string& csv, std::string& error) {
+  std::string header, row;
+  auto quote = [](const std::string& v) {
+    std::string q = "\"";
+    for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  };
+  for (const auto& f : fields) {
+    const auto eq = f.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      error = "\"" + f + "\": expected COLUMN=VALUE";
+      return false;
+    }
+    header += (header.empty() ? "" : ",") + f.substr(0, eq);
+    row += (row.empty() ? "" : ",") + quote(f.substr(eq + 1));
+  }
+  csv = header + "\n" + row + "\n";
+  return true;
+}
+
+// What `rules status` shows.
+struct RulesStatus {
+  int schema = 0;
+  uint64_t version = 0;
+  uint32_t inc = 0, off = 0;
+  size_t customers = 0, numbers = 0, rules = 0, menus = 0, providers = 0, rates = 0;
+  bool valid = false;
+  std::vector<std::string> errors;
+};
+
+bool read_status(Store& store, const NumberPlan& plan, RulesStatus& s, std::string& e) {
+  if (!store.schema_version(s.schema, e) || !store.config_version(s.version, e) ||
+      !store.id_spacing(s.inc, s.off, e)) {
+    return false;
+  }
+  RulesData d;
+  if (!store.load(d, e)) return false;
+  s.customers = d.customers.size();
+  s.numbers = d.numbers.size();
+  s.rules = d.rules.size();
+  s.menus = d.menus.size();
+  s.providers = d.providers.size();
+  s.rates = d.rates.size();
+  s.valid = Snapshot::build(d, plan, s.errors) != nullptr;
+  return true;
+}
+
+void print_status(const RulesStatus& s, bool json) {
+  if (json) {
+    std::cout << nlohmann::json{{"schema_version", s.schema},
+                                {"latest_schema_version", rules::schema().latest_version()},
+                                {"config_version", s.version},
+                                {"auto_increment_increment", s.inc},
+                                {"auto_increment_offset", s.off},
+                                {"customers", s.customers}, {"numbers", s.numbers},
+                                {"rules", s.rules}, {"menus", s.menus},
+                                {"providers", s.providers}, {"rates", s.rates},
+                                {"valid", s.valid}, {"errors", s.errors}}
+                     .dump(2)
+              << "\n";
+    return;
+  }
+  std::cout << "schema version " << s.schema << " (this build: " << rules::schema().latest_version()
+            << "), config version " << s.version << "\n"
+            << "ids: auto_increment_increment " << s.inc << ", offset " << s.off
+            << (s.inc < 2 ? "  (WARNING: single-server setting; both DCs would make the same ids)" : "")
+            << "\n"
+            << s.customers << " customers, " << s.numbers << " numbers, " << s.rules << " rules, "
+            << s.menus << " menus, " << s.providers << " providers, " << s.rates << " rates\n"
+            << (s.valid ? "valid\n" : "DOES NOT VALIDATE:\n");
+  for (const auto& x : s.errors) std::cout << "  " << x << "\n";
+}
+
+void add_rules_reload(CLI::App* rules, GlobalOptions& g, int& exit_code) {
   rules->add_subcommand("reload", "make tandem-control load the Rules DB now, not at its next poll")
       ->callback([&g, &exit_code] {
         std::string e;
@@ -202,71 +287,47 @@ void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
         if (!r) return (void)fail(exit_code, "reload: " + e);
         print_object(g, *r);
       });
+}
 
+void add_rules_migrate(CLI::App* rules, const RulesDbOptions& db, int& exit_code) {
   rules->add_subcommand("migrate", "create the database and apply the schema migrations it lacks")
-      ->callback([&exit_code] {
+      ->callback([&db, &exit_code] {
         Store store(db.config(), db.plan);
         db::MigrateResult m;
         std::string e;
         if (!store.migrate(m, e)) return (void)fail(exit_code, e);
         std::cout << "schema version " << m.from << " -> " << m.to << "\n";
       });
+}
 
+void add_rules_status(CLI::App* rules, const RulesDbOptions& db, GlobalOptions& g, int& exit_code) {
   rules->add_subcommand("status", "schema and config versions, id spacing, rows, validity")
-      ->callback([&g, &exit_code] {
+      ->callback([&db, &g, &exit_code] {
         Store store(db.config(), db.plan);
+        RulesStatus s;
         std::string e;
-        int schema = 0;
-        uint64_t version = 0;
-        uint32_t inc = 0, off = 0;
-        if (!store.schema_version(schema, e) || !store.config_version(version, e) ||
-            !store.id_spacing(inc, off, e)) {
-          return (void)fail(exit_code, e);
-        }
-        RulesData d;
-        std::vector<std::string> errors;
-        if (!store.load(d, e)) return (void)fail(exit_code, e);
-        const size_t counts[] = {d.customers.size(), d.numbers.size(), d.rules.size(),
-                                 d.menus.size(), d.providers.size(), d.rates.size()};
-        const bool valid = Snapshot::build(d, db.plan, errors) != nullptr;
-        if (g.json) {
-          std::cout << nlohmann::json{{"schema_version", schema},
-                                      {"latest_schema_version", rules::schema().latest_version()},
-                                      {"config_version", version},
-                                      {"auto_increment_increment", inc},
-                                      {"auto_increment_offset", off},
-                                      {"customers", counts[0]}, {"numbers", counts[1]},
-                                      {"rules", counts[2]}, {"menus", counts[3]},
-                                      {"providers", counts[4]}, {"rates", counts[5]},
-                                      {"valid", valid}, {"errors", errors}}
-                           .dump(2)
-                    << "\n";
-        } else {
-          std::cout << "schema version " << schema << " (this build: " << rules::schema().latest_version()
-                    << "), config version " << version << "\n"
-                    << "ids: auto_increment_increment " << inc << ", offset " << off
-                    << (inc < 2 ? "  (WARNING: single-server setting; both DCs would make the same ids)" : "")
-                    << "\n"
-                    << counts[0] << " customers, " << counts[1] << " numbers, " << counts[2] << " rules, "
-                    << counts[3] << " menus, " << counts[4] << " providers, " << counts[5] << " rates\n"
-                    << (valid ? "valid\n" : "DOES NOT VALIDATE:\n");
-          for (const auto& x : errors) std::cout << "  " << x << "\n";
-        }
-        if (!valid) exit_code = kRefused;
+        if (!read_status(store, db.plan, s, e)) return (void)fail(exit_code, e);
+        print_status(s, g.json);
+        if (!s.valid) exit_code = kRefused;
       });
+}
 
+void add_rules_check(CLI::App* rules, const RulesDbOptions& db, int& exit_code) {
   rules->add_subcommand("check", "load and validate the Rules DB as the control plane would")
-      ->callback([&exit_code] {
+      ->callback([&db, &exit_code] {
         Store store(db.config(), db.plan);
         if (auto s = load_snapshot(store, db.plan, exit_code)) {
           std::cout << "version " << s->version() << " is valid\n";
         }
       });
+}
 
+// `list` and `export`: one table read out, as a table or as CSV.
+void add_rules_list_export(CLI::App* rules, const RulesDbOptions& db, GlobalOptions& g, int& exit_code) {
   auto* list = rules->add_subcommand("list", "list a table's rows (--json: objects)");
   static std::string list_table;
-  list->add_option("TABLE", list_table, table_list())->required()->check(CLI::IsMember(table_names()));
-  list->callback([&g, &exit_code] {
+  add_table_argument(list, list_table);
+  list->callback([&db, &g, &exit_code] {
     Store store(db.config(), db.plan);
     std::string csv, e;
     if (!store.export_csv(list_table, csv, e)) return (void)fail(exit_code, e);
@@ -275,72 +336,57 @@ void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
 
   auto* exp = rules->add_subcommand("export", "a table as CSV, as import takes it back");
   static std::string export_table;
-  exp->add_option("TABLE", export_table, table_list())->required()->check(CLI::IsMember(table_names()));
-  exp->callback([&exit_code] {
+  add_table_argument(exp, export_table);
+  exp->callback([&db, &exit_code] {
     Store store(db.config(), db.plan);
     std::string csv, e;
     if (!store.export_csv(export_table, csv, e)) return (void)fail(exit_code, e);
     std::cout << csv;
   });
+}
 
+void add_rules_import(CLI::App* rules, const RulesDbOptions& db, int& exit_code) {
   auto* imp = rules->add_subcommand(
       "import", "load a CSV file into a table: all rows or none (a bad row names its line and column)");
   static std::string import_table, import_file;
-  imp->add_option("TABLE", import_table, table_list())->required()->check(CLI::IsMember(table_names()));
+  add_table_argument(imp, import_table);
   imp->add_option("FILE", import_file, "CSV with a header row of column names (- for stdin)")->required();
-  imp->callback([&exit_code] {
-    std::stringstream ss;
-    if (import_file == "-") {
-      ss << std::cin.rdbuf();
-    } else {
-      std::ifstream f(import_file);
-      if (!f) return (void)fail(exit_code, "cannot read " + import_file, kUsage);
-      ss << f.rdbuf();
-    }
+  imp->callback([&db, &exit_code] {
+    std::string csv;
+    if (!read_input(import_file, csv)) return (void)fail(exit_code, "cannot read " + import_file, kUsage);
     Store store(db.config(), db.plan);
     size_t rows = 0;
     std::string e;
-    if (!store.import_csv(import_table, ss.str(), rows, e)) {
+    if (!store.import_csv(import_table, csv, rows, e)) {
       return (void)fail(exit_code, import_file + ": " + e);
     }
     std::cout << rows << " rows imported into " << import_table << "\n";
   });
+}
 
+void add_rules_add(CLI::App* rules, const RulesDbOptions& db, int& exit_code) {
   auto* add = rules->add_subcommand("add", "add one row: tandemctl rules add rules number=+4930... action=reject target=486");
   static std::string add_table;
   static std::vector<std::string> add_fields;
-  add->add_option("TABLE", add_table, table_list())->required()->check(CLI::IsMember(table_names()));
+  add_table_argument(add, add_table);
   add->add_option("COLUMN=VALUE", add_fields, "the row's columns (see export for their names)")->required();
-  add->callback([&exit_code] {
-    std::string header, row;
-    auto quote = [](const std::string& v) {
-      std::string q = "\"";
-      for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-      return q + "\"";
-    };
-    for (const auto& f : add_fields) {
-      const auto eq = f.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        return (void)fail(exit_code, "\"" + f + "\": expected COLUMN=VALUE", kUsage);
-      }
-      header += (header.empty() ? "" : ",") + f.substr(0, eq);
-      row += (row.empty() ? "" : ",") + quote(f.substr(eq + 1));
-    }
+  add->callback([&db, &exit_code] {
+    std::string csv, e;
+    if (!fields_to_csv(add_fields, csv, e)) return (void)fail(exit_code, e, kUsage);
     Store store(db.config(), db.plan);
     size_t rows = 0;
-    std::string e;
-    if (!store.import_csv(add_table, header + "\n" + row + "\n", rows, e)) {
-      return (void)fail(exit_code, e);
-    }
+    if (!store.import_csv(add_table, csv, rows, e)) return (void)fail(exit_code, e);
     std::cout << "added to " << add_table << "\n";
   });
+}
 
+void add_rules_delete(CLI::App* rules, const RulesDbOptions& db, int& exit_code) {
   auto* del = rules->add_subcommand("delete", "delete a row by id (what hangs on it goes too)");
   static std::string delete_table;
   static uint64_t delete_id = 0;
-  del->add_option("TABLE", delete_table, table_list())->required()->check(CLI::IsMember(table_names()));
+  add_table_argument(del, delete_table);
   del->add_option("ID", delete_id, "row id")->required();
-  del->callback([&exit_code] {
+  del->callback([&db, &exit_code] {
     Store store(db.config(), db.plan);
     bool found = false;
     std::string e;
@@ -348,7 +394,10 @@ void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (!found) return (void)fail(exit_code, delete_table + " has no id " + std::to_string(delete_id));
     std::cout << "deleted " << delete_table << " " << delete_id << "\n";
   });
+}
 
+// `tandemctl route`: a top-level command with its own DB flags.
+void add_route_command(CLI::App& app, GlobalOptions& g, int& exit_code) {
   static RulesDbOptions rdb;
   auto* route = app.add_subcommand(
       "route", "what the rules do with a call, and why: tandemctl route CALLED --from CALLER [--at TIME]");
@@ -378,6 +427,25 @@ void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (d.status == InboundStatus::bad_number) exit_code = kUsage;
     if (d.status == InboundStatus::unknown_number) exit_code = kRefused;
   });
+}
+
+}  // namespace
+
+void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
+  static RulesDbOptions db;
+  CLI::App* rules = app.add_subcommand("rules", "the Rules DB: customers, numbers, rules, menus, providers, rates");
+  rules->require_subcommand(1);
+  rules->fallthrough();
+  add_db_options(rules, db);
+  add_rules_reload(rules, g, exit_code);
+  add_rules_migrate(rules, db, exit_code);
+  add_rules_status(rules, db, g, exit_code);
+  add_rules_check(rules, db, exit_code);
+  add_rules_list_export(rules, db, g, exit_code);
+  add_rules_import(rules, db, exit_code);
+  add_rules_add(rules, db, exit_code);
+  add_rules_delete(rules, db, exit_code);
+  add_route_command(app, g, exit_code);
 }
 
 }  // namespace tandem::ctl
