@@ -60,8 +60,6 @@ struct Call {
   // Side B: the dialog we create per target. invite_b until its final answer.
   nta_leg_t* leg_b = nullptr;
   nta_outgoing_t* invite_b = nullptr;
-  bool b_heard = false;             // any response from the current target
-  uint32_t b_invite_cseq = 0;
   // What B's INVITE repeats of A's.
   std::string from_user, from_display, to_uri, pai;
   uint32_t max_forwards = 70;

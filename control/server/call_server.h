@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <sofia-sip/nta.h>
 #include <sofia-sip/su_wait.h>
@@ -50,27 +51,57 @@ class CallServer : public rules::ProviderLoad {
   std::map<std::string, uint64_t> stack_stats() const;
 
  private:
-  // nta entry points (static trampolines into these).
-  int on_new_request(nta_incoming_t* irq, const sip_t* sip);
-  int on_dialog_request(Call& call, int side, nta_incoming_t* irq, const sip_t* sip);
-  int on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t* sip);
-  int on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t* sip);
-  int on_cancel(Call& call, nta_incoming_t* irq);
-  void on_stray(msg_t* msg);
+  // Defined in the file each group names; the static functions are the
+  // trampolines that nta and su_root call.
 
-  void new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* peer, const PeerHost* host);
+  // call_server.cc: the SIP stack.
+  static int stray_cb(nta_agent_magic_t*, nta_agent_t*, msg_t*, sip_t*);
+  // Our Contact towards `side`: TCP's for a caller that came over TCP.
+  const char* contact_for(const Call& call, int side) const;
+
+  // new_call.cc: a request outside any dialog; a new call up to its first target.
+  static int default_leg_cb(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*);
+  int on_new_request(nta_incoming_t* irq, const sip_t* sip);
   void answer_options(nta_incoming_t* irq);
-  bool try_next_target(Call& call);
+  void new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* peer, const PeerHost* host);
+  // The call registered, the caller's dialog created and bound, 100 Trying sent.
+  Call& open_call(nta_incoming_t* irq, const sip_t* sip);
+  // The caller's offer, if any, anchored on a new media session; false: the call was refused.
+  bool anchor_offer(Call& call, const sip_t* sip);
+  // Our final answer to a call that reached no target, and its end.
+  void refuse_call(Call& call, Counter counter, int status, const char* phrase, const std::string& why);
+
+  // targets.cc: side B, target after target; the caller hears their answers.
+  static int invite_cb(nta_outgoing_magic_t*, nta_outgoing_t*, const sip_t*);
+  static void setup_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+  static void ring_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+  static void max_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
   void send_invite(Call& call);
+  void open_dialog_b(Call& call, const Target& target);
+  int on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t* sip);
+  void target_ringing(Call& call, int status, const sip_t* sip);
+  void target_answered(Call& call, const sip_t* sip);
+  void answer_unusable(Call& call, const std::string& error);
   void target_failed(Call& call, int status, const char* why);
+  // No target left: the caller hears why (503 when the providers failed).
+  void targets_exhausted(Call& call, int status, const char* why, bool providers_failed);
   void reply_a(Call& call, int status, const char* phrase, const std::string& sdp = {});
-  void relay_request(Call& call, int from, nta_incoming_t* irq, const sip_t* sip);
-  void hang_up(Call& call, cdr::HangupSide side, const std::string& reason, int from_side);
-  void end(Call& call);
+  // The current target's provider has one call less (LCR's max_calls).
+  void release_provider(const Call& call);
   void stop_timer(su_timer_t*& t);
   void start_timer(Call& call, su_timer_t*& t, uint64_t ms, void (*fire)(su_root_magic_t*, su_timer_t*, su_timer_arg_t*));
-  // SDP from `from` rewritten for the other side; the media leg of `from` updated.
-  bool anchor_sdp(Call& call, int from, const sip_t* sip, std::string& out, std::string& error);
+
+  // in_dialog.cc: requests within a call's dialogs, and the caller's CANCEL.
+  static int leg_a_cb(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*);
+  static int leg_b_cb(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*);
+  static int relayed_cb(nta_outgoing_magic_t*, nta_outgoing_t*, const sip_t*);
+  static int cancel_cb(nta_incoming_magic_t*, nta_incoming_t*, const sip_t*);
+  int on_dialog_request(Call& call, int side, nta_incoming_t* irq, const sip_t* sip);
+  void relay_request(Call& call, int from, nta_incoming_t* irq, const sip_t* sip);
+  int on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t* sip);
+  int on_cancel(Call& call, nta_incoming_t* irq);
+
+  // acks.cc: the ACKs of 2xx answers, and the delayed offer's answer an ACK brings.
   // The ACK of a 2xx to an INVITE we sent to `side` (nta ACKs the others itself);
   // with an offer in the 2xx it waits for the answer in the other side's ACK.
   void ack_2xx(Call& call, int side, const sip_t* response, bool offer_in_2xx);
@@ -79,27 +110,26 @@ class CallServer : public rules::ProviderLoad {
   // After the final answer to `side`'s request `irq`: released, or kept for its ACK when it
   // is an INVITE's 2xx whose offer awaits the answer.
   void release_answered(Call& call, int side, nta_incoming_t* irq, bool invite_2xx);
-  // The current target's provider has one call less (LCR's max_calls).
-  void release_provider(const Call& call);
+
+  // teardown.cc: a call's end, its BYEs, its CDR, its legs reaped.
+  void hang_up(Call& call, cdr::HangupSide side, const std::string& reason, int from_side);
+  void end(Call& call);
+  // The requests still in flight answered; the transactions kept for an ACK released.
+  void drop_transactions(Call& call);
+  // The call's CDR to the writer, or to wait for its media session's final counters.
+  void hand_off_record(Call& call);
   void send_bye(Call& call, int side);
   void submit_cdr(cdr::Record record, const std::string& call_id);
+  void reap();
+
+  // call_media.cc: the calls' media sessions on the dataplane.
+  // SDP from `from` rewritten for the other side; the media leg of `from` updated.
+  bool anchor_sdp(Call& call, int from, const sip_t* sip, std::string& out, std::string& error);
   // The dataplane's updates and deletes: sent now, or within kMediaFlushMs with
   // whatever else is queued (the next session's creation takes them along).
   void flush_media();
   void schedule_media_flush();
   void take_media_outcomes();
-  void reap();
-
-  static int leg_a_cb(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*);
-  static int leg_b_cb(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*);
-  static int default_leg_cb(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*);
-  static int invite_cb(nta_outgoing_magic_t*, nta_outgoing_t*, const sip_t*);
-  static int relayed_cb(nta_outgoing_magic_t*, nta_outgoing_t*, const sip_t*);
-  static int cancel_cb(nta_incoming_magic_t*, nta_incoming_t*, const sip_t*);
-  static int stray_cb(nta_agent_magic_t*, nta_agent_t*, msg_t*, sip_t*);
-  static void setup_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
-  static void ring_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
-  static void max_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
   // The dataplane's events: expired sessions end their calls (media timeout);
   // a closed connection means the dataplane went away: calls end, we reconnect.
   static int media_event_cb(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t*);
@@ -116,7 +146,6 @@ class CallServer : public rules::ProviderLoad {
   Counters counters_;
   nta_agent_t* agent_ = nullptr;
   nta_leg_t* default_leg_ = nullptr;
-  su_home_t* home_ = nullptr;
   std::string contact_udp_, contact_tcp_;
   uint64_t next_serial_ = 1;
   bool shutting_down_ = false;

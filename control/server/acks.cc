@@ -1,0 +1,66 @@
+// CallServer: the ACK of a 2xx to an INVITE we sent, and the delayed offer.
+// An INVITE without SDP gets the offer in its 2xx; the ACK to that 2xx must
+// carry the answer, which the other side's ACK brings, so ours waits for it
+// (and nta hands the ACK of a 2xx to the INVITE transaction, which is kept).
+#include "control/server/call_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_tag.h>
+
+#include "control/server/call_server_internal.h"
+#include "control/server/su_home.h"
+
+namespace tandem::control {
+
+using namespace internal;
+
+void CallServer::ack_2xx(Call& call, int side, const sip_t* response, bool offer_in_2xx) {
+  call.ack[side] = Call::Ack{response->sip_cseq->cs_seq, offer_in_2xx, {}};
+  send_ack(call, side);
+}
+
+void CallServer::send_ack(Call& call, int side) {
+  const Call::Ack& a = call.ack[side];
+  nta_leg_t* leg = leg_of(call, side);
+  if (a.waits || !a.cseq || !leg) return;
+  SuHome home = new_su_home();
+  sip_cseq_t* cseq = sip_cseq_create(home.get(), a.cseq, SIP_METHOD_ACK);
+  nta_outgoing_t* ack = nta_outgoing_tcreate(leg, nullptr, nullptr, nullptr, SIP_METHOD_ACK, nullptr, SIPTAG_CSEQ(cseq),
+                                             TAG_IF(!a.sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                                             TAG_IF(!a.sdp.empty(), SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());
+  if (ack) nta_outgoing_destroy(ack);
+}
+
+void CallServer::on_ack(Call& call, int from, const sip_t* sip) {
+  const int to = 1 - from;
+  Call::Ack& a = call.ack[to];
+  if (!a.waits || call.state != CallState::answered) return;
+  a.waits = false;
+  std::string error;
+  if (has_body(sip) && anchor_sdp(call, from, sip, a.sdp, error)) {
+    send_ack(call, to);
+    return;
+  }
+  // The offerer gets its ACK, then a BYE: without an answer there is no media.
+  a.sdp.clear();
+  send_ack(call, to);
+  counters_.add(Counter::refused_sdp);
+  spdlog::warn("[{}] the ACK carries no usable SDP answer{}{}", call.call_id, error.empty() ? "" : ": ", error);
+  hang_up(call, cdr::HangupSide::system, "no SDP answer in the ACK", -1);
+}
+
+void CallServer::release_answered(Call& call, int side, nta_incoming_t* irq, bool invite_2xx) {
+  // The transaction is nta's now, unbound from the call, which may be gone when its ACK comes;
+  // but a 2xx whose offer awaits the answer keeps it: cancel_cb hears the ACK that brings it.
+  if (!invite_2xx || !call.ack[1 - side].waits) {
+    nta_incoming_destroy(irq);
+    return;
+  }
+  if (call.ack_irq[side]) nta_incoming_destroy(call.ack_irq[side]);
+  call.ack_irq[side] = irq;
+  nta_incoming_bind(irq, cancel_cb, reinterpret_cast<nta_incoming_magic_t*>(&call));
+}
+
+}  // namespace tandem::control

@@ -1,0 +1,147 @@
+// CallServer: requests within a call's two dialogs. BYE answered and sent to
+// the other side; re-INVITE and INFO relayed (SDP anchored both ways, one
+// INVITE in flight per call) and their answers relayed back; the caller's
+// CANCEL. What an ACK does is in acks.cc.
+#include "control/server/call_server.h"
+
+#include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+
+#include <algorithm>
+
+#include "control/server/call_server_internal.h"
+
+namespace tandem::control {
+
+using namespace internal;
+
+int CallServer::leg_a_cb(nta_leg_magic_t* c, nta_leg_t*, nta_incoming_t* irq, const sip_t* sip) {
+  Call& call = call_of(c);
+  return call.server->on_dialog_request(call, kA, irq, sip);
+}
+
+int CallServer::leg_b_cb(nta_leg_magic_t* c, nta_leg_t*, nta_incoming_t* irq, const sip_t* sip) {
+  Call& call = call_of(c);
+  return call.server->on_dialog_request(call, kB, irq, sip);
+}
+
+int CallServer::relayed_cb(nta_outgoing_magic_t* c, nta_outgoing_t* orq, const sip_t* sip) {
+  Call& call = call_of(c);
+  return call.server->on_relayed_response(call, orq, sip);
+}
+
+int CallServer::cancel_cb(nta_incoming_magic_t* c, nta_incoming_t* irq, const sip_t* sip) {
+  Call& call = call_of(c);
+  if (!sip || !sip->sip_request) return 0;
+  if (sip->sip_request->rq_method == sip_method_cancel) return call.server->on_cancel(call, irq);
+  // An ACK: of a 2xx that carried an offer (the answer is in it), or of a non-2xx final answer.
+  for (int side : {kA, kB}) {
+    if (call.ack_irq[side] != irq) continue;
+    call.ack_irq[side] = nullptr;
+    nta_incoming_destroy(irq);
+    call.server->on_ack(call, side, sip);
+    break;
+  }
+  return 0;
+}
+
+int CallServer::on_dialog_request(Call& call, int side, nta_incoming_t* irq, const sip_t* sip) {
+  const sip_method_t method = sip->sip_request->rq_method;
+  if (method == sip_method_ack) {
+    on_ack(call, side, sip);
+    nta_incoming_destroy(irq);
+    return 0;
+  }
+  if (call.state == CallState::ended) {
+    nta_incoming_treply(irq, SIP_481_NO_TRANSACTION, TAG_END());
+    nta_incoming_destroy(irq);
+    return 0;
+  }
+  if (method == sip_method_bye) {
+    nta_incoming_treply(irq, SIP_200_OK, TAG_END());
+    nta_incoming_destroy(irq);
+    hang_up(call, side == kA ? cdr::HangupSide::caller : cdr::HangupSide::callee, "BYE", side);
+    return 0;
+  }
+  const bool busy = std::any_of(call.relayed.begin(), call.relayed.end(), [](const Relayed& r) { return r.is_invite; });
+  if (method == sip_method_invite && (call.state != CallState::answered || busy)) {
+    nta_incoming_treply(irq, SIP_491_REQUEST_PENDING, TAG_END());
+    nta_incoming_destroy(irq);
+    return 0;
+  }
+  relay_request(call, side, irq, sip);
+  return 0;
+}
+
+void CallServer::relay_request(Call& call, int from, nta_incoming_t* irq, const sip_t* sip) {
+  const int to = 1 - from;
+  nta_leg_t* leg = leg_of(call, to);
+  const bool is_invite = sip->sip_request->rq_method == sip_method_invite;
+  std::string sdp, error;
+  const bool is_sdp = has_body(sip) && sip->sip_content_type && sip->sip_content_type->c_type &&
+                      strcasecmp(sip->sip_content_type->c_type, "application/sdp") == 0;
+  if (is_sdp && !anchor_sdp(call, from, sip, sdp, error)) {
+    nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE, SIPTAG_WARNING_STR(warning(config_.sip_address, error).c_str()),
+                        TAG_END());
+    nta_incoming_destroy(irq);
+    return;
+  }
+  if (is_invite) counters_.add(Counter::reinvites);
+  const bool other_body = has_body(sip) && !is_sdp;
+  nta_outgoing_t* out = leg ? nta_outgoing_tcreate(
+                                  leg, relayed_cb, reinterpret_cast<nta_outgoing_magic_t*>(&call), nullptr,
+                                  sip->sip_request->rq_method, sip->sip_request->rq_method_name, nullptr,
+                                  TAG_IF(is_invite, SIPTAG_CONTACT_STR(contact_for(call, to))),
+                                  TAG_IF(is_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                                  TAG_IF(is_sdp, SIPTAG_PAYLOAD_STR(sdp.c_str())),
+                                  TAG_IF(other_body, SIPTAG_CONTENT_TYPE(sip->sip_content_type)),
+                                  TAG_IF(other_body, SIPTAG_PAYLOAD(sip->sip_payload)), TAG_END())
+                            : nullptr;
+  if (!out) {
+    nta_incoming_treply(irq, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+    nta_incoming_destroy(irq);
+    return;
+  }
+  call.relayed.push_back(Relayed{irq, out, from, is_invite, is_sdp});
+}
+
+int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t* sip) {
+  auto it = std::find_if(call.relayed.begin(), call.relayed.end(), [orq](const Relayed& r) { return r.out == orq; });
+  if (it == call.relayed.end()) return 0;
+  const int status = status_of(orq, sip);
+  if (status < 200) return 0;
+  Relayed r = *it;
+  call.relayed.erase(it);
+  const int to = 1 - r.from;
+  std::string sdp, error;
+  if (r.is_invite && status < 300 && sip) {
+    ack_2xx(call, to, sip, !r.with_sdp && has_body(sip));
+    if (has_body(sip) && !anchor_sdp(call, to, sip, sdp, error))
+      spdlog::warn("[{}] re-INVITE answer SDP unusable: {}", call.call_id, error);
+  }
+  nta_incoming_treply(r.in, status, phrase_of(sip, "Relayed"),
+                      TAG_IF(r.is_invite && status < 300, SIPTAG_CONTACT_STR(contact_for(call, r.from))),
+                      TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                      TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
+  release_answered(call, r.from, r.in, r.is_invite && status < 300);
+  nta_outgoing_destroy(orq);
+  return 0;
+}
+
+int CallServer::on_cancel(Call& call, nta_incoming_t*) {
+  if (call.state == CallState::answered || call.state == CallState::ended) return 0;
+  spdlog::info("[{}] cancelled by the caller", call.call_id);
+  counters_.add(Counter::cancelled);
+  call.disposition = cdr::Disposition::cancelled;
+  call.hangup_side = cdr::HangupSide::caller;
+  call.hangup_reason = "CANCEL";
+  reply_a(call, 487, "Request Terminated");
+  call.final_code = 487;
+  end(call);
+  return 0;
+}
+
+}  // namespace tandem::control
