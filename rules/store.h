@@ -47,9 +47,6 @@ struct DbConfig : db::Config {
 // The tables import_csv, export_csv and remove take, and their CSV columns.
 const std::vector<std::string>& table_names();
 std::vector<std::string> csv_columns(const std::string& table);  // empty: no such table
-// RFC 4180 records; `lines`: the line each starts on. False and why on bad quoting.
-bool parse_csv(std::string_view in, std::vector<std::vector<std::string>>& records,
-               std::vector<size_t>& lines, std::string& error);
 
 // One connection, made on first use and again after any error. Thread-safe:
 // calls are serialised.
@@ -69,7 +66,7 @@ class Store {
   bool config_version(uint64_t& version, std::string& error);
   // Every table, consistently (REPEATABLE READ, the version read with it):
   // the rules table on more connections beside the others (load_connections),
-  // in snapshots that all see the same config_version rows (see store.cc),
+  // in snapshots that all see the same config_version rows (see store_load.cc),
   // else in one transaction. Rows are streamed and parsed as they come.
   // Rows whose columns do not parse fail the load, naming table, id and column.
   bool load(RulesData& out, std::string& error);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "rules/csv.h"
 #include "rules/explain.h"
 #include "rules/schema.h"
 #include "rules/snapshot.h"
