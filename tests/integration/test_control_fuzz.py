@@ -6,6 +6,7 @@ mid-message, clients that never read, and more clients than the limit. The
 dataplane must keep answering, count every refusal in control_errors, and
 let go of every client."""
 
+import json
 import random
 import socket
 import subprocess
@@ -295,6 +296,33 @@ class ControlFuzzTest(harness.DataplaneTest):
         self.assert_clients_back()
         after = self.health()
         self.assertGreaterEqual(after["control_errors"] - before["control_errors"], 20)
+
+    def test_tandemctl_errors_with_json_are_json(self):
+        """tandemctl --json says what went wrong as {"error", "code"} on
+        stdout, with the same exit codes as without: 1 refused, 2 usage."""
+        def ctl(*args, socket_path=None):
+            return harness.run([harness.TANDEMCTL, "--socket", socket_path or self.dp.socket, *args],
+                               timeout=20, check=False)
+
+        cases = [
+            ((["--json", "dataplane", "show", "999999"], None), 1, "no session"),          # the dataplane refuses
+            ((["--json", "dataplane", "status"], "/nonexistent/dp.sock"), 1, "/nonexistent/dp.sock"),  # unreachable
+            ((["--json", "dataplane", "create", "--a-remote", "nowhere"], None), 2, "--a-remote nowhere"),
+            ((["--json", "dataplane", "update", "1", "--remote", "1.2.3.4"], None), 2, "--remote 1.2.3.4"),
+            ((["dataplane", "frobnicate", "--json"], None), 2, "subcommand"),              # CLI11 refuses it
+            ((["--json", "dataplane", "create", "--a-latch", "nobody"], None), 2, "nobody"),
+        ]
+        for (args, sock), code, mention in cases:
+            with self.subTest(args=args):
+                r = ctl(*args, socket_path=sock)
+                self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+                body = json.loads(r.stdout)
+                self.assertEqual(body["code"], code)
+                self.assertIn(mention, body["error"])
+                plain = ctl(*[a for a in args if a != "--json"], socket_path=sock)
+                self.assertEqual(plain.returncode, code, "the same exit code without --json")
+                self.assertEqual(plain.stdout, "", "without --json the error is not on stdout")
+                self.assertIn(mention, plain.stderr)
 
 
 if __name__ == "__main__":

@@ -151,6 +151,17 @@ class MalformedTest(harness.DataplaneTest):
         self.assertGreaterEqual(punted, N * len(kinds["punt"]), "options elsewhere, or non-IP, did not go to the kernel")
         self.assertEqual(after["ports"][0]["rx_missed"], before["ports"][0]["rx_missed"])
 
+    def test_duplicates_read_as_duplicates(self):
+        """A sender that repeats packets makes RFC 3550's loss negative:
+        tandemctl says duplicates, not a negative loss percentage."""
+        self.send([self.good_frame(seq=2)] + [self.good_frame(seq=2)] * 4, batch=1)
+        s = self.wait_session(self.sid, lambda x: x["legs"][0]["rtp_received"] >= 6, what="all counted")
+        self.assertEqual((s["legs"][0]["rtp_expected"], s["legs"][0]["rtp_lost"]), (2, -4))
+        text = harness.run([harness.TANDEMCTL, "--socket", self.dp.socket, "dataplane", "show", str(self.sid)],
+                           timeout=20).stdout
+        self.assertIn("duplicates 4", text)
+        self.assertNotIn("lost -", text)
+
     def test_fuzz_then_normal_call(self):
         rng = random.Random(FUZZ_SEED)
         good = self.good_frame(seq=2)

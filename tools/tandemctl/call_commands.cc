@@ -16,13 +16,6 @@ namespace tandem::ctl {
 
 namespace {
 
-constexpr int kRefused = 1;
-
-int fail(int& exit_code, const std::string& error) {
-  std::fprintf(stderr, "tandemctl: %s\n", error.c_str());
-  return exit_code = kRefused;
-}
-
 std::string text(const nlohmann::json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
@@ -107,7 +100,7 @@ void add_call_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   app.add_subcommand("calls", "the live calls on tandem-control")->callback([&g, &exit_code] {
     std::string e;
     auto r = control_request(g.control_socket, {{"cmd", "calls"}}, e);
-    if (!r) return (void)fail(exit_code, e);
+    if (!r) return (void)fail(g, exit_code, e);
     print_calls(g, (*r)["calls"]);
   });
 
@@ -117,7 +110,7 @@ void add_call_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   call->callback([&g, &exit_code] {
     std::string e;
     auto r = control_request(g.control_socket, {{"cmd", "call"}, {"id", call_id}}, e);
-    if (!r) return (void)fail(exit_code, e);
+    if (!r) return (void)fail(g, exit_code, e);
     std::cout << r->dump(2) << "\n";  // nested (targets, media): JSON either way
   });
 
@@ -125,7 +118,7 @@ void add_call_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       ->callback([&g, &exit_code] {
         std::string e;
         auto r = control_request(g.control_socket, {{"cmd", "stats"}}, e);
-        if (!r) return (void)fail(exit_code, e);
+        if (!r) return (void)fail(g, exit_code, e);
         print_object(g, *r);
       });
 }

@@ -22,19 +22,10 @@
 namespace tandem::ctl {
 namespace {
 
-// Exit codes: 0 done, 1 the DB refused, is unreachable or has no such record, 2 bad usage.
-constexpr int kRefused = 1;
-constexpr int kUsage = 2;
-
-void fail(int& exit_code, const std::string& error, int code = kRefused) {
-  std::fprintf(stderr, "tandemctl: %s\n", error.c_str());
-  exit_code = code;
-}
-
-std::unique_ptr<sql::Connection> connect(const DbOptions& o, int& exit_code) {
+std::unique_ptr<sql::Connection> connect(const GlobalOptions& g, const DbOptions& o, int& exit_code) {
   std::string e;
   auto c = db::connect(o.config<cdr::DbConfig>(), true, e);
-  if (!c) fail(exit_code, e);
+  if (!c) fail(g, exit_code, e);
   return c;
 }
 
@@ -185,8 +176,10 @@ std::string record_detail(const cdr::Record& r) {
   const char* leg_names[] = {"caller leg", "callee leg"};
   for (size_t i = 0; i < 2; ++i) {
     const auto& l = r.legs[i];
-    field(leg_names[i], fmt::format("{} packets, {} bytes, {} lost, jitter max {} us, mean {} us", l.packets,
-                                    l.bytes, l.lost, l.jitter_max_us, l.jitter_mean_us));
+    // RFC 3550's loss is negative when a sender repeated packets: duplicates.
+    const std::string loss = l.lost < 0 ? fmt::format("{} duplicates", -l.lost) : fmt::format("{} lost", l.lost);
+    field(leg_names[i], fmt::format("{} packets, {} bytes, {}, jitter max {} us, mean {} us", l.packets, l.bytes,
+                                    loss, l.jitter_max_us, l.jitter_mean_us));
   }
   return out;
 }
@@ -202,20 +195,21 @@ void print_records(const GlobalOptions& g, const std::vector<cdr::Record>& recor
 }
 
 void run_query(const GlobalOptions& g, const DbOptions& db, const cdr::QueryFilter& f, int& exit_code) {
-  auto c = connect(db, exit_code);
+  auto c = connect(g, db, exit_code);
   if (!c) return;
   std::vector<cdr::Record> records;
   std::string e;
-  if (!cdr::query_records(*c, f, records, e)) return fail(exit_code, e);
+  if (!cdr::query_records(*c, f, records, e)) return fail(g, exit_code, e);
   print_records(g, records);
 }
 
 // --from/--to of `cdr query`: empty leaves `out` unset.
-bool parse_time_option(const char* flag, const std::string& text, std::optional<int64_t>& out, int& exit_code) {
+bool parse_time_option(const GlobalOptions& g, const char* flag, const std::string& text, std::optional<int64_t>& out,
+                       int& exit_code) {
   if (text.empty()) return true;
   int64_t ms = 0;
   if (!parse_time(text, ms)) {
-    fail(exit_code, std::string(flag) + " " + text + ": expected YYYY-MM-DD[ HH:MM[:SS]] (UTC)", kUsage);
+    fail(g, exit_code, std::string(flag) + " " + text + ": expected YYYY-MM-DD[ HH:MM[:SS]] (UTC)", kUsage);
     return false;
   }
   out = ms;
@@ -242,7 +236,7 @@ void add_cdr_stats(CLI::App* cdr, GlobalOptions& g, int& exit_code) {
       ->callback([&g, &exit_code] {
         std::string e;
         auto r = control_request(g.control_socket, {{"cmd", "cdr-stats"}}, e);
-        if (!r) return fail(exit_code, e);
+        if (!r) return fail(g, exit_code, e);
         print_object(g, *r);
       });
 }
@@ -265,14 +259,14 @@ void add_cdr_show(CLI::App* cdr, const DbOptions& db, GlobalOptions& g, int& exi
   show->callback([&db, &g, &exit_code] {
     uint64_t id = 0;
     if (!parse_id(show_id, id)) {
-      return fail(exit_code, "\"" + show_id + "\": expected DC-NODE-SEQ or a number", kUsage);
+      return fail(g, exit_code, "\"" + show_id + "\": expected DC-NODE-SEQ or a number", kUsage);
     }
-    auto c = connect(db, exit_code);
+    auto c = connect(g, db, exit_code);
     if (!c) return;
     std::optional<cdr::Record> r;
     std::string e;
-    if (!cdr::find_record(*c, id, r, e)) return fail(exit_code, e);
-    if (!r) return fail(exit_code, "no record " + cdr::RecordId::format(id));
+    if (!cdr::find_record(*c, id, r, e)) return fail(g, exit_code, e);
+    if (!r) return fail(g, exit_code, "no record " + cdr::RecordId::format(id));
     std::cout << (g.json ? to_json(*r).dump(2) + "\n" : record_detail(*r));
   });
 }
@@ -290,8 +284,8 @@ void add_cdr_query(CLI::App* cdr, const DbOptions& db, GlobalOptions& g, int& ex
       CLI::Range(1u, 1000000u));
   query->callback([&db, &g, &exit_code] {
     cdr::QueryFilter f;
-    if (!parse_time_option("--from", query_from, f.from_ms, exit_code) ||
-        !parse_time_option("--to", query_to, f.to_ms, exit_code)) {
+    if (!parse_time_option(g, "--from", query_from, f.from_ms, exit_code) ||
+        !parse_time_option(g, "--to", query_to, f.to_ms, exit_code)) {
       return;
     }
     f.number = query_number;
@@ -310,13 +304,13 @@ void add_cdr_report(CLI::App* cdr, const DbOptions& db, GlobalOptions& g, int& e
   report->callback([&db, &g, &exit_code] {
     int year = 0, month = 0;
     if (!cdr::parse_month(report_month, year, month)) {
-      return fail(exit_code, "--month " + report_month + ": expected YYYY-MM", kUsage);
+      return fail(g, exit_code, "--month " + report_month + ": expected YYYY-MM", kUsage);
     }
-    auto c = connect(db, exit_code);
+    auto c = connect(g, db, exit_code);
     if (!c) return;
     std::vector<cdr::UsageRow> rows;
     std::string e;
-    if (!cdr::usage_report(*c, year, month, rows, e)) return fail(exit_code, e);
+    if (!cdr::usage_report(*c, year, month, rows, e)) return fail(g, exit_code, e);
     print_usage(g, rows, report_csv);
   });
 }

@@ -16,10 +16,6 @@ namespace {
 namespace proto = tandem::dp::proto;
 using tandem::control::DataplaneClient;
 
-// Exit codes: 0 done, 1 the dataplane refused or is unreachable, 2 bad usage.
-constexpr int kRefused = 1;
-constexpr int kUsage = 2;
-
 struct LegOptions {
   uint16_t port = 0;
   std::string remote;      // IP:PORT[/RTCP]
@@ -71,18 +67,16 @@ std::unique_ptr<DataplaneClient> connect(const GlobalOptions& g, int& exit_code)
   auto c = std::make_unique<DataplaneClient>();
   std::string error;
   if (!c->connect(g.socket, error, 1000)) {
-    std::fprintf(stderr, "tandemctl: %s\n", error.c_str());
-    exit_code = kRefused;
+    fail(g, exit_code, error);
     return nullptr;
   }
   return c;
 }
 
 template <typename T>
-bool check(const tandem::control::Reply<T>& r, int& exit_code) {
+bool check(const GlobalOptions& g, const tandem::control::Reply<T>& r, int& exit_code) {
   if (r) return true;
-  std::fprintf(stderr, "tandemctl: %s\n", r.error.c_str());
-  exit_code = kRefused;
+  fail(g, exit_code, r.error);
   return false;
 }
 
@@ -105,15 +99,15 @@ void add_leg_options(CLI::App* cmd, const std::string& name, LegOptions& o) {
       ->check(CLI::Range(1, 192));
 }
 
-bool fill_leg(const std::string& name, const LegOptions& o, proto::LegSpec& s) {
+bool fill_leg(const GlobalOptions& g, int& exit_code, const std::string& name, const LegOptions& o,
+              proto::LegSpec& s) {
   s = proto::LegSpec{};
   s.port = static_cast<uint8_t>(o.port);
   s.local_port = o.local;
   s.mode = mode_of(o);
   s.clock_khz = static_cast<uint8_t>(o.clock_khz);
   if (!o.remote.empty() && !parse_remote(o.remote, s.remote_ip, s.remote_port, s.remote_rtcp_port)) {
-    std::fprintf(stderr, "tandemctl: --%s-remote %s: expected IP:PORT or IP:PORT/RTCP_PORT\n", name.c_str(),
-                 o.remote.c_str());
+    fail(g, exit_code, "--" + name + "-remote " + o.remote + ": expected IP:PORT or IP:PORT/RTCP_PORT", kUsage);
     return false;
   }
   return true;
@@ -130,7 +124,7 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto c = connect(g, exit_code);
     if (!c) return;
     auto h = c->health();
-    if (!check(h, exit_code)) return;
+    if (!check(g, h, exit_code)) return;
     std::cout << (g.json ? to_json(*h).dump(2) + "\n" : health_text(*h));
   });
 
@@ -138,7 +132,7 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto c = connect(g, exit_code);
     if (!c) return;
     auto list = c->list_all();
-    if (!check(list, exit_code)) return;
+    if (!check(g, list, exit_code)) return;
     if (g.json) {
       nlohmann::json all = nlohmann::json::array();
       for (const auto& s : *list) all.push_back(to_json(s));
@@ -156,7 +150,7 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto c = connect(g, exit_code);
     if (!c) return;
     auto s = c->query(show_id);
-    if (check(s, exit_code)) print_session(g, *s);
+    if (check(g, s, exit_code)) print_session(g, *s);
   });
 
   auto* create = dp->add_subcommand("create", "create a two-leg media session (legs a and b)");
@@ -165,14 +159,11 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   add_leg_options(create, "b", b);
   create->callback([&g, &exit_code] {
     proto::CreateRequest r{};
-    if (!fill_leg("a", a, r.legs[0]) || !fill_leg("b", b, r.legs[1])) {
-      exit_code = kUsage;
-      return;
-    }
+    if (!fill_leg(g, exit_code, "a", a, r.legs[0]) || !fill_leg(g, exit_code, "b", b, r.legs[1])) return;
     auto c = connect(g, exit_code);
     if (!c) return;
     auto s = c->create(r);
-    if (check(s, exit_code)) print_session(g, *s);
+    if (check(g, s, exit_code)) print_session(g, *s);
   });
 
   auto* update = dp->add_subcommand("update", "give a leg its remote address (from an SDP answer)");
@@ -191,14 +182,12 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     r.leg = update_leg == "a" ? 0 : 1;
     r.mode = mode_of(u);
     if (!parse_remote(u.remote, r.remote_ip, r.remote_port, r.remote_rtcp_port)) {
-      std::fprintf(stderr, "tandemctl: --remote %s: expected IP:PORT or IP:PORT/RTCP_PORT\n", u.remote.c_str());
-      exit_code = kUsage;
-      return;
+      return fail(g, exit_code, "--remote " + u.remote + ": expected IP:PORT or IP:PORT/RTCP_PORT", kUsage);
     }
     auto c = connect(g, exit_code);
     if (!c) return;
     auto s = c->update(r);
-    if (check(s, exit_code)) print_session(g, *s);
+    if (check(g, s, exit_code)) print_session(g, *s);
   });
 
   auto* del = dp->add_subcommand("delete", "delete a session and print its final counters");
@@ -208,7 +197,7 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto c = connect(g, exit_code);
     if (!c) return;
     auto s = c->remove(delete_id);
-    if (check(s, exit_code)) print_session(g, *s);
+    if (check(g, s, exit_code)) print_session(g, *s);
   });
 
   auto* watch = dp->add_subcommand("watch", "print session timeout events as they happen");
@@ -217,7 +206,7 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   watch->callback([&g, &exit_code] {
     auto c = connect(g, exit_code);
     if (!c) return;
-    if (!check(c->subscribe(proto::kEventTimeouts), exit_code)) return;
+    if (!check(g, c->subscribe(proto::kEventTimeouts), exit_code)) return;
     const int step_ms = 200;
     for (int waited = 0; watch_seconds == 0 || waited < watch_seconds * 1000; waited += step_ms) {
       auto e = c->next_event(step_ms);

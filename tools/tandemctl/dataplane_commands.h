@@ -5,13 +5,9 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
-namespace tandem::ctl {
+#include "tools/tandemctl/cli.h"
 
-struct GlobalOptions {
-  std::string socket = "/run/tandem/dataplane.sock";
-  std::string control_socket = "/run/tandem/control.sock";  // tandem-control's
-  bool json = false;
-};
+namespace tandem::ctl {
 
 void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code);
 

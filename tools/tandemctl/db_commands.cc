@@ -10,18 +10,6 @@
 #include "tools/tandemctl/db_options.h"
 
 namespace tandem::ctl {
-namespace {
-
-// Exit codes: 0 done, 1 a DB refused or is unreachable (2, bad usage, is main's).
-constexpr int kRefused = 1;
-
-void fail(int& exit_code, const std::string& error) {
-  std::fprintf(stderr, "tandemctl: %s\n", error.c_str());
-  exit_code = kRefused;
-}
-
-}  // namespace
-
 void add_db_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   static DbOptions rules_db = rules_db_options();
   static DbOptions cdr_db = cdr_db_options();
@@ -35,9 +23,9 @@ void add_db_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     rules::Store store(rules_db.config<rules::DbConfig>());
     db::MigrateResult rm;
     std::string e;
-    if (!store.migrate(rm, e)) return fail(exit_code, "Rules DB: " + e);
+    if (!store.migrate(rm, e)) return fail(g, exit_code, "Rules DB: " + e);
     db::MigrateResult cm;
-    if (!cdr::migrate(cdr_db.config<cdr::DbConfig>(), cm, e)) return fail(exit_code, "CDR DB: " + e);
+    if (!cdr::migrate(cdr_db.config<cdr::DbConfig>(), cm, e)) return fail(g, exit_code, "CDR DB: " + e);
     if (g.json) {
       std::cout << nlohmann::json{{"rules", {{"database", rules_db.database}, {"from", rm.from}, {"to", rm.to}}},
                                   {"cdr", {{"database", cdr_db.database}, {"from", cm.from}, {"to", cm.to}}}}

@@ -1,5 +1,7 @@
 // tandemctl: the operator's command line for a Tandem node.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <string_view>
 
 #include "tools/tandemctl/call_commands.h"
 #include "tools/tandemctl/cdr_commands.h"
@@ -24,8 +26,12 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    // --help and friends are "errors" that exit 0: CLI11 prints them.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    const bool json = std::any_of(argv + 1, argv + argc, [](const char* a) { return std::string_view(a) == "--json"; });
+    if (!json) return app.exit(e) == 0 ? 0 : tandem::ctl::kUsage;
+    tandem::ctl::print_json_error(e.what(), tandem::ctl::kUsage);
+    return tandem::ctl::kUsage;
   }
   return exit_code;
 }

@@ -22,8 +22,6 @@ namespace {
 using namespace tandem::rules;
 
 // Exit codes: 0 done, 1 the DB refused or is unreachable, 2 bad usage.
-constexpr int kRefused = 1;
-constexpr int kUsage = 2;
 
 // The Rules DB (db_options.h) and the number plan.
 struct RulesDbOptions {
@@ -40,17 +38,12 @@ void add_db_options(CLI::App* cmd, RulesDbOptions& o) {
   cmd->add_option("--international-prefix", o.plan.international_prefix, "")->capture_default_str();
 }
 
-bool fail(int& exit_code, const std::string& error, int code = kRefused) {
-  std::fprintf(stderr, "tandemctl: %s\n", error.c_str());
-  exit_code = code;
-  return false;
-}
-
-std::shared_ptr<const Snapshot> load_snapshot(Store& store, const NumberPlan& plan, int& exit_code) {
+std::shared_ptr<const Snapshot> load_snapshot(const GlobalOptions& g, Store& store, const NumberPlan& plan,
+                                              int& exit_code) {
   RulesData d;
   std::string e;
   if (!store.load(d, e)) {
-    fail(exit_code, e);
+    fail(g, exit_code, e);
     return nullptr;
   }
   std::vector<std::string> errors;
@@ -58,7 +51,7 @@ std::shared_ptr<const Snapshot> load_snapshot(Store& store, const NumberPlan& pl
   if (!s) {
     std::string all = "the Rules DB does not validate:";
     for (const auto& x : errors) all += "\n  " + x;
-    fail(exit_code, all);
+    fail(g, exit_code, all);
   }
   return s;
 }
@@ -285,18 +278,18 @@ void add_rules_reload(CLI::App* rules, GlobalOptions& g, int& exit_code) {
       ->callback([&g, &exit_code] {
         std::string e;
         auto r = control_request(g.control_socket, {{"cmd", "rules-reload"}}, e);
-        if (!r) return (void)fail(exit_code, "reload: " + e);
+        if (!r) return (void)fail(g, exit_code, "reload: " + e);
         print_object(g, *r);
       });
 }
 
-void add_rules_migrate(CLI::App* rules, const RulesDbOptions& db, int& exit_code) {
+void add_rules_migrate(CLI::App* rules, const RulesDbOptions& db, GlobalOptions& g, int& exit_code) {
   rules->add_subcommand("migrate", "create the database and apply the schema migrations it lacks")
-      ->callback([&db, &exit_code] {
+      ->callback([&db, &g, &exit_code] {
         Store store(db.config(), db.plan);
         db::MigrateResult m;
         std::string e;
-        if (!store.migrate(m, e)) return (void)fail(exit_code, e);
+        if (!store.migrate(m, e)) return (void)fail(g, exit_code, e);
         std::cout << "schema version " << m.from << " -> " << m.to << "\n";
       });
 }
@@ -307,17 +300,17 @@ void add_rules_status(CLI::App* rules, const RulesDbOptions& db, GlobalOptions& 
         Store store(db.config(), db.plan);
         RulesStatus s;
         std::string e;
-        if (!read_status(store, db.plan, s, e)) return (void)fail(exit_code, e);
+        if (!read_status(store, db.plan, s, e)) return (void)fail(g, exit_code, e);
         print_status(s, g.json);
         if (!s.valid) exit_code = kRefused;
       });
 }
 
-void add_rules_check(CLI::App* rules, const RulesDbOptions& db, int& exit_code) {
+void add_rules_check(CLI::App* rules, const RulesDbOptions& db, GlobalOptions& g, int& exit_code) {
   rules->add_subcommand("check", "load and validate the Rules DB as the control plane would")
-      ->callback([&db, &exit_code] {
+      ->callback([&db, &g, &exit_code] {
         Store store(db.config(), db.plan);
-        if (auto s = load_snapshot(store, db.plan, exit_code)) {
+        if (auto s = load_snapshot(g, store, db.plan, exit_code)) {
           std::cout << "version " << s->version() << " is valid\n";
         }
       });
@@ -331,68 +324,68 @@ void add_rules_list_export(CLI::App* rules, const RulesDbOptions& db, GlobalOpti
   list->callback([&db, &g, &exit_code] {
     Store store(db.config(), db.plan);
     std::string csv, e;
-    if (!store.export_csv(list_table, csv, e)) return (void)fail(exit_code, e);
+    if (!store.export_csv(list_table, csv, e)) return (void)fail(g, exit_code, e);
     print_table(csv, g.json);
   });
 
   auto* exp = rules->add_subcommand("export", "a table as CSV, as import takes it back");
   static std::string export_table;
   add_table_argument(exp, export_table);
-  exp->callback([&db, &exit_code] {
+  exp->callback([&db, &g, &exit_code] {
     Store store(db.config(), db.plan);
     std::string csv, e;
-    if (!store.export_csv(export_table, csv, e)) return (void)fail(exit_code, e);
+    if (!store.export_csv(export_table, csv, e)) return (void)fail(g, exit_code, e);
     std::cout << csv;
   });
 }
 
-void add_rules_import(CLI::App* rules, const RulesDbOptions& db, int& exit_code) {
+void add_rules_import(CLI::App* rules, const RulesDbOptions& db, GlobalOptions& g, int& exit_code) {
   auto* imp = rules->add_subcommand(
       "import", "load a CSV file into a table: all rows or none (a bad row names its line and column)");
   static std::string import_table, import_file;
   add_table_argument(imp, import_table);
   imp->add_option("FILE", import_file, "CSV with a header row of column names (- for stdin)")->required();
-  imp->callback([&db, &exit_code] {
+  imp->callback([&db, &g, &exit_code] {
     std::string csv;
-    if (!read_input(import_file, csv)) return (void)fail(exit_code, "cannot read " + import_file, kUsage);
+    if (!read_input(import_file, csv)) return (void)fail(g, exit_code, "cannot read " + import_file, kUsage);
     Store store(db.config(), db.plan);
     size_t rows = 0;
     std::string e;
     if (!store.import_csv(import_table, csv, rows, e)) {
-      return (void)fail(exit_code, import_file + ": " + e);
+      return (void)fail(g, exit_code, import_file + ": " + e);
     }
     std::cout << rows << " rows imported into " << import_table << "\n";
   });
 }
 
-void add_rules_add(CLI::App* rules, const RulesDbOptions& db, int& exit_code) {
+void add_rules_add(CLI::App* rules, const RulesDbOptions& db, GlobalOptions& g, int& exit_code) {
   auto* add = rules->add_subcommand("add", "add one row: tandemctl rules add rules number=+4930... action=reject target=486");
   static std::string add_table;
   static std::vector<std::string> add_fields;
   add_table_argument(add, add_table);
   add->add_option("COLUMN=VALUE", add_fields, "the row's columns (see export for their names)")->required();
-  add->callback([&db, &exit_code] {
+  add->callback([&db, &g, &exit_code] {
     std::string csv, e;
-    if (!fields_to_csv(add_fields, csv, e)) return (void)fail(exit_code, e, kUsage);
+    if (!fields_to_csv(add_fields, csv, e)) return (void)fail(g, exit_code, e, kUsage);
     Store store(db.config(), db.plan);
     size_t rows = 0;
-    if (!store.import_csv(add_table, csv, rows, e)) return (void)fail(exit_code, e);
+    if (!store.import_csv(add_table, csv, rows, e)) return (void)fail(g, exit_code, e);
     std::cout << "added to " << add_table << "\n";
   });
 }
 
-void add_rules_delete(CLI::App* rules, const RulesDbOptions& db, int& exit_code) {
+void add_rules_delete(CLI::App* rules, const RulesDbOptions& db, GlobalOptions& g, int& exit_code) {
   auto* del = rules->add_subcommand("delete", "delete a row by id (what hangs on it goes too)");
   static std::string delete_table;
   static uint64_t delete_id = 0;
   add_table_argument(del, delete_table);
   del->add_option("ID", delete_id, "row id")->required();
-  del->callback([&db, &exit_code] {
+  del->callback([&db, &g, &exit_code] {
     Store store(db.config(), db.plan);
     bool found = false;
     std::string e;
-    if (!store.remove(delete_table, delete_id, found, e)) return (void)fail(exit_code, e);
-    if (!found) return (void)fail(exit_code, delete_table + " has no id " + std::to_string(delete_id));
+    if (!store.remove(delete_table, delete_id, found, e)) return (void)fail(g, exit_code, e);
+    if (!found) return (void)fail(g, exit_code, delete_table + " has no id " + std::to_string(delete_id));
     std::cout << "deleted " << delete_table << " " << delete_id << "\n";
   });
 }
@@ -412,10 +405,10 @@ void add_route_command(CLI::App& app, GlobalOptions& g, int& exit_code) {
   route->callback([&g, &exit_code] {
     UtcSeconds at;
     if (!parse_at(route_at, at)) {
-      return (void)fail(exit_code, "--at " + route_at + ": expected \"YYYY-MM-DD HH:MM[:SS]\" (UTC)", kUsage);
+      return (void)fail(g, exit_code, "--at " + route_at + ": expected \"YYYY-MM-DD HH:MM[:SS]\" (UTC)", kUsage);
     }
     Store store(rdb.config(), rdb.plan);
-    auto s = load_snapshot(store, rdb.plan, exit_code);
+    auto s = load_snapshot(g, store, rdb.plan, exit_code);
     if (!s) return;
     if (route_outbound) {
       const OutboundDecision d = s->route_outbound(route_number, at);
@@ -439,13 +432,13 @@ void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   rules->fallthrough();
   add_db_options(rules, db);
   add_rules_reload(rules, g, exit_code);
-  add_rules_migrate(rules, db, exit_code);
+  add_rules_migrate(rules, db, g, exit_code);
   add_rules_status(rules, db, g, exit_code);
-  add_rules_check(rules, db, exit_code);
+  add_rules_check(rules, db, g, exit_code);
   add_rules_list_export(rules, db, g, exit_code);
-  add_rules_import(rules, db, exit_code);
-  add_rules_add(rules, db, exit_code);
-  add_rules_delete(rules, db, exit_code);
+  add_rules_import(rules, db, g, exit_code);
+  add_rules_add(rules, db, g, exit_code);
+  add_rules_delete(rules, db, g, exit_code);
   add_route_command(app, g, exit_code);
 }
 
