@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "bench/flow_plan.h"
+#include "dataplane/checksum.h"
 #include "dataplane/packet_parse.h"
 #include "dataplane/relay.h"
 #include "dataplane/rewrite.h"
@@ -174,6 +175,31 @@ void run_stages(benchmark::State& state, Mode mode) {
   if (dropped != 0) state.SkipWithError("packets dropped: the traffic does not match the sessions");
   benchmark::DoNotOptimize(relayed);
 }
+
+// What verifying a received frame's IPv4 header and UDP checksums costs (the
+// worker does it for every media packet the port gave no verdict on), on a
+// 214-byte G.711 frame in cache.
+void BM_ChecksumVerify(benchmark::State& state) {
+  uint8_t relay_mac[6] = {0x02, 0, 0, 0, 0, 0};
+  uint8_t peer[6];
+  remote_mac(0, 0, peer);
+  const FrameTemplate t(relay_mac, peer);
+  FlowOrder order(1000, kSeed);
+  alignas(64) uint8_t frames[kBurst][256];
+  for (unsigned i = 0; i < kBurst; ++i) t.write(frames[i], packet_of(0, order.next(), 1));
+  uint64_t good = 0;
+  for (auto _ : state) {
+    for (auto& f : frames) {
+      const uint8_t* ip = f + 14;
+      good += dp::ipv4_header_checksum_ok(ip, 20) && dp::udp_checksum_ok(ip, ip + 20, kFrameBytes - 34);
+    }
+    benchmark::ClobberMemory();
+  }
+  if (good != static_cast<uint64_t>(state.iterations()) * kBurst) state.SkipWithError("a checksum did not verify");
+  state.counters["ns_per_packet"] =
+      benchmark::Counter(kBurst, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ChecksumVerify);
 
 void BM_Stages(benchmark::State& state) { run_stages(state, Mode::stages); }
 void BM_StagesPrefetch(benchmark::State& state) { run_stages(state, Mode::prefetch); }
