@@ -76,6 +76,11 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
   app.add_option("--max-call", c.max_call_s, "seconds an answered call may last before both sides get a BYE")
       ->check(CLI::Range(1u, 7u * 86400u))->capture_default_str();
   app.add_option("--dataplane-socket", c.dataplane_socket, "tandem-dataplane's control socket")->capture_default_str();
+  app.add_option("--media-latch", c.media_latch,
+                 "who may send a call's media before it latched, when the SDP gave an address: address (that "
+                 "address, any port: NAT), address-port, any (the SDPs are known wrong)")
+      ->check(CLI::IsMember({"address", "address-port", "any"}))
+      ->capture_default_str();
   app.add_option("--external-media", c.external_role,
                  "role of the dataplane port facing providers and SBCs (default: the first port)");
   app.add_option("--internal-media", c.internal_role,

@@ -40,6 +40,7 @@ struct ServerConfig {
   // Media
   std::string dataplane_socket = "/run/tandem/dataplane.sock";
   std::string external_role;          // dataplane port facing providers and the SBC ("" = first port)
+  std::string media_latch = "address";  // who may latch a leg whose remote the SDP gave (latch_mode.h)
   std::string internal_role;          // dataplane port facing the VMs ("" = the external one)
   // Operators
   std::string control_socket = "/run/tandem/control.sock";

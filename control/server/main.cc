@@ -16,6 +16,7 @@
 
 #include "cdr/mysql_sink.h"
 #include "cdr/writer.h"
+#include "dataplane_protocol/latch_mode.h"
 #include "control/server/call_server.h"
 #include "control/server/config.h"
 #include "control/server/control_socket.h"
@@ -81,7 +82,7 @@ int main(int argc, char** argv) {
   }
   for (const auto& w : warnings) spdlog::warn("CDR spool: {}", w);
 
-  control::Media media;
+  control::Media media(*dp::proto::latch_mode_bits(config.media_latch));
   if (!open_media(media, config, error)) {
     spdlog::critical("{}", error);
     return 1;

@@ -18,19 +18,6 @@ std::string dotted(uint32_t ip_network_order) {
   return buf;
 }
 
-// The leg's remote as the dataplane takes it: where to send, and whether to
-// learn the source from the first packet (NAT) but then hold to it.
-proto::LegSpec leg_spec(const MediaEndpoint& e, uint8_t port) {
-  proto::LegSpec l{};
-  l.remote_ip = e.ip;
-  l.remote_port = e.ip ? e.rtp_port : 0;
-  l.remote_rtcp_port = e.ip ? e.rtcp_port : 0;
-  l.port = port;
-  l.mode = proto::kModeDefault;
-  l.clock_khz = e.clock_khz;
-  return l;
-}
-
 }  // namespace
 
 bool Media::reopen(std::string& error) { return open(socket_, external_role_, internal_role_, error); }
@@ -97,11 +84,25 @@ bool Media::create(const MediaEndpoint& caller, Side caller_side, Side callee_si
   return true;
 }
 
+// The leg's remote as the dataplane takes it: where to send, and whether to
+// learn the source from the first packet (NAT) but then hold to it; who may
+// latch is the operator's --media-latch.
+proto::LegSpec Media::leg_spec(const MediaEndpoint& e, uint8_t port) const {
+  proto::LegSpec l{};
+  l.remote_ip = e.ip;
+  l.remote_port = e.ip ? e.rtp_port : 0;
+  l.remote_rtcp_port = e.ip ? e.rtcp_port : 0;
+  l.port = port;
+  l.mode = mode_;
+  l.clock_khz = e.clock_khz;
+  return l;
+}
+
 bool Media::update(uint64_t session, int leg, const MediaEndpoint& remote, std::string& error) {
   proto::UpdateLegRequest r{};
   r.session_id = session;
   r.leg = static_cast<uint8_t>(leg);
-  r.mode = proto::kModeDefault;
+  r.mode = mode_;
   r.clock_khz = remote.clock_khz;
   r.remote_ip = remote.ip;
   r.remote_port = remote.ip ? remote.rtp_port : 0;

@@ -31,6 +31,10 @@ struct MediaAnchor {
 
 class Media {
  public:
+  // `latch`: the lock bits of the legs' mode (proto::latch_mode_bits): who
+  // may latch a leg whose remote the SDP gave.
+  explicit Media(uint8_t latch = proto::kModeLockAddress) : mode_(proto::kModeLearn | proto::kModeStrict | latch) {}
+
   // Connects both sockets and finds the ports by role ("" = the first port;
   // internal "" = the external one).
   bool open(const std::string& socket, const std::string& external_role, const std::string& internal_role,
@@ -78,6 +82,7 @@ class Media {
 
  private:
   uint8_t port_of(Side s) const { return s == Side::external ? external_port_ : internal_port_; }
+  proto::LegSpec leg_spec(const MediaEndpoint& e, uint8_t port) const;
   void on_reply(const proto::Header& h, const uint8_t* body, size_t size);
   // The connection is gone: every awaited request fails with `why`.
   void fail_awaited(const std::string& why);
@@ -95,6 +100,7 @@ class Media {
   uint8_t external_port_ = 0;
   uint8_t internal_port_ = 0;
   std::array<std::string, 2> side_ip_;   // by Side
+  uint8_t mode_;  // the legs' mode bits
 };
 
 }  // namespace tandem::control

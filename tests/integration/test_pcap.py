@@ -7,7 +7,8 @@ ports, its port MAC towards the remote's MAC, TTL 64), and compares them with
 what the relay wrote. The input frames carry TTL 17 so that the TTL rewrite is
 checked too. A few legal non-media frames (fragments, IP options) to a live
 relay port ride along: never out of the relay; those whose UDP ports show
-they are for the relay port (the first fragment, the header with options) are
+they are for the relay port (the first fragment, the header with options, a
+jumbo frame in a chain of mbufs) are
 dropped as unrelayable, since the kernel has no socket there and would answer
 "port unreachable"; the later fragment, whose ports nobody can see, goes to
 the kernel. net_af_packet cannot show that for fragments, since its socket
@@ -160,7 +161,10 @@ class PcapTest(harness.DataplaneTest):
         not_media = [pk.ethernet(mac0, CALLER_MAC, pk.ETH_P_IP, ip, vlan=vlan0) for ip in (
             pk.ipv4(CALLER_IP, RELAY_A_IP, dgram[:24], flags_frag=0x2000, ident=77),   # first fragment
             pk.ipv4(CALLER_IP, RELAY_A_IP, dgram[24:], flags_frag=0x0003, ident=77),   # last fragment
-            pk.ipv4(CALLER_IP, RELAY_A_IP, dgram, options=b"\x01\x01\x01\x00"))]         # IP options
+            pk.ipv4(CALLER_IP, RELAY_A_IP, dgram, options=b"\x01\x01\x01\x00"),           # IP options
+            # a jumbo frame, longer than an mbuf: net_pcap hands it over as a chain
+            pk.ipv4(CALLER_IP, RELAY_A_IP, pk.udp(CALLER_IP, RELAY_A_IP, CALLER_PORT, A_LOCAL,
+                                                  pk.rtp(2, 2, 1, b"\0" * 4000))))]
         self.writers[0].write([pk.set_ttl(f, INPUT_TTL) for f in from_caller] + not_media)
         self.writers[1].write([pk.set_ttl(f, INPUT_TTL) for f in from_callee])
         for w in self.writers:
@@ -191,7 +195,8 @@ class PcapTest(harness.DataplaneTest):
         code = self.dp.stop()
         self.assertEqual(code, 0, f"dataplane exit code on SIGTERM:\n{self.dp.log_text()[-3000:]}")
 
-        self.assertEqual(drops, {"unrelayable": 2}, "the first fragment and the IP options are refused, no more")
+        self.assertEqual(drops, {"unrelayable": 3}, "the first fragment, the IP options and the jumbo frame are "
+                                                    "refused, no more")
         self.assertEqual(punted, 1, "the later fragment did not go to the kernel")
         self.assertLessEqual(mbufs, self.baseline_mbufs, "mbufs not back to their baseline")
         for s in sessions:

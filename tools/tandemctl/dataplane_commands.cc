@@ -3,11 +3,11 @@
 #include <charconv>
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <memory>
 
 #include "control/dataplane_client.h"
 #include "dataplane_protocol/address.h"
+#include "dataplane_protocol/latch_mode.h"
 #include "tools/tandemctl/session_json.h"
 
 namespace tandem::ctl {
@@ -26,11 +26,6 @@ struct LegOptions {
   uint16_t clock_khz = 0;
 };
 
-const std::map<std::string, uint8_t> kLatchModes = {
-    {"address", proto::kModeLockAddress},
-    {"address-port", proto::kModeLockAddress | proto::kModeLockPort},
-    {"any", 0},
-};
 constexpr const char* kLatchHelp =
     "when a remote is given, who may latch: address (its address, any port: NAT), address-port, any";
 
@@ -54,7 +49,7 @@ bool parse_remote(const std::string& text, uint32_t& ip, uint16_t& port, uint16_
 
 uint8_t mode_of(const LegOptions& o) {
   return static_cast<uint8_t>((o.no_learn ? 0 : proto::kModeLearn) | (o.no_strict ? 0 : proto::kModeStrict) |
-                              kLatchModes.at(o.latch));
+                              proto::latch_mode_bits(o.latch).value_or(proto::kModeLockAddress));
 }
 
 void add_latch_option(CLI::App* cmd, const std::string& flag, std::string& latch, const std::string& what) {

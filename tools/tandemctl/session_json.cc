@@ -4,6 +4,7 @@
 
 #include "dataplane_protocol/address.h"
 #include "dataplane_protocol/drop_reasons.h"
+#include "dataplane_protocol/latch_mode.h"
 
 namespace tandem::ctl {
 
@@ -27,9 +28,7 @@ json leg_json(const proto::LegInfo& l) {
       {"latched", (l.flags & (proto::kFlagLatchedRtp | proto::kFlagLatchedRtcp)) != 0},
       {"learn", (l.flags & proto::kModeLearn) != 0},
       {"strict", (l.flags & proto::kModeStrict) != 0},
-      {"latch", (l.flags & proto::kModeLockPort)      ? "address-port"
-                : (l.flags & proto::kModeLockAddress) ? "address"
-                                                      : "any"},
+      {"latch", proto::latch_mode_name(l.flags)},
       {"packets", l.packets},
       {"bytes", l.bytes},
       {"rtcp_packets", l.rtcp_packets},

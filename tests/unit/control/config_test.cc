@@ -43,6 +43,17 @@ TEST(ServerConfig, MinimalFlagsAndDefaults) {
   EXPECT_EQ(c.sip_port, 5060);
   EXPECT_EQ(c.capacity, 500u);
   EXPECT_EQ(c.sip_udp_buffer_bytes, 8u << 20);
+  EXPECT_EQ(c.media_latch, "address") << "only the SDP's address may latch a leg, by default";
+}
+
+TEST(ServerConfig, MediaLatch) {
+  for (const char* mode : {"address", "address-port", "any"}) {
+    std::vector<std::string> args = kMinimal;
+    args.insert(args.end(), {"--media-latch", mode});
+    ServerConfig c;
+    ASSERT_EQ(parse(args, c), -1) << mode;
+    EXPECT_EQ(c.media_latch, mode);
+  }
 }
 
 TEST(ServerConfig, BadFlagsExitWith2) {
@@ -54,6 +65,7 @@ TEST(ServerConfig, BadFlagsExitWith2) {
            {"--sip", "198.18.1.1", "--max-message", "1000"},       // below sofia-sip's safe minimum
            {"--sip", "198.18.1.1", "--country-code", "0x"},
            {"--sip", "198.18.1.1", "--sip-udp-buffer", "2G"},
+           {"--sip", "198.18.1.1", "--media-latch", "anyone"},
        }) {
     std::vector<std::string> args = bad;
     args.insert(args.end(), {"--rules-db", "unix:/x", "--cdr-db", "unix:/x", "--cdr-spool-dir", "/tmp"});
