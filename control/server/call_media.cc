@@ -2,11 +2,18 @@
 // sender's leg updated, the SDP rewritten for the other side); updates and
 // deletes sent in batches and their outcomes taken (a deleted session's final
 // counters complete its call's CDR); the dataplane's events: media timeouts,
-// and a lost connection that ends every call until it is reopened.
+// and a lost connection: the calls keep going while the dataplane restarts
+// (their sessions are created again), or end after the restore deadline.
 #include "control/server/call_server.h"
 
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
+
+#include "control/server/call_server_internal.h"
 #include "control/server/sdp_rewrite.h"
 #include "control/server/sip_checks.h"
 #include "control/server/su_home.h"
@@ -95,34 +102,114 @@ void CallServer::on_media_timeouts() {
 }
 
 void CallServer::on_media_lost() {
-  spdlog::error("the dataplane closed its connection: its sessions are gone; ending {} call(s), reconnecting",
-                calls_.size());
+  spdlog::error("the dataplane closed its connection: {} call(s) wait up to {} s for it to come back", calls_.size(),
+                config_.media_restore_deadline_s);
   su_root_deregister(root_, media_wait_index_);
   media_wait_index_ = -1;
   counters_.add(Counter::media_errors);
-  std::vector<Call*> calls;
-  for (auto& [serial, call] : calls_) calls.push_back(call.get());
-  for (Call* call : calls) {
-    if (call->media.session) by_media_session_.erase(call->media.session);
-    call->media.session = 0;  // nothing to delete any more
-    hang_up(*call, cdr::HangupSide::system, "media relay lost", -1);
-  }
-  media_.flush();  // fails what was awaited: those calls' records go without counters
+  media_lost_ms_ = internal::now_ms();
+  media_given_up_ = false;
+  media_.flush();  // fails what was awaited: deletes' records go with the counters known so far
   take_media_outcomes();
-  if (!media_retry_) media_retry_ = su_timer_create(su_root_task(root_), 1000);
+  if (!media_retry_) media_retry_ = su_timer_create(su_root_task(root_), kMediaRetryMs);
   su_timer_set_for_ever(media_retry_, media_retry_cb, reinterpret_cast<su_timer_arg_t*>(this));
 }
 
-void CallServer::media_retry_cb(su_root_magic_t*, su_timer_t* t, su_timer_arg_t* self) {
-  auto* server = reinterpret_cast<CallServer*>(self);
-  std::string error;
-  if (!server->media_.reopen(error)) {
-    spdlog::debug("dataplane: {}", error);
-    return;
+void CallServer::media_retry_cb(su_root_magic_t*, su_timer_t*, su_timer_arg_t* self) {
+  reinterpret_cast<CallServer*>(self)->retry_media();
+}
+
+void CallServer::retry_media() {
+  const bool late = internal::now_ms() - media_lost_ms_ > int64_t{config_.media_restore_deadline_s} * 1000;
+  if (!media_back_) {
+    std::string error;
+    if (!media_.reopen(error)) {
+      spdlog::debug("dataplane: {}", error);
+      // Past the deadline the calls end as soon as their BYEs can leave:
+      // at once when signalling does not ride the dataplane.
+      if (late && !media_given_up_ && sip_address_up()) give_up_media();
+      return;
+    }
+    media_back_ = true;
+    watch_media();
+    if (!late && !media_given_up_) {
+      restore_calls();
+      return end_media_recovery();
+    }
   }
-  su_timer_reset(t);
-  server->watch_media();
+  // Back after the deadline: the calls end once SIP can leave the node
+  // again (its address may ride the dataplane's exception port, which the
+  // operator or the supervisor sets up after the dataplane is up).
+  if (!media_given_up_ && sip_address_up()) give_up_media();
+  if (media_given_up_) end_media_recovery();
+}
+
+void CallServer::end_media_recovery() {
+  su_timer_reset(media_retry_);
+  media_lost_ms_ = -1;
+  media_back_ = false;
   spdlog::info("dataplane connection restored");
+}
+
+void CallServer::restore_calls() {
+  size_t restored = 0;
+  for (const Media::Restored& r : media_.restore()) {
+    auto it = by_media_session_.find(r.old_session);
+    Call* call = it == by_media_session_.end() ? nullptr : it->second;
+    if (call) by_media_session_.erase(it);
+    if (r.session) {
+      ++restored;
+      if (!call) continue;
+      call->media.session = r.session;
+      by_media_session_[r.session] = call;
+      continue;
+    }
+    spdlog::warn("session {}: {}", r.old_session, r.error);
+    const auto quality = media_.forget(r.old_session);
+    if (!call) continue;
+    call->media.session = 0;
+    call->quality = quality;
+    hang_up(*call, cdr::HangupSide::system, "media relay lost", -1);
+  }
+  spdlog::info("dataplane restarted: {} session(s) restored, {} lost", restored, media_.tracked() - restored);
+}
+
+void CallServer::give_up_media() {
+  media_given_up_ = true;
+  std::vector<Call*> calls;
+  for (auto& [serial, call] : calls_) calls.push_back(call.get());
+  spdlog::warn("the dataplane did not come back within {} s: ending {} call(s)", config_.media_restore_deadline_s,
+               calls.size());
+  for (Call* call : calls) {
+    if (call->media.session) {
+      by_media_session_.erase(call->media.session);
+      call->quality = media_.forget(call->media.session);
+      call->media.session = 0;  // nothing to delete any more
+    }
+    hang_up(*call, cdr::HangupSide::system, "media relay lost", -1);
+  }
+}
+
+bool CallServer::sip_address_up() const {
+  in_addr want{};
+  if (inet_pton(AF_INET, config_.sip_address.c_str(), &want) != 1) return false;
+  ifaddrs* all = nullptr;
+  if (getifaddrs(&all) != 0) return false;
+  bool up = false;
+  for (const ifaddrs* i = all; i && !up; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP) || !(i->ifa_flags & IFF_RUNNING))
+      continue;
+    up = reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr == want.s_addr;
+  }
+  freeifaddrs(all);
+  return up;
+}
+
+void CallServer::media_sample_cb(su_root_magic_t*, su_timer_t*, su_timer_arg_t* self) {
+  auto* server = reinterpret_cast<CallServer*>(self);
+  if (server->media_lost_ms_ >= 0 || server->media_.tracked() == 0) return;
+  std::string error;
+  if (!server->media_.sample(error)) spdlog::warn("{}", error);
 }
 
 }  // namespace tandem::control

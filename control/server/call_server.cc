@@ -49,6 +49,10 @@ bool CallServer::start(std::string& error) {
     return false;
   }
   watch_media();
+  if (config_.media_sample_s) {
+    media_sample_ = su_timer_create(su_root_task(root_), config_.media_sample_s * 1000);
+    su_timer_set_for_ever(media_sample_, media_sample_cb, reinterpret_cast<su_timer_arg_t*>(this));
+  }
   // Ended calls go at the start of the next loop turn, outside nta's callbacks.
   su_root_add_prepoll(root_, [](void* self, su_root_t*) { static_cast<CallServer*>(self)->reap(); }, this);
   spdlog::info("SIP on {} (UDP and TCP), capacity {} calls", url, config_.capacity);
@@ -67,9 +71,9 @@ const char* CallServer::contact_for(const Call& call, int side) const {
 
 void CallServer::shutdown() {
   shutting_down_ = true;
-  if (media_retry_) {
-    su_timer_destroy(media_retry_);
-    media_retry_ = nullptr;
+  for (su_timer_t** t : {&media_retry_, &media_sample_}) {
+    if (*t) su_timer_destroy(*t);
+    *t = nullptr;
   }
   if (media_wait_index_ >= 0) {
     su_root_deregister(root_, media_wait_index_);

@@ -131,12 +131,23 @@ class CallServer : public rules::ProviderLoad {
   void schedule_media_flush();
   void take_media_outcomes();
   // The dataplane's events: expired sessions end their calls (media timeout);
-  // a closed connection means the dataplane went away: calls end, we reconnect.
+  // a closed connection means the dataplane went away: we reconnect, and
+  // within --media-restore-deadline the calls get their sessions back and go
+  // on; after it they end, their BYEs sent once SIP can leave the node.
   static int media_event_cb(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t*);
   static void media_retry_cb(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+  static void media_sample_cb(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
   void watch_media();
   void on_media_timeouts();
   void on_media_lost();
+  void retry_media();
+  void end_media_recovery();
+  void restore_calls();
+  // Ends every call whose session the dataplane lost (their counters so far in the CDR).
+  void give_up_media();
+  // Whether our SIP address is up on an interface (it rides the dataplane's
+  // exception port unless signalling has an interface of its own).
+  bool sip_address_up() const;
 
   const ServerConfig& config_;
   su_root_t* root_;
@@ -162,7 +173,13 @@ class CallServer : public rules::ProviderLoad {
   int media_wait_index_ = -1;
   su_timer_t* media_retry_ = nullptr;
   su_timer_t* media_flush_ = nullptr;
+  su_timer_t* media_sample_ = nullptr;
+  int64_t media_lost_ms_ = -1;    // when the dataplane went away; -1: it is there
+  bool media_given_up_ = false;   // the calls ended: nothing to restore when it comes back
+  bool media_back_ = false;       // reconnected, waiting for SIP to be able to send the BYEs
   static constexpr su_duration_t kMediaFlushMs = 10;
+  // How often a lost dataplane is looked for: a restart costs the calls' media this long at most.
+  static constexpr su_duration_t kMediaRetryMs = 200;
   // Ended calls' records waiting for their media session's final counters, by session.
   struct PendingRecord {
     cdr::Record record;

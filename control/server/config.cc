@@ -81,6 +81,16 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
                  "address, any port: NAT), address-port, any (the SDPs are known wrong)")
       ->check(CLI::IsMember({"address", "address-port", "any"}))
       ->capture_default_str();
+  app.add_option("--media-restore-deadline", c.media_restore_deadline_s,
+                 "s: when the dataplane comes back within this, every call's media session is created again "
+                 "(same relay ports and remotes) and the calls go on; after it, the calls end")
+      ->check(CLI::Range(1u, 3600u))
+      ->capture_default_str();
+  app.add_option("--media-sample-interval", c.media_sample_s,
+                 "s between reads of every session's counters, so that a dataplane restart loses at most this "
+                 "long of a call's media counters (0: never)")
+      ->check(CLI::Range(0u, 3600u))
+      ->capture_default_str();
   app.add_option("--external-media", c.external_role,
                  "role of the dataplane port facing providers and SBCs (default: the first port)");
   app.add_option("--internal-media", c.internal_role,

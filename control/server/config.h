@@ -41,6 +41,8 @@ struct ServerConfig {
   std::string dataplane_socket = "/run/tandem/dataplane.sock";
   std::string external_role;          // dataplane port facing providers and the SBC ("" = first port)
   std::string media_latch = "address";  // who may latch a leg whose remote the SDP gave (latch_mode.h)
+  uint32_t media_restore_deadline_s = 10;  // a restarted dataplane gets the calls' sessions back until then
+  uint32_t media_sample_s = 5;            // sessions' counters read this often (0: never): a restart loses less
   std::string internal_role;          // dataplane port facing the VMs ("" = the external one)
   // Operators
   std::string control_socket = "/run/tandem/control.sock";

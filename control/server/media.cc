@@ -30,7 +30,8 @@ bool Media::open(const std::string& socket, const std::string& external_role, co
   socket_ = socket;
   external_role_ = external_role;
   internal_role_ = internal_role;
-  if (!requests_.connect(socket, error, 1000) || !events_.connect(socket, error, 1000)) {
+  if (!requests_.connect(socket, error, 1000) || !events_.connect(socket, error, 1000) ||
+      !samples_.connect(socket, error, 1000)) {
     error = "dataplane " + socket + ": " + error;
     return false;
   }
@@ -80,7 +81,9 @@ bool Media::create(const MediaEndpoint& caller, Side caller_side, Side callee_si
   for (int leg = 0; leg < 2; ++leg) {
     anchor.local_port[leg] = info->legs[leg].local_port;
     anchor.local_ip[leg] = dotted(info->legs[leg].local_ip);
+    r.legs[leg].local_port = info->legs[leg].local_port;  // a restore asks for the same ports
   }
+  sessions_[anchor.session] = Tracked{r, {}, {}};
   return true;
 }
 
@@ -113,6 +116,13 @@ bool Media::update(uint64_t session, int leg, const MediaEndpoint& remote, std::
     return false;
   }
   awaited_.push_back({requests_.enqueue(proto::MsgType::update_leg, r), session, false});
+  if (auto it = sessions_.find(session); it != sessions_.end()) {
+    proto::LegSpec& l = it->second.spec.legs[leg];
+    l.remote_ip = r.remote_ip;
+    l.remote_port = r.remote_port;
+    l.remote_rtcp_port = r.remote_rtcp_port;
+    if (r.clock_khz) l.clock_khz = r.clock_khz;
+  }
   return true;
 }
 
@@ -133,7 +143,7 @@ void Media::settle() {
 void Media::on_reply(const proto::Header& h, const uint8_t* body, size_t size) {
   // Replies come in request order; anything before this one got no reply.
   while (!awaited_.empty() && awaited_.front().seq != h.seq) {
-    outcomes_.push_back({awaited_.front().session, awaited_.front().deleted, {}, "no reply from the dataplane"});
+    fail_one(awaited_.front(), "no reply from the dataplane");
     awaited_.pop_front();
   }
   if (awaited_.empty()) return;
@@ -141,19 +151,90 @@ void Media::on_reply(const proto::Header& h, const uint8_t* body, size_t size) {
   awaited_.pop_front();
   if (h.type == static_cast<uint16_t>(proto::MsgType::error)) {
     o.error = std::string("dataplane ") + (o.deleted ? "delete: " : "update: ") + proto::decode_error(body, size).message;
+    if (o.deleted) o.quality = forget(o.session);
   } else if (size == sizeof(proto::SessionInfo)) {
     proto::SessionInfo info;
     std::memcpy(&info, body, sizeof info);
-    if (o.deleted) o.quality = quality_of(info);
+    if (o.deleted) o.quality = settle_counters(o.session, quality_of(info));
   } else {
     o.error = "unexpected reply from the dataplane";
   }
   outcomes_.push_back(std::move(o));
 }
 
+// A delete without its reply: the counters known so far go into the record.
+void Media::fail_one(const Awaited& a, const std::string& why) {
+  outcomes_.push_back({a.session, a.deleted, a.deleted ? forget(a.session) : std::array<cdr::LegQuality, 2>{}, why});
+}
+
 void Media::fail_awaited(const std::string& why) {
-  for (const Awaited& a : awaited_) outcomes_.push_back({a.session, a.deleted, {}, why});
+  for (const Awaited& a : awaited_) fail_one(a, why);
   awaited_.clear();
+}
+
+std::array<cdr::LegQuality, 2> Media::combined(const std::array<cdr::LegQuality, 2>& before,
+                                               const std::array<cdr::LegQuality, 2>& after) {
+  std::array<cdr::LegQuality, 2> out{};
+  for (int leg = 0; leg < 2; ++leg) {
+    const cdr::LegQuality& a = before[leg];
+    const cdr::LegQuality& b = after[leg];
+    cdr::LegQuality& o = out[leg];
+    o.packets = a.packets + b.packets;
+    o.bytes = a.bytes + b.bytes;
+    o.lost = a.lost + b.lost;
+    o.jitter_max_us = std::max(a.jitter_max_us, b.jitter_max_us);
+    o.jitter_mean_us = o.packets ? static_cast<uint32_t>((uint64_t{a.jitter_mean_us} * a.packets +
+                                                          uint64_t{b.jitter_mean_us} * b.packets) / o.packets)
+                                 : 0;
+  }
+  return out;
+}
+
+std::array<cdr::LegQuality, 2> Media::settle_counters(uint64_t session, const std::array<cdr::LegQuality, 2>& last) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return last;
+  const auto total = combined(it->second.before, last);
+  sessions_.erase(it);
+  return total;
+}
+
+std::array<cdr::LegQuality, 2> Media::forget(uint64_t session) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return {};
+  const auto known = combined(it->second.before, it->second.sampled);
+  sessions_.erase(it);
+  return known;
+}
+
+bool Media::sample(std::string& error) {
+  auto all = samples_.list_all();
+  if (!all) {
+    error = "dataplane list: " + all.error;
+    return false;
+  }
+  for (const proto::SessionInfo& info : *all) {
+    if (auto it = sessions_.find(info.session_id); it != sessions_.end()) it->second.sampled = quality_of(info);
+  }
+  return true;
+}
+
+std::vector<Media::Restored> Media::restore() {
+  std::vector<Restored> out;
+  std::unordered_map<uint64_t, Tracked> restored;
+  for (auto& [old_session, t] : sessions_) {
+    auto info = requests_.create(t.spec);
+    if (!info) {
+      out.push_back({old_session, 0, "dataplane create: " + info.error});
+      restored.emplace(old_session, t);  // for forget()
+      continue;
+    }
+    t.before = combined(t.before, t.sampled);
+    t.sampled = {};
+    out.push_back({old_session, info->session_id, {}});
+    restored.emplace(info->session_id, std::move(t));
+  }
+  sessions_ = std::move(restored);
+  return out;
 }
 
 std::array<cdr::LegQuality, 2> Media::quality_of(const proto::SessionInfo& info) {
@@ -170,7 +251,9 @@ int Media::event_fd() const { return events_.fd(); }
 
 std::vector<Media::Expired> Media::expired() {
   std::vector<Expired> out;
-  while (auto e = events_.next_event(0)) out.push_back(Expired{e->info.session_id, quality_of(e->info)});
+  while (auto e = events_.next_event(0)) {
+    out.push_back(Expired{e->info.session_id, settle_counters(e->info.session_id, quality_of(e->info))});
+  }
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -78,6 +79,28 @@ class Media {
   // The sessions the dataplane expired since the last call (reads what is there).
   std::vector<Expired> expired();
 
+  // Surviving a dataplane restart. Media keeps every live session as the
+  // dataplane should have it (legs, relay ports, remotes from signalling) and
+  // what it had counted: sample() reads every session's counters (a restart
+  // loses what was counted since the last sample); restore(), after
+  // reopen(), creates them all again on the same relay ports with the same
+  // remotes, the counters so far carried into the final ones.
+  bool sample(std::string& error);
+  struct Restored {
+    uint64_t old_session;
+    uint64_t session;  // 0: the dataplane refused (`error`); forget() the old one
+    std::string error;
+  };
+  std::vector<Restored> restore();
+  // What is known of a session the dataplane lost (its counters so far), and
+  // no more tracking of it.
+  std::array<cdr::LegQuality, 2> forget(uint64_t session);
+  size_t tracked() const { return sessions_.size(); }
+  // Before and after a restart: sums, the larger maximum jitter, the mean
+  // weighted by packets.
+  static std::array<cdr::LegQuality, 2> combined(const std::array<cdr::LegQuality, 2>& before,
+                                                 const std::array<cdr::LegQuality, 2>& after);
+
   static std::array<cdr::LegQuality, 2> quality_of(const proto::SessionInfo& info);
 
  private:
@@ -92,15 +115,28 @@ class Media {
     uint64_t session;
     bool deleted;
   };
+  void fail_one(const Awaited& a, const std::string& why);
   std::deque<Awaited> awaited_;  // in request order, as the replies come
   std::vector<Outcome> outcomes_;
   std::string socket_, external_role_, internal_role_;
   DataplaneClient requests_;
   DataplaneClient events_;
+  // Samples of every session's counters, on a connection of their own: a
+  // synchronous list there neither waits behind nor swallows the replies
+  // queued on requests_.
+  DataplaneClient samples_;
   uint8_t external_port_ = 0;
   uint8_t internal_port_ = 0;
   std::array<std::string, 2> side_ip_;   // by Side
   uint8_t mode_;  // the legs' mode bits
+  struct Tracked {
+    proto::CreateRequest spec;                  // relay ports filled in, remotes as signalled last
+    std::array<cdr::LegQuality, 2> before{};    // counted by dataplanes that are gone
+    std::array<cdr::LegQuality, 2> sampled{};   // the last sample of the current one
+  };
+  std::unordered_map<uint64_t, Tracked> sessions_;
+  // A session's final counters: what it had before restarts plus `last`.
+  std::array<cdr::LegQuality, 2> settle_counters(uint64_t session, const std::array<cdr::LegQuality, 2>& last);
 };
 
 }  // namespace tandem::control
