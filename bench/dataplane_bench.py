@@ -210,19 +210,26 @@ def shuffle_capture(path, block, seed):
     os.replace(path + ".tmp", path)
 
 
+def pcap_port_mac(index):
+    """The MAC DPDK's net_pcap gives its index-th device of a process
+    (02:70:63:61:70 is "pcap"): the dataplane takes as media only frames to
+    its port's own MAC, so the captures are addressed to it."""
+    return f"02:70:63:61:70:{index:02x}"
+
+
 def make_captures(work, sessions, pairs, packets_per_session, ordered=False):
     """One capture per port: port 2k gets the a-side streams of pair k, 2k+1 the b-side."""
     per_pair = sessions // pairs
     paths = []
     for p in range(2 * pairs):
         order = "ordered" if ordered else "shuffled"
-        path = os.path.join(work, f"rtp_{sessions}s_{pairs}p_{packets_per_session}pps_{order}_port{p}.pcap")
+        path = os.path.join(work, f"rtp_{sessions}s_{pairs}p_{packets_per_session}pps_{order}_port{p}_pcapmac.pcap")
         if not os.path.exists(path):
             subprocess.run([RTP_PCAP, "generate", "--out", path + ".gen", "--sessions", str(per_pair),
                             "--packets-per-session", str(packets_per_session), "--src-ip", remote_ip(p),
                             "--dst-ip", port_ip(p), "--src-port-base", str(REMOTE_BASE),
                             "--dst-port-base", str(RELAY_PORTS[0]), "--port-step", "2",
-                            "--src-mac", f"02:00:00:00:0{p}:02", "--dst-mac", f"02:00:00:00:0{p}:01",
+                            "--src-mac", f"02:00:00:00:0{p}:02", "--dst-mac", pcap_port_mac(p),
                             "--ssrc-base", str(0x10000000 + p * 0x01000000)],
                            check=True, stdout=subprocess.DEVNULL)
             if not ordered:
