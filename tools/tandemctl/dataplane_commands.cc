@@ -110,11 +110,9 @@ bool fill_leg(const GlobalOptions& g, int& exit_code, const std::string& name, c
 
 }  // namespace
 
-void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
-  CLI::App* dp = app.add_subcommand("dataplane", "media sessions and counters of the local tandem-dataplane");
-  dp->require_subcommand(1);
-  dp->fallthrough();
+namespace {
 
+void add_status(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   dp->add_subcommand("status", "health, load, ports, workers and drop counters")->callback([&g, &exit_code] {
     auto c = connect(g, exit_code);
     if (!c) return;
@@ -122,7 +120,9 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (!check(g, h, exit_code)) return;
     std::cout << (g.json ? to_json(*h).dump(2) + "\n" : health_text(*h));
   });
+}
 
+void add_sessions(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   dp->add_subcommand("sessions", "list the media sessions")->callback([&g, &exit_code] {
     auto c = connect(g, exit_code);
     if (!c) return;
@@ -137,7 +137,9 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     std::cout << list->size() << " sessions\n";
     for (const auto& s : *list) std::cout << session_line(s) << "\n";
   });
+}
 
+void add_show(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   auto* show = dp->add_subcommand("show", "one session: addresses, counters, RTP statistics");
   static uint64_t show_id = 0;
   show->add_option("ID", show_id, "session id")->required();
@@ -147,7 +149,21 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto s = c->query(show_id);
     if (check(g, s, exit_code)) print_session(g, *s);
   });
+}
 
+void add_delete(CLI::App* dp, GlobalOptions& g, int& exit_code) {
+  auto* del = dp->add_subcommand("delete", "delete a session and print its final counters");
+  static uint64_t delete_id = 0;
+  del->add_option("ID", delete_id, "session id")->required();
+  del->callback([&g, &exit_code] {
+    auto c = connect(g, exit_code);
+    if (!c) return;
+    auto s = c->remove(delete_id);
+    if (check(g, s, exit_code)) print_session(g, *s);
+  });
+}
+
+void add_create(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   auto* create = dp->add_subcommand("create", "create a two-leg media session (legs a and b)");
   static LegOptions a, b;
   add_leg_options(create, "a", a);
@@ -160,7 +176,9 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto s = c->create(r);
     if (check(g, s, exit_code)) print_session(g, *s);
   });
+}
 
+void add_update(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   auto* update = dp->add_subcommand("update", "give a leg its remote address (from an SDP answer)");
   static uint64_t update_id = 0;
   static std::string update_leg = "a";
@@ -184,17 +202,9 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto s = c->update(r);
     if (check(g, s, exit_code)) print_session(g, *s);
   });
+}
 
-  auto* del = dp->add_subcommand("delete", "delete a session and print its final counters");
-  static uint64_t delete_id = 0;
-  del->add_option("ID", delete_id, "session id")->required();
-  del->callback([&g, &exit_code] {
-    auto c = connect(g, exit_code);
-    if (!c) return;
-    auto s = c->remove(delete_id);
-    if (check(g, s, exit_code)) print_session(g, *s);
-  });
-
+void add_watch(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   auto* watch = dp->add_subcommand("watch", "print session timeout events as they happen");
   static int watch_seconds = 0;
   watch->add_option("--seconds", watch_seconds, "stop after this long (0 = until interrupted)")->check(CLI::Range(0, 86400));
@@ -213,6 +223,21 @@ void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       }
     }
   });
+}
+
+}  // namespace
+
+void add_dataplane_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
+  CLI::App* dp = app.add_subcommand("dataplane", "media sessions and counters of the local tandem-dataplane");
+  dp->require_subcommand(1);
+  dp->fallthrough();
+  add_status(dp, g, exit_code);
+  add_sessions(dp, g, exit_code);
+  add_show(dp, g, exit_code);
+  add_create(dp, g, exit_code);
+  add_update(dp, g, exit_code);
+  add_delete(dp, g, exit_code);
+  add_watch(dp, g, exit_code);
 }
 
 }  // namespace tandem::ctl
