@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -99,7 +100,9 @@ bool create_workers(Runtime& rt, std::string& error) {
   return true;
 }
 
-int run(int argc, char** argv) {
+// Our flags (checked before EAL takes hugepages and devices, so that a typo
+// costs nothing), then EAL's: the exit code, or nullopt to go on.
+std::optional<int> initialise(int argc, char** argv, Runtime& rt) {
   std::vector<char*> eal_args, our_args;
   bool separator = false;
   split_args(argc, argv, eal_args, our_args, separator);
@@ -112,12 +115,8 @@ int run(int argc, char** argv) {
       }
     }
   }
-  // Our flags are checked before EAL takes hugepages and devices, so a typo
-  // costs nothing.
   FlagsResult flags = parse_flags(static_cast<int>(our_args.size()), our_args.data());
   if (flags.exit_code >= 0) return flags.exit_code;
-
-  Runtime rt;
   rt.config = std::move(flags.config);
   spdlog::set_level(spdlog::level::from_str(rt.config.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [dataplane] %v");
@@ -143,8 +142,45 @@ int run(int argc, char** argv) {
   }
   rt.layout.worker_count = static_cast<uint16_t>(workers);
   rt.layout.rx_queues = rt.config.rx_queues ? rt.config.rx_queues : static_cast<uint16_t>(workers);
+  return std::nullopt;
+}
 
+// Ports, tables, the control socket and the workers; then housekeeping until
+// a signal. Returns the exit code; what it made is released by the caller.
+int serve(Runtime& rt, ControlServer& server, ControlHandlers& handlers) {
   std::string error;
+  std::vector<uint32_t> port_ips(proto::kMaxPorts, 0);
+  for (const PortConfig& p : rt.config.ports) port_ips[p.port_id] = p.ip;
+  if (!rt.ports.start(rt.config, rt.layout, error) || !create_rings(rt, error)) return fail(error);
+  if (!(rt.sessions = SessionTable::create({rt.config.max_sessions, rt.config.relay_port_min, rt.config.relay_port_max,
+                                            port_ips, rt.rcu, static_cast<int>(rte_socket_id())},
+                                           error)) ||
+      !(rt.neighbors = Neighbors::create(kNeighborCapacity, static_cast<int>(rte_socket_id()), error))) {
+    return fail(error);
+  }
+  if (!server.listen(rt.config.control_socket, error)) return fail(error);
+  rt.shared = WorkerShared{rt.sessions.get(), rt.neighbors.get(), &rt.ports.views(), rt.arp_ring, rt.resolve_ring,
+                           rt.rcu, &rt.clock, rt.config.burst, rt.config.poll_mode, rt.config.exception_path,
+                           &rt.stop};
+  if (!create_workers(rt, error)) return fail(error);
+  g_stop = &rt.stop;
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  unsigned lcore;
+  size_t i = 0;
+  RTE_LCORE_FOREACH_WORKER(lcore) { rte_eal_remote_launch(worker_main, rt.workers[i++].get(), lcore); }
+  spdlog::info("ready: {} workers, {} sessions max ({} bytes each), control socket {}, poll mode {}",
+               rt.workers.size(), rt.sessions->capacity(), rt.sessions->memory_per_session(),
+               rt.config.control_socket, rt.config.poll_mode == PollMode::busy ? "busy" : "adaptive");
+  housekeeping_run(rt, server, handlers);
+  spdlog::info("stopping");
+  rte_eal_mp_wait_lcore();
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  Runtime rt;
+  if (const auto code = initialise(argc, argv, rt)) return *code;
   int rc = 0;
   {
     ControlHandlers handlers(rt);
@@ -152,40 +188,7 @@ int run(int argc, char** argv) {
       handlers.handle(c, h, body);
     });
     handlers.attach(&server);
-    std::vector<uint32_t> port_ips(proto::kMaxPorts, 0);
-    for (const PortConfig& p : rt.config.ports) port_ips[p.port_id] = p.ip;
-
-    if (!rt.ports.start(rt.config, rt.layout, error) || !create_rings(rt, error)) {
-      rc = fail(error);
-    } else if (!(rt.sessions = SessionTable::create({rt.config.max_sessions, rt.config.relay_port_min,
-                                                     rt.config.relay_port_max, port_ips, rt.rcu,
-                                                     static_cast<int>(rte_socket_id())},
-                                                    error)) ||
-               !(rt.neighbors = Neighbors::create(kNeighborCapacity, static_cast<int>(rte_socket_id()), error))) {
-      rc = fail(error);
-    } else if (!server.listen(rt.config.control_socket, error)) {
-      rc = fail(error);
-    } else {
-      rt.shared = WorkerShared{rt.sessions.get(), rt.neighbors.get(), &rt.ports.views(), rt.arp_ring,
-                               rt.resolve_ring, rt.rcu, &rt.clock, rt.config.burst, rt.config.poll_mode,
-                               rt.config.exception_path, &rt.stop};
-      if (!create_workers(rt, error)) {
-        rc = fail(error);
-      } else {
-        g_stop = &rt.stop;
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        unsigned lcore;
-        size_t i = 0;
-        RTE_LCORE_FOREACH_WORKER(lcore) { rte_eal_remote_launch(worker_main, rt.workers[i++].get(), lcore); }
-        spdlog::info("ready: {} workers, {} sessions max ({} bytes each), control socket {}, poll mode {}",
-                     workers, rt.sessions->capacity(), rt.sessions->memory_per_session(), rt.config.control_socket,
-                     rt.config.poll_mode == PollMode::busy ? "busy" : "adaptive");
-        housekeeping_run(rt, server, handlers);
-        spdlog::info("stopping");
-        rte_eal_mp_wait_lcore();
-      }
-    }
+    rc = serve(rt, server, handlers);
     for (auto& w : rt.workers) {
       worker_release(*w);
       rte_ring_free(w->inject);
