@@ -51,10 +51,18 @@ void CallServer::on_ack(Call& call, int from, const sip_t* sip) {
   hang_up(call, cdr::HangupSide::system, "no SDP answer in the ACK", -1);
 }
 
+void CallServer::on_no_ack(Call& call, int side) {
+  // RFC 3261 13.3.1.4: the dialog stands but the session ends, for both sides: the other one answered too.
+  counters_.add(Counter::no_ack);
+  spdlog::warn("[{}] our 2xx to the {} got no ACK within 64*T1", call.call_id, side == kA ? "caller" : "callee");
+  hang_up(call, cdr::HangupSide::system, "no ACK", -1);
+}
+
 void CallServer::release_answered(Call& call, int side, nta_incoming_t* irq, bool invite_2xx) {
   // The transaction is nta's now, unbound from the call, which may be gone when its ACK comes;
-  // but a 2xx whose offer awaits the answer keeps it: cancel_cb hears the ACK that brings it.
-  if (!invite_2xx || !call.ack[1 - side].waits) {
+  // but an INVITE's 2xx keeps it until its ACK: cancel_cb hears the ACK (which brings the answer
+  // when the 2xx carried an offer), or nta's timer H (64*T1) when none came.
+  if (!invite_2xx) {
     nta_incoming_destroy(irq);
     return;
   }

@@ -53,6 +53,7 @@ struct Call {
   bool tcp_a = false;               // the caller reached us over TCP
 
   int64_t start_ms = 0, answer_ms = 0, end_ms = 0;
+  int64_t expires_at_ms = 0;        // the caller's INVITE Expires (0: none)
 
   // Side A: the dialog we answer. invite_a until our final answer.
   nta_leg_t* leg_a = nullptr;
@@ -68,6 +69,7 @@ struct Call {
   su_timer_t* setup_timer = nullptr;  // the target said nothing
   su_timer_t* ring_timer = nullptr;   // the target rang too long
   su_timer_t* max_timer = nullptr;    // --max-call
+  su_timer_t* expires_timer = nullptr;  // the caller's Expires ran out before a final answer
 
   MediaAnchor media;
   Side side_of[2] = {Side::external, Side::internal};
@@ -84,8 +86,9 @@ struct Call {
     std::string sdp;                // the answer it carried (again for a retransmitted 2xx)
   };
   std::array<Ack, 2> ack;
-  // The INVITE transaction of that side whose 2xx carried the offer, kept for
-  // its ACK (nta gives the ACK of a 2xx to the transaction, not to the dialog).
+  // The INVITE transaction of that side that we answered 2xx, kept for its ACK
+  // (nta gives the ACK of a 2xx to the transaction, not to the dialog, and
+  // tells the transaction when timer H fired without one).
   std::array<nta_incoming_t*, 2> ack_irq{};
 
   // The outcome, for the CDR.

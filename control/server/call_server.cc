@@ -34,6 +34,8 @@ bool CallServer::start(std::string& error) {
                             // Answers go where the request came from (rport for everyone: NATs).
                             NTATAG_UA(1), NTATAG_SERVER_RPORT(2), NTATAG_MAXSIZE(config_.max_message_bytes),
                             NTATAG_USE_SRV(0), NTATAG_USE_NAPTR(0),
+                            // sofia derives no 64*T1 from T1: both, so that timer H follows --sip-t1.
+                            NTATAG_SIP_T1(config_.sip_t1_ms), NTATAG_SIP_T1X64(64 * config_.sip_t1_ms),
                             // The kernel's 208 KiB hold 20-40 ms of 1,500 calls/s: a burst overflowed it.
                             TPTAG_UDP_RMEM(config_.sip_udp_buffer_bytes), TPTAG_UDP_WMEM(config_.sip_udp_buffer_bytes),
                             // TCP: close idle connections and ones that stall mid-message.

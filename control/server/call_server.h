@@ -76,6 +76,7 @@ class CallServer : public rules::ProviderLoad {
   static void setup_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
   static void ring_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
   static void max_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+  static void invite_expired(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
   void send_invite(Call& call);
   void open_dialog_b(Call& call, const Target& target);
   int on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t* sip);
@@ -100,6 +101,8 @@ class CallServer : public rules::ProviderLoad {
   void relay_request(Call& call, int from, nta_incoming_t* irq, const sip_t* sip);
   int on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t* sip);
   int on_cancel(Call& call, nta_incoming_t* irq);
+  // The caller's INVITE ends before a final answer: 487 to it, CANCEL to the target.
+  void terminate_invite(Call& call, cdr::Disposition disposition, const char* reason);
 
   // acks.cc: the ACKs of 2xx answers, and the delayed offer's answer an ACK brings.
   // The ACK of a 2xx to an INVITE we sent to `side` (nta ACKs the others itself);
@@ -107,8 +110,10 @@ class CallServer : public rules::ProviderLoad {
   void ack_2xx(Call& call, int side, const sip_t* response, bool offer_in_2xx);
   void send_ack(Call& call, int side);
   void on_ack(Call& call, int from, const sip_t* sip);
+  // Our 2xx to `side`'s INVITE got no ACK within 64*T1 (nta's timer H): the call ends.
+  void on_no_ack(Call& call, int side);
   // After the final answer to `side`'s request `irq`: released, or kept for its ACK when it
-  // is an INVITE's 2xx whose offer awaits the answer.
+  // is an INVITE's 2xx.
   void release_answered(Call& call, int side, nta_incoming_t* irq, bool invite_2xx);
 
   // teardown.cc: a call's end, its BYEs, its CDR, its legs reaped.

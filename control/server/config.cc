@@ -63,6 +63,10 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
                  "SIP UDP socket buffers (receive and send), bytes: what arrives while the SIP thread is busy "
                  "waits there; 0 keeps the kernel's default (set beyond net.core.rmem_max when root)")
       ->check(CLI::Range(0u, 1u << 30))->capture_default_str();
+  app.add_option("--sip-t1", c.sip_t1_ms,
+                 "RFC 3261's T1 (RTT estimate), ms: retransmission intervals start there and a transaction "
+                 "(or a 2xx waiting for its ACK) times out after 64*T1")
+      ->check(CLI::Range(50u, 4000u))->capture_default_str();
   app.add_option("--capacity", c.capacity, "concurrent calls; beyond: 503 with Retry-After")
       ->check(CLI::Range(1u, 1000000u))->capture_default_str();
   app.add_option("--retry-after", c.retry_after_s, "Retry-After of the 503 at capacity, seconds")

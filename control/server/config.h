@@ -30,6 +30,7 @@ struct ServerConfig {
   std::vector<Peer> peers;
   uint32_t max_message_bytes = 65535; // larger messages are refused (513) or dropped
   uint32_t sip_udp_buffer_bytes = 8u << 20;  // the UDP socket's receive and send buffers; 0: the kernel's
+  uint32_t sip_t1_ms = 500;           // RFC 3261's T1: retransmissions, and 64*T1 (timer H) for an ACK
   // Calls
   uint32_t capacity = 500;            // concurrent calls; beyond it 503 with Retry-After
   uint32_t retry_after_s = 30;

@@ -21,6 +21,7 @@ namespace tandem::control {
   X(calls_answered, "calls answered")                                               \
   X(calls_ended, "calls ended (any outcome)")                                        \
   X(cancelled, "calls cancelled by the caller")                                     \
+  X(expired, "INVITEs whose Expires ran out before a final answer (487)")            \
   X(busy, "calls ended busy")                                                       \
   X(no_answer, "callees cancelled after ringing too long")                          \
   X(failed, "calls that failed at every target")                                    \
@@ -29,6 +30,7 @@ namespace tandem::control {
   X(media_errors, "dataplane requests that failed")                                 \
   X(media_timeouts, "calls ended by the dataplane's media timeout")                 \
   X(max_duration, "calls ended at --max-call")                                      \
+  X(no_ack, "calls ended because a 2xx got no ACK within 64*T1 (RFC 3261 13.3.1.4)") \
   X(cdr_errors, "CDRs the writer refused")                                          \
   X(stray, "stray messages (responses to no transaction of ours)")
 

@@ -35,14 +35,16 @@ int CallServer::relayed_cb(nta_outgoing_magic_t* c, nta_outgoing_t* orq, const s
 
 int CallServer::cancel_cb(nta_incoming_magic_t* c, nta_incoming_t* irq, const sip_t* sip) {
   Call& call = call_of(c);
-  if (!sip || !sip->sip_request) return 0;
-  if (sip->sip_request->rq_method == sip_method_cancel) return call.server->on_cancel(call, irq);
-  // An ACK: of a 2xx that carried an offer (the answer is in it), or of a non-2xx final answer.
+  if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_cancel) return call.server->on_cancel(call, irq);
+  // The ACK of a 2xx (with the answer when the 2xx carried an offer), or none: nta's timer H fired.
   for (int side : {kA, kB}) {
     if (call.ack_irq[side] != irq) continue;
     call.ack_irq[side] = nullptr;
     nta_incoming_destroy(irq);
-    call.server->on_ack(call, side, sip);
+    if (sip)
+      call.server->on_ack(call, side, sip);
+    else
+      call.server->on_no_ack(call, side);
     break;
   }
   return 0;
@@ -135,13 +137,17 @@ int CallServer::on_cancel(Call& call, nta_incoming_t*) {
   if (call.state == CallState::answered || call.state == CallState::ended) return 0;
   spdlog::info("[{}] cancelled by the caller", call.call_id);
   counters_.add(Counter::cancelled);
-  call.disposition = cdr::Disposition::cancelled;
-  call.hangup_side = cdr::HangupSide::caller;
-  call.hangup_reason = "CANCEL";
-  reply_a(call, 487, "Request Terminated");
-  call.final_code = 487;
-  end(call);
+  terminate_invite(call, cdr::Disposition::cancelled, "CANCEL");
   return 0;
+}
+
+void CallServer::terminate_invite(Call& call, cdr::Disposition disposition, const char* reason) {
+  // The caller's doing (CANCEL, or the Expires it set): end() CANCELs the target.
+  call.disposition = disposition;
+  call.hangup_side = cdr::HangupSide::caller;
+  call.hangup_reason = reason;
+  reply_a(call, 487, "Request Terminated");
+  end(call);
 }
 
 }  // namespace tandem::control

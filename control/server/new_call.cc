@@ -10,6 +10,7 @@
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta_tag.h>
+#include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
 
@@ -58,7 +59,8 @@ const PeerHost* rules_peer(const std::vector<PeerHost>& hosts, uint32_t ip) {
 }
 
 // The CDR of an INVITE refused before it became a call.
-cdr::Record refused_record(const sip_t* sip, bool outbound, const char* reason, const ServerConfig& config) {
+cdr::Record refused_record(const sip_t* sip, bool outbound, int status, const std::string& reason,
+                           const ServerConfig& config) {
   Call attempt;
   attempt.call_id = sip->sip_call_id->i_id;
   attempt.start_ms = attempt.end_ms = now_ms();
@@ -66,21 +68,28 @@ cdr::Record refused_record(const sip_t* sip, bool outbound, const char* reason, 
   attempt.to_uri = user_of(sip->sip_request->rq_url);
   attempt.plan.direction = outbound ? cdr::Direction::outbound : cdr::Direction::inbound;
   attempt.disposition = cdr::Disposition::rejected;
-  attempt.final_code = 503;
-  attempt.hangup_reason = reason;
+  attempt.final_code = static_cast<uint16_t>(status);
+  attempt.hangup_reason = reason.substr(0, cdr::kMaxName);
   return call_record(attempt, config.dc, config.node);
+}
+
+// Seconds from now: RFC 3261's delta, or the date RFC 2543 allowed (sofia-sip parses both).
+int64_t expires_s(const sip_expires_t* e) {
+  if (!e->ex_date) return e->ex_delta;
+  return std::max<int64_t>(static_cast<int64_t>(e->ex_date) - static_cast<int64_t>(sip_now()), 0);
 }
 
 // What B's INVITE repeats of A's.
 void take_caller(Call& call, const sip_t* sip) {
   const sip_from_t* from = sip->sip_from;
   call.from_user = user_of(from->a_url);
-  call.from_display = from->a_display ? from->a_display : "";
+  call.from_display = from->a_display ? unfold(from->a_display) : "";
   call.to_uri = user_of(sip->sip_request->rq_url);
   call.max_forwards = sip->sip_max_forwards ? std::min<uint32_t>(sip->sip_max_forwards->mf_count - 1, 70) : 70;
+  if (sip->sip_expires) call.expires_at_ms = call.start_ms + 1000 * expires_s(sip->sip_expires);
   if (sip_unknown_t* u = sip->sip_unknown; u) {
     for (; u; u = u->un_next)
-      if (u->un_name && strcasecmp(u->un_name, "P-Asserted-Identity") == 0 && u->un_value) call.pai = u->un_value;
+      if (u->un_name && strcasecmp(u->un_name, "P-Asserted-Identity") == 0 && u->un_value) call.pai = unfold(u->un_value);
   }
 }
 
@@ -147,6 +156,12 @@ int CallServer::on_new_request(nta_incoming_t* irq, const sip_t* sip) {
     counters_.add(Counter::refused_loop);
     return refuse(482, "Loop Detected", "our own Via is in the request");
   }
+  if (Refusal r = refuse_sips(sip)) {
+    counters_.add(Counter::refused_request);
+    if (method == sip_method_invite)
+      submit_cdr(refused_record(sip, host && host->customer, r.status, r.why, config_), sip->sip_call_id->i_id);
+    return refuse(r.status, r.phrase.c_str(), r.why);
+  }
   if (method == sip_method_options) {
     answer_options(irq);
     return 0;
@@ -157,7 +172,7 @@ int CallServer::on_new_request(nta_incoming_t* irq, const sip_t* sip) {
     counters_.add(Counter::refused_capacity);
     const char* reason = shutting_down_ ? "shutting down" : "at capacity";
     // A call attempt all the same: the operator sees it in the CDRs.
-    submit_cdr(refused_record(sip, host && host->customer, reason, config_), sip->sip_call_id->i_id);
+    submit_cdr(refused_record(sip, host && host->customer, 503, reason, config_), sip->sip_call_id->i_id);
     const std::string retry = std::to_string(config_.retry_after_s);
     return refuse(503, "Service Unavailable", reason, SIPTAG_RETRY_AFTER_STR(retry.c_str()));
   }
@@ -169,7 +184,8 @@ void CallServer::answer_options(nta_incoming_t* irq) {
   counters_.add(Counter::options);
   const std::string load = fmt::format("X-Tandem-Load: {}/{}", calls_.size(), config_.capacity);
   nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(std::string(kAllow).c_str()),
-                      SIPTAG_ACCEPT_STR("application/sdp"), SIPTAG_HEADER_STR(load.c_str()), TAG_END());
+                      SIPTAG_ACCEPT_STR("application/sdp"), SIPTAG_SUPPORTED_STR(std::string(kSupported).c_str()),
+                      SIPTAG_HEADER_STR(load.c_str()), TAG_END());
   nta_incoming_destroy(irq);
 }
 
@@ -190,6 +206,8 @@ void CallServer::new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* pee
                        call.plan.why);
   if (!anchor_offer(call, sip)) return;
   call.state = CallState::calling;
+  // RFC 3261 13.3.1: the caller's Expires bounds the whole attempt, across targets.
+  if (call.expires_at_ms) start_timer(call, call.expires_timer, std::max<int64_t>(call.expires_at_ms - now_ms(), 0), invite_expired);
   send_invite(call);
 }
 

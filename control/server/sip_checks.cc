@@ -1,5 +1,6 @@
 #include "control/server/sip_checks.h"
 
+#include <arpa/inet.h>
 #include <strings.h>
 
 #include <cctype>
@@ -33,6 +34,22 @@ bool is_scheme(const char* s) {
   if (!s || !isalpha(static_cast<unsigned char>(*s))) return false;
   for (; *s; ++s)
     if (!isalnum(static_cast<unsigned char>(*s)) && *s != '+' && *s != '-' && *s != '.') return false;
+  return true;
+}
+
+// RFC 5118 section 4: an IPv6 reference is an IPv6 address in brackets.
+// sofia-sip's parser takes any hex digits, colons and dots between them.
+bool valid_host(const char* host) {
+  if (!host || *host != '[') return true;
+  const std::string_view h(host);
+  if (h.size() < 2 || h.back() != ']') return false;
+  in6_addr a{};
+  return inet_pton(AF_INET6, std::string(h.substr(1, h.size() - 2)).c_str(), &a) == 1;
+}
+
+bool vias_valid(const sip_via_t* via) {
+  for (; via; via = via->v_next)
+    if (!valid_host(via->v_host)) return false;
   return true;
 }
 
@@ -74,8 +91,10 @@ Refusal check_request(const sip_t* sip) {
   if (sip->sip_cseq->cs_method != rq->rq_method ||
       (rq->rq_method == sip_method_unknown && !iequals(sip->sip_cseq->cs_method_name, rq->rq_method_name ? rq->rq_method_name : "")))
     return refuse(400, "Bad Request", "CSeq method does not match the request method");
+  if (!vias_valid(sip->sip_via)) return refuse(400, "Bad Request", "a Via's IPv6 reference is no IPv6 address");
   const url_t* uri = rq->rq_url;
   if (!is_scheme(uri->url_scheme)) return refuse(400, "Bad Request", "malformed Request-URI");
+  if (!valid_host(uri->url_host)) return refuse(400, "Bad Request", "the Request-URI's IPv6 reference is no IPv6 address");
   // RFC 3261 section 19.1.5: headers are not allowed in a Request-URI (RFC 4475 escruri).
   if (uri->url_headers) return refuse(400, "Bad Request", "Request-URI carries headers");
   if (rq->rq_url->url_type != url_sip && rq->rq_url->url_type != url_sips && rq->rq_url->url_type != url_tel)
@@ -116,6 +135,30 @@ Refusal check_request(const sip_t* sip) {
   if (sip->sip_accept && !accepts_sdp(sip->sip_accept))
     return refuse(406, "Not Acceptable", "Accept does not allow application/sdp");
   return {};
+}
+
+Refusal refuse_sips(const sip_t* sip) {
+  if (sip->sip_request->rq_url->url_type != url_sips) return {};
+  // 416 rather than RFC 5630's 480 with Warning 380 "SIPS Not Allowed": that one says the target
+  // cannot be reached securely now; we cannot keep any request secure, ever (no TLS), which is
+  // a scheme we do not support (RFC 3261 8.2.2.1; RFC 5630 keeps 416 for a UAS without SIPS).
+  return refuse(416, "Unsupported URI Scheme", "sips: Request-URI but no TLS here to keep it secure");
+}
+
+std::string unfold(std::string_view value) {
+  auto is_lws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  std::string out;
+  out.reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] != '\r' && value[i] != '\n') {
+      out += value[i];
+      continue;
+    }
+    while (!out.empty() && is_lws(out.back())) out.pop_back();
+    while (i + 1 < value.size() && is_lws(value[i + 1])) ++i;
+    out += ' ';
+  }
+  return out;
 }
 
 bool loops_back(const sip_t* sip, std::string_view host, uint16_t port) {

@@ -14,6 +14,10 @@ namespace tandem::control {
 
 // The methods we serve; the Allow header of 405s and of our OPTIONS answer.
 inline constexpr std::string_view kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO";
+// The option tags we support: none (no 100rel, timer, replaces...: a request
+// that requires one gets 420). Our OPTIONS answer says so with an empty
+// Supported header, which RFC 3261 11.2 asks for and 20.37 allows.
+inline constexpr std::string_view kSupported = "";
 
 struct Refusal {
   int status = 0;               // 0: acceptable
@@ -24,9 +28,19 @@ struct Refusal {
 };
 
 // Checks an out-of-dialog request (a new INVITE or an OPTIONS): syntax (400,
-// 505), scheme (416), method (405, 501; 481 for in-dialog methods), loop
+// 505; an IPv6 reference that is no IPv6 address in the Request-URI or a Via:
+// RFC 5118), scheme (416), method (405, 501; 481 for in-dialog methods), loop
 // fuse (483), extensions (420), body type (415), Accept (406).
 Refusal check_request(const sip_t* sip);
+
+// A SIPS Request-URI: 416, as we have no TLS to keep it secure up to the
+// target (RFC 3261 26.2.2: never sent on as sip:). Checked apart from
+// check_request, as an INVITE refused here leaves a CDR.
+Refusal refuse_sips(const sip_t* sip);
+
+// A header value with its folds (CRLF and the whitespace around it) made one
+// space each (RFC 3261 7.3.1), before it is sent on in a header of ours.
+std::string unfold(std::string_view value);
 
 // RFC 3261 section 16.3 item 4, for a B2BUA: a request of ours that came back
 // carries our own Via (host and port).

@@ -56,10 +56,19 @@ void CallServer::max_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* c) {
   call.server->hang_up(call, cdr::HangupSide::system, "max call duration", -1);
 }
 
+void CallServer::invite_expired(su_root_magic_t*, su_timer_t*, su_timer_arg_t* c) {
+  Call& call = call_of(c);
+  spdlog::info("[{}] the INVITE's Expires ran out before a final answer", call.call_id);
+  call.server->counters_.add(Counter::expired);
+  call.server->terminate_invite(call, cdr::Disposition::no_answer, "INVITE Expires ran out");
+}
+
 void CallServer::send_invite(Call& call) {
   const Target& t = call.plan.targets[call.target];
   open_dialog_b(call, t);
   const std::string max_forwards = std::to_string(call.max_forwards);
+  // The caller's Expires passed on: what is left of it, rounded up.
+  const std::string expires = std::to_string(std::max<int64_t>(call.expires_at_ms - now_ms() + 999, 0) / 1000);
   const std::string pai = "P-Asserted-Identity: " + call.pai;
   call.invite_b = call.leg_b ? nta_outgoing_tcreate(call.leg_b, invite_cb, reinterpret_cast<nta_outgoing_magic_t*>(&call),
                                                     nullptr, SIP_METHOD_INVITE, URL_STRING_MAKE(t.uri.c_str()),
@@ -67,6 +76,7 @@ void CallServer::send_invite(Call& call) {
                                                     SIPTAG_MAX_FORWARDS_STR(max_forwards.c_str()),
                                                     SIPTAG_ALLOW_STR(std::string(kAllow).c_str()),
                                                     TAG_IF(!call.pai.empty(), SIPTAG_HEADER_STR(pai.c_str())),
+                                                    TAG_IF(call.expires_at_ms, SIPTAG_EXPIRES_STR(expires.c_str())),
                                                     TAG_IF(!call.offer_to_b.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                                                     TAG_IF(!call.offer_to_b.empty(), SIPTAG_PAYLOAD_STR(call.offer_to_b.c_str())),
                                                     TAG_END())
@@ -222,6 +232,7 @@ void CallServer::reply_a(Call& call, int status, const char* phrase, const std::
                         TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
     if (status < 200) return;
     call.final_code = static_cast<uint16_t>(status);
+    stop_timer(call.expires_timer);
   }
   release_answered(call, kA, call.invite_a, status >= 200 && status < 300);
   call.invite_a = nullptr;

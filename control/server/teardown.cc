@@ -36,6 +36,7 @@ void CallServer::end(Call& call) {
   stop_timer(call.setup_timer);
   stop_timer(call.ring_timer);
   stop_timer(call.max_timer);
+  stop_timer(call.expires_timer);
   drop_transactions(call);
   const bool answered = call.answer_ms != 0;
   if (call.invite_b) {

@@ -4,6 +4,8 @@ namespace (ip netns exec NS python3 sip_send.py ...).
   sip_send.py corpus --to IP:PORT --dir DIR          each *.dat over the transport its top Via names
   sip_send.py burst  --to IP:PORT --dir DIR --count N  N malformed datagrams (mutated corpus, garbage)
   sip_send.py big    --to IP:PORT --size N --transport tcp   one OPTIONS of N bytes (a long header)
+  sip_send.py no-ack --to IP:PORT --called NUMBER      an INVITE over UDP whose 2xx is never ACKed;
+                                                       waits --wait s for the BYE, answers it
 
 Prints one JSON object: for corpus, file -> {"transport", "codes"} with every
 status code received within the wait; for burst, {"sent": N}.
@@ -154,9 +156,54 @@ def big(args):
     print(json.dumps({"size": len(raw), "codes": send(host, int(port), raw, args.wait)}))
 
 
+def no_ack(args):
+    """An INVITE (UDP, with an offer) whose 2xx we never ACK; then the BYE that
+    RFC 3261 13.3.1.4 says must come, answered 200. Prints the codes received,
+    the seconds from the first 2xx to the BYE and the BYE's Reason."""
+    host, port = args.to.rsplit(":", 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((host, int(port)))  # which also gives the socket its address, for Via and Contact
+    me, my_port = s.getsockname()
+    sdp = f"v=0\r\no=- 1 1 IN IP4 {me}\r\ns=-\r\nc=IN IP4 {me}\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n"
+    invite = (f"INVITE sip:{args.called}@{host}:{port} SIP/2.0\r\n"
+              f"Via: SIP/2.0/UDP {me}:{my_port};branch=z9hG4bK-noack-{my_port}\r\nMax-Forwards: 70\r\n"
+              f"From: <sip:noack@{me}>;tag=noack\r\nTo: <sip:{args.called}@{host}>\r\n"
+              f"Call-ID: noack-{my_port}@{me}\r\nCSeq: 1 INVITE\r\nContact: <sip:noack@{me}:{my_port}>\r\n"
+              f"Content-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n{sdp}")
+    s.send(invite.encode())
+    s.settimeout(0.2)
+    out = {"codes": [], "bye_after_s": None, "bye_reason": None}
+    answered_at = None
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline and out["bye_after_s"] is None:
+        try:
+            data = s.recv(65535)
+        except socket.timeout:
+            continue
+        if data.startswith(b"SIP/2.0 "):
+            out["codes"] += codes_in(data)
+            if answered_at is None and any(200 <= c < 300 for c in codes_in(data)):
+                answered_at = time.monotonic()
+        elif data.startswith(b"BYE ") and answered_at:
+            out["bye_after_s"] = round(time.monotonic() - answered_at, 2)
+            reason = re.search(rb"^Reason:[ \t]*(.*?)\r$", data, re.M | re.I)
+            out["bye_reason"] = reason.group(1).decode() if reason else None
+            s.send(ok_for(data))
+    s.close()
+    print(json.dumps(out))
+
+
+def ok_for(request):
+    """A 200 OK to `request`: its Via, From, To, Call-ID and CSeq copied."""
+    keep = re.compile(rb"^(Via|v|From|f|To|t|Call-ID|i|CSeq)[ \t]*:", re.I)
+    headers = [line for line in request.split(b"\r\n\r\n")[0].split(b"\r\n")[1:] if keep.match(line)]
+    return b"\r\n".join([b"SIP/2.0 200 OK"] + headers + [b"Content-Length: 0", b"", b""])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["corpus", "burst", "big"])
+    p.add_argument("mode", choices=["corpus", "burst", "big", "no-ack"])
+    p.add_argument("--called", help="the number an INVITE calls (no-ack)")
     p.add_argument("--to", required=True)
     p.add_argument("--dir")
     p.add_argument("--size", type=int, default=100000)
@@ -165,7 +212,7 @@ def main():
     p.add_argument("--count", type=int, default=10000)
     p.add_argument("--seed", type=int, default=4475)
     args = p.parse_args()
-    {"corpus": corpus, "burst": burst, "big": big}[args.mode](args)
+    {"corpus": corpus, "burst": burst, "big": big, "no-ack": no_ack}[args.mode](args)
 
 
 if __name__ == "__main__":

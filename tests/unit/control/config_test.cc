@@ -43,6 +43,7 @@ TEST(ServerConfig, MinimalFlagsAndDefaults) {
   EXPECT_EQ(c.sip_port, 5060);
   EXPECT_EQ(c.capacity, 500u);
   EXPECT_EQ(c.sip_udp_buffer_bytes, 8u << 20);
+  EXPECT_EQ(c.sip_t1_ms, 500u) << "RFC 3261's T1: timer H, and the wait for a 2xx's ACK, is 32 s";
   EXPECT_EQ(c.media_latch, "address") << "only the SDP's address may latch a leg, by default";
 }
 
@@ -66,6 +67,7 @@ TEST(ServerConfig, BadFlagsExitWith2) {
            {"--sip", "198.18.1.1", "--country-code", "0x"},
            {"--sip", "198.18.1.1", "--sip-udp-buffer", "2G"},
            {"--sip", "198.18.1.1", "--media-latch", "anyone"},
+           {"--sip", "198.18.1.1", "--sip-t1", "5000"},            // beyond T2 (4 s)
        }) {
     std::vector<std::string> args = bad;
     args.insert(args.end(), {"--rules-db", "unix:/x", "--cdr-db", "unix:/x", "--cdr-spool-dir", "/tmp"});
