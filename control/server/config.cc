@@ -43,18 +43,18 @@ bool parse_peer(const std::string& text, Peer& out, std::string& error) {
   return true;
 }
 
-int parse_server_flags(int argc, char** argv, ServerConfig& c) {
-  CLI::App app{
-      "tandem-control: the call server. A B2BUA that routes calls by the Rules DB, anchors their\n"
-      "media on tandem-dataplane and writes a CDR per call. SIP on UDP and TCP."};
-  app.set_config("--config", "", "file with these flags (TOML or INI: name = value, lists as [..])");
-  app.get_formatter()->column_width(40);
+namespace {
 
+// What the command line gives as text and is checked after parsing.
+struct SipText {
   std::string listen;
   std::vector<std::string> peers;
-  app.add_option("--sip", listen, "our SIP address IPV4[:PORT] (port 5060 by default): listen, Via, Contact")
+};
+
+void add_sip_flags(CLI::App& app, ServerConfig& c, SipText& t) {
+  app.add_option("--sip", t.listen, "our SIP address IPV4[:PORT] (port 5060 by default): listen, Via, Contact")
       ->required();
-  app.add_option("--peer", peers,
+  app.add_option("--peer", t.peers,
                  "NAME=IPV4[/LEN] allowed to send calls besides the Rules DB's providers and VMs (the SBCs); "
                  "repeatable");
   app.add_option("--max-message", c.max_message_bytes, "largest SIP message accepted, bytes")
@@ -67,6 +67,9 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
                  "RFC 3261's T1 (RTT estimate), ms: retransmission intervals start there and a transaction "
                  "(or a 2xx waiting for its ACK) times out after 64*T1")
       ->check(CLI::Range(50u, 4000u))->capture_default_str();
+}
+
+void add_call_flags(CLI::App& app, ServerConfig& c) {
   app.add_option("--capacity", c.capacity, "concurrent calls; beyond: 503 with Retry-After")
       ->check(CLI::Range(1u, 1000000u))->capture_default_str();
   app.add_option("--retry-after", c.retry_after_s, "Retry-After of the 503 at capacity, seconds")
@@ -79,6 +82,9 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
   app.add_flag("--failover-on-6xx", c.failover_on_6xx, "a provider's 6xx tries the next provider too");
   app.add_option("--max-call", c.max_call_s, "seconds an answered call may last before both sides get a BYE")
       ->check(CLI::Range(1u, 7u * 86400u))->capture_default_str();
+}
+
+void add_media_flags(CLI::App& app, ServerConfig& c) {
   app.add_option("--dataplane-socket", c.dataplane_socket, "tandem-dataplane's control socket")->capture_default_str();
   app.add_option("--media-latch", c.media_latch,
                  "who may send a call's media before it latched, when the SDP gave an address: address (that "
@@ -99,29 +105,33 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
                  "role of the dataplane port facing providers and SBCs (default: the first port)");
   app.add_option("--internal-media", c.internal_role,
                  "role of the dataplane port facing customers' VMs (default: the external one)");
+}
+
+void add_operator_flags(CLI::App& app, ServerConfig& c) {
   app.add_option("--control-socket", c.control_socket, "socket tandemctl talks to")->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))->capture_default_str();
   app.add_option("--dc", c.dc, "this DC's name (CDRs, logs)")->capture_default_str();
   app.add_option("--node", c.node, "this server's name (CDRs, logs)")->capture_default_str();
+}
+
+void add_rules_flags(CLI::App& app, ServerConfig& c) {
   db::add_db_flags(app, c.rules_db, c.rules_db_flags);
   app.add_option("--rules-poll", c.rules_poll_ms, "ms between checks of the Rules DB's config_version")
       ->check(CLI::Range(50u, 3600000u))->capture_default_str();
   app.add_option("--country-code", c.number_plan.country_code, "for national numbers")->capture_default_str();
   app.add_option("--national-prefix", c.number_plan.national_prefix, "trunk prefix")->capture_default_str();
   app.add_option("--international-prefix", c.number_plan.international_prefix, "")->capture_default_str();
-  cdr::add_cdr_flags(app, c.cdr);
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+int fail(const std::string& what) {
+  std::cerr << "tandem-control: " << what << "\n";
+  return 2;
+}
 
-  auto fail = [](const std::string& what) {
-    std::cerr << "tandem-control: " << what << "\n";
-    return 2;
-  };
+// --sip and --peer: -1 when they are right, else the exit code (said why).
+int finish_sip_flags(ServerConfig& c, const SipText& t) {
+  const std::string& listen = t.listen;
   std::string host = listen;
   if (auto colon = listen.rfind(':'); colon != std::string::npos) {
     host = listen.substr(0, colon);
@@ -137,12 +147,36 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
   if (inet_pton(AF_INET, host.c_str(), &a) != 1 || a.s_addr == 0)
     return fail("--sip " + listen + ": needs this node's IPv4 address (it goes into Via and Contact)");
   c.sip_address = host;
-  for (const auto& text : peers) {
+  for (const auto& text : t.peers) {
     Peer p;
     std::string error;
     if (!parse_peer(text, p, error)) return fail("--peer " + error);
     c.peers.push_back(p);
   }
+  return -1;
+}
+
+}  // namespace
+
+int parse_server_flags(int argc, char** argv, ServerConfig& c) {
+  CLI::App app{
+      "tandem-control: the call server. A B2BUA that routes calls by the Rules DB, anchors their\n"
+      "media on tandem-dataplane and writes a CDR per call. SIP on UDP and TCP."};
+  app.set_config("--config", "", "file with these flags (TOML or INI: name = value, lists as [..])");
+  app.get_formatter()->column_width(40);
+  SipText sip;
+  add_sip_flags(app, c, sip);
+  add_call_flags(app, c);
+  add_media_flags(app, c);
+  add_operator_flags(app, c);
+  add_rules_flags(app, c);
+  cdr::add_cdr_flags(app, c.cdr);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (const int rc = finish_sip_flags(c, sip); rc >= 0) return rc;
   std::string error;
   if (!rules::validate_plan(c.number_plan, error)) return fail("number plan: " + error);
   if (!db::finish_db_flags(c.rules_db, c.rules_db_flags, error)) return fail(error);
