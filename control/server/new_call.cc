@@ -246,8 +246,8 @@ void CallServer::refuse_call(Call& call, Counter counter, int status, const char
   spdlog::info("[{}] {} {}: {}", call.call_id, status, phrase, why);
   call.disposition = cdr::Disposition::rejected;
   call.hangup_reason = why.substr(0, cdr::kMaxName);
-  nta_incoming_treply(call.invite_a, status, phrase, SIPTAG_WARNING_STR(warning(config_.sip_address, why, warn).c_str()),
-                      TAG_END());
+  const std::string header = warning(config_.sip_address, why, warn);
+  nta_incoming_treply(call.invite_a, status, phrase, SIPTAG_WARNING_STR(header.c_str()), TAG_END());
   call.final_code = static_cast<uint16_t>(status);
   end(call);
 }

@@ -222,7 +222,8 @@ TEST(ConformAnswer, AMatchingAnswerIsUnchanged) {
 // RFC 3264 section 6: exactly the offer's m= lines, in its order.
 TEST(ConformAnswer, AnExtraStreamIsDroppedAndAMissingOneRefused) {
   const std::string offer = relayed(kOffer, "198.18.0.11", 30000);  // audio, video
-  std::string extra = relayed(kAnswerHead + "m=video 0 RTP/AVP 96\r\nm=audio 50002 RTP/AVP 8\r\n", "198.18.0.10", 20000);
+  std::string extra =
+      relayed(kAnswerHead + "m=video 0 RTP/AVP 96\r\nm=audio 50002 RTP/AVP 8\r\n", "198.18.0.10", 20000);
   std::string error;
   ASSERT_TRUE(conform_answer(offer, extra, error)) << error;
   EXPECT_EQ(m_lines(extra), (std::vector<std::string>{"m=audio 20000 RTP/AVP 0", "m=video 0 RTP/AVP 96"})) << extra;
