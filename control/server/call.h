@@ -36,7 +36,7 @@ struct Relayed {
   nta_outgoing_t* out = nullptr;  // on the other side
   int from = kA;
   bool is_invite = false;
-  bool with_sdp = false;          // an INVITE without: its 2xx brings the offer
+  std::string sdp;                // as relayed: an INVITE's offer, which the 2xx must answer; none: the 2xx brings the offer
 };
 
 class CallServer;

@@ -69,7 +69,8 @@ class CallServer : public rules::ProviderLoad {
   // The caller's offer, if any, anchored on a new media session; false: the call was refused.
   bool anchor_offer(Call& call, const sip_t* sip);
   // Our final answer to a call that reached no target, and its end.
-  void refuse_call(Call& call, Counter counter, int status, const char* phrase, const std::string& why);
+  void refuse_call(Call& call, Counter counter, int status, const char* phrase, const std::string& why,
+                   uint16_t warn = 399);
 
   // targets.cc: side B, target after target; the caller hears their answers.
   static int invite_cb(nta_outgoing_magic_t*, nta_outgoing_t*, const sip_t*);
@@ -82,7 +83,8 @@ class CallServer : public rules::ProviderLoad {
   int on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t* sip);
   void target_ringing(Call& call, int status, const sip_t* sip);
   void target_answered(Call& call, const sip_t* sip);
-  void answer_unusable(Call& call, const std::string& error);
+  // The callee answered with SDP we cannot relay: the call ends, `reason` in its CDR, `error` in the log.
+  void answer_unusable(Call& call, const char* reason, const std::string& error);
   void target_failed(Call& call, int status, const char* why);
   // No target left: the caller hears why (503 when the providers failed).
   void targets_exhausted(Call& call, int status, const char* why, bool providers_failed);

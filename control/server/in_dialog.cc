@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "control/server/call_server_internal.h"
+#include "control/server/sdp_rewrite.h"
 
 namespace tandem::control {
 
@@ -86,8 +87,8 @@ void CallServer::relay_request(Call& call, int from, nta_incoming_t* irq, const 
   const bool is_sdp = has_body(sip) && sip->sip_content_type && sip->sip_content_type->c_type &&
                       strcasecmp(sip->sip_content_type->c_type, "application/sdp") == 0;
   if (is_sdp && !anchor_sdp(call, from, sip, sdp, error)) {
-    nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE, SIPTAG_WARNING_STR(warning(config_.sip_address, error).c_str()),
-                        TAG_END());
+    const std::string why = warning(config_.sip_address, error, warn_code(error));
+    nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE, SIPTAG_WARNING_STR(why.c_str()), TAG_END());
     nta_incoming_destroy(irq);
     return;
   }
@@ -107,7 +108,7 @@ void CallServer::relay_request(Call& call, int from, nta_incoming_t* irq, const 
     nta_incoming_destroy(irq);
     return;
   }
-  call.relayed.push_back(Relayed{irq, out, from, is_invite, is_sdp});
+  call.relayed.push_back(Relayed{irq, out, from, is_invite, sdp});
 }
 
 int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t* sip) {
@@ -119,10 +120,13 @@ int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t
   call.relayed.erase(it);
   const int to = 1 - r.from;
   std::string sdp, error;
+  bool mismatch = false;
   if (r.is_invite && status < 300 && sip) {
-    ack_2xx(call, to, sip, !r.with_sdp && has_body(sip));
+    ack_2xx(call, to, sip, r.sdp.empty() && has_body(sip));
     if (has_body(sip) && !anchor_sdp(call, to, sip, sdp, error))
       spdlog::warn("[{}] re-INVITE answer SDP unusable: {}", call.call_id, error);
+    mismatch = !sdp.empty() && !r.sdp.empty() && !conform_answer(r.sdp, sdp, error);
+    if (mismatch) sdp.clear();
   }
   nta_incoming_treply(r.in, status, phrase_of(sip, "Relayed"),
                       TAG_IF(r.is_invite && status < 300, SIPTAG_CONTACT_STR(contact_for(call, r.from))),
@@ -130,6 +134,11 @@ int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t
                       TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
   release_answered(call, r.from, r.in, r.is_invite && status < 300);
   nta_outgoing_destroy(orq);
+  if (mismatch) {
+    // The offerer got the 2xx its transaction needs, but no answer it could use.
+    spdlog::warn("[{}] re-INVITE answer ends the call: {}", call.call_id, error);
+    hang_up(call, cdr::HangupSide::system, "re-INVITE answer does not match the offer", -1);
+  }
   return 0;
 }
 

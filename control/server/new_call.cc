@@ -243,7 +243,7 @@ bool CallServer::anchor_offer(Call& call, const sip_t* sip) {
   const std::string body = sdp_body(home.get(), sip, error);
   std::unique_ptr<ParsedSdp> offer;
   if ((body.empty() && !error.empty()) || (!body.empty() && !(offer = ParsedSdp::parse(body, error)))) {
-    refuse_call(call, Counter::refused_sdp, 488, "Not Acceptable Here", error);
+    refuse_call(call, Counter::refused_sdp, 488, "Not Acceptable Here", error, warn_code(error));
     return false;
   }
   const MediaEndpoint caller = offer ? offer->endpoint() : MediaEndpoint{};
@@ -258,13 +258,14 @@ bool CallServer::anchor_offer(Call& call, const sip_t* sip) {
   return true;
 }
 
-void CallServer::refuse_call(Call& call, Counter counter, int status, const char* phrase, const std::string& why) {
+void CallServer::refuse_call(Call& call, Counter counter, int status, const char* phrase, const std::string& why,
+                             uint16_t warn) {
   counters_.add(counter);
   spdlog::info("[{}] {} {}: {}", call.call_id, status, phrase, why);
   call.disposition = cdr::Disposition::rejected;
   call.hangup_reason = why.substr(0, cdr::kMaxName);
-  nta_incoming_treply(call.invite_a, status, phrase, SIPTAG_WARNING_STR(warning(config_.sip_address, why).c_str()),
-                      TAG_END());
+  const std::string header = warning(config_.sip_address, why, warn);
+  nta_incoming_treply(call.invite_a, status, phrase, SIPTAG_WARNING_STR(header.c_str()), TAG_END());
   call.final_code = static_cast<uint16_t>(status);
   end(call);
 }

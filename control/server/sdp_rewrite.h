@@ -29,10 +29,15 @@ struct MediaEndpoint {
   uint8_t clock_khz = 8;    // of the first payload type offered
 };
 
+// The warn-code (RFC 3261 section 20.43) of the Warning header that explains a
+// parse() refusal `error`: 301 "incompatible network address formats" for
+// media on IPv6 or a host name, 399 (miscellaneous) for the rest.
+uint16_t warn_code(std::string_view error);
+
 class ParsedSdp {
  public:
-  // nullptr and `error` when the body is not SDP we can anchor: syntax, no
-  // IPv4 audio stream, a port out of range.
+  // nullptr and `error` when the body is not SDP we can anchor: syntax, no m=
+  // line, no RTP audio stream, audio not on IPv4, a port out of range.
   static std::unique_ptr<ParsedSdp> parse(std::string_view body, std::string& error);
   ~ParsedSdp();
   ParsedSdp(const ParsedSdp&) = delete;
@@ -50,5 +55,13 @@ class ParsedSdp {
   std::unique_ptr<Impl> impl_;
   MediaEndpoint endpoint_;
 };
+
+// RFC 3264 section 6: an answer has the offer's m= lines, in order, each of
+// the offered media type and transport. Both SDPs as with_relay printed them
+// (one stream relayed, the others refused): `answer` is mended where only
+// refused streams differ (a line the offer lacks is dropped, one the answer
+// lacks is added refused, with port 0). False and `error` when the relayed
+// stream itself is answered elsewhere or on another transport.
+bool conform_answer(std::string_view offer, std::string& answer, std::string& error);
 
 }  // namespace tandem::control

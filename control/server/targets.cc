@@ -15,6 +15,7 @@
 #include <random>
 
 #include "control/server/call_server_internal.h"
+#include "control/server/sdp_rewrite.h"
 #include "control/server/sip_checks.h"
 #include "control/server/su_home.h"
 
@@ -27,6 +28,12 @@ namespace {
 std::string new_call_id(uint64_t serial, const std::string& host) {
   static std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{:016x}-{}@{}", rng(), serial, host);
+}
+
+// RFC 3264 section 6, for the callee's SDP anchored as `answer`. A delayed
+// offer's answers bring the offer: there is nothing to match.
+bool answers_offer(const Call& call, std::string& answer, std::string& error) {
+  return call.offer_to_b.empty() || conform_answer(call.offer_to_b, answer, error);
 }
 
 }  // namespace
@@ -134,8 +141,10 @@ int CallServer::on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t*
 void CallServer::target_ringing(Call& call, int status, const sip_t* sip) {
   call.state = CallState::ringing;
   std::string sdp, error;
-  if (has_body(sip) && !anchor_sdp(call, kB, sip, sdp, error))
+  if (has_body(sip) && !(anchor_sdp(call, kB, sip, sdp, error) && answers_offer(call, sdp, error))) {
     spdlog::warn("[{}] early media SDP from {} ignored: {}", call.call_id, call.plan.targets[call.target].label, error);
+    sdp.clear();
+  }
   reply_a(call, status, phrase_of(sip, "Ringing"), sdp);
 }
 
@@ -145,7 +154,9 @@ void CallServer::target_answered(Call& call, const sip_t* sip) {
   ack_2xx(call, kB, sip, call.offer_to_b.empty());
   stop_timer(call.ring_timer);
   std::string sdp, error;
-  if (!anchor_sdp(call, kB, sip, sdp, error)) return answer_unusable(call, error);
+  if (!anchor_sdp(call, kB, sip, sdp, error)) return answer_unusable(call, "callee's SDP answer unusable", error);
+  if (!answers_offer(call, sdp, error))
+    return answer_unusable(call, "callee's SDP answer does not match the offer", error);
   call.state = CallState::answered;
   call.answer_ms = now_ms();
   call.disposition = cdr::Disposition::answered;
@@ -155,16 +166,16 @@ void CallServer::target_answered(Call& call, const sip_t* sip) {
   spdlog::info("[{}] answered by {}", call.call_id, call.plan.targets[call.target].label);
 }
 
-void CallServer::answer_unusable(Call& call, const std::string& error) {
+void CallServer::answer_unusable(Call& call, const char* reason, const std::string& error) {
   if (call.ack[kB].waits) {
     call.ack[kB].waits = false;
     send_ack(call, kB);
   }
-  spdlog::warn("[{}] answer from {} cannot be anchored: {}", call.call_id, call.plan.targets[call.target].label, error);
+  spdlog::warn("[{}] {} ({}): {}", call.call_id, reason, call.plan.targets[call.target].label, error);
   call.state = CallState::answered;  // B's dialog exists: it gets a BYE
   call.answer_ms = 0;
   call.disposition = cdr::Disposition::failed;
-  call.hangup_reason = "callee's SDP answer unusable";
+  call.hangup_reason = reason;
   reply_a(call, 502, "Bad Gateway");
   call.final_code = 502;
   send_bye(call, kB);
