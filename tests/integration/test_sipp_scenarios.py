@@ -7,8 +7,8 @@ and a red sip test would blame the product for them (issue 12, item 3):
   call), every call of uac_call and uac_wait_bye must succeed: a 100 Trying
   that came while sipp was held on a conditional send after the INVITE aborted
   them (19 of 20 calls at -r 4);
-- uas_reinvite answers an offer without a direction attribute as sendrecv
-  (RFC 3264 5.1), not with the direction of an earlier offer, and a re-INVITE
+- uas_reinvite takes an offer's direction from its stream, else its session,
+  else sendrecv (RFC 3264 5.1), never from an earlier offer, and a re-INVITE
   without SDP as no offer at all.
 
 Needs root (sipp's play_pcap_audio sends through a raw socket) and sipp."""
@@ -90,23 +90,37 @@ class Scenarios(unittest.TestCase):
                   uac_keys=[("bye_timeout_ms", 10000), ("rtcp_mux", 0), ("media", 1), ("delayed_offer", 0)],
                   uas_keys=[("hold_ms", 200)])
 
-    def test_offer_without_a_direction_is_sendrecv(self):
-        # uac_reinvite with a resume that has no direction line (as a B2BUA may relay it):
-        # after the hold (sendonly), the UAS must answer sendrecv again.
+    def reinvite_variant(self, hold_at_session_level):
+        """uac_reinvite with a resume that has no direction line (as a B2BUA may relay it),
+        and its hold's a=sendonly at the session level if asked; in a dir of its own."""
         workdir = temp_dir("tandem-sipp-uac-")
         with open(os.path.join(SCENARIOS, "uac_reinvite.xml")) as f:
             scenario = f.read()
         resume = scenario.index("m=audio [media_port+2]")
         line = scenario.index("a=sendrecv\n", resume)
         scenario = scenario[:line] + scenario[line + len("a=sendrecv\n"):]
-        with open(os.path.join(workdir, "uac_resume_without_direction.xml"), "w") as f:
+        if hold_at_session_level:
+            hold = scenario.index("CSeq: 2 INVITE")
+            line = scenario.index("a=sendonly\n", hold)
+            scenario = scenario[:line] + scenario[line + len("a=sendonly\n"):]
+            timing = scenario.index("t=0 0\n", hold) + len("t=0 0\n")
+            scenario = scenario[:timing] + "a=sendonly\n" + scenario[timing:]
+        with open(os.path.join(workdir, "uac_reinvite_variant.xml"), "w") as f:
             f.write(scenario)
         shutil.copy(os.path.join(SCENARIOS, "pcmu_1s.pcap"), workdir)
-        logs = self.pair("uac_resume_without_direction", "uas_reinvite", calls=1,
-                         uac_keys=[("hold_ms", 300), ("check_hold", 1)], uac_dir=workdir)
-        offers = log_values(logs, "uas", "REINVITE_OFFER")
-        self.assertEqual([o.get("dir") for o in offers], ["sendonly", "sendrecv"], offers)
-        self.assertEqual(log_values(logs, "uac", "RESUME_ANSWER_DIR")[0].get("dir"), "sendrecv")
+        return workdir
+
+    def test_offer_without_a_direction_is_sendrecv(self):
+        # After the hold (sendonly: the stream's, or the session's), the UAS answers the resume
+        # without a direction line sendrecv again, not recvonly as to the hold.
+        for session_level in (False, True):
+            logs = self.pair("uac_reinvite_variant", "uas_reinvite", calls=1,
+                             uac_keys=[("hold_ms", 300), ("check_hold", 1)],
+                             uac_dir=self.reinvite_variant(session_level))
+            offers = log_values(logs, "uas", "REINVITE_OFFER")
+            self.assertEqual([o.get("dir") for o in offers], ["sendonly", "sendrecv"], offers)
+            self.assertEqual(log_values(logs, "uac", "HOLD_ANSWER_DIR")[0].get("dir"), "recvonly")
+            self.assertEqual(log_values(logs, "uac", "RESUME_ANSWER_DIR")[0].get("dir"), "sendrecv")
 
     def test_reinvite_without_sdp_is_no_offer(self):
         logs = self.pair("uac_refresh", "uas_reinvite", calls=1, uac_keys=[("hold_ms", 300)])
