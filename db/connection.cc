@@ -15,6 +15,42 @@ std::string error_text(const sql::SQLException& e) {
          e.getSQLState() + ")";
 }
 
+namespace {
+
+// The errors of a connection that is gone, client side (libmariadb's errmsg.h)
+// and server side (mysqld_error.h): Connector/C++ passes their numbers on.
+constexpr int kServerShutdown = 1053;      // ER_SERVER_SHUTDOWN: "Server shutdown in progress"
+constexpr int kConnectionKilled = 1927;    // ER_CONNECTION_KILLED (MariaDB): "Connection was killed"
+constexpr int kServerGone = 2006;          // CR_SERVER_GONE_ERROR: "MySQL server has gone away"
+constexpr int kServerLost = 2013;          // CR_SERVER_LOST: "Lost connection to server during query"
+constexpr int kServerLostExtended = 2055;  // CR_SERVER_LOST_EXTENDED: the same, with the system error
+
+}  // namespace
+
+bool connection_lost(const sql::SQLException& e) {
+  switch (e.getErrorCode()) {
+    case kServerShutdown:
+    case kConnectionKilled:
+    case kServerGone:
+    case kServerLost:
+    case kServerLostExtended:
+      return true;
+    default:
+      // SQLSTATE 08S01: "communication link failure", whatever the number.
+      return e.getSQLState() == "08S01";
+  }
+}
+
+bool still_connected(sql::Connection& c) {
+  try {
+    execute(c, "DO 0");
+    return true;
+  } catch (const sql::SQLException& e) {
+    if (connection_lost(e)) return false;
+    throw;
+  }
+}
+
 void execute(sql::Connection& c, const std::string& statement) {
   std::unique_ptr<sql::Statement> st(c.createStatement());
   st->execute(statement);

@@ -3,7 +3,8 @@
 // utf8mb4 and strict SQL mode. Shared by rules/, cdr/, the call server and the
 // tools, which differ only in what they do with the connection. Reconnecting
 // is the users' policy: none of them keeps a connection across an error (a DB
-// failover moves the virtual IP; the next connect finds whoever answers).
+// failover moves the virtual IP; the next connect finds whoever answers), and
+// one kept between uses may have been lost meanwhile (connection_lost below).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,17 @@ bool parse_address(const std::string& text, Address& out, std::string& error);
 std::unique_ptr<sql::Connection> connect(const Config& config, bool use_database, std::string& error);
 
 std::string error_text(const sql::SQLException& e);
+
+// Whether `e` says that the connection itself is gone (the server restarted or
+// shut down, closed it after wait_timeout or a KILL, the network broke:
+// "server has gone away", "lost connection"...), so that a new connection may
+// well work where any other error would happen again.
+bool connection_lost(const sql::SQLException& e);
+// One round trip on a connection kept from an earlier use: false if it was
+// lost meanwhile (connection_lost), for the caller to open a new one; any
+// other error is thrown.
+bool still_connected(sql::Connection& c);
+
 void execute(sql::Connection& c, const std::string& statement);
 std::unique_ptr<sql::ResultSet> query(sql::Connection& c, const std::string& statement);
 

@@ -34,7 +34,13 @@ bool Reloader::reload(bool force, std::string& error) {
     uint64_t v = 0;
     std::string e;
     if (!source_.version(v, e)) return fail("cannot read config_version", e, true);
-    if (v == old->version()) return true;
+    if (v == old->version()) {
+      // Up to date: whatever failed before (the DB down, a restart) is over.
+      std::lock_guard l(stats_mutex_);
+      if (!stats_.last_error.empty()) spdlog::info("rules: version {} is current, the failure is over", v);
+      stats_.last_error.clear();
+      return true;
+    }
   }
   RulesData data;
   std::string e;

@@ -2,7 +2,9 @@
 // once (current()) and keeps to its end; a poller thread reads the source's
 // config_version every interval and, when it changed (or on reload(force)),
 // loads and builds a new snapshot off the call path and swaps it in. A load
-// or build that fails keeps the old snapshot, is logged and counted.
+// or build that fails keeps the old snapshot, is logged and counted, and is
+// the last error until a load, or a poll that finds the snapshot up to date,
+// succeeds. A Rules DB connection lost meanwhile is the Store's to replace.
 //
 // The swap is std::atomic<std::shared_ptr<const Snapshot>> (in libstdc++
 // since GCC 12): a reader's load() is a short critical section on a spin bit
@@ -50,7 +52,8 @@ struct ReloaderStats {
   uint64_t failed_loads = 0;   // loads or builds that failed: the old snapshot stayed
   uint64_t failed_polls = 0;   // version reads that failed
   uint64_t version = 0;        // of the current snapshot
-  std::string last_error;      // of the last failure, empty once a later load succeeds
+  std::string last_error;      // of the last failure; empty once a later reload or poll
+                               // finds the current snapshot up to date (or loads a new one)
 };
 
 class Reloader {

@@ -37,19 +37,29 @@ void Store::disconnect() {
   conn_.reset();
 }
 
+// A connection kept from an earlier call gets the call's first statement here
+// (USE the database, or DO 0): if the server lost it meanwhile (a restart, a
+// failover, wait_timeout), it and the load's readers (same server) are
+// replaced at once, and the call goes on on the new one instead of failing
+// for it. Nothing was sent yet, so this is safe before a write too; an error
+// later in the call is reported, and the next call connects again.
 bool Store::connect(bool use_database, std::string& error) {
   if (conn_) {
-    if (use_database) {
-      try {
+    try {
+      if (use_database) {
         conn_->setSchema(config_.database);
         return true;
-      } catch (const sql::SQLException& ex) {
+      }
+      if (db::still_connected(*conn_)) return true;
+    } catch (const sql::SQLException& ex) {
+      if (!db::connection_lost(ex)) {
         error = "Rules DB " + config_.database + ": " + db::error_text(ex);
         disconnect();
         return false;
       }
     }
-    return true;
+    disconnect();
+    disconnect_readers();
   }
   conn_ = open_connection(use_database, error);
   return conn_ != nullptr;

@@ -48,8 +48,9 @@ struct DbConfig : db::Config {
 const std::vector<std::string>& table_names();
 std::vector<std::string> csv_columns(const std::string& table);  // empty: no such table
 
-// One connection, made on first use and again after any error. Thread-safe:
-// calls are serialised.
+// One connection, made on first use and again after any error; kept between
+// calls, and replaced when the server lost it meanwhile (a restart, a
+// failover, wait_timeout): see connect(). Thread-safe: calls are serialised.
 class Store {
  public:
   explicit Store(DbConfig config, NumberPlan plan = {});
@@ -90,11 +91,12 @@ class Store {
 
 
  private:
+  // conn_, kept (and checked: lost ones replaced, the readers with it) or new.
   bool connect(bool use_database, std::string& error);
   // Every table on conn_, in the caller's transaction; `bad`: the first row that does not parse.
   void read_all(RulesData& d, std::string& bad);
   void disconnect();
-  // The connections load() reads the rules table on, besides conn_.
+  // The connections load() reads the rules table on, besides conn_ (lost ones replaced).
   bool connect_readers(size_t n, std::string& error);
   // A connection in REPEATABLE READ (consistent snapshots); null with `error` set.
   std::unique_ptr<sql::Connection> open_connection(bool use_database, std::string& error);

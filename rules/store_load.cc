@@ -2,9 +2,11 @@
 #include <cppconn/connection.h>
 #include <cppconn/exception.h>
 
+#include <cstddef>
 #include <iterator>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "rules/row_reader.h"
 #include "rules/store.h"
@@ -136,6 +138,21 @@ void Store::read_all(RulesData& d, std::string& bad) {
 }
 
 bool Store::connect_readers(size_t n, std::string& error) {
+  // Kept from the last load, maybe long ago: one the server lost since (its
+  // wait_timeout, a restart that conn_ did not see) is replaced.
+  // (Not erase_if: another error thrown in the middle of its moves would leave
+  // null connections behind for disconnect_readers().)
+  for (size_t i = 0; i < readers_.size();) {
+    if (db::still_connected(*readers_[i])) {
+      ++i;
+      continue;
+    }
+    try {
+      readers_[i]->close();
+    } catch (const sql::SQLException&) {
+    }
+    readers_.erase(readers_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
   while (readers_.size() < n) {
     auto c = open_connection(true, error);
     if (!c) return false;

@@ -2,8 +2,8 @@
 // tests/support/mariadb_fixture.h): migrations and the
 // config_version triggers, ids from two DCs, every column type loaded and
 // routed, bad rows and invalid data keeping the old snapshot, reload after a
-// direct SQL edit, readers routing through continuous reloads, the DB down at
-// start and mid-run. Exits 77 when MariaDB cannot run on this machine.
+// direct SQL edit, readers routing through continuous reloads, the first
+// reload after a restart, the DB down at start and mid-run. Exits 77 when MariaDB cannot run on this machine.
 #include <gtest/gtest.h>
 
 #include <cppconn/connection.h>
@@ -15,6 +15,7 @@
 #include <sstream>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "db/connection.h"
 #include "rules/reloader.h"
@@ -633,6 +634,73 @@ TEST(RulesDb, TandemctlRulesAndRoute) {
   r = tandemctl("rules --db 127.0.0.1:" + std::to_string(tandem::testing::free_port()) + " status");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("Rules DB unreachable"), std::string::npos) << r.out;
+}
+
+// Issue 12: after a restart of the server every connection the Store kept is
+// dead. The first reload (forced, as `tandemctl rules reload` asks, or the
+// poller's) works on new ones instead of failing with 2006 "server has gone
+// away", and a failure that is over is no longer shown. Near the end: it
+// restarts the shared server.
+TEST(RulesDb, FirstReloadAfterARestartWorks) {
+  const std::string db = fresh_database("rules_restart");
+  {
+    auto c = connect(db);
+    seed(*c);
+  }
+  Store store(config(db));  // load_connections 3: its connection and two readers
+  StoreSource source(store);
+  Reloader reloader(source, {}, 1h);  // polled here, by hand
+  std::string e;
+  ASSERT_TRUE(reloader.reload(false, e)) << e;
+
+  // A clean restart, then the operator's reload: a load on lost connections.
+  g_db->stop(false);
+  ASSERT_TRUE(g_db->start(e)) << e;
+  EXPECT_TRUE(reloader.reload(true, e)) << e;
+  EXPECT_TRUE(reloader.stats().last_error.empty()) << reloader.stats().last_error;
+  EXPECT_EQ(reloader.stats().failed_loads, 0u);
+  EXPECT_EQ(reloader.stats().loads, 2u);
+
+  // A crash, then the poller: config_version on a lost connection.
+  g_db->stop(true);
+  ASSERT_TRUE(g_db->start(e)) << e;
+  EXPECT_TRUE(reloader.reload(false, e)) << e;
+  EXPECT_EQ(reloader.stats().failed_polls, 0u);
+
+  // Polled while the server is down: a failure that says why. The first poll
+  // once it is back finds the snapshot current: the failure is over.
+  g_db->stop(false);
+  EXPECT_FALSE(reloader.reload(false, e));
+  EXPECT_NE(reloader.stats().last_error.find("Rules DB unreachable"), std::string::npos)
+      << reloader.stats().last_error;
+  ASSERT_TRUE(g_db->start(e)) << e;
+  EXPECT_TRUE(reloader.reload(false, e)) << e;
+  EXPECT_TRUE(reloader.stats().last_error.empty()) << reloader.stats().last_error;
+  EXPECT_EQ(reloader.stats().failed_polls, 1u);
+
+  // The load's readers, idle since the last load, are lost (KILL here; the
+  // server's wait_timeout does the same) while the polled connection lives
+  // on: the next change is loaded on new readers.
+  auto c = connect(db);
+  exec(*c, "UPDATE rules SET target = '486' WHERE id = 101");
+  ASSERT_TRUE(reloader.reload(false, e)) << e;
+  EXPECT_EQ(reloader.stats().loads, 3u);
+  {
+    std::unique_ptr<sql::Statement> st(c->createStatement());
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '" + db +
+        "' AND ID <> CONNECTION_ID() ORDER BY ID"));
+    std::vector<uint64_t> ids;
+    while (rs->next()) ids.push_back(rs->getUInt64(1));
+    ASSERT_EQ(ids.size(), 3u);  // the polled connection (the first) and the readers
+    for (size_t i = 1; i < ids.size(); ++i) exec(*c, "KILL CONNECTION " + std::to_string(ids[i]));
+  }
+  exec(*c, "UPDATE rules SET target = '403' WHERE id = 101");
+  EXPECT_TRUE(reloader.reload(false, e)) << e;
+  EXPECT_EQ(reloader.stats().failed_loads, 0u);
+  EXPECT_EQ(reloader.current()->route_inbound("+49301234567", "", testing::utc(2026, 1, 13, 8))
+                .action->sip_code,
+            403);
 }
 
 // Last: it stops and restarts the shared server.

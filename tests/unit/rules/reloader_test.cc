@@ -1,5 +1,6 @@
 // The reloader against a scripted source: reload on a version change only,
-// failed loads and invalid data keep the old snapshot and are counted, calls
+// failed loads and invalid data keep the old snapshot and are counted (the
+// last error cleared once the snapshot is current again), calls
 // keep the snapshot they took, readers never see a gap while it swaps.
 #include "rules/reloader.h"
 
@@ -128,6 +129,35 @@ TEST(RulesReloader, FailuresKeepTheOldSnapshotAndAreCounted) {
   ASSERT_TRUE(r.reload(false, error)) << error;
   EXPECT_EQ(code(*r.current()), 403);
   EXPECT_TRUE(r.stats().last_error.empty());
+}
+
+// A failed poll (the DB restarting), then a poll that reads the same version:
+// the snapshot is up to date, so the failure is over and no status shows it.
+TEST(RulesReloader, APollThatFindsTheSnapshotCurrentClearsTheLastError) {
+  FakeSource src;
+  src.set(versioned(1));
+  Reloader r(src, {}, 1h);
+  std::string error;
+  ASSERT_TRUE(r.reload(false, error)) << error;
+  src.down = true;
+  EXPECT_FALSE(r.reload(false, error));
+  EXPECT_EQ(r.stats().last_error, "connection refused");
+  src.down = false;
+  ASSERT_TRUE(r.reload(false, error)) << error;
+  EXPECT_EQ(src.loads, 1);  // the same version: nothing loaded
+  EXPECT_TRUE(r.stats().last_error.empty()) << r.stats().last_error;
+  EXPECT_EQ(r.stats().failed_polls, 1u);  // the count stays
+
+  // Invalid data: rejected; then the edit is undone (version back to 1): current again.
+  RulesData bad = versioned(2);
+  bad.customers[0].time_zone = "Mars/Olympus";
+  src.set(bad);
+  EXPECT_FALSE(r.reload(false, error));
+  EXPECT_FALSE(r.stats().last_error.empty());
+  src.set(versioned(1));
+  ASSERT_TRUE(r.reload(false, error)) << error;
+  EXPECT_TRUE(r.stats().last_error.empty()) << r.stats().last_error;
+  EXPECT_EQ(code(*r.current()), 401);
 }
 
 TEST(RulesReloader, NothingAtStartThenThePollerRetries) {
