@@ -1,4 +1,4 @@
--- The CDR DB schema after every migration (cdr/mysql_sink.cc, migrations()),
+-- The CDR DB schema after every migration (cdr/schema.cc, schema()),
 -- which is what applies it: cdr::migrate(), later `tandemctl db init|migrate`.
 -- The integration test tests/integration/cdr checks that this file and the
 -- migrations produce the same tables. Keep both in step.

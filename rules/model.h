@@ -1,7 +1,7 @@
 // The Rules DB as plain data: customers and their numbers (DIDs), the rules
 // tried for a call to a number, attendant menus, and the providers and rate
 // tables of outbound least-cost routing. One row of a table is one struct;
-// store.cc fills them from the DB, snapshot_build.cc validates and compiles them.
+// store_load.cc fills them from the DB, snapshot_build.cc validates and compiles them.
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,5 @@
--- The Rules DB schema, as the migrations in rules/store.cc produce it (the code is the
--- source; tests/unit/rules/schema_test.cc checks that this file matches it).
+-- The Rules DB schema, as the migrations in rules/schema.cc produce it (the code is the
+-- source; tests/unit/rules/model_test.cc checks that this file matches it).
 -- Apply with `tandemctl db migrate` or Store::migrate, not by hand.
 --
 -- Ids: AUTO_INCREMENT, with auto_increment_increment = 2 and auto_increment_offset =

@@ -73,7 +73,7 @@ TEST(RulesModel, Days) {
   EXPECT_EQ(parse_caller_match("regex"), std::nullopt);
 }
 
-// rules/schema.sql is documentation: the migrations in store.cc are the source.
+// rules/schema.sql is documentation: the migrations in schema.cc are the source.
 TEST(RulesModel, SchemaFileMatchesTheMigrations) {
   const char* path = std::getenv("RULES_SCHEMA_SQL");
   ASSERT_NE(path, nullptr) << "RULES_SCHEMA_SQL not set (meson sets it)";
