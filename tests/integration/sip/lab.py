@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -322,10 +323,44 @@ class Lab:
         return s
 
 
+class CallTest(unittest.TestCase):
+    """What every call test checks on its module's Lab (`CallTest.lab`, set by
+    the module's setUpModule): sipp's exit code, the counters and the CDR rows
+    new since setUp; the lab idle again after each test."""
+
+    lab = None
+    idle_timeout = 20   # s for the calls, CDRs and sessions to be gone after a test
+    cdr_timeout = 20    # s for a call's CDR to reach the DB
+
+    def setUp(self):
+        self.before = {r["id"] for r in self.lab.cdrs()}
+        self.counters = self.lab.stats()["counters"]
+
+    def tearDown(self):
+        self.lab.wait_idle(timeout=self.idle_timeout)
+
+    def counted(self, name):
+        return self.lab.stats()["counters"][name] - self.counters[name]
+
+    def new_cdrs(self, count):
+        wait_for(lambda: len([r for r in self.lab.cdrs() if r["id"] not in self.before]) >= count, self.cdr_timeout,
+                 interval=0.1, what=f"{count} CDR(s)")
+        return [r for r in self.lab.cdrs() if r["id"] not in self.before]
+
+    def new_cdr(self):
+        rows = self.new_cdrs(1)
+        self.assertEqual(len(rows), 1, rows)
+        return rows[0]
+
+    def check_sipp(self, *peers, timeout=90):
+        for p in peers:
+            rc = p.wait(timeout=timeout)
+            self.assertEqual(rc, 0, f"sipp failed:\n{p.describe()}\n--- control:\n{self.lab.control_text()[-4000:]}")
+
+
 def main():
     require_environment()
     CLEANUP.install()
-    import unittest
     try:
         result = unittest.main(exit=False, verbosity=2).result
     finally:

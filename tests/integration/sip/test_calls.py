@@ -2,7 +2,6 @@
 dataplane relaying RTP on veths, MariaDB holding the rules and the CDRs. Every
 scenario is checked in the CDR DB row it leaves."""
 
-import unittest
 
 import lab
 from lab import CARRIER_A_PORT, CARRIER_B_PORT, DID_FORWARD, DID_MENU, DID_REJECT, DID_RING, DID_VM, MOBILE
@@ -19,31 +18,10 @@ def tearDownModule():
 def setUpModule():
     global LAB
     LAB = lab.Lab(control_args=["--no-answer", "4", "--provider-setup", "1500"])
+    lab.CallTest.lab = LAB
 
 
-class Calls(unittest.TestCase):
-    def setUp(self):
-        self.before = {r["id"] for r in LAB.cdrs()}
-        self.counters = LAB.stats()["counters"]
-
-    def tearDown(self):
-        LAB.wait_idle()
-
-    def counted(self, name):
-        return LAB.stats()["counters"][name] - self.counters[name]
-
-    def new_cdr(self):
-        lab.wait_for(lambda: [r for r in LAB.cdrs() if r["id"] not in self.before], 20, interval=0.1,
-                     what="the call's CDR")
-        rows = [r for r in LAB.cdrs() if r["id"] not in self.before]
-        self.assertEqual(len(rows), 1, rows)
-        return rows[0]
-
-    def check_sipp(self, *peers):
-        for p in peers:
-            rc = p.wait()
-            self.assertEqual(rc, 0, f"sipp failed:\n{p.describe()}\n--- control:\n{LAB.control_text()[-4000:]}")
-
+class Calls(lab.CallTest):
     def assert_cdr(self, cdr, **want):
         got = {k: cdr[k] for k in want}
         self.assertEqual(got, {k: str(v) for k, v in want.items()}, cdr)

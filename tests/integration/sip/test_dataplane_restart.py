@@ -10,7 +10,6 @@ rides the dataplane's exception taps, so that is when it is back)."""
 
 import signal
 import time
-import unittest
 
 import lab
 from lab import DID_VM
@@ -25,6 +24,7 @@ def setUpModule():
     global LAB
     LAB = lab.Lab(control_args=["--media-restore-deadline", str(DEADLINE_S),
                                 "--media-sample-interval", str(SAMPLE_S)])
+    lab.CallTest.lab = LAB
 
 
 def tearDownModule():
@@ -44,22 +44,9 @@ def kill_and_restart_dataplane(down_s):
     return time.monotonic() - killed
 
 
-class DataplaneRestart(unittest.TestCase):
-    def setUp(self):
-        self.before = {r["id"] for r in LAB.cdrs()}
-
-    def tearDown(self):
-        LAB.wait_idle(timeout=60)
-
-    def new_cdrs(self, n):
-        lab.wait_for(lambda: len([r for r in LAB.cdrs() if r["id"] not in self.before]) >= n, 60, interval=0.2,
-                     what=f"{n} CDRs")
-        return [r for r in LAB.cdrs() if r["id"] not in self.before]
-
-    def check_sipp(self, *peers):
-        for p in peers:
-            rc = p.wait(timeout=120)
-            self.assertEqual(rc, 0, f"sipp failed:\n{p.describe()}\n--- control:\n{LAB.control_text()[-4000:]}")
+class DataplaneRestart(lab.CallTest):
+    idle_timeout = 60   # 50 calls' CDRs and sessions
+    cdr_timeout = 60
 
     def wait_calls(self, n):
         lab.wait_for(lambda: LAB.stats()["active_calls"] >= n and len(LAB.dp.sessions()) >= n, 30, interval=0.2,
@@ -90,7 +77,7 @@ class DataplaneRestart(unittest.TestCase):
             for s in LAB.dp.sessions():
                 after_restart[s["id"]] = s["legs"][0]["packets"]
             time.sleep(0.2)
-        self.check_sipp(caller)
+        self.check_sipp(caller, timeout=120)
         vm.stop()
         cdrs = self.new_cdrs(CALLS)
         self.assertEqual(len(cdrs), CALLS)
@@ -116,7 +103,7 @@ class DataplaneRestart(unittest.TestCase):
         time.sleep(2 * SAMPLE_S)
         kill_and_restart_dataplane(DEADLINE_S + 2)
         # Each caller got its BYE (uac_wait_bye fails without it), and so did the VM.
-        self.check_sipp(caller, vm)
+        self.check_sipp(caller, vm, timeout=120)
         cdrs = self.new_cdrs(calls)
         for cdr in cdrs:
             self.assertEqual((cdr["hangup_side"], cdr["hangup_reason"]), ("system", "media relay lost"), cdr)

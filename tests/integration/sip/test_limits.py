@@ -3,7 +3,6 @@ media timeout (BYE both sides) and the maximum call duration. Each is checked
 in the CDR DB row it leaves. (The dataplane going away under calls:
 test_dataplane_restart.py.)"""
 
-import unittest
 
 import lab
 from lab import DID_VM
@@ -19,28 +18,10 @@ def setUpModule():
     global LAB
     LAB = lab.Lab(control_args=["--capacity", "1", "--retry-after", "7", "--max-call", "6"],
                   dataplane_args=("--idle-timeout", "4"))
+    lab.CallTest.lab = LAB
 
 
-class Limits(unittest.TestCase):
-    def setUp(self):
-        self.before = {r["id"] for r in LAB.cdrs()}
-        self.counters = LAB.stats()["counters"]
-
-    def tearDown(self):
-        LAB.wait_idle()
-
-    def counted(self, name):
-        return LAB.stats()["counters"][name] - self.counters[name]
-
-    def new_cdrs(self, count):
-        lab.wait_for(lambda: len([r for r in LAB.cdrs() if r["id"] not in self.before]) >= count, 20,
-                     interval=0.1, what=f"{count} CDR(s)")
-        return [r for r in LAB.cdrs() if r["id"] not in self.before]
-
-    def check_sipp(self, *peers):
-        for p in peers:
-            self.assertEqual(p.wait(), 0, f"sipp failed:\n{p.describe()}\n--- control:\n{LAB.control_text()[-4000:]}")
-
+class Limits(lab.CallTest):
     def test_capacity_503_with_retry_after(self):
         vm = LAB.vm("uas_ring_no_answer")
         first = LAB.provider_call("uac_cancel", DID_VM, keys={"ring_ms": 1500})

@@ -1,7 +1,6 @@
 """SDP through tandem-control end to end (issue 12): what the B2BUA refuses
 and how it says so, and the attributes it must relay untouched."""
 
-import unittest
 
 import lab
 from lab import DID_VM
@@ -16,26 +15,10 @@ def tearDownModule():
 def setUpModule():
     global LAB
     LAB = lab.Lab()
+    lab.CallTest.lab = LAB
 
 
-class Sdp(unittest.TestCase):
-    def setUp(self):
-        self.before = {r["id"] for r in LAB.cdrs()}
-
-    def tearDown(self):
-        LAB.wait_idle()
-
-    def new_cdr(self):
-        lab.wait_for(lambda: [r for r in LAB.cdrs() if r["id"] not in self.before], 20, interval=0.1,
-                     what="the call's CDR")
-        rows = [r for r in LAB.cdrs() if r["id"] not in self.before]
-        self.assertEqual(len(rows), 1, rows)
-        return rows[0]
-
-    def check_sipp(self, *peers):
-        for p in peers:
-            self.assertEqual(p.wait(), 0, f"sipp failed:\n{p.describe()}\n--- control:\n{LAB.control_text()[-4000:]}")
-
+class Sdp(lab.CallTest):
     def test_ipv6_media_is_488_with_warn_code_301(self):
         # RFC 3261 section 20.43: 301 "incompatible network address formats", which
         # a user agent can act on (offer IPv4 instead); 399 says nothing.

@@ -7,7 +7,6 @@ is 6.4 s."""
 import json
 import os
 import re
-import unittest
 
 import lab
 from lab import DID_VM, in_ns, run
@@ -25,6 +24,7 @@ def tearDownModule():
 def setUpModule():
     global LAB
     LAB = lab.Lab(control_args=["--sip-t1", str(T1_MS), "--no-answer", "8"])
+    lab.CallTest.lab = LAB
 
 
 def request(name, uri=f"sip:{DID_VM}@{NODE}", via_host=f"{lab.PROVIDER_IP}:5098", method="INVITE", headers=(),
@@ -53,28 +53,7 @@ def final(codes):
     return finals[0] if finals else None
 
 
-class Conformance(unittest.TestCase):
-    def setUp(self):
-        self.before = {r["id"] for r in LAB.cdrs()}
-        self.counters = LAB.stats()["counters"]
-
-    def tearDown(self):
-        LAB.wait_idle()
-
-    def counted(self, name):
-        return LAB.stats()["counters"][name] - self.counters[name]
-
-    def new_cdr(self):
-        lab.wait_for(lambda: [r for r in LAB.cdrs() if r["id"] not in self.before], 20, interval=0.1,
-                     what="the call's CDR")
-        rows = [r for r in LAB.cdrs() if r["id"] not in self.before]
-        self.assertEqual(len(rows), 1, rows)
-        return rows[0]
-
-    def check_sipp(self, *peers):
-        for p in peers:
-            self.assertEqual(p.wait(), 0, f"sipp failed:\n{p.describe()}\n--- control:\n{LAB.control_text()[-4000:]}")
-
+class Conformance(lab.CallTest):
     def test_a_2xx_never_acked_ends_the_call_after_64_t1(self):
         vm = LAB.vm("uas_answer")  # answers; then our ACK and, 64*T1 later, our BYE
         r = run(in_ns(LAB.topo.caller, ["python3", SENDER, "no-ack", "--to", NODE, "--called", DID_VM,
