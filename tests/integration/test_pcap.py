@@ -92,8 +92,12 @@ def generate(out, src_mac, dst_mac, src_ip, dst_ip, src_port, dst_port, ssrc, vl
     return pk.read_pcap(out)
 
 
-class PcapTest(harness.DataplaneTest):
-    # 802.1Q id of each port (None: untagged); the subclass below tags port 1.
+class FifoDataplaneTest(harness.DataplaneTest):
+    """A dataplane on two net_pcap ports whose rx pcaps are FIFOs this test
+    writes (self.writers) and whose tx pcaps are files (self.outs), in a
+    namespace of its own. Also the base of test_slow_delete.py, which uses
+    that a worker reading an empty FIFO blocks, online."""
+    # 802.1Q id of each port (None: untagged).
     vlans = (None, None)
 
     @classmethod
@@ -125,6 +129,8 @@ class PcapTest(harness.DataplaneTest):
                 w.queue.put(None)
         super().tearDownClass()
 
+
+class PcapTest(FifoDataplaneTest):
     def tearDown(self):
         pass  # the one test stops the dataplane itself to flush the captures
 

@@ -6,44 +6,18 @@ its receive call until a whole burst is there, online and never quiescent:
 as long as the test writes nothing, a grace period cannot end. (Before, the
 control socket stopped answering everyone until it did.)"""
 
-import os
 import time
 
 import dpctl
 import harness
 import packets as pk
-from harness import CALLEE_IP, CALLER_IP, RELAY_A_IP, RELAY_B_IP
-from test_pcap import BURST, CALLEE_MAC, CALLER_MAC, FifoWriter
+from harness import CALLEE_IP, CALLER_IP
+from test_pcap import BURST, CALLEE_MAC, CALLER_MAC, FifoDataplaneTest
 
 HOLD_S = 2.0  # how long the grace period is held open while others are served
 
 
-class SlowDeleteTest(harness.DataplaneTest):
-
-    @classmethod
-    def setUpClass(cls):
-        harness.CLEANUP.install()
-        cls.dir = harness.temp_dir()
-        cls.ns = harness.add_netns(f"tandem-{harness.unique_suffix()}-slowdel")
-        suffix = harness.unique_suffix()
-        cls.fifos = [os.path.join(cls.dir, f"in{i}.fifo") for i in (0, 1)]
-        for f in cls.fifos:
-            os.mkfifo(f)
-        cls.dp = harness.Dataplane(
-            cls.ns,
-            vdevs=[f"net_pcap{i},rx_pcap={cls.fifos[i]},tx_pcap={cls.dir}/out{i}.pcap" for i in (0, 1)],
-            ports=[f"0:{RELAY_A_IP}/24,role=public,tap=ts0{suffix}", f"1:{RELAY_B_IP}/24,role=private,tap=ts1{suffix}"],
-            args=["--burst", str(BURST), "--idle-timeout", "0"], workdir=cls.dir)
-        cls.writers = [FifoWriter(f) for f in cls.fifos]
-        cls.dp.start(ready_timeout=30)
-        cls.baseline_mbufs = cls.dp.health()["mbufs_in_use"]
-
-    @classmethod
-    def tearDownClass(cls):
-        for w in getattr(cls, "writers", []):
-            if w.thread.is_alive():
-                w.queue.put(None)  # EOF: a blocked worker sees the stop flag
-        super().tearDownClass()
+class SlowDeleteTest(FifoDataplaneTest):
 
     def tearDown(self):
         pass  # the one test checks the end state itself
