@@ -2,6 +2,7 @@
 // who may latch a leg when control gave its remote.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -10,7 +11,8 @@
 
 namespace tandem::dp::proto {
 
-inline constexpr const char* kLatchModeNames = "address, address-port, any";
+// Every name latch_mode_bits() takes, for the flags' checks.
+inline constexpr std::array<std::string_view, 3> kLatchModeNames = {"address", "address-port", "any"};
 
 // "address" (its address, any port: NAT), "address-port", "any"; the lock bits.
 inline std::optional<uint8_t> latch_mode_bits(std::string_view name) {

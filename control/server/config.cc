@@ -1,5 +1,7 @@
 #include "control/server/config.h"
 
+#include "dataplane_protocol/latch_mode.h"
+
 #include <arpa/inet.h>
 
 #include <CLI/CLI.hpp>
@@ -89,7 +91,7 @@ void add_media_flags(CLI::App& app, ServerConfig& c) {
   app.add_option("--media-latch", c.media_latch,
                  "who may send a call's media before it latched, when the SDP gave an address: address (that "
                  "address, any port: NAT), address-port, any (the SDPs are known wrong)")
-      ->check(CLI::IsMember({"address", "address-port", "any"}))
+      ->check(CLI::IsMember(std::vector<std::string>(dp::proto::kLatchModeNames.begin(), dp::proto::kLatchModeNames.end())))
       ->capture_default_str();
   app.add_option("--media-restore-deadline", c.media_restore_deadline_s,
                  "s: when the dataplane comes back within this, every call's media session is created again "

@@ -54,7 +54,7 @@ uint8_t mode_of(const LegOptions& o) {
 
 void add_latch_option(CLI::App* cmd, const std::string& flag, std::string& latch, const std::string& what) {
   cmd->add_option(flag, latch, what + kLatchHelp)
-      ->check(CLI::IsMember({"address", "address-port", "any"}))
+      ->check(CLI::IsMember(std::vector<std::string>(proto::kLatchModeNames.begin(), proto::kLatchModeNames.end())))
       ->capture_default_str();
 }
 
