@@ -15,7 +15,7 @@
 
 #include "control/server/call_server_internal.h"
 #include "control/server/sdp_rewrite.h"
-#include "control/server/sip_checks.h"
+#include "control/sip/sip_checks.h"
 #include "control/server/su_home.h"
 
 namespace tandem::control {
@@ -192,7 +192,7 @@ void CallServer::give_up_media() {
 
 bool CallServer::sip_address_up() const {
   in_addr want{};
-  if (inet_pton(AF_INET, config_.sip_address.c_str(), &want) != 1) return false;
+  if (inet_pton(AF_INET, config_.sip.address.c_str(), &want) != 1) return false;
   ifaddrs* all = nullptr;
   if (getifaddrs(&all) != 0) return false;
   bool up = false;

@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include <sofia-sip/nta_tag.h>
-#include <sofia-sip/tport_tag.h>
 
 #include <fmt/format.h>
 
@@ -27,19 +26,10 @@ CallServer::~CallServer() {
 }
 
 bool CallServer::start(std::string& error) {
-  const std::string url = fmt::format("sip:{}:{}", config_.sip_address, config_.sip_port);
+  const std::string url = sip_url(config_.sip);
   contact_udp_ = fmt::format("<{}>", url);
   contact_tcp_ = fmt::format("<{};transport=tcp>", url);
-  agent_ = nta_agent_create(root_, URL_STRING_MAKE(url.c_str()), stray_cb, reinterpret_cast<nta_agent_magic_t*>(this),
-                            // Answers go where the request came from (rport for everyone: NATs).
-                            NTATAG_UA(1), NTATAG_SERVER_RPORT(2), NTATAG_MAXSIZE(config_.max_message_bytes),
-                            NTATAG_USE_SRV(0), NTATAG_USE_NAPTR(0),
-                            // sofia derives no 64*T1 from T1: both, so that timer H follows --sip-t1.
-                            NTATAG_SIP_T1(config_.sip_t1_ms), NTATAG_SIP_T1X64(64 * config_.sip_t1_ms),
-                            // The kernel's 208 KiB hold 20-40 ms of 1,500 calls/s: a burst overflowed it.
-                            TPTAG_UDP_RMEM(config_.sip_udp_buffer_bytes), TPTAG_UDP_WMEM(config_.sip_udp_buffer_bytes),
-                            // TCP: close idle connections and ones that stall mid-message.
-                            TPTAG_IDLE(600000u), TPTAG_TIMEOUT(32000u), TAG_END());
+  agent_ = create_agent(root_, config_.sip, true, stray_cb, reinterpret_cast<nta_agent_magic_t*>(this));
   if (!agent_) {
     error = "cannot listen for SIP on " + url + " (UDP and TCP): " + std::strerror(errno);
     return false;
@@ -95,23 +85,14 @@ void CallServer::shutdown() {
   reap();
 }
 
+void CallServer::set_draining(bool on) {
+  if (on != draining_) spdlog::info("{}: {} calls in progress", on ? "draining" : "taking new calls again", calls_.size());
+  draining_ = on;
+}
+
 uint32_t CallServer::active_calls(rules::Id provider) const {
   auto it = provider_calls_.find(provider);
   return it == provider_calls_.end() ? 0 : it->second;
-}
-
-std::map<std::string, uint64_t> CallServer::stack_stats() const {
-  usize_t bad_message = 0, bad_request = 0, bad_response = 0, drop_request = 0, drop_response = 0, recv_retry = 0,
-          tout_request = 0, tout_response = 0;
-  if (agent_)
-    nta_agent_get_stats(agent_, NTATAG_S_BAD_MESSAGE_REF(bad_message), NTATAG_S_BAD_REQUEST_REF(bad_request),
-                        NTATAG_S_BAD_RESPONSE_REF(bad_response), NTATAG_S_DROP_REQUEST_REF(drop_request),
-                        NTATAG_S_DROP_RESPONSE_REF(drop_response), NTATAG_S_RECV_RETRY_REF(recv_retry),
-                        NTATAG_S_TOUT_REQUEST_REF(tout_request), NTATAG_S_TOUT_RESPONSE_REF(tout_response), TAG_END());
-  return {{"sip_bad_messages", bad_message}, {"sip_bad_requests", bad_request}, {"sip_bad_responses", bad_response},
-          {"sip_dropped_requests", drop_request}, {"sip_dropped_responses", drop_response},
-          {"sip_retransmissions_received", recv_retry}, {"sip_request_timeouts", tout_request},
-          {"sip_response_timeouts", tout_response}};
 }
 
 }  // namespace tandem::control

@@ -45,10 +45,13 @@ class CallServer : public rules::ProviderLoad {
   const Counters& counters() const { return counters_; }
   size_t active_calls() const { return calls_.size(); }
   uint32_t capacity() const { return config_.capacity; }
+  // Draining: our OPTIONS answers say so, and the SBCs send us no new calls;
+  // the calls in progress go on (a restart without dropping a call).
+  void set_draining(bool on);
+  bool draining() const { return draining_; }
   const std::map<uint64_t, std::unique_ptr<Call>>& calls() const { return calls_; }
   uint32_t active_calls(rules::Id provider) const override;
-  // nta's own counts: messages it could not parse, dropped, retransmitted.
-  std::map<std::string, uint64_t> stack_stats() const;
+  nta_agent_t* agent() const { return agent_; }
 
  private:
   // Defined in the file each group names; the static functions are the
@@ -167,6 +170,7 @@ class CallServer : public rules::ProviderLoad {
   std::string contact_udp_, contact_tcp_;
   uint64_t next_serial_ = 1;
   bool shutting_down_ = false;
+  bool draining_ = false;
 
   std::map<uint64_t, std::unique_ptr<Call>> calls_;          // by serial
   std::unordered_map<uint64_t, Call*> by_media_session_;

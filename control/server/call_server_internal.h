@@ -35,12 +35,4 @@ inline const char* phrase_of(const sip_t* sip, const char* fallback) {
 
 inline bool has_body(const sip_t* sip) { return sip->sip_payload && sip->sip_payload->pl_len > 0; }
 
-// The Warning header of our refusals: what an operator reads in a trace, and
-// for SDP a warn-code of RFC 3261 section 20.43 that a user agent can act on.
-inline std::string warning(const std::string& host, std::string_view why, uint16_t code = 399) {
-  std::string text(why.substr(0, 200));
-  std::replace(text.begin(), text.end(), '"', '\'');
-  return fmt::format("{} {} \"{}\"", code, host, text);
-}
-
 }  // namespace tandem::control::internal

@@ -2,74 +2,12 @@
 
 #include "dataplane_protocol/latch_mode.h"
 
-#include <arpa/inet.h>
-
 #include <CLI/CLI.hpp>
-#include <charconv>
 #include <iostream>
 
 namespace tandem::control {
 
-bool Peer::contains(uint32_t ip) const {
-  uint32_t mask = prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - prefix_len);
-  return (ip & mask) == (network & mask);
-}
-
-bool parse_peer(const std::string& text, Peer& out, std::string& error) {
-  auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) {
-    error = "'" + text + "': expected NAME=IPV4[/LEN]";
-    return false;
-  }
-  out.name = text.substr(0, eq);
-  std::string addr = text.substr(eq + 1);
-  out.prefix_len = 32;
-  if (auto slash = addr.find('/'); slash != std::string::npos) {
-    unsigned len = 0;
-    std::string_view l(addr);
-    l.remove_prefix(slash + 1);
-    auto [p, ec] = std::from_chars(l.data(), l.data() + l.size(), len);
-    if (ec != std::errc() || p != l.data() + l.size() || len > 32) {
-      error = "'" + text + "': prefix length must be 0..32";
-      return false;
-    }
-    out.prefix_len = static_cast<uint8_t>(len);
-    addr.resize(slash);
-  }
-  in_addr a{};
-  if (inet_pton(AF_INET, addr.c_str(), &a) != 1) {
-    error = "'" + text + "': '" + addr + "' is not an IPv4 address";
-    return false;
-  }
-  out.network = ntohl(a.s_addr);
-  return true;
-}
-
 namespace {
-
-// What the command line gives as text and is checked after parsing.
-struct SipText {
-  std::string listen;
-  std::vector<std::string> peers;
-};
-
-void add_sip_flags(CLI::App& app, ServerConfig& c, SipText& t) {
-  app.add_option("--sip", t.listen, "our SIP address IPV4[:PORT] (port 5060 by default): listen, Via, Contact")
-      ->required();
-  app.add_option("--peer", t.peers,
-                 "NAME=IPV4[/LEN] allowed to send calls besides the Rules DB's providers and VMs (the SBCs); "
-                 "repeatable");
-  app.add_option("--max-message", c.max_message_bytes, "largest SIP message accepted, bytes")
-      ->check(CLI::Range(4096u, 1u << 20))->capture_default_str();
-  app.add_option("--sip-udp-buffer", c.sip_udp_buffer_bytes,
-                 "SIP UDP socket buffers (receive and send), bytes: what arrives while the SIP thread is busy "
-                 "waits there; 0 keeps the kernel's default (set beyond net.core.rmem_max when root)")
-      ->check(CLI::Range(0u, 1u << 30))->capture_default_str();
-  app.add_option("--sip-t1", c.sip_t1_ms,
-                 "RFC 3261's T1 (RTT estimate), ms: retransmission intervals start there and a transaction "
-                 "(or a 2xx waiting for its ACK) times out after 64*T1")
-      ->check(CLI::Range(50u, 4000u))->capture_default_str();
-}
 
 void add_call_flags(CLI::App& app, ServerConfig& c) {
   app.add_option("--capacity", c.capacity, "concurrent calls; beyond: 503 with Retry-After")
@@ -131,33 +69,6 @@ int fail(const std::string& what) {
   return 2;
 }
 
-// --sip and --peer: -1 when they are right, else the exit code (said why).
-int finish_sip_flags(ServerConfig& c, const SipText& t) {
-  const std::string& listen = t.listen;
-  std::string host = listen;
-  if (auto colon = listen.rfind(':'); colon != std::string::npos) {
-    host = listen.substr(0, colon);
-    unsigned port = 0;
-    std::string_view p(listen);
-    p.remove_prefix(colon + 1);
-    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    if (ec != std::errc() || end != p.data() + p.size() || port == 0 || port > 65535)
-      return fail("--sip " + listen + ": bad port");
-    c.sip_port = static_cast<uint16_t>(port);
-  }
-  in_addr a{};
-  if (inet_pton(AF_INET, host.c_str(), &a) != 1 || a.s_addr == 0)
-    return fail("--sip " + listen + ": needs this node's IPv4 address (it goes into Via and Contact)");
-  c.sip_address = host;
-  for (const auto& text : t.peers) {
-    Peer p;
-    std::string error;
-    if (!parse_peer(text, p, error)) return fail("--peer " + error);
-    c.peers.push_back(p);
-  }
-  return -1;
-}
-
 }  // namespace
 
 int parse_server_flags(int argc, char** argv, ServerConfig& c) {
@@ -166,8 +77,8 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
       "media on tandem-dataplane and writes a CDR per call. SIP on UDP and TCP."};
   app.set_config("--config", "", "file with these flags (TOML or INI: name = value, lists as [..])");
   app.get_formatter()->column_width(40);
-  SipText sip;
-  add_sip_flags(app, c, sip);
+  SipFlagText sip;
+  add_sip_flags(app, c.sip, sip, "allowed to send calls besides the Rules DB's providers and VMs (the SBCs)");
   add_call_flags(app, c);
   add_media_flags(app, c);
   add_operator_flags(app, c);
@@ -178,8 +89,8 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (const int rc = finish_sip_flags(c, sip); rc >= 0) return rc;
   std::string error;
+  if (!finish_sip_flags(c.sip, sip, error)) return fail(error);
   if (!rules::validate_plan(c.number_plan, error)) return fail("number plan: " + error);
   if (!db::finish_db_flags(c.rules_db, c.rules_db_flags, error)) return fail(error);
   if (!cdr::finish_cdr_flags(c.cdr, error)) return fail(error);

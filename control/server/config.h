@@ -7,30 +7,14 @@
 #include <vector>
 
 #include "cdr/flags.h"
+#include "control/sip/settings.h"
 #include "db/flags.h"
 #include "rules/store.h"
 
 namespace tandem::control {
 
-// A host or network allowed to send us calls, besides the providers and the
-// customers' VMs that the Rules DB names.
-struct Peer {
-  std::string name;
-  uint32_t network = 0;  // host order
-  uint8_t prefix_len = 32;
-  bool contains(uint32_t ip_host_order) const;
-};
-// "NAME=IPV4[/LEN]"; false and why otherwise.
-bool parse_peer(const std::string& text, Peer& out, std::string& error);
-
 struct ServerConfig {
-  // SIP
-  std::string sip_address;            // our IPv4 address: Via, Contact, and what we listen on
-  uint16_t sip_port = 5060;           // UDP and TCP
-  std::vector<Peer> peers;
-  uint32_t max_message_bytes = 65535; // larger messages are refused (513) or dropped
-  uint32_t sip_udp_buffer_bytes = 8u << 20;  // the UDP socket's receive and send buffers; 0: the kernel's
-  uint32_t sip_t1_ms = 500;           // RFC 3261's T1: retransmissions, and 64*T1 (timer H) for an ACK
+  SipSettings sip;
   // Calls
   uint32_t capacity = 500;            // concurrent calls; beyond it 503 with Retry-After
   uint32_t retry_after_s = 30;

@@ -14,6 +14,7 @@
 
 #include "control/server/call_server_internal.h"
 #include "control/server/sdp_rewrite.h"
+#include "control/sip/sip_checks.h"
 
 namespace tandem::control {
 
@@ -87,7 +88,7 @@ void CallServer::relay_request(Call& call, int from, nta_incoming_t* irq, const 
   const bool is_sdp = has_body(sip) && sip->sip_content_type && sip->sip_content_type->c_type &&
                       strcasecmp(sip->sip_content_type->c_type, "application/sdp") == 0;
   if (is_sdp && !anchor_sdp(call, from, sip, sdp, error)) {
-    const std::string why = warning(config_.sip_address, error, warn_code(error));
+    const std::string why = warning(config_.sip.address, error, warn_code(error));
     nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE, SIPTAG_WARNING_STR(why.c_str()), TAG_END());
     nta_incoming_destroy(irq);
     return;

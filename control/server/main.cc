@@ -19,9 +19,10 @@
 #include "dataplane_protocol/latch_mode.h"
 #include "control/server/call_server.h"
 #include "control/server/config.h"
-#include "control/server/control_socket.h"
+#include "control/operator_socket.h"
+#include "control/server/operator_commands.h"
 #include "control/server/media.h"
-#include "control/server/sip_loop.h"
+#include "control/sip/sip_loop.h"
 #include "rules/reloader.h"
 #include "rules/store.h"
 
@@ -95,7 +96,8 @@ int main(int argc, char** argv) {
     su_root_t* root = loop.root();
     if (!loop.sleeps_on_epoll()) spdlog::warn("sofia-sip's poller is not epoll: using su_root_run()");
     control::CallServer server(config, root, media, reloader, writer);
-    control::ControlSocket control_socket(root, server, reloader, writer);
+    control::OperatorSocket control_socket(root);
+    control::add_server_commands(control_socket, server, reloader, writer);
     su_wait_t signal_wait[1];
     auto* loop_arg = reinterpret_cast<su_wakeup_arg_t*>(&loop);
     if (!server.start(error) || !control_socket.open(config.control_socket, error) || ::pipe(signal_pipe) != 0) {

@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
-#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
@@ -22,7 +21,8 @@
 #include "control/server/call_record.h"
 #include "control/server/call_server_internal.h"
 #include "control/server/sdp_rewrite.h"
-#include "control/server/sip_checks.h"
+#include "control/sip/load_header.h"
+#include "control/sip/sip_checks.h"
 #include "control/server/su_home.h"
 
 namespace tandem::control {
@@ -32,23 +32,6 @@ using namespace internal;
 namespace {
 
 std::string user_of(const url_t* u) { return u && u->url_user ? u->url_user : ""; }
-
-// The source address of a request, host order; 0 if unknown.
-uint32_t source_ip(nta_incoming_t* irq) {
-  msg_t* msg = nta_incoming_getrequest(irq);
-  uint32_t ip = 0;
-  if (const su_addrinfo_t* ai = msg ? msg_addrinfo(msg) : nullptr; ai && ai->ai_family == AF_INET)
-    ip = ntohl(reinterpret_cast<const sockaddr_in*>(ai->ai_addr)->sin_addr.s_addr);
-  msg_destroy(msg);
-  return ip;
-}
-
-const Peer* configured_peer(const std::vector<Peer>& peers, uint32_t ip) {
-  const Peer* peer = nullptr;
-  for (const Peer& p : peers)
-    if (p.contains(ip)) peer = &p;
-  return peer;
-}
 
 // A customer's VM before a provider at the same address: its calls go out.
 const PeerHost* rules_peer(const std::vector<PeerHost>& hosts, uint32_t ip) {
@@ -123,7 +106,7 @@ int CallServer::on_new_request(nta_incoming_t* irq, const sip_t* sip) {
   auto refuse = [&](int status, const char* phrase, std::string_view why, tag_type_t tag = tag_skip, tag_value_t value = 0) {
     spdlog::debug("refused {} {} from {}: {} {} ({})", sip->sip_request ? sip->sip_request->rq_method_name : "?",
                   sip->sip_call_id ? sip->sip_call_id->i_id : "-", source_ip(irq), status, phrase, why);
-    nta_incoming_treply(irq, status, phrase, SIPTAG_WARNING_STR(warning(config_.sip_address, why).c_str()), tag, value,
+    nta_incoming_treply(irq, status, phrase, SIPTAG_WARNING_STR(warning(config_.sip.address, why).c_str()), tag, value,
                         TAG_END());
     nta_incoming_destroy(irq);
     return 0;
@@ -135,7 +118,7 @@ int CallServer::on_new_request(nta_incoming_t* irq, const sip_t* sip) {
     rule_peers_ = peer_hosts(*snapshot);
     peers_version_ = snapshot->version();
   }
-  const Peer* peer = configured_peer(config_.peers, ip);
+  const Peer* peer = find_peer(config_.sip.peers, ip);
   const PeerHost* host = rules_peer(rule_peers_, ip);
   if (!peer && !host) {
     counters_.add(Counter::refused_peer);
@@ -152,7 +135,7 @@ int CallServer::on_new_request(nta_incoming_t* irq, const sip_t* sip) {
       default: return refuse(r.status, r.phrase.c_str(), r.why);
     }
   }
-  if (loops_back(sip, config_.sip_address, config_.sip_port)) {
+  if (loops_back(sip, config_.sip.address, config_.sip.port)) {
     counters_.add(Counter::refused_loop);
     return refuse(482, "Loop Detected", "our own Via is in the request");
   }
@@ -182,10 +165,11 @@ int CallServer::on_new_request(nta_incoming_t* irq, const sip_t* sip) {
 
 void CallServer::answer_options(nta_incoming_t* irq) {
   counters_.add(Counter::options);
-  const std::string load = fmt::format("X-Tandem-Load: {}/{}", calls_.size(), config_.capacity);
+  const std::string load = load_header({static_cast<uint32_t>(calls_.size()), config_.capacity});
+  const std::string state = fmt::format("{}: {}", kStateHeader, kDraining);
   nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(std::string(kAllow).c_str()),
                       SIPTAG_ACCEPT_STR("application/sdp"), SIPTAG_SUPPORTED_STR(std::string(kSupported).c_str()),
-                      SIPTAG_HEADER_STR(load.c_str()), TAG_END());
+                      SIPTAG_HEADER_STR(load.c_str()), TAG_IF(draining_, SIPTAG_HEADER_STR(state.c_str())), TAG_END());
   nta_incoming_destroy(irq);
 }
 
@@ -264,7 +248,7 @@ void CallServer::refuse_call(Call& call, Counter counter, int status, const char
   spdlog::info("[{}] {} {}: {}", call.call_id, status, phrase, why);
   call.disposition = cdr::Disposition::rejected;
   call.hangup_reason = why.substr(0, cdr::kMaxName);
-  const std::string header = warning(config_.sip_address, why, warn);
+  const std::string header = warning(config_.sip.address, why, warn);
   nta_incoming_treply(call.invite_a, status, phrase, SIPTAG_WARNING_STR(header.c_str()), TAG_END());
   call.final_code = static_cast<uint16_t>(status);
   end(call);

@@ -16,7 +16,7 @@
 
 #include "control/server/call_server_internal.h"
 #include "control/server/sdp_rewrite.h"
-#include "control/server/sip_checks.h"
+#include "control/sip/sip_checks.h"
 #include "control/server/su_home.h"
 
 namespace tandem::control {
@@ -102,10 +102,10 @@ void CallServer::send_invite(Call& call) {
 
 void CallServer::open_dialog_b(Call& call, const Target& t) {
   if (call.leg_b) nta_leg_destroy(call.leg_b);
-  call.call_id_b = new_call_id(call.serial, config_.sip_address);
+  call.call_id_b = new_call_id(call.serial, config_.sip.address);
   // sofia-sip keeps a display name as written: quoted-string or tokens.
   const std::string from = fmt::format("{}<sip:{}@{}>", call.from_display.empty() ? "" : call.from_display + " ",
-                                       call.from_user.empty() ? "anonymous" : call.from_user, config_.sip_address);
+                                       call.from_user.empty() ? "anonymous" : call.from_user, config_.sip.address);
   const std::string to = fmt::format("<{}>", t.uri);
   // nta_leg_tcreate takes the dialog's headers as objects, not strings.
   SuHome home = new_su_home();

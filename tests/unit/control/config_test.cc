@@ -39,11 +39,11 @@ TEST(ServerConfig, Peers) {
 TEST(ServerConfig, MinimalFlagsAndDefaults) {
   ServerConfig c;
   ASSERT_EQ(parse(kMinimal, c), -1);
-  EXPECT_EQ(c.sip_address, "198.18.1.1");
-  EXPECT_EQ(c.sip_port, 5060);
+  EXPECT_EQ(c.sip.address, "198.18.1.1");
+  EXPECT_EQ(c.sip.port, 5060);
   EXPECT_EQ(c.capacity, 500u);
-  EXPECT_EQ(c.sip_udp_buffer_bytes, 8u << 20);
-  EXPECT_EQ(c.sip_t1_ms, 500u) << "RFC 3261's T1: timer H, and the wait for a 2xx's ACK, is 32 s";
+  EXPECT_EQ(c.sip.udp_buffer_bytes, 8u << 20);
+  EXPECT_EQ(c.sip.t1_ms, 500u) << "RFC 3261's T1: timer H, and the wait for a 2xx's ACK, is 32 s";
   EXPECT_EQ(c.media_latch, "address") << "only the SDP's address may latch a leg, by default";
 }
 
@@ -87,10 +87,10 @@ TEST(ServerConfig, LongListsFromAConfigFile) {
   }
   ServerConfig c;
   ASSERT_EQ(parse({"--config", path}, c), -1);
-  EXPECT_EQ(c.sip_port, 5070);
-  ASSERT_EQ(c.peers.size(), 2u);
-  EXPECT_EQ(c.peers[1].name, "sbc2");
-  EXPECT_EQ(c.peers[1].prefix_len, 16);
+  EXPECT_EQ(c.sip.port, 5070);
+  ASSERT_EQ(c.sip.peers.size(), 2u);
+  EXPECT_EQ(c.sip.peers[1].name, "sbc2");
+  EXPECT_EQ(c.sip.peers[1].prefix_len, 16);
   EXPECT_EQ(c.capacity, 250u);
   std::remove(path.c_str());
 }

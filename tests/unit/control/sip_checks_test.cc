@@ -1,7 +1,7 @@
 // RFC 4475's torture messages through sofia-sip's parser and our request
 // checks: every message gets the answer the RFC asks for (or, where it allows
 // either, the one we chose), and none crashes.
-#include "control/server/sip_checks.h"
+#include "control/sip/sip_checks.h"
 
 #include <gtest/gtest.h>
 #include <sofia-sip/msg.h>

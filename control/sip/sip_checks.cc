@@ -1,10 +1,13 @@
-#include "control/server/sip_checks.h"
+#include "control/sip/sip_checks.h"
 
 #include <arpa/inet.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
+
+#include <fmt/format.h>
 
 #include <sofia-sip/msg_mime.h>
 #include <sofia-sip/sip_header.h>
@@ -188,6 +191,12 @@ std::string sdp_body(su_home_t* home, const sip_t* sip, std::string& error) {
       return std::string(mp->mp_payload->pl_data, mp->mp_payload->pl_len);
   error = "multipart body has no application/sdp part";
   return {};
+}
+
+std::string warning(const std::string& host, std::string_view why, uint16_t code) {
+  std::string text(why.substr(0, 200));
+  std::replace(text.begin(), text.end(), '"', '\'');
+  return fmt::format("{} {} \"{}\"", code, host, text);
 }
 
 }  // namespace tandem::control

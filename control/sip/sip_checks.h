@@ -38,6 +38,10 @@ Refusal check_request(const sip_t* sip);
 // check_request, as an INVITE refused here leaves a CDR.
 Refusal refuse_sips(const sip_t* sip);
 
+// The Warning header of our refusals: what an operator reads in a trace, and
+// for SDP a warn-code of RFC 3261 section 20.43 that a user agent can act on.
+std::string warning(const std::string& host, std::string_view why, uint16_t code = 399);
+
 // A header value with its folds (CRLF and the whitespace around it) made one
 // space each (RFC 3261 7.3.1), before it is sent on in a header of ours.
 std::string unfold(std::string_view value);

@@ -1,4 +1,4 @@
-#include "control/server/sip_loop.h"
+#include "control/sip/sip_loop.h"
 
 #include <poll.h>
 #include <unistd.h>
