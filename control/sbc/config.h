@@ -1,0 +1,40 @@
+// tandem-sbc's configuration: flags, or the same names in a file (--config,
+// TOML or INI as CLI11 reads them) for the list of servers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "control/sbc/dispatcher.h"
+#include "control/sip/settings.h"
+#include "db/flags.h"
+#include "rules/store.h"
+
+namespace tandem::control::sbc {
+
+struct SbcConfig {
+  SipSettings sip;
+  std::vector<ServerSpec> servers;
+  uint32_t probe_interval_ms = 1000;  // OPTIONS to every server this often
+  uint32_t probe_misses = 2;          // missed or failed in a row: down
+  uint32_t server_timeout_ms = 1000;  // no answer at all (not even 100 Trying) this long: next server
+  uint32_t invite_rate = 200;         // new INVITEs per second per source address (0: no limit)
+  uint32_t invite_burst = 0;          // saved up at most (0: a second's worth)
+  // Operators
+  std::string control_socket = "/run/tandem/sbc.sock";
+  std::string log_level = "info";
+  std::string dc = "dc1";
+  std::string node = "sbc1";
+  // The providers that may send: the Rules DB's, when one is given.
+  bool rules = false;
+  rules::DbConfig rules_db;
+  db::DbFlags rules_db_flags{.name = "rules", .what = "Rules DB (providers)", .password_file = {}};
+  uint32_t rules_poll_ms = 1000;
+};
+
+// Parses argv (and the --config file it names). Returns -1 to go on, else the
+// exit code: 0 after --help, 2 after a bad flag (the error is printed).
+int parse_sbc_flags(int argc, char** argv, SbcConfig& config);
+
+}  // namespace tandem::control::sbc

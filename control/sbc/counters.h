@@ -1,0 +1,55 @@
+// The SBC's counters, as tandemctl stats shows them: one list, so that a
+// counter cannot be added without its name and its meaning.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace tandem::control::sbc {
+
+#define TANDEM_SBC_COUNTERS(X)                                                            \
+  X(invites, "new INVITEs received")                                                      \
+  X(calls_answered, "calls answered by a server (2xx relayed)")                           \
+  X(calls_refused_by_server, "calls a server answered with 3xx/4xx/6xx (relayed)")        \
+  X(failovers, "calls sent on to the next server after a 5xx, timeout or transport error") \
+  X(server_timeouts, "servers that did not answer an INVITE within --server-timeout")     \
+  X(no_server, "calls refused with 503 because no server could take them")                \
+  X(refused_peer, "requests from addresses that are no provider, server or peer (403)")   \
+  X(refused_rate, "INVITEs over their source's --invite-rate (503)")                      \
+  X(refused_request, "requests refused by the RFC 3261 checks (400, 405, 416, 420, 483...)") \
+  X(cancelled, "INVITEs cancelled by the caller before a final answer")                   \
+  X(in_dialog, "requests within a dialog forwarded (BYE, re-INVITE, INFO...)")            \
+  X(acks, "ACKs of 2xx forwarded")                                                        \
+  X(no_route, "in-dialog requests or ACKs with nowhere to go (no Route beyond us)")       \
+  X(stray_2xx, "2xx retransmissions forwarded statelessly")                              \
+  X(late_2xx, "2xx from a server after its call went elsewhere: ACKed and BYEd")          \
+  X(options, "OPTIONS answered by the SBC itself")                                       \
+  X(probes_sent, "OPTIONS probes sent to the servers")                                   \
+  X(probes_missed, "probes unanswered by the next round or answered with an error")     \
+  X(stray, "stray responses dropped (not ours to forward)")
+
+#define TANDEM_ENUM_ITEM(name, help) name,
+enum class Counter : uint8_t { TANDEM_SBC_COUNTERS(TANDEM_ENUM_ITEM) count };
+#undef TANDEM_ENUM_ITEM
+
+struct CounterInfo {
+  std::string_view name;
+  std::string_view help;
+};
+#define TANDEM_INFO_ITEM(name, help) CounterInfo{#name, help},
+inline constexpr std::array<CounterInfo, static_cast<size_t>(Counter::count)> kCounterInfo = {
+    TANDEM_SBC_COUNTERS(TANDEM_INFO_ITEM)};
+#undef TANDEM_INFO_ITEM
+
+// Everything runs on the SIP thread: plain integers.
+class Counters {
+ public:
+  void add(Counter c, uint64_t n = 1) { v_[static_cast<size_t>(c)] += n; }
+  uint64_t get(Counter c) const { return v_[static_cast<size_t>(c)]; }
+
+ private:
+  std::array<uint64_t, static_cast<size_t>(Counter::count)> v_{};
+};
+
+}  // namespace tandem::control::sbc

@@ -1,0 +1,115 @@
+// Sbc: requests within a dialog (BYE, re-INVITE, INFO, UPDATE...) and the
+// ACKs of 2xx answers. Their Route headers say where they go: ours come off,
+// the next hop is the next Route or the Request-URI (the other side's
+// Contact). Nothing of the dialog is looked up, so these still reach the
+// other side after the SBC restarted. Each request is forwarded in a
+// transaction of its own (responses relayed back); an ACK statelessly.
+#include "control/sbc/sbc.h"
+
+#include <spdlog/spdlog.h>
+
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/sip_util.h>
+
+namespace tandem::control::sbc {
+
+// A forwarded request in a dialog and the provider's or server's transaction it answers.
+struct Sbc::Forward {
+  Sbc* sbc = nullptr;
+  nta_incoming_t* irq = nullptr;
+  nta_outgoing_t* orq = nullptr;
+};
+
+bool Sbc::prepare_forward(msg_t* msg) {
+  sip_t* sip = sip_object(msg);
+  pop_our_routes(msg, sip);
+  if (!sip->sip_route && is_us(sip->sip_request->rq_url)) return false;
+  if (sip->sip_max_forwards) --sip->sip_max_forwards->mf_count;
+  else sip_add_tl(msg, sip, SIPTAG_MAX_FORWARDS_STR("70"), TAG_END());
+  return true;
+}
+
+void Sbc::record_route(msg_t* msg, sip_t* sip, bool tcp) const {
+  // Record-Route is prepended: the server's route set starts with the entry that faces it
+  // (UDP), the provider's (the reverse) with the one that faces it (RFC 5658 double routing).
+  if (tcp) sip_add_make(msg, sip, sip_record_route_class, record_route_tcp_.c_str());
+  sip_add_make(msg, sip, sip_record_route_class, record_route_udp_.c_str());
+}
+
+void Sbc::forward_in_dialog(nta_incoming_t* irq, const sip_t* sip) {
+  const bool ack = sip->sip_request->rq_method == sip_method_ack;
+  const char* call_id = sip->sip_call_id ? sip->sip_call_id->i_id : "-";
+  if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
+    if (ack) {
+      nta_incoming_destroy(irq);
+      return;
+    }
+    refuse(irq, sip, Counter::refused_request, SIP_483_TOO_MANY_HOPS, "Max-Forwards reached 0");
+    return;
+  }
+  msg_t* original = nta_incoming_getrequest(irq);
+  msg_t* msg = msg_copy(original);
+  msg_destroy(original);
+  if (!msg || !prepare_forward(msg)) {
+    msg_destroy(msg);
+    counters_.add(Counter::no_route);
+    spdlog::debug("[{}] {} in a dialog with no hop beyond us", call_id, sip->sip_request->rq_method_name);
+    if (ack) nta_incoming_destroy(irq);
+    else refuse(irq, sip, Counter::no_route, SIP_481_NO_TRANSACTION, "no Route beyond this SBC");
+    return;
+  }
+  if (ack) {
+    counters_.add(Counter::acks);
+    nta_msg_tsend(agent_, msg, nullptr, TAG_END());
+    nta_incoming_destroy(irq);
+    return;
+  }
+  counters_.add(Counter::in_dialog);
+  auto* f = new Forward{this, irq, nullptr};
+  f->orq = nta_outgoing_mcreate(agent_, forwarded_response_cb, reinterpret_cast<nta_outgoing_magic_t*>(f), nullptr,
+                                msg_ref_create(msg), TAG_END());
+  msg_destroy(msg);
+  if (!f->orq) {
+    delete f;
+    refuse(irq, sip, Counter::no_route, SIP_500_INTERNAL_SERVER_ERROR, "cannot forward");
+    return;
+  }
+  forwards_.insert(f);
+  // A CANCEL of a forwarded re-INVITE reaches its transaction here.
+  nta_incoming_bind(irq, forward_cancel_cb, reinterpret_cast<nta_incoming_magic_t*>(f));
+}
+
+int Sbc::forwarded_response_cb(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, const sip_t* sip) {
+  Forward* f = reinterpret_cast<Forward*>(magic);
+  const int status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
+  if (status == 100) return 0;
+  if (!sip || nta_sip_is_internal(sip)) {
+    nta_incoming_treply(f->irq, status, sip_status_phrase(status), TAG_END());
+  } else if (msg_t* response = nta_outgoing_getresponse(orq)) {
+    sip_via_remove(response, sip_object(response));
+    nta_incoming_mreply(f->irq, response);
+  }
+  if (status >= 200) f->sbc->end_forward(f);
+  return 0;
+}
+
+int Sbc::forward_cancel_cb(nta_incoming_magic_t* magic, nta_incoming_t*, const sip_t* sip) {
+  Forward* f = reinterpret_cast<Forward*>(magic);
+  if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_cancel) {
+    nta_outgoing_tcancel(f->orq, nullptr, nullptr, TAG_END());
+    return 200;
+  }
+  return 0;
+}
+
+void Sbc::end_forward(Forward* f) {
+  forwards_.erase(f);
+  nta_outgoing_destroy(f->orq);
+  nta_incoming_destroy(f->irq);
+  delete f;
+}
+
+}  // namespace tandem::control::sbc
