@@ -64,7 +64,8 @@ std::optional<nlohmann::json> control_request(const std::string& socket_path, co
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-    error = "tandem-control at " + socket_path + ": " + std::strerror(errno) + " (is it running? --control-socket)";
+    error = "no answer at " + socket_path + ": " + std::strerror(errno) +
+            " (is tandem-control or tandem-sbc running? --control-socket, --sbc-socket)";
     if (fd >= 0) ::close(fd);
     return std::nullopt;
   }
@@ -74,7 +75,7 @@ std::optional<nlohmann::json> control_request(const std::string& socket_path, co
   while (ok && (reply.empty() || reply.back() != '\n')) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, timeout_ms) <= 0) {
-      error = "tandem-control did not answer within " + std::to_string(timeout_ms / 1000) + " s";
+      error = socket_path + " did not answer within " + std::to_string(timeout_ms / 1000) + " s";
       ::close(fd);
       return std::nullopt;
     }
@@ -86,7 +87,7 @@ std::optional<nlohmann::json> control_request(const std::string& socket_path, co
   ::close(fd);
   auto j = nlohmann::json::parse(reply, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    error = "tandem-control's answer is not JSON";
+    error = socket_path + ": the answer is not JSON";
     return std::nullopt;
   }
   if (j.contains("error") && j["error"].is_string() && !j.value("ok", true)) {

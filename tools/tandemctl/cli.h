@@ -9,6 +9,7 @@ namespace tandem::ctl {
 struct GlobalOptions {
   std::string socket = "/run/tandem/dataplane.sock";
   std::string control_socket = "/run/tandem/control.sock";  // tandem-control's
+  std::string sbc_socket = "/run/tandem/sbc.sock";          // tandem-sbc's
   bool json = false;
 };
 

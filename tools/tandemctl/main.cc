@@ -8,13 +8,16 @@
 #include "tools/tandemctl/dataplane_commands.h"
 #include "tools/tandemctl/db_commands.h"
 #include "tools/tandemctl/rules_commands.h"
+#include "tools/tandemctl/sbc_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tandemctl: operate a Tandem node (live calls and counters, dataplane sessions, routing rules, call records, DB schemas)", "tandemctl"};
   tandem::ctl::GlobalOptions g;
   int exit_code = 0;
   app.add_option("--socket", g.socket, "dataplane control socket")->capture_default_str();
-  app.add_option("--control-socket", g.control_socket, "tandem-control's operator socket")->capture_default_str();
+  app.add_option("--control-socket", g.control_socket,
+                 "tandem-control's operator socket (or tandem-sbc's, for stats)")->capture_default_str();
+  app.add_option("--sbc-socket", g.sbc_socket, "tandem-sbc's operator socket (servers)")->capture_default_str();
   app.add_flag("--json", g.json, "machine-readable output");
   app.require_subcommand(1);
   app.fallthrough();
@@ -23,6 +26,7 @@ int main(int argc, char** argv) {
   tandem::ctl::add_cdr_commands(app, g, exit_code);
   tandem::ctl::add_db_commands(app, g, exit_code);
   tandem::ctl::add_call_commands(app, g, exit_code);
+  tandem::ctl::add_sbc_commands(app, g, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,329 @@
+"""tandem-sbc end to end on loopback: real sipp peers as providers and as call
+servers (sipp UAS answering OPTIONS with -aa, as Kamailio's dispatcher tests do),
+the real tandem-sbc between them, tandemctl for what an operator sees.
+
+  127.0.30.1:5060          tandem-sbc
+  127.0.30.2, 127.0.30.3   providers (sipp UAC); 127.0.30.9 nobody's
+  127.0.30.11..14          four local call servers; 127.0.30.21 a remote one
+  127.0.30.50, .51         addresses where no server answers
+
+Not yet here: real tandem-control servers (with their dataplanes) behind the SBC,
+and a CANCEL through it (sipp cannot answer a CANCEL's 487 with the INVITE's Via
+headers when a proxy is in between).
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+
+import harness  # noqa: E402
+from harness import CLEANUP, log, spawn, stop_process, temp_dir, wait_for  # noqa: E402
+
+SBC = harness.binary("TANDEM_SBC", "control/sbc/tandem-sbc")
+SCENARIOS = os.path.join(HERE, "scenarios")
+SBC_IP = "127.0.30.1"
+PROVIDERS = ("127.0.30.2", "127.0.30.3")
+STRANGER = "127.0.30.9"
+LOCAL = {f"cs{i}": f"127.0.30.{10 + i}" for i in range(1, 5)}
+REMOTE = {"far1": "127.0.30.21"}
+NOBODY = ("127.0.30.50", "127.0.30.51")
+
+
+class Server:
+    """A call server's worth of SIP: sipp UAS answering calls and OPTIONS."""
+
+    def __init__(self, work, name, ip, scenario=None):
+        self.name, self.ip, self.work = name, ip, work
+        self.scenario = scenario
+        self.proc = None
+
+    def start(self):
+        args = ["-sf", os.path.join(SCENARIOS, self.scenario)] if self.scenario else ["-sn", "uas"]
+        self.proc = spawn(["sipp", *args, "-aa", "-i", self.ip, "-p", "5060", "-nostdin",
+                           "-trace_err", "-error_file", os.path.join(self.work, f"{self.name}.err")],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.work)
+        wait_for(lambda: udp_bound(self.ip, 5060), 10, what=f"{self.name} listening")
+
+    def stop(self):
+        if self.proc:
+            if self.proc.poll() is None:
+                os.kill(self.proc.pid, signal.SIGCONT)
+            stop_process(self.proc, timeout=5)
+            self.proc = None
+
+
+def udp_bound(ip, port):
+    out = subprocess.run(["ss", "-Hulpn"], capture_output=True, text=True).stdout
+    return f"{ip}:{port} " in out
+
+
+class Sbc:
+    def __init__(self, work, servers, extra=()):
+        self.work = work
+        self.socket = os.path.join(work, "sbc.sock")
+        self.args = [SBC, "--sip", f"{SBC_IP}:5060", "--control-socket", self.socket, "--log-level", "debug",
+                     "--server-timeout", "400",
+                     *[f"--peer=provider{i}={ip}" for i, ip in enumerate(PROVIDERS)],
+                     *[f"--server={s}" for s in servers], *extra]
+        self.log_path = os.path.join(work, "sbc.log")
+        self.proc = None
+
+    def start(self):
+        self.log_file = open(self.log_path, "a")
+        self.proc = spawn(self.args, stdout=self.log_file, stderr=subprocess.STDOUT)
+        wait_for(lambda: os.path.exists(self.socket) and udp_bound(SBC_IP, 5060), 10, what="tandem-sbc up")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc:
+            stop_process(self.proc, timeout=5, sig=sig)
+            self.proc = None
+            self.log_file.close()
+            if os.path.exists(self.socket) and sig == signal.SIGKILL:
+                os.unlink(self.socket)
+
+    def ctl(self, *args):
+        r = subprocess.run([harness.TANDEMCTL, "--sbc-socket", self.socket, "--control-socket", self.socket, "--json",
+                            *args], capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError(f"tandemctl {' '.join(args)}: {r.stdout} {r.stderr}")
+        return json.loads(r.stdout)
+
+    def servers(self):
+        return {s["name"]: s for s in self.ctl("servers")}
+
+    def counters(self):
+        return self.ctl("stats")["counters"]
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+
+def sipp_calls(work, provider, scenario, count, rate, duration_ms, port=5062, timeout=60, extra=()):
+    """Places `count` calls through the SBC; returns (successful, failed)."""
+    stat = os.path.join(work, f"uac-{provider}-{time.monotonic_ns()}")
+    cmd = ["sipp", f"{SBC_IP}:5060", "-sf", os.path.join(SCENARIOS, scenario), "-s", "+4930100001",
+           "-i", provider, "-p", str(port), "-m", str(count), "-r", str(rate), "-d", str(duration_ms),
+           "-nostdin", "-timeout", f"{timeout}s", "-timeout_error", "-trace_err",
+           "-error_file", stat + ".err", "-trace_screen", "-screen_file", stat + ".screen", *extra]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 15, cwd=work)
+    with open(stat + ".screen", errors="replace") as f:
+        screen = f.read()
+    ok = re.search(r"Successful call\s+\|\s+\d+\s+\|\s+(\d+)", screen)
+    bad = re.search(r"Failed call\s+\|\s+\d+\s+\|\s+(\d+)", screen)
+    if not ok or not bad:
+        raise RuntimeError(f"sipp wrote no statistics (exit {r.returncode}): {r.stderr[-2000:]}")
+    return int(ok.group(1)), int(bad.group(1))
+
+
+def raw_invite(source_ip, wait=1.0, call_id=None):
+    """One INVITE over UDP from `source_ip`; every response within `wait` s, as (code, text, seconds)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((source_ip, 0))
+    port = s.getsockname()[1]
+    call_id = call_id or f"raw-{time.monotonic_ns()}@{source_ip}"
+    msg = (f"INVITE sip:+4930100001@{SBC_IP}:5060 SIP/2.0\r\n"
+           f"Via: SIP/2.0/UDP {source_ip}:{port};branch=z9hG4bK{time.monotonic_ns()}\r\n"
+           f"From: <sip:+4940111@{source_ip}>;tag=raw\r\nTo: <sip:+4930100001@{SBC_IP}>\r\n"
+           f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:raw@{source_ip}:{port}>\r\n"
+           f"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+    start = time.monotonic()
+    s.sendto(msg.encode(), (SBC_IP, 5060))
+    got = []
+    deadline = start + wait
+    while time.monotonic() < deadline:
+        s.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            data = s.recv(65535).decode(errors="replace")
+        except socket.timeout:
+            break
+        code = int(data.split(" ", 2)[1])
+        got.append((code, data, time.monotonic() - start))
+        if code >= 200:
+            ack = msg.replace("INVITE sip", "ACK sip", 1).replace("CSeq: 1 INVITE", "CSeq: 1 ACK")
+            s.sendto(ack.encode(), (SBC_IP, 5060))
+            break
+    s.close()
+    return got
+
+
+class SbcTest(unittest.TestCase):
+    servers = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = temp_dir("tandem-sbc-")
+        cls.servers = {n: Server(cls.work, n, ip) for n, ip in {**LOCAL, **REMOTE}.items()}
+        for s in cls.servers.values():
+            s.start()
+            CLEANUP.add(f"stop {s.name}", s.stop)
+
+    def setUp(self):
+        self.sbc = None
+        for s in self.servers.values():
+            if s.proc is None or s.proc.poll() is not None:
+                s.start()
+
+    def tearDown(self):
+        for s in self.servers.values():
+            if s.proc and s.proc.poll() is None:
+                os.kill(s.proc.pid, signal.SIGCONT)
+        if self.sbc:
+            if self._outcome_failed():
+                log("SBC log tail:\n" + self.sbc.log_text()[-4000:])
+            self.sbc.stop()
+
+    def _outcome_failed(self):
+        result = getattr(self, "_outcome", None)
+        errors = getattr(result, "errors", None) or getattr(getattr(result, "result", None), "errors", [])
+        return bool(errors)
+
+    def start_sbc(self, names, extra=(), probe_interval_ms=300):
+        """An SBC in front of the servers `names` (ours by name, or NAME=IP)."""
+        specs = [n if "=" in n else f"{n}={LOCAL.get(n) or REMOTE[n]},dc={'remote' if n in REMOTE else 'local'}"
+                 for n in names]
+        self.sbc = Sbc(self.work, specs, ["--probe-interval", str(probe_interval_ms), *extra])
+        self.sbc.start()
+        wait_for(lambda: all(s["rtt_ms"] > 0 for s in self.sbc.servers().values() if s["name"] in self.servers), 5,
+                 what="every server probed")
+        return self.sbc
+
+    def sent(self):
+        return {n: s["calls_sent"] for n, s in self.sbc.servers().items()}
+
+    # Distribution.
+
+    def test_equal_idle_servers_take_calls_in_turn(self):
+        self.start_sbc(LOCAL)
+        ok, bad = sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 8, 4, 50)
+        self.assertEqual((ok, bad), (8, 0))
+        self.assertEqual(self.sent(), {n: 2 for n in LOCAL})
+        log(f"calls per server: {self.sent()}")
+        self.assertEqual(self.sbc.counters()["acks"], 8, "every ACK through the SBC by the route set")
+        self.assertGreaterEqual(self.sbc.counters()["in_dialog"], 8, "every BYE through the SBC")
+
+    def test_a_burst_within_one_probe_interval_spreads_over_every_server(self):
+        self.start_sbc(LOCAL, probe_interval_ms=5000)
+        ok, bad = sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 40, 400, 2000)
+        self.assertEqual((ok, bad), (40, 0))
+        self.assertEqual(self.sent(), {n: 10 for n in LOCAL})
+
+    def test_remote_dc_only_when_no_local_server_can_take_the_call(self):
+        self.start_sbc(["cs1", "cs2", "far1"])
+        ok, _ = sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 4, 10, 50)
+        self.assertEqual(ok, 4)
+        self.assertEqual(self.sent()["far1"], 0)
+        for n in ("cs1", "cs2"):
+            self.sbc.ctl("servers", "drain", n)
+        self.assertEqual(self.sbc.servers()["cs1"]["draining"], "operator")
+        ok, _ = sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 3, 10, 50)
+        self.assertEqual(ok, 3)
+        self.assertEqual(self.sent()["far1"], 3)
+        self.sbc.ctl("servers", "undrain", "cs1")
+        ok, _ = sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 2, 10, 50)
+        self.assertEqual(ok, 2)
+        self.assertEqual(self.sent()["far1"], 3, "back to the local DC after undrain")
+
+    # Failover.
+
+    def test_a_stopped_server_fails_over_and_comes_back(self):
+        self.start_sbc(LOCAL)
+        victim = self.servers["cs2"]
+        os.kill(victim.proc.pid, signal.SIGSTOP)
+        stopped = time.monotonic()
+        ok, bad = sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 12, 8, 50)
+        self.assertEqual((ok, bad), (12, 0), "no provider sees the stopped server")
+        servers = self.sbc.servers()
+        self.assertGreaterEqual(servers["cs2"]["failovers"], 1)
+        down = wait_for(lambda: self.sbc.servers()["cs2"]["state"] == "down", 3, what="cs2 down")
+        log(f"cs2 down {time.monotonic() - stopped:.2f} s after SIGSTOP (probe interval 0.3 s)")
+        self.assertTrue(down)
+        self.assertGreaterEqual(self.sbc.counters()["server_timeouts"], 1)
+        os.kill(victim.proc.pid, signal.SIGCONT)
+        wait_for(lambda: self.sbc.servers()["cs2"]["state"] == "up", 3, what="cs2 up again")
+
+    def test_a_killed_server_costs_no_call(self):
+        self.start_sbc(LOCAL)
+        self.servers["cs3"].stop()
+        ok, bad = sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 12, 8, 50)
+        self.assertEqual((ok, bad), (12, 0))
+        wait_for(lambda: self.sbc.servers()["cs3"]["state"] == "down", 3, what="cs3 down")
+
+    def test_503_with_retry_after_at_once_when_no_server_is_up(self):
+        self.start_sbc([f"dead{i}={ip}" for i, ip in enumerate(NOBODY)])
+        wait_for(lambda: all(s["state"] == "down" for s in self.sbc.servers().values()), 5, what="both down")
+        got = raw_invite(PROVIDERS[0])
+        finals = [g for g in got if g[0] >= 200]
+        self.assertEqual([g[0] for g in finals], [503])
+        self.assertRegex(finals[0][1], r"(?m)^Retry-After: *[1-9]")
+        self.assertLess(finals[0][2], 0.2, "no waiting on servers known to be down")
+        self.assertEqual(self.sbc.counters()["no_server"], 1)
+
+    # In dialog.
+
+    def test_calls_survive_an_sbc_restart(self):
+        self.start_sbc(LOCAL)
+        results = {}
+
+        def place():
+            results["calls"] = sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 10, 10, 3000)
+
+        t = threading.Thread(target=place)
+        t.start()
+        time.sleep(1.5)  # every call answered, none hung up yet
+        self.sbc.stop(signal.SIGKILL)
+        self.sbc.start()
+        t.join(60)
+        self.assertEqual(results.get("calls"), (10, 0), "every BYE reached its server through the new SBC")
+        self.assertEqual(self.sbc.counters()["in_dialog"], 10)
+
+    # Policing.
+
+    def test_an_unknown_source_gets_403_and_nothing_is_forwarded(self):
+        self.start_sbc(LOCAL)
+        got = raw_invite(STRANGER)
+        self.assertEqual([g[0] for g in got], [403])
+        self.assertEqual(sum(self.sent().values()), 0)
+        self.assertEqual(self.sbc.counters()["refused_peer"], 1)
+
+    def test_a_flood_from_one_provider_does_not_starve_another(self):
+        self.start_sbc(LOCAL, ["--invite-rate", "5", "--invite-burst", "5"])
+        flood = {}
+        t = threading.Thread(target=lambda: flood.update(r=sipp_calls(
+            self.work, PROVIDERS[0], "uac_routed.xml", 150, 50, 20, port=5062)))
+        t.start()
+        ok, bad = sipp_calls(self.work, PROVIDERS[1], "uac_routed.xml", 8, 2, 20, port=5064)
+        t.join(60)
+        log(f"flood at 10x the limit: {flood.get('r')}; the other provider: {(ok, bad)}")
+        self.assertEqual((ok, bad), (8, 0))
+        self.assertGreater(flood["r"][1], 50, "the flood's excess refused")
+        self.assertGreater(self.sbc.counters()["refused_rate"], 50)
+
+
+def main():
+    if os.geteuid() != 0:
+        harness.skip("needs root (ss -p)")
+    harness.require_environment(programs=(SBC, harness.TANDEMCTL))
+    if not shutil.which("sipp"):
+        harness.skip("sipp is not installed")
+    try:
+        prog = unittest.main(exit=False, verbosity=2)
+        ok = prog.result.wasSuccessful()
+    finally:
+        CLEANUP.run()
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
