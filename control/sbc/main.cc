@@ -3,9 +3,6 @@
 // su_root loop until SIGINT or SIGTERM. Nothing of a call outlives the
 // process but its transactions in progress: the dialogs go on through the
 // next SBC that gets their requests.
-#include <signal.h>
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
 
 #include <sofia-sip/su.h>
@@ -20,25 +17,6 @@
 #include "control/sip/sip_loop.h"
 #include "rules/reloader.h"
 #include "rules/store.h"
-
-namespace {
-
-int signal_pipe[2] = {-1, -1};
-
-void on_signal(int) {
-  const char c = 1;
-  [[maybe_unused]] auto n = ::write(signal_pipe[1], &c, 1);
-}
-
-int on_signal_pipe(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* loop) {
-  char c;
-  [[maybe_unused]] auto n = ::read(signal_pipe[0], &c, 1);
-  spdlog::info("signal received: stopping");
-  reinterpret_cast<tandem::control::SipLoop*>(loop)->stop();
-  return 0;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace tandem;
@@ -69,21 +47,14 @@ int main(int argc, char** argv) {
     control::sbc::Sbc sbc(config, root, reloader.get());
     control::OperatorSocket operator_socket(root);
     control::sbc::add_sbc_commands(operator_socket, sbc);
-    su_wait_t signal_wait[1];
-    auto* loop_arg = reinterpret_cast<su_wakeup_arg_t*>(&loop);
     std::string error;
-    if (!sbc.start(error) || !operator_socket.open(config.control_socket, error) || ::pipe(signal_pipe) != 0) {
+    if (!sbc.start(error) || !operator_socket.open(config.control_socket, error) ||
+        !loop.stop_on_signals()) {
       spdlog::critical("{}", error);
       rc = 1;
     } else {
-      su_wait_create(signal_wait, signal_pipe[0], SU_WAIT_IN);
-      su_root_register(root, signal_wait, on_signal_pipe, loop_arg, 0);
-      ::signal(SIGINT, on_signal);
-      ::signal(SIGTERM, on_signal);
-      ::signal(SIGPIPE, SIG_IGN);
       spdlog::info("tandem-sbc {} {} ready; operator socket {}", config.dc, config.node, config.control_socket);
       loop.run();
-      su_root_unregister(root, signal_wait, on_signal_pipe, loop_arg);
     }
   }
   su_deinit();

@@ -3,9 +3,6 @@
 // su_root loop until SIGINT or SIGTERM; then every call is ended and its CDR
 // written before the process exits.
 #include <malloc.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
 
 #include <sofia-sip/su.h>
@@ -27,21 +24,6 @@
 #include "rules/store.h"
 
 namespace {
-
-int signal_pipe[2] = {-1, -1};
-
-void on_signal(int) {
-  const char c = 1;
-  [[maybe_unused]] auto n = ::write(signal_pipe[1], &c, 1);
-}
-
-int on_signal_pipe(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* loop) {
-  char c;
-  [[maybe_unused]] auto n = ::read(signal_pipe[0], &c, 1);
-  spdlog::info("signal received: ending calls and stopping");
-  reinterpret_cast<tandem::control::SipLoop*>(loop)->stop();
-  return 0;
-}
 
 // The dataplane may start after us (or restart): wait for it, bounded.
 bool open_media(tandem::control::Media& media, const tandem::control::ServerConfig& c, std::string& error) {
@@ -98,23 +80,16 @@ int main(int argc, char** argv) {
     control::CallServer server(config, root, media, reloader, writer);
     control::OperatorSocket control_socket(root);
     control::add_server_commands(control_socket, server, reloader, writer);
-    su_wait_t signal_wait[1];
-    auto* loop_arg = reinterpret_cast<su_wakeup_arg_t*>(&loop);
-    if (!server.start(error) || !control_socket.open(config.control_socket, error) || ::pipe(signal_pipe) != 0) {
+    if (!server.start(error) || !control_socket.open(config.control_socket, error) ||
+        !loop.stop_on_signals()) {
       spdlog::critical("{}", error);
       rc = 1;
     } else {
-      su_wait_create(signal_wait, signal_pipe[0], SU_WAIT_IN);
-      su_root_register(root, signal_wait, on_signal_pipe, loop_arg, 0);
-      ::signal(SIGINT, on_signal);
-      ::signal(SIGTERM, on_signal);
-      ::signal(SIGPIPE, SIG_IGN);
       spdlog::info("tandem-control {} {} ready; operator socket {}", config.dc, config.node, config.control_socket);
       loop.run();
       server.shutdown();
       // The BYEs and CANCELs of the shutdown leave before the stack closes.
       for (int i = 0; i < 50; ++i) su_root_step(root, 10);
-      su_root_unregister(root, signal_wait, on_signal_pipe, loop_arg);
     }
   }
   su_deinit();

@@ -1,7 +1,10 @@
 #include "control/sip/sip_loop.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -23,6 +26,22 @@ std::set<int> epoll_fds() {
   return fds;
 }
 
+// The signal handler's only way to the loop: a byte on a pipe (one loop per process).
+int signal_pipe[2] = {-1, -1};
+
+void on_signal(int) {
+  const char c = 1;
+  [[maybe_unused]] auto n = ::write(signal_pipe[1], &c, 1);
+}
+
+int on_signal_pipe(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* loop) {
+  char c;
+  [[maybe_unused]] auto n = ::read(signal_pipe[0], &c, 1);
+  spdlog::info("signal received: stopping");
+  reinterpret_cast<SipLoop*>(loop)->stop();
+  return 0;
+}
+
 // Longest sleep without a timer: what su_root_run() would sleep with no timer
 // either is "forever"; a bound keeps a lost wake-up from hanging the loop.
 constexpr int kMaxSleepMs = 1000;
@@ -39,7 +58,20 @@ SipLoop::SipLoop() {
 }
 
 SipLoop::~SipLoop() {
+  if (signals_) su_root_unregister(root_, signal_wait_, on_signal_pipe, reinterpret_cast<su_wakeup_arg_t*>(this));
   if (root_) su_root_destroy(root_);
+}
+
+bool SipLoop::stop_on_signals() {
+  if (signal_pipe[0] < 0 && ::pipe(signal_pipe) != 0) return false;
+  su_wait_create(signal_wait_, signal_pipe[0], SU_WAIT_IN);
+  if (su_root_register(root_, signal_wait_, on_signal_pipe, reinterpret_cast<su_wakeup_arg_t*>(this), 0) < 0)
+    return false;
+  signals_ = true;
+  ::signal(SIGINT, on_signal);
+  ::signal(SIGTERM, on_signal);
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
 }
 
 void SipLoop::run() {

@@ -24,14 +24,19 @@ class SipLoop {
 
   su_root_t* root() const { return root_; }
   bool sleeps_on_epoll() const { return epoll_fd_ >= 0; }
-  // Until stop(), which a callback of this root may call.
+  // Until stop(), which a callback of this root may call, or until SIGINT or
+  // SIGTERM after stop_on_signals() (SIGPIPE ignored too: a peer that closes
+  // a socket is an error to handle, not a reason to die).
   void run();
   void stop();
+  bool stop_on_signals();
 
  private:
   su_root_t* root_ = nullptr;
   int epoll_fd_ = -1;
   bool running_ = false;
+  su_wait_t signal_wait_[1] = {};
+  bool signals_ = false;
 };
 
 }  // namespace tandem::control
