@@ -28,14 +28,6 @@ void add_dispatch_flags(CLI::App& app, SbcConfig& c, std::vector<std::string>& s
       ->check(CLI::Range(0u, 1000000u))->capture_default_str();
 }
 
-void add_operator_flags(CLI::App& app, SbcConfig& c) {
-  app.add_option("--control-socket", c.control_socket, "socket tandemctl talks to")->capture_default_str();
-  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))->capture_default_str();
-  app.add_option("--dc", c.dc, "this DC's name (logs)")->capture_default_str();
-  app.add_option("--node", c.node, "this SBC's name (logs)")->capture_default_str();
-}
-
 int fail(const std::string& what) {
   std::cerr << "tandem-sbc: " << what << "\n";
   return 2;
@@ -55,7 +47,7 @@ int parse_sbc_flags(int argc, char** argv, SbcConfig& c) {
   add_sip_flags(app, c.sip, sip, "allowed to send besides the servers and the Rules DB's providers");
   std::vector<std::string> servers;
   add_dispatch_flags(app, c, servers);
-  add_operator_flags(app, c);
+  add_process_flags(app, c, "SBC");
   db::add_db_flags(app, c.rules_db, c.rules_db_flags);
   app.add_option("--rules-poll", c.rules_poll_ms, "ms between checks of the Rules DB's config_version")
       ->check(CLI::Range(50u, 3600000u))->capture_default_str();

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "control/process_flags.h"
 #include "control/sbc/dispatcher.h"
 #include "control/sip/settings.h"
 #include "db/flags.h"
@@ -13,7 +14,11 @@
 
 namespace tandem::control::sbc {
 
-struct SbcConfig {
+struct SbcConfig : ProcessFlags {
+  SbcConfig() {
+    control_socket = "/run/tandem/sbc.sock";
+    node = "sbc1";
+  }
   SipSettings sip;
   std::vector<ServerSpec> servers;
   uint32_t probe_interval_ms = 1000;  // OPTIONS to every server this often
@@ -21,11 +26,6 @@ struct SbcConfig {
   uint32_t server_timeout_ms = 1000;  // no answer at all (not even 100 Trying) this long: next server
   uint32_t invite_rate = 200;         // new INVITEs per second per source address (0: no limit)
   uint32_t invite_burst = 0;          // saved up at most (0: a second's worth)
-  // Operators
-  std::string control_socket = "/run/tandem/sbc.sock";
-  std::string log_level = "info";
-  std::string dc = "dc1";
-  std::string node = "sbc1";
   // The providers that may send: the Rules DB's, when one is given.
   bool rules = false;
   rules::DbConfig rules_db;

@@ -1,10 +1,11 @@
-// The SBC's counters, as tandemctl stats shows them: one list, so that a
-// counter cannot be added without its name and its meaning.
+// The SBC's counters, as tandemctl stats shows them.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <string_view>
+
+#include "control/counter_table.h"
 
 namespace tandem::control::sbc {
 
@@ -29,18 +30,7 @@ namespace tandem::control::sbc {
   X(probes_missed, "probes unanswered by the next round or answered with an error")     \
   X(stray, "stray responses dropped (not ours to forward)")
 
-#define TANDEM_ENUM_ITEM(name, help) name,
-enum class Counter : uint8_t { TANDEM_SBC_COUNTERS(TANDEM_ENUM_ITEM) count };
-#undef TANDEM_ENUM_ITEM
-
-struct CounterInfo {
-  std::string_view name;
-  std::string_view help;
-};
-#define TANDEM_INFO_ITEM(name, help) CounterInfo{#name, help},
-inline constexpr std::array<CounterInfo, static_cast<size_t>(Counter::count)> kCounterInfo = {
-    TANDEM_SBC_COUNTERS(TANDEM_INFO_ITEM)};
-#undef TANDEM_INFO_ITEM
+TANDEM_COUNTER_TABLE(TANDEM_SBC_COUNTERS)
 
 // Everything runs on the SIP thread: plain integers.
 class Counters {

@@ -47,14 +47,6 @@ void add_media_flags(CLI::App& app, ServerConfig& c) {
                  "role of the dataplane port facing customers' VMs (default: the external one)");
 }
 
-void add_operator_flags(CLI::App& app, ServerConfig& c) {
-  app.add_option("--control-socket", c.control_socket, "socket tandemctl talks to")->capture_default_str();
-  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))->capture_default_str();
-  app.add_option("--dc", c.dc, "this DC's name (CDRs, logs)")->capture_default_str();
-  app.add_option("--node", c.node, "this server's name (CDRs, logs)")->capture_default_str();
-}
-
 void add_rules_flags(CLI::App& app, ServerConfig& c) {
   db::add_db_flags(app, c.rules_db, c.rules_db_flags);
   app.add_option("--rules-poll", c.rules_poll_ms, "ms between checks of the Rules DB's config_version")
@@ -81,7 +73,7 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
   add_sip_flags(app, c.sip, sip, "allowed to send calls besides the Rules DB's providers and VMs (the SBCs)");
   add_call_flags(app, c);
   add_media_flags(app, c);
-  add_operator_flags(app, c);
+  add_process_flags(app, c, "server");
   add_rules_flags(app, c);
   cdr::add_cdr_flags(app, c.cdr);
   try {

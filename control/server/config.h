@@ -7,13 +7,18 @@
 #include <vector>
 
 #include "cdr/flags.h"
+#include "control/process_flags.h"
 #include "control/sip/settings.h"
 #include "db/flags.h"
 #include "rules/store.h"
 
 namespace tandem::control {
 
-struct ServerConfig {
+struct ServerConfig : ProcessFlags {
+  ServerConfig() {
+    control_socket = "/run/tandem/control.sock";
+    node = "node1";
+  }
   SipSettings sip;
   // Calls
   uint32_t capacity = 500;            // concurrent calls; beyond it 503 with Retry-After
@@ -29,11 +34,6 @@ struct ServerConfig {
   uint32_t media_restore_deadline_s = 10;  // a restarted dataplane gets the calls' sessions back until then
   uint32_t media_sample_s = 5;            // sessions' counters read this often (0: never): a restart loses less
   std::string internal_role;          // dataplane port facing the VMs ("" = the external one)
-  // Operators
-  std::string control_socket = "/run/tandem/control.sock";
-  std::string log_level = "info";
-  std::string dc = "dc1";
-  std::string node = "node1";
   // Rules
   rules::DbConfig rules_db;
   db::DbFlags rules_db_flags{.name = "rules", .what = "Rules DB", .password_file = {}};

@@ -1,11 +1,12 @@
-// The call server's counters, as tandemctl stats shows them: one list, so that
-// a counter cannot be added without its name and its meaning.
+// The call server's counters, as tandemctl stats shows them.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <string_view>
+
+#include "control/counter_table.h"
 
 namespace tandem::control {
 
@@ -34,18 +35,7 @@ namespace tandem::control {
   X(cdr_errors, "CDRs the writer refused")                                          \
   X(stray, "stray messages (responses to no transaction of ours)")
 
-#define TANDEM_ENUM_ITEM(name, help) name,
-enum class Counter : uint8_t { TANDEM_SERVER_COUNTERS(TANDEM_ENUM_ITEM) count };
-#undef TANDEM_ENUM_ITEM
-
-struct CounterInfo {
-  std::string_view name;
-  std::string_view help;
-};
-#define TANDEM_INFO_ITEM(name, help) CounterInfo{#name, help},
-inline constexpr std::array<CounterInfo, static_cast<size_t>(Counter::count)> kCounterInfo = {
-    TANDEM_SERVER_COUNTERS(TANDEM_INFO_ITEM)};
-#undef TANDEM_INFO_ITEM
+TANDEM_COUNTER_TABLE(TANDEM_SERVER_COUNTERS)
 
 // Written by the SIP thread, read by the control socket's.
 class Counters {

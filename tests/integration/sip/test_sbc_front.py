@@ -1,0 +1,156 @@
+"""tandem-sbc in front of the real call server: the lab of lab.py (tandem-control
+with its dataplane, MariaDB, sipp as provider and as the customer's VM), with
+tandem-sbc on the provider's side of the network taking the provider's calls.
+
+  caller ns  198.18.1.2  the provider (sipp), a provider in the Rules DB
+             198.18.1.3  tandem-sbc: servers node1 (198.18.1.1, the lab's call server) and
+                         gone (198.18.1.9, nobody); providers from the Rules DB
+  relay ns   198.18.1.1  tandem-control (--peer sbc=198.18.1.3) and its dataplane
+
+Media goes between the provider and the node's dataplane: the SBC only signals.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import lab  # noqa: E402
+from harness import CLEANUP, in_ns, log, spawn, stop_process, wait_for  # noqa: E402
+
+SBC = lab.harness.binary("TANDEM_SBC", "control/sbc/tandem-sbc")
+SBC_IP = lab.harness.CALLER_ALT_IP
+GONE_IP = "198.18.1.9"
+LAB = None
+
+
+class SbcFront:
+    def __init__(self, the_lab):
+        self.lab = the_lab
+        self.socket = os.path.join(the_lab.workdir, "sbc.sock")
+        self.log_path = os.path.join(the_lab.workdir, "sbc.log")
+        self.cmd = [SBC, "--sip", f"{SBC_IP}:5060", "--server", f"node1={lab.NODE_IP}",
+                    "--server", f"gone={GONE_IP}", "--probe-interval", "300", "--server-timeout", "500",
+                    "--rules-db", f"unix:{the_lab.db.socket}", "--rules-db-user", "root", "--rules-poll", "200",
+                    "--control-socket", self.socket, "--log-level", "debug", "--node", "sbc1"]
+        self.proc = None
+
+    def start(self):
+        with open(self.log_path, "a") as out:
+            self.proc = spawn(in_ns(self.lab.topo.caller, self.cmd), stdout=out, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL)
+        wait_for(lambda: self.proc.poll() is not None or "ready;" in self.text(), 20, what="tandem-sbc ready")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"tandem-sbc exited {self.proc.returncode}:\n{self.text()}")
+
+    def stop(self):
+        if self.proc:
+            stop_process(self.proc, timeout=10)
+            self.proc = None
+
+    def text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def ctl(self, *args):
+        r = self.lab.ctl("--sbc-socket", self.socket, "--control-socket", self.socket, "--json", *args)
+        return json.loads(r.stdout)
+
+    def servers(self):
+        return {s["name"]: s for s in self.ctl("servers")}
+
+    def counters(self):
+        return self.ctl("stats")["counters"]
+
+
+def setUpModule():
+    global LAB
+    LAB = lab.Lab(control_args=["--peer", f"sbc={SBC_IP}"])
+    lab.CallTest.lab = LAB
+    front = SbcFront(LAB)
+    front.start()
+    CLEANUP.add("stop tandem-sbc", front.stop)
+    SbcFrontTest.sbc = front
+    wait_for(lambda: front.servers()["gone"]["state"] == "down" and front.servers()["node1"]["capacity"] > 0, 10,
+             what="node1 probed, gone down")
+
+
+class SbcFrontTest(lab.CallTest):
+    sbc = None
+
+    def setUp(self):
+        super().setUp()
+        self.sbc_counters = self.sbc.counters()
+
+    def sbc_counted(self, name):
+        return self.sbc.counters()[name] - self.sbc_counters[name]
+
+    def call(self, scenario, called, keys, **kw):
+        return lab.Sipp(LAB, LAB.topo.caller, scenario, lab.PROVIDER_IP, lab.SIP_PORT, remote=f"{SBC_IP}:5060",
+                        service=called, keys=keys, **kw)
+
+    def test_the_servers_load_comes_from_its_probe_answers(self):
+        node = self.sbc.servers()["node1"]
+        self.assertEqual(node["state"], "up")
+        self.assertEqual(node["capacity"], 500, "X-Tandem-Load: 0/500 from tandem-control")
+        self.assertGreater(node["rtt_ms"], 0)
+        self.assertEqual(self.sbc.servers()["gone"]["state"], "down")
+
+    def test_a_call_through_the_sbc_with_media_straight_to_the_node(self):
+        vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
+        caller = self.call("uac_call", lab.DID_VM, {"hold_ms": 2000, "rtcp_mux": 0, "delayed_offer": 0})
+        self.check_sipp(caller)
+        vm.stop()
+        # The answer's media address is the node's relay, not the SBC's.
+        self.assertEqual(caller.log_values("ANSWER_SDP")[0]["ip"], lab.NODE_IP, caller.describe())
+        cdr = self.new_cdr()
+        self.assertEqual(cdr["disposition"], "answered", cdr)
+        self.assertGreater(int(cdr["a_packets"]), 60, cdr)
+        self.assertGreater(int(cdr["b_packets"]), 60, cdr)
+        self.assertEqual(self.sbc_counted("calls_answered"), 1)
+        self.assertEqual(self.sbc_counted("acks"), 1, "the ACK by the route set through the SBC")
+        self.assertEqual(self.sbc_counted("in_dialog"), 1, "the caller's BYE through the SBC")
+
+    def test_a_tcp_provider_through_the_sbc_to_a_udp_server(self):
+        vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
+        caller = self.call("uac_call", lab.DID_VM, {"hold_ms": 500, "rtcp_mux": 0, "delayed_offer": 0},
+                           transport="t1")
+        self.check_sipp(caller)
+        vm.stop()
+        self.assertEqual(self.new_cdr()["disposition"], "answered")
+        self.assertEqual(self.sbc_counted("in_dialog"), 1)
+
+    def test_a_cancel_reaches_the_server_that_has_the_invite(self):
+        vm = LAB.vm("uas_ring_no_answer")
+        caller = self.call("uac_cancel", lab.DID_VM, {"ring_ms": 1000})
+        self.check_sipp(caller, vm)
+        cdr = self.new_cdr()
+        self.assertEqual((cdr["disposition"], cdr["sip_code"]), ("cancelled", "487"), cdr)
+        self.assertEqual(self.sbc_counted("cancelled"), 1)
+
+    def test_the_servers_refusal_reaches_the_provider_and_is_no_failover(self):
+        caller = self.call("uac_reject", "+4930999999", {"expect_code": 404})
+        self.check_sipp(caller)
+        self.assertEqual(self.new_cdr()["sip_code"], "404")
+        self.assertEqual(self.sbc_counted("calls_refused_by_server"), 1)
+        self.assertEqual(self.sbc_counted("failovers"), 0)
+
+    def test_a_draining_server_gets_no_new_call(self):
+        LAB.ctl("--control-socket", LAB.control_socket, "drain")
+        try:
+            wait_for(lambda: self.sbc.servers()["node1"]["state"] == "draining", 5, what="node1 draining at the SBC")
+            self.assertEqual(self.sbc.servers()["node1"]["draining"], "server")
+            caller = self.call("uac_reject", lab.DID_VM, {"expect_code": 503})
+            self.check_sipp(caller)
+            self.assertEqual(self.sbc_counted("no_server"), 1)
+        finally:
+            LAB.ctl("--control-socket", LAB.control_socket, "undrain")
+        wait_for(lambda: self.sbc.servers()["node1"]["state"] == "up", 5, what="node1 up again")
+
+
+if __name__ == "__main__":
+    lab.main()
