@@ -118,7 +118,10 @@ int Sbc::on_invite_response(Invite& inv, nta_outgoing_t* orq, const sip_t* sip) 
     inv.timer = nullptr;
   }
   if (status < 200) {
-    if (status > 100) relay_response(inv, orq);
+    if (status > 100) {
+      inv.ringing = true;
+      relay_response(inv, orq);
+    }
     return 0;
   }
   const bool ours = !sip || nta_sip_is_internal(sip);  // nta's timeout or transport error
@@ -146,7 +149,7 @@ void Sbc::fail_over(Invite& inv, const std::string& why) {
   dispatcher_.failed(server);
   counters_.add(Counter::failovers);
   spdlog::warn("[{}] {} failed the call ({}): next server", inv.call_id, config_.servers[server].name, why);
-  nta_outgoing_destroy(inv.orq);
+  if (inv.orq) nta_outgoing_destroy(inv.orq);
   inv.orq = nullptr;
   send_to_next(inv);
 }
@@ -160,6 +163,18 @@ void Sbc::server_timeout_cb(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) 
   sbc.counters_.add(Counter::server_timeouts);
   sbc.abandon(inv);
   sbc.fail_over(inv, fmt::format("no answer within {} ms", sbc.config_.server_timeout_ms));
+}
+
+void Sbc::take_back_invites(size_t server) {
+  // Only the server's 100 Trying reached us (hop by hop: the provider heard ours): nothing of
+  // these calls is known beyond the SBC, so they go on to another server.
+  std::vector<Invite*> pending;
+  for (auto& [id, inv] : invites_)
+    if (inv->orq && !inv->ringing && !inv->cancelled && inv->tried.back() == server) pending.push_back(inv.get());
+  for (Invite* inv : pending) {
+    abandon(*inv);
+    fail_over(*inv, "the server went down while it had the call");
+  }
 }
 
 void Sbc::abandon(Invite& inv) {

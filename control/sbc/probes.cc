@@ -100,9 +100,11 @@ void Sbc::note_probe_missed(size_t server, const std::string& why) {
   const ServerStatus& s = dispatcher_.servers()[server];
   const State before = s.state(config_.probe_misses);
   dispatcher_.probe_missed(server);
-  if (const State after = s.state(config_.probe_misses); after != before)
-    spdlog::warn("server {}: {} -> {} ({} probes missed, last: {})", s.spec.name, name(before), name(after), s.missed,
-                 why);
+  const State after = s.state(config_.probe_misses);
+  if (after == before) return;
+  spdlog::warn("server {}: {} -> {} ({} probes missed, last: {})", s.spec.name, name(before), name(after), s.missed,
+               why);
+  if (after == State::down) take_back_invites(server);
 }
 
 }  // namespace tandem::control::sbc

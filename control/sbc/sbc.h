@@ -58,6 +58,7 @@ class Sbc {
     su_timer_t* timer = nullptr;     // --server-timeout while the server is silent
     bool tcp = false;                // the provider sent it over TCP
     bool cancelled = false;          // the provider's CANCEL came: no more failover
+    bool ringing = false;            // a 18x was relayed: the provider knows of this server's answer
   };
 
   // sbc.cc: the agent, who may send, what is addressed to us.
@@ -88,6 +89,8 @@ class Sbc {
   void fail_over(Invite& inv, const std::string& why);
   // The current server's transaction left to finish by itself: a late 2xx gets ACK and BYE.
   void abandon(Invite& inv);
+  // `server` is down: its INVITEs that got no more than 100 Trying go on to other servers.
+  void take_back_invites(size_t server);
   void relay_response(Invite& inv, nta_outgoing_t* orq);
   void finish(Invite& inv);
 

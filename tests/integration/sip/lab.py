@@ -123,6 +123,20 @@ def rules_csv(vm_ip=VM_IP, provider_ip=PROVIDER_IP):
     }
 
 
+def load_rules(db, workdir):
+    """rules_csv() into the Rules DB of `db`, with tandemctl rules import."""
+    csvs = rules_csv()
+    for table in ("customers", "numbers", "menus", "rules", "providers", "rates"):
+        text = csvs[table]
+        if table == "rules":
+            menu_id = db.sql("SELECT id FROM menus WHERE name='main'", db="tandem_rules")[0][0]
+            text = text.replace("MENU_ID", menu_id)
+        path = os.path.join(workdir, f"{table}.csv")
+        with open(path, "w") as f:
+            f.write(text)
+        run([harness.TANDEMCTL, "rules", "import", "--db", f"unix:{db.socket}", "--db-user", "root", table, path])
+
+
 class Sipp:
     """One sipp process in a namespace running a scenario of scenarios/."""
 
@@ -194,6 +208,72 @@ def udp_or_tcp_ports(ns):
     return ports
 
 
+class CallServer:
+    """tandem-control in a namespace: its command line, log and operator socket."""
+
+    def __init__(self, workdir, ns, sip_ip, dp_socket, db_flags, name="node1", node_id=1, args=()):
+        self.ns, self.name = ns, name
+        self.socket = os.path.join(workdir, f"{name}-control.sock")
+        self.log_path = os.path.join(workdir, f"{name}-control.log")
+        self.cmd = [CONTROL, "--sip", f"{sip_ip}:{SIP_PORT}", "--dataplane-socket", dp_socket,
+                    "--external-media", "public", "--internal-media", "private",
+                    "--control-socket", self.socket, "--cdr-spool-dir", os.path.join(workdir, f"{name}-spool"),
+                    "--cdr-max-delay", "50", "--rules-poll", "200", "--log-level", "debug",
+                    "--dc", "lab", "--node", name, "--cdr-dc-id", "1", "--cdr-node-id", str(node_id)]
+        self.cmd += list(db_flags) + list(args)
+        self.proc = None
+
+    def start(self, extra=()):
+        cmd = self.cmd + list(extra)
+        before = self.text().count("ready;")  # one log across restarts
+        log(f"starting: {' '.join(cmd)}")
+        # A sanitized build: a bounded quarantine, so that memory figures stay meaningful.
+        os.environ.setdefault("ASAN_OPTIONS", "quarantine_size_mb=16")
+        with open(self.log_path, "a") as out:
+            self.proc = spawn(in_ns(self.ns, cmd), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_for(lambda: self.proc.poll() is not None or self.text().count("ready;") > before, 40,
+                 what=f"tandem-control {self.name} ready")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"tandem-control exited {self.proc.returncode}:\n{self.text()}")
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops tandem-control (SIGTERM: calls ended, CDRs spooled); raises
+        when it did not exit cleanly or a sanitizer reported something."""
+        rc = stop_process(self.proc, timeout=20, sig=sig)
+        text = self.text()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in text:
+                raise AssertionError(f"tandem-control: {marker}\n{text[text.index(marker) - 200:][:6000]}")
+        if rc != 0 and sig == signal.SIGTERM:
+            raise AssertionError(f"tandem-control exited {rc}:\n{text[-3000:]}")
+        return rc
+
+    def text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def request(self, cmd, **kw):
+        """One request on the operator socket."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(20)
+        s.connect(self.socket)
+        s.sendall((json.dumps(dict(cmd=cmd, **kw)) + "\n").encode())
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        return json.loads(data)
+
+    def stats(self):
+        return self.request("stats")
+
+
 class Lab:
     """Everything of the module docstring, started; stop() (or the cleanup at
     exit) takes it all down."""
@@ -207,11 +287,9 @@ class Lab:
                          "--cdr-db", f"unix:{self.db.socket}", "--cdr-db-user", "root"]
         self.ctl("db", "init", *self.db_flags, timeout=60)
         self.load_rules()
-        self.control_socket = os.path.join(self.workdir, "control.sock")
-        self.spool = os.path.join(self.workdir, "spool")
-        self.control_log_path = os.path.join(self.workdir, "control.log")
-        self.control_args = list(control_args)
-        self.control = None
+        self.server = CallServer(self.workdir, self.topo.relay, NODE_IP, self.dp.socket, self.db_flags,
+                                 args=control_args)
+        self.control_socket = self.server.socket
         self.start_control()
 
     # -- tools
@@ -220,68 +298,26 @@ class Lab:
         return run([harness.TANDEMCTL] + [str(a) for a in args], timeout=timeout, check=check)
 
     def load_rules(self):
-        csvs = rules_csv()
-        for table in ("customers", "numbers", "menus", "rules", "providers", "rates"):
-            text = csvs[table]
-            if table == "rules":
-                menu_id = self.db.sql("SELECT id FROM menus WHERE name='main'", db="tandem_rules")[0][0]
-                text = text.replace("MENU_ID", menu_id)
-            path = os.path.join(self.workdir, f"{table}.csv")
-            with open(path, "w") as f:
-                f.write(text)
-            self.ctl("rules", "import", "--db", f"unix:{self.db.socket}", "--db-user", "root", table, path)
+        load_rules(self.db, self.workdir)
+
+    @property
+    def control(self):
+        return self.server.proc
 
     def start_control(self, extra=()):
-        cmd = [CONTROL, "--sip", f"{NODE_IP}:{SIP_PORT}", "--dataplane-socket", self.dp.socket,
-               "--external-media", "public", "--internal-media", "private",
-               "--control-socket", self.control_socket, "--cdr-spool-dir", self.spool,
-               "--cdr-max-delay", "50", "--rules-poll", "200", "--log-level", "debug",
-               "--dc", "lab", "--node", "node1", "--cdr-dc-id", "1", "--cdr-node-id", "1"] + self.db_flags
-        cmd += self.control_args + list(extra)
-        log(f"starting: {' '.join(cmd)}")
-        # A sanitized build: a bounded quarantine, so that memory figures stay meaningful.
-        os.environ.setdefault("ASAN_OPTIONS", "quarantine_size_mb=16")
-        with open(self.control_log_path, "a") as control_log:
-            self.control = spawn(in_ns(self.topo.relay, cmd), stdout=control_log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL)
-        wait_for(lambda: self.control.poll() is not None or "ready;" in self.control_text(), 40,
-                 what="tandem-control ready")
-        if self.control.poll() is not None:
-            raise RuntimeError(f"tandem-control exited {self.control.returncode}:\n{self.control_text()}")
+        self.server.start(extra)
 
     def stop_control(self):
-        """Stops tandem-control (SIGTERM: calls ended, CDRs spooled); raises
-        when it did not exit cleanly or a sanitizer reported something."""
-        rc = stop_process(self.control, timeout=20)
-        text = self.control_text()
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-            if marker in text:
-                raise AssertionError(f"tandem-control: {marker}\n{text[text.index(marker) - 200:][:6000]}")
-        if rc != 0:
-            raise AssertionError(f"tandem-control exited {rc}:\n{text[-3000:]}")
-        return rc
+        return self.server.stop()
 
     def control_text(self):
-        with open(self.control_log_path, errors="replace") as f:
-            return f.read()
+        return self.server.text()
 
     def request(self, cmd, **kw):
-        """One request on the operator socket."""
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(20)
-        s.connect(self.control_socket)
-        s.sendall((json.dumps(dict(cmd=cmd, **kw)) + "\n").encode())
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-        return json.loads(data)
+        return self.server.request(cmd, **kw)
 
     def stats(self):
-        return self.request("stats")
+        return self.server.stats()
 
     def wait_idle(self, timeout=20):
         """No call left on the server, its CDRs in the DB, no dataplane session."""

@@ -70,6 +70,7 @@ class SbcFront:
 def setUpModule():
     global LAB
     LAB = lab.Lab(control_args=["--peer", f"sbc={SBC_IP}"])
+    LAB.topo.add_caller_address(SBC_IP)
     lab.CallTest.lab = LAB
     front = SbcFront(LAB)
     front.start()
