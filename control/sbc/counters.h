@@ -22,7 +22,7 @@ namespace tandem::control::sbc {
   X(cancelled, "INVITEs cancelled by the caller before a final answer")                   \
   X(in_dialog, "requests within a dialog forwarded (BYE, re-INVITE, INFO...)")            \
   X(acks, "ACKs of 2xx forwarded")                                                        \
-  X(no_route, "in-dialog requests or ACKs with nowhere to go (no Route beyond us)")       \
+  X(no_route, "in-dialog requests without our Route or a hop beyond us (481; ACKs dropped)")  \
   X(stray_2xx, "2xx retransmissions forwarded statelessly")                              \
   X(late_2xx, "2xx from a server after its call went elsewhere: ACKed and BYEd")          \
   X(options, "OPTIONS answered by the SBC itself")                                       \

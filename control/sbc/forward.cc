@@ -1,5 +1,7 @@
 // Sbc: requests within a dialog (BYE, re-INVITE, INFO, UPDATE...) and the
-// ACKs of 2xx answers. Their Route headers say where they go: ours come off,
+// ACKs of 2xx answers. Their Route headers say where they go: ours must be on
+// top (we record-route every dialog; anything else is refused: no open relay)
+// and come off,
 // the next hop is the next Route or the Request-URI (the other side's
 // Contact). Nothing of the dialog is looked up, so these still reach the
 // other side after the SBC restarted. Each request is forwarded in a
@@ -25,6 +27,9 @@ struct Sbc::Forward {
 
 bool Sbc::prepare_forward(msg_t* msg) {
   sip_t* sip = sip_object(msg);
+  // We record-routed every dialog we are in: a request without our Route is none of ours, and
+  // forwarding it wherever its Request-URI points would make us an open relay.
+  if (!sip->sip_route || !is_us(sip->sip_route->r_url)) return false;
   pop_our_routes(msg, sip);
   if (!sip->sip_route && is_us(sip->sip_request->rq_url)) return false;
   if (sip->sip_max_forwards) --sip->sip_max_forwards->mf_count;
@@ -56,9 +61,10 @@ void Sbc::forward_in_dialog(nta_incoming_t* irq, const sip_t* sip) {
   if (!msg || !prepare_forward(msg)) {
     msg_destroy(msg);
     counters_.add(Counter::no_route);
-    spdlog::debug("[{}] {} in a dialog with no hop beyond us", call_id, sip->sip_request->rq_method_name);
+    spdlog::debug("[{}] {} in a dialog without our Route or with no hop beyond us", call_id,
+                  sip->sip_request->rq_method_name);
     if (ack) nta_incoming_destroy(irq);
-    else refuse(irq, sip, Counter::no_route, SIP_481_NO_TRANSACTION, "no Route beyond this SBC");
+    else refuse(irq, sip, Counter::no_route, SIP_481_NO_TRANSACTION, "not in a dialog routed through this SBC");
     return;
   }
   if (ack) {

@@ -20,7 +20,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import lab  # noqa: E402
-from harness import CLEANUP, in_ns, log, spawn, stop_process, wait_for  # noqa: E402
+import test_sip_robustness as robustness  # noqa: E402  (the corpus' expectations)
+from harness import CLEANUP, in_ns, log, run, spawn, stop_process, wait_for  # noqa: E402
 
 SBC = lab.harness.binary("TANDEM_SBC", "control/sbc/tandem-sbc")
 SBC_IP = lab.harness.CALLER_ALT_IP
@@ -151,6 +152,48 @@ class SbcFrontTest(lab.CallTest):
         finally:
             LAB.ctl("--control-socket", LAB.control_socket, "undrain")
         wait_for(lambda: self.sbc.servers()["node1"]["state"] == "up", 5, what="node1 up again")
+
+
+    def test_rfc4475_through_the_sbc_gets_what_the_server_gives(self):
+        # The SBC checks as the call server does (control/sip/) and forwards what passes: every
+        # message gets the final answer it gets from the call server alone, and nothing malformed
+        # reaches the server.
+        before = LAB.stats()["counters"]["refused_request"]
+        r = run(in_ns(LAB.topo.caller, ["python3", robustness.SENDER, "corpus", "--to", f"{SBC_IP}:5060",
+                                        "--dir", robustness.CORPUS, "--transport", "udp"]), timeout=300)
+        results = json.loads(r.stdout)
+        wrong = {}
+        for name, want in robustness.EXPECTED_UDP.items():
+            finals = [c for c in results[name]["codes"] if c >= 200]
+            got = finals[0] if finals else None
+            if (want is None and got is not None) or (want is not None and got not in want):
+                wrong[name] = {"want": sorted(want) if want else None, "got": results[name]["codes"]}
+        self.assertEqual(wrong, {}, f"SBC log:\n{self.sbc.text()[-3000:]}")
+        self.assertEqual(LAB.stats()["counters"]["refused_request"], before, "the SBC forwarded a malformed request")
+        self.assertIsNone(self.sbc.proc.poll(), "tandem-sbc died")
+
+    def test_a_request_in_no_dialog_of_ours_is_refused_not_relayed(self):
+        # A BYE with a To tag but without our Route: forwarding it to its Request-URI would make
+        # the SBC an open relay.
+        code = run(in_ns(LAB.topo.caller, ["python3", "-c", STRAY_BYE, SBC_IP, lab.PROVIDER_IP]), timeout=10).stdout
+        self.assertEqual(code.strip(), "481")
+        self.assertEqual(self.sbc_counted("no_route"), 1)
+        self.assertEqual(self.sbc_counted("in_dialog"), 0)
+
+
+# A BYE in a dialog that never went through the SBC, to a third party's address; prints the answer's code.
+STRAY_BYE = """
+import socket, sys
+sbc, me = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((me, 0))
+port = s.getsockname()[1]
+s.sendto((f"BYE sip:victim@198.18.1.77:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {me}:{port};branch=z9hG4bKstray\r\n"
+          f"From: <sip:a@{me}>;tag=1\r\nTo: <sip:b@198.18.1.77>;tag=2\r\nCall-ID: stray-bye\r\n"
+          f"CSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), (sbc, 5060))
+s.settimeout(3)
+print(s.recv(65535).decode().split(" ", 2)[1])
+"""
 
 
 if __name__ == "__main__":
