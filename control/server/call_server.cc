@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "control/server/sip_message_class.h"
+
 namespace tandem::control {
 
 CallServer::CallServer(const ServerConfig& config, su_root_t* root, Media& media, rules::Reloader& rules,
@@ -33,6 +35,8 @@ bool CallServer::start(std::string& error) {
   agent_ = nta_agent_create(root_, URL_STRING_MAKE(url.c_str()), stray_cb, reinterpret_cast<nta_agent_magic_t*>(this),
                             // Answers go where the request came from (rport for everyone: NATs).
                             NTATAG_UA(1), NTATAG_SERVER_RPORT(2), NTATAG_MAXSIZE(config_.max_message_bytes),
+                            // Request lines sofia-sip cannot read reach nta's 400 or our checks, not the void.
+                            NTATAG_MCLASS(sip_message_class()),
                             NTATAG_USE_SRV(0), NTATAG_USE_NAPTR(0),
                             // sofia derives no 64*T1 from T1: both, so that timer H follows --sip-t1.
                             NTATAG_SIP_T1(config_.sip_t1_ms), NTATAG_SIP_T1X64(64 * config_.sip_t1_ms),

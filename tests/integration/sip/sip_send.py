@@ -6,6 +6,8 @@ namespace (ip netns exec NS python3 sip_send.py ...).
   sip_send.py big    --to IP:PORT --size N --transport tcp   one OPTIONS of N bytes (a long header)
   sip_send.py no-ack --to IP:PORT --called NUMBER      an INVITE over UDP whose 2xx is never ACKed;
                                                        waits --wait s for the BYE, answers it
+  sip_send.py stream --to IP:PORT --file F             F's bytes on one TCP connection; every code that
+                                                       comes back until the server closes it (or --wait s)
 
 Prints one JSON object: for corpus, file -> {"transport", "codes"} with every
 status code received within the wait; for burst, {"sent": N}.
@@ -193,6 +195,32 @@ def no_ack(args):
     print(json.dumps(out))
 
 
+def stream(args):
+    """The file's bytes on one TCP connection: the codes received, and after how
+    many seconds the server closed the connection (None: still open after --wait)."""
+    host, port = args.to.rsplit(":", 1)
+    with open(args.file, "rb") as f:
+        raw = f.read()
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(raw)
+    s.settimeout(0.1)
+    start = time.monotonic()
+    out = {"codes": [], "closed_after_s": None}
+    while time.monotonic() < start + args.wait:
+        try:
+            data = s.recv(65535)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            out["closed_after_s"] = round(time.monotonic() - start, 2)
+            break
+        out["codes"] += codes_in(data)
+    s.close()
+    print(json.dumps(out))
+
+
 def ok_for(request):
     """A 200 OK to `request`: its Via, From, To, Call-ID and CSeq copied."""
     keep = re.compile(rb"^(Via|v|From|f|To|t|Call-ID|i|CSeq)[ \t]*:", re.I)
@@ -202,7 +230,8 @@ def ok_for(request):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["corpus", "burst", "big", "no-ack"])
+    p.add_argument("mode", choices=["corpus", "burst", "big", "no-ack", "stream"])
+    p.add_argument("--file", help="the bytes to send (stream)")
     p.add_argument("--called", help="the number an INVITE calls (no-ack)")
     p.add_argument("--to", required=True)
     p.add_argument("--dir")
@@ -212,7 +241,7 @@ def main():
     p.add_argument("--count", type=int, default=10000)
     p.add_argument("--seed", type=int, default=4475)
     args = p.parse_args()
-    {"corpus": corpus, "burst": burst, "big": big, "no-ack": no_ack}[args.mode](args)
+    {"corpus": corpus, "burst": burst, "big": big, "no-ack": no_ack, "stream": stream}[args.mode](args)
 
 
 if __name__ == "__main__":
