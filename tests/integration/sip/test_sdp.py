@@ -1,7 +1,7 @@
 """SDP through tandem-control end to end (issue 12): what the B2BUA refuses
 and how it says so, the attributes it must relay untouched, and answers made
 to match their offers (RFC 3264 section 6) wherever they come: a 2xx, the ACK
-of a delayed offer."""
+of a delayed offer, a re-INVITE's 2xx."""
 
 import json
 import os
@@ -108,6 +108,21 @@ class Sdp(lab.CallTest):
         cdr = self.new_cdr()
         self.assertEqual((cdr["hangup_side"], cdr["hangup_reason"]),
                          ("system", "SDP answer in the ACK does not match the offer"), cdr)
+
+    def test_reinvite_answer_on_another_transport_ends_the_call(self):
+        # The re-INVITE's offer is RTP/AVP, the VM answers RTP/SAVP: the caller's transaction gets its
+        # 2xx, without that answer, and both sides a BYE.
+        vm = LAB.vm("uas_reinvite_mismatch")
+        out = raw_call(offer=AUDIO, reoffer=AUDIO)
+        self.check_sipp(vm)
+        self.assertEqual(len(vm.log_values("REINVITE_RECEIVED")), 1, vm.describe())
+        self.assertEqual(len(vm.log_values("BYE_RECEIVED")), 1, vm.describe())
+        self.assertEqual([c for c in out["codes"] if c >= 200], [200, 200], out)
+        self.assertEqual(out["reinvite_sdp"], "", out)
+        self.assertIsNotNone(out["bye_after_s"], out)
+        cdr = self.new_cdr()
+        self.assertEqual((cdr["disposition"], cdr["hangup_side"], cdr["hangup_reason"]),
+                         ("answered", "system", "re-INVITE answer does not match the offer"), cdr)
 
 
 if __name__ == "__main__":
