@@ -1,7 +1,8 @@
 // CallServer: the ACK of a 2xx to an INVITE we sent, and the delayed offer.
 // An INVITE without SDP gets the offer in its 2xx; the ACK to that 2xx must
 // carry the answer, which the other side's ACK brings, so ours waits for it
-// (and nta hands the ACK of a 2xx to the INVITE transaction, which is kept).
+// (and nta hands the ACK of a 2xx to the INVITE transaction, which is kept),
+// and that answer is made to match the offer as relayed (RFC 3264 section 6).
 #include "control/server/call_server.h"
 
 #include <spdlog/spdlog.h>
@@ -10,6 +11,7 @@
 #include <sofia-sip/sip_tag.h>
 
 #include "control/server/call_server_internal.h"
+#include "control/server/sdp_rewrite.h"
 #include "control/server/su_home.h"
 
 namespace tandem::control {
@@ -17,8 +19,12 @@ namespace tandem::control {
 using namespace internal;
 
 void CallServer::ack_2xx(Call& call, int side, const sip_t* response, bool offer_in_2xx) {
-  call.ack[side] = Call::Ack{response->sip_cseq->cs_seq, offer_in_2xx, {}};
+  call.ack[side] = Call::Ack{response->sip_cseq->cs_seq, offer_in_2xx, {}, {}};
   send_ack(call, side);
+}
+
+void CallServer::offer_relayed(Call& call, int side, const std::string& sdp) {
+  if (call.ack[side].waits) call.ack[side].offer = sdp;
 }
 
 void CallServer::send_ack(Call& call, int side) {
@@ -39,16 +45,21 @@ void CallServer::on_ack(Call& call, int from, const sip_t* sip) {
   if (!a.waits || call.state != CallState::answered) return;
   a.waits = false;
   std::string error;
+  const char* reason = "no SDP answer in the ACK";
   if (has_body(sip) && anchor_sdp(call, from, sip, a.sdp, error)) {
-    send_ack(call, to);
-    return;
+    // RFC 3264 section 6, as for any answer (targets.cc, in_dialog.cc): mended, or the call ends.
+    if (a.offer.empty() || conform_answer(a.offer, a.sdp, error)) {
+      send_ack(call, to);
+      return;
+    }
+    reason = "SDP answer in the ACK does not match the offer";
   }
   // The offerer gets its ACK, then a BYE: without an answer there is no media.
   a.sdp.clear();
   send_ack(call, to);
   counters_.add(Counter::refused_sdp);
   spdlog::warn("[{}] the ACK carries no usable SDP answer{}{}", call.call_id, error.empty() ? "" : ": ", error);
-  hang_up(call, cdr::HangupSide::system, "no SDP answer in the ACK", -1);
+  hang_up(call, cdr::HangupSide::system, reason, -1);
 }
 
 void CallServer::on_no_ack(Call& call, int side) {

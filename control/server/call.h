@@ -84,6 +84,7 @@ struct Call {
     uint32_t cseq = 0;
     bool waits = false;
     std::string sdp;                // the answer it carried (again for a retransmitted 2xx)
+    std::string offer;              // the 2xx's offer as relayed to the other side: the answer must match it
   };
   std::array<Ack, 2> ack;
   // The INVITE transaction of that side that we answered 2xx, kept for its ACK

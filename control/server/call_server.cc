@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
+
 namespace tandem::control {
 
 CallServer::CallServer(const ServerConfig& config, su_root_t* root, Media& media, rules::Reloader& rules,

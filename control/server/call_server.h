@@ -113,6 +113,9 @@ class CallServer : public rules::ProviderLoad {
   // The ACK of a 2xx to an INVITE we sent to `side` (nta ACKs the others itself);
   // with an offer in the 2xx it waits for the answer in the other side's ACK.
   void ack_2xx(Call& call, int side, const sip_t* response, bool offer_in_2xx);
+  // The offer of that 2xx as relayed to the other side (`sdp`), which the answer in the
+  // other side's ACK must match (RFC 3264 section 6); nothing when our ACK waits for none.
+  void offer_relayed(Call& call, int side, const std::string& sdp);
   void send_ack(Call& call, int side);
   void on_ack(Call& call, int from, const sip_t* sip);
   // Our 2xx to `side`'s INVITE got no ACK within 64*T1 (nta's timer H): the call ends.

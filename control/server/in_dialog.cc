@@ -126,6 +126,7 @@ int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t
     ack_2xx(call, to, sip, r.sdp.empty() && has_body(sip));
     if (has_body(sip) && !anchor_sdp(call, to, sip, sdp, error))
       spdlog::warn("[{}] re-INVITE answer SDP unusable: {}", call.call_id, error);
+    offer_relayed(call, to, sdp);  // a re-INVITE without SDP: the 2xx's offer, which the ACK answers
     mismatch = !sdp.empty() && !r.sdp.empty() && !conform_answer(r.sdp, sdp, error);
     if (mismatch) sdp.clear();
   }

@@ -157,6 +157,7 @@ void CallServer::target_answered(Call& call, const sip_t* sip) {
   if (!anchor_sdp(call, kB, sip, sdp, error)) return answer_unusable(call, "callee's SDP answer unusable", error);
   if (!answers_offer(call, sdp, error))
     return answer_unusable(call, "callee's SDP answer does not match the offer", error);
+  offer_relayed(call, kB, sdp);  // a delayed offer: the caller's ACK brings the answer
   call.state = CallState::answered;
   call.answer_ms = now_ms();
   call.disposition = cdr::Disposition::answered;

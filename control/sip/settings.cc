@@ -1,5 +1,7 @@
 #include "control/sip/settings.h"
 
+#include "control/sip/sip_message_class.h"
+
 #include <arpa/inet.h>
 
 #include <sofia-sip/nta_tag.h>
@@ -68,6 +70,8 @@ nta_agent_t* create_agent(su_root_t* root, const SipSettings& s, bool user_agent
   return nta_agent_create(root, URL_STRING_MAKE(url.c_str()), stray, magic, NTATAG_UA(user_agent),
                           // Answers go where the request came from (rport for everyone: NATs).
                           NTATAG_SERVER_RPORT(2), NTATAG_MAXSIZE(s.max_message_bytes),
+                          // Request lines sofia-sip cannot read reach nta's 400 or our checks, not the void.
+                          NTATAG_MCLASS(sip_message_class()),
                           NTATAG_USE_SRV(0), NTATAG_USE_NAPTR(0),
                           // sofia derives no 64*T1 from T1: both, so that timers B, F and H follow --sip-t1.
                           NTATAG_SIP_T1(s.t1_ms), NTATAG_SIP_T1X64(64 * s.t1_ms),

@@ -28,8 +28,8 @@ struct Refusal {
 };
 
 // Checks an out-of-dialog request (a new INVITE or an OPTIONS): syntax (400,
-// 505; an IPv6 reference that is no IPv6 address in the Request-URI or a Via:
-// RFC 5118), scheme (416), method (405, 501; 481 for in-dialog methods), loop
+// 505; an IPv6 reference that is no IPv6 address in the Request-URI or a Via,
+// or an IPv6 address without brackets in the Request-URI: RFC 5118), scheme (416), method (405, 501; 481 for in-dialog methods), loop
 // fuse (483), extensions (420), body type (415), Accept (406).
 Refusal check_request(const sip_t* sip);
 

@@ -6,6 +6,12 @@ namespace (ip netns exec NS python3 sip_send.py ...).
   sip_send.py big    --to IP:PORT --size N --transport tcp   one OPTIONS of N bytes (a long header)
   sip_send.py no-ack --to IP:PORT --called NUMBER      an INVITE over UDP whose 2xx is never ACKed;
                                                        waits --wait s for the BYE, answers it
+  sip_send.py stream --to IP:PORT --file F             F's bytes on one TCP connection; every code that
+                                                       comes back until the server closes it (or --wait s)
+  sip_send.py call --to IP:PORT --called NUMBER [--offer SDP | --answer SDP] [--reoffer SDP]
+                                                       a call over UDP: INVITE (with --offer, or none: a
+                                                       delayed offer, --answer goes in the ACK), then a
+                                                       re-INVITE with --reoffer; waits --wait s for a BYE
 
 Prints one JSON object: for corpus, file -> {"transport", "codes"} with every
 status code received within the wait; for burst, {"sent": N}.
@@ -193,6 +199,157 @@ def no_ack(args):
     print(json.dumps(out))
 
 
+def stream(args):
+    """The file's bytes on one TCP connection: the codes received, and after how
+    many seconds the server closed the connection (None: still open after --wait)."""
+    host, port = args.to.rsplit(":", 1)
+    with open(args.file, "rb") as f:
+        raw = f.read()
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(raw)
+    s.settimeout(0.1)
+    start = time.monotonic()
+    out = {"codes": [], "closed_after_s": None}
+    while time.monotonic() < start + args.wait:
+        try:
+            data = s.recv(65535)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            out["closed_after_s"] = round(time.monotonic() - start, 2)
+            break
+        out["codes"] += codes_in(data)
+    s.close()
+    print(json.dumps(out))
+
+
+def sdp_text(template, me, media_port):
+    """An SDP of the command line: "{ip}" and "{port}" filled in, lines ended by CRLF."""
+    lines = template.replace("{ip}", me).replace("{port}", str(media_port)).strip().split("\n")
+    return "".join(line.strip() + "\r\n" for line in lines)
+
+
+def header(message, name, compact):
+    m = re.search(rb"^(?:" + name + rb"|" + compact + rb")[ \t]*:[ \t]*(.*?)\r$", message, re.M | re.I)
+    return m.group(1).decode() if m else None
+
+
+def body_of(message):
+    return message.split(b"\r\n\r\n", 1)[1].decode(errors="replace") if b"\r\n\r\n" in message else ""
+
+
+class Dialog:
+    """The caller's side of one call over UDP, as simple as a test needs."""
+
+    def __init__(self, args):
+        host, port = args.to.rsplit(":", 1)
+        self.node = (host, int(port))
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.connect(self.node)
+        self.me, self.port = self.s.getsockname()
+        self.call_id = f"call-{self.port}@{self.me}"
+        self.from_ = f"<sip:caller@{self.me}>;tag=c{self.port}"
+        self.to = f"<sip:{args.called}@{host}>"
+        self.target = f"sip:{args.called}@{host}:{port}"
+        self.cseq = 0
+        self.codes = []
+        self.pending = []  # requests from the node that came while we waited for a response
+
+    def request(self, method, body="", cseq=None):
+        if cseq is None:
+            self.cseq += 1
+            cseq = self.cseq
+        branch = f"z9hG4bK-{method.lower()}-{cseq}-{self.port}-{time.monotonic_ns()}"
+        text = (f"{method} {self.target} SIP/2.0\r\nVia: SIP/2.0/UDP {self.me}:{self.port};branch={branch}\r\n"
+                f"Max-Forwards: 70\r\nFrom: {self.from_}\r\nTo: {self.to}\r\nCall-ID: {self.call_id}\r\n"
+                f"CSeq: {cseq} {method}\r\nContact: <sip:caller@{self.me}:{self.port}>\r\n")
+        if body:
+            text += f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+        else:
+            text += "Content-Length: 0\r\n\r\n"
+        self.s.send(text.encode())
+        return text.encode()
+
+    def recv(self, timeout):
+        self.s.settimeout(timeout)
+        try:
+            return self.s.recv(65535)
+        except socket.timeout:
+            return None
+
+    def invite(self, body, wait=10):
+        """An INVITE (or re-INVITE) and its ACK: the final response."""
+        raw = self.request("INVITE", body)
+        cseq = self.cseq
+        deadline, resend = time.monotonic() + wait, time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            data = self.recv(0.1)
+            if data is None:
+                if time.monotonic() > resend:
+                    self.s.send(raw)
+                    resend = time.monotonic() + 1
+                continue
+            if not data.startswith(b"SIP/2.0 "):
+                self.pending.append(data)
+                continue
+            resend = deadline
+            code = codes_in(data)[0]
+            self.codes.append(code)
+            if code >= 200:
+                if code < 300:
+                    self.to = header(data, rb"To", rb"t")
+                    contact = re.search(r"<([^>]+)>", header(data, rb"Contact", rb"m") or "")
+                    if contact:
+                        self.target = contact.group(1)
+                return data, cseq
+        return None, cseq
+
+    def ack(self, cseq, body=""):
+        self.request("ACK", body, cseq=cseq)
+
+    def wait_bye(self, wait, final_2xx, ack_body, cseq):
+        """Answers the BYE that comes within `wait` s (the seconds it took); the
+        2xx again gets its ACK again."""
+        start = time.monotonic()
+        while time.monotonic() < start + wait:
+            data = self.pending.pop(0) if self.pending else self.recv(0.1)
+            if data is None:
+                continue
+            if data.startswith(b"SIP/2.0 ") and final_2xx and codes_in(data)[:1] == [200]:
+                self.ack(cseq, ack_body)
+            elif data.startswith(b"BYE "):
+                self.s.send(ok_for(data))
+                return round(time.monotonic() - start, 2)
+        return None
+
+
+def call(args):
+    """A call as its caller: the SDP of each final answer, and whether a BYE came."""
+    d = Dialog(args)
+    media = 40000 + d.port % 1000 * 2
+    offer = sdp_text(args.offer, d.me, media) if args.offer else ""
+    out = {"codes": [], "sdp": None, "reinvite_sdp": None, "bye_after_s": None}
+    final, cseq = d.invite(offer)
+    ack_body = ""
+    if final and codes_in(final)[0] < 300:
+        out["sdp"] = body_of(final)
+        ack_body = sdp_text(args.answer, d.me, media) if args.answer and not offer else ""
+        d.ack(cseq, ack_body)
+        if args.reoffer:
+            final, cseq = d.invite(sdp_text(args.reoffer, d.me, media))
+            ack_body = ""
+            if final:
+                out["reinvite_sdp"] = body_of(final)
+                d.ack(cseq)
+        out["bye_after_s"] = d.wait_bye(args.wait, final, ack_body, cseq)
+    elif final:
+        d.ack(cseq)
+    out["codes"] = d.codes
+    print(json.dumps(out))
+
+
 def ok_for(request):
     """A 200 OK to `request`: its Via, From, To, Call-ID and CSeq copied."""
     keep = re.compile(rb"^(Via|v|From|f|To|t|Call-ID|i|CSeq)[ \t]*:", re.I)
@@ -202,8 +359,12 @@ def ok_for(request):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["corpus", "burst", "big", "no-ack"])
-    p.add_argument("--called", help="the number an INVITE calls (no-ack)")
+    p.add_argument("mode", choices=["corpus", "burst", "big", "no-ack", "stream", "call"])
+    p.add_argument("--file", help="the bytes to send (stream)")
+    p.add_argument("--offer", help="the INVITE's SDP, lines split by \\n, {ip} and {port} filled in (call)")
+    p.add_argument("--answer", help="the ACK's SDP when the INVITE had none (call)")
+    p.add_argument("--reoffer", help="a re-INVITE's SDP after the ACK (call)")
+    p.add_argument("--called", help="the number an INVITE calls (no-ack, call)")
     p.add_argument("--to", required=True)
     p.add_argument("--dir")
     p.add_argument("--size", type=int, default=100000)
@@ -212,7 +373,7 @@ def main():
     p.add_argument("--count", type=int, default=10000)
     p.add_argument("--seed", type=int, default=4475)
     args = p.parse_args()
-    {"corpus": corpus, "burst": burst, "big": big, "no-ack": no_ack}[args.mode](args)
+    {"corpus": corpus, "burst": burst, "big": big, "no-ack": no_ack, "stream": stream, "call": call}[args.mode](args)
 
 
 if __name__ == "__main__":

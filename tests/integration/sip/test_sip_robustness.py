@@ -30,7 +30,7 @@ EXPECTED = {
     # 3.1.2 invalid messages.
     "badinv01": None,  # its Via does not parse: there is nowhere to send a 400
     "clerr": {400}, "ncl": {400}, "scalar02": {400}, "quotbal": {400}, "ltgtruri": {400},
-    "lwsruri": None,   # sofia-sip cannot find a request line in it: dropped as garbage
+    "lwsruri": {400},  # no request line to sofia-sip; our message class reads its malformed Request-URI
     "escruri": {400}, "regbadct": {400}, "baddn": {400}, "mismatch01": {400}, "mismatch02": {400},
     "badvers": {505}, "baddate": {400},  # baddate: the RFC allows processing; we refuse a bad Date
     "scalarlg": None, "bigcode": None,  # bad responses: dropped
