@@ -60,11 +60,11 @@ void Sbc::forward_in_dialog(nta_incoming_t* irq, const sip_t* sip) {
   msg_destroy(original);
   if (!msg || !prepare_forward(msg)) {
     msg_destroy(msg);
-    counters_.add(Counter::no_route);
     spdlog::debug("[{}] {} in a dialog without our Route or with no hop beyond us", call_id,
                   sip->sip_request->rq_method_name);
-    if (ack) nta_incoming_destroy(irq);
-    else refuse(irq, sip, Counter::no_route, SIP_481_NO_TRANSACTION, "not in a dialog routed through this SBC");
+    if (!ack) return refuse(irq, sip, Counter::no_route, SIP_481_NO_TRANSACTION, "not in a dialog routed through this SBC");
+    counters_.add(Counter::no_route);
+    nta_incoming_destroy(irq);
     return;
   }
   if (ack) {

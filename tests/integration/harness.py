@@ -198,6 +198,15 @@ def wait_for(predicate, timeout, interval=0.05, what="condition"):
 
 def add_netns(name):
     run(["ip", "netns", "add", name])
+    # No DNS in a lab: `ip netns exec` mounts /etc/netns/NAME/resolv.conf over the host's, and a
+    # name server on the namespace's own loopback refuses at once. Without it a name (a Via's host
+    # that an answer must go to) waits for the host's name server through a route that leads
+    # nowhere: sofia-sip resolves such names synchronously, and its thread stood still for 40 s.
+    etc = os.path.join("/etc/netns", name)
+    os.makedirs(etc, exist_ok=True)
+    with open(os.path.join(etc, "resolv.conf"), "w") as f:
+        f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+    CLEANUP.add(f"remove {etc}", lambda: shutil.rmtree(etc, ignore_errors=True))
 
     def remove():
         # Whatever still runs in it (a peer a test lost track of) goes first.

@@ -48,11 +48,11 @@ def codes_in(data):
     return [int(c) for c in re.findall(rb"^SIP/2\.0 (\d{3}) ", data, re.M)]
 
 
-def send_udp(host, port, raw, wait):
+def send_udp(host, port, raw, wait, source=""):
     """As a UAC does over UDP (RFC 3261 timer A): the request again after 0.5 s and 1 s
     while no final answer came, so that a datagram lost on a loaded machine is no verdict."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("", 0))
+    s.bind((source, 0))
     s.sendto(raw, (host, port))
     codes = []
     for retransmit_after in (0.5, 1.0, wait):
@@ -64,8 +64,8 @@ def send_udp(host, port, raw, wait):
     return codes
 
 
-def send_tcp(host, port, raw, wait):
-    s = socket.create_connection((host, port), timeout=5)
+def send_tcp(host, port, raw, wait, source=""):
+    s = socket.create_connection((host, port), timeout=5, source_address=(source, 0))
     s.sendall(raw)
     return collect(s, wait, lambda: s.recv(65535))
 
@@ -106,7 +106,7 @@ def corpus(args):
         if top_via_transport(raw) != transport:
             raw = with_via_transport(raw, transport)
         send = send_tcp if transport == "TCP" else send_udp
-        out[name[:-4]] = {"transport": transport, "codes": send(host, int(port), raw, args.wait)}
+        out[name[:-4]] = {"transport": transport, "codes": send(host, int(port), raw, args.wait, args.source)}
     print(json.dumps(out))
 
 
@@ -366,6 +366,7 @@ def main():
     p.add_argument("--reoffer", help="a re-INVITE's SDP after the ACK (call)")
     p.add_argument("--called", help="the number an INVITE calls (no-ack, call)")
     p.add_argument("--to", required=True)
+    p.add_argument("--source", default="", help="our address (corpus; default: the kernel's choice)")
     p.add_argument("--dir")
     p.add_argument("--size", type=int, default=100000)
     p.add_argument("--transport", choices=["udp", "tcp"], help="force one transport (corpus)")

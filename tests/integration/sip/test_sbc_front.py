@@ -160,10 +160,14 @@ class SbcFrontTest(lab.CallTest):
         # reaches the server.
         before = LAB.stats()["counters"]["refused_request"]
         r = run(in_ns(LAB.topo.caller, ["python3", robustness.SENDER, "corpus", "--to", f"{SBC_IP}:5060",
-                                        "--dir", robustness.CORPUS, "--transport", "udp"]), timeout=300)
+                                        "--dir", robustness.CORPUS, "--transport", "udp", "--source", lab.PROVIDER_IP]),
+                timeout=300)
         results = json.loads(r.stdout)
+        # wsinv is an INVITE with a To tag: in a dialog, which the SBC forwards only by its own Route
+        # (481 otherwise, RFC 3261 12.2.2); the call server alone takes it as a new call.
+        expected = dict(robustness.EXPECTED_UDP, wsinv={481})
         wrong = {}
-        for name, want in robustness.EXPECTED_UDP.items():
+        for name, want in expected.items():
             finals = [c for c in results[name]["codes"] if c >= 200]
             got = finals[0] if finals else None
             if (want is None and got is not None) or (want is not None and got not in want):
@@ -182,7 +186,7 @@ class SbcFrontTest(lab.CallTest):
 
 
 # A BYE in a dialog that never went through the SBC, to a third party's address; prints the answer's code.
-STRAY_BYE = """
+STRAY_BYE = r"""
 import socket, sys
 sbc, me = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
