@@ -159,7 +159,7 @@ def big(args):
     pad = "X-Padding: " + "a" * max(0, args.size - len(head) - len(tail) - 13) + "\r\n"
     raw = (head + pad + tail).encode()
     send = send_udp if args.transport == "udp" else send_tcp
-    print(json.dumps({"size": len(raw), "codes": send(host, int(port), raw, args.wait)}))
+    print(json.dumps({"size": len(raw), "codes": send(host, int(port), raw, args.wait, args.source)}))
 
 
 def no_ack(args):
@@ -366,7 +366,7 @@ def main():
     p.add_argument("--reoffer", help="a re-INVITE's SDP after the ACK (call)")
     p.add_argument("--called", help="the number an INVITE calls (no-ack, call)")
     p.add_argument("--to", required=True)
-    p.add_argument("--source", default="", help="our address (corpus; default: the kernel's choice)")
+    p.add_argument("--source", default="", help="our address (corpus, big; default: the kernel's choice)")
     p.add_argument("--dir")
     p.add_argument("--size", type=int, default=100000)
     p.add_argument("--transport", choices=["udp", "tcp"], help="force one transport (corpus)")
