@@ -10,8 +10,8 @@ namespace {
 
 void add_dispatch_flags(CLI::App& app, SbcConfig& c, std::vector<std::string>& servers) {
   app.add_option("--server", servers,
-                 "NAME=IPV4[:PORT][,dc=local|remote][,capacity=N]: a call server (repeatable); capacity: "
-                 "what its probes say when not given")
+                 "NAME=IPV4[:PORT][,dc=local|remote][,capacity=N][,transport=udp|tcp]: a call server "
+                 "(repeatable); capacity: what its probes say when not given")
       ->required();
   app.add_option("--probe-interval", c.probe_interval_ms, "ms between OPTIONS probes to every server")
       ->check(CLI::Range(100u, 60000u))->capture_default_str();

@@ -38,10 +38,18 @@ bool parse_option(std::string_view opt, ServerSpec& out) {
     out.dc = value == "local" ? Dc::local : Dc::remote;
     return true;
   }
+  if (key == "transport" && (value == "udp" || value == "tcp")) {
+    out.tcp = value == "tcp";
+    return true;
+  }
   return key == "capacity" && to_number(value, out.capacity) && out.capacity > 0;
 }
 
 }  // namespace
+
+std::string ServerSpec::url() const {
+  return "sip:" + host + ":" + std::to_string(port) + (tcp ? ";transport=tcp" : "");
+}
 
 std::string_view name(Dc dc) { return dc == Dc::local ? "local" : "remote"; }
 
@@ -56,7 +64,7 @@ std::string_view name(State s) {
 }
 
 bool parse_server(const std::string& text, ServerSpec& out, std::string& error) {
-  error = "'" + text + "': expected NAME=IPV4[:PORT][,dc=local|remote][,capacity=N]";
+  error = "'" + text + "': expected NAME=IPV4[:PORT][,dc=local|remote][,capacity=N][,transport=udp|tcp]";
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0) return false;
   out = ServerSpec{};
@@ -72,7 +80,8 @@ bool parse_server(const std::string& text, ServerSpec& out, std::string& error) 
     rest.remove_prefix(rest.find(',') + 1);
     const std::string_view opt = rest.substr(0, rest.find(','));
     if (!parse_option(opt, out)) {
-      error = "'" + text + "': '" + std::string(opt) + "': options are dc=local|remote and capacity=N (N > 0)";
+      error = "'" + text + "': '" + std::string(opt) +
+              "': options are dc=local|remote, capacity=N (N > 0), transport=udp|tcp";
       return false;
     }
   }

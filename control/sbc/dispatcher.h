@@ -29,9 +29,13 @@ struct ServerSpec {
   uint16_t port = 5060;
   Dc dc = Dc::local;
   uint32_t capacity = 0;      // 0: what the server's probe answers say
+  bool tcp = false;           // calls and probes over TCP (a connect failure fails over at once)
+
+  // "sip:HOST:PORT", with ";transport=tcp" for a TCP server: where its requests go.
+  std::string url() const;
 };
 
-// "NAME=IPV4[:PORT][,dc=local|remote][,capacity=N]"; false and why otherwise.
+// "NAME=IPV4[:PORT][,dc=local|remote][,capacity=N][,transport=udp|tcp]"; false and why otherwise.
 bool parse_server(const std::string& text, ServerSpec& out, std::string& error);
 
 enum class State : uint8_t { up, suspect, down, draining };

@@ -1,7 +1,7 @@
 // Sbc: requests within a dialog (BYE, re-INVITE, INFO, UPDATE...) and the
-// ACKs of 2xx answers. Their Route headers say where they go: ours must be on
-// top (we record-route every dialog; anything else is refused: no open relay)
-// and come off,
+// ACKs of 2xx answers. Their Route headers say where they go: ours on top
+// (we record-route every dialog; without it, only from or to one of our
+// servers: no open relay) come off,
 // the next hop is the next Route or the Request-URI (the other side's
 // Contact). Nothing of the dialog is looked up, so these still reach the
 // other side after the SBC restarted. Each request is forwarded in a
@@ -16,6 +16,8 @@
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/sip_util.h>
 
+#include "control/sip/peers.h"
+
 namespace tandem::control::sbc {
 
 // A forwarded request in a dialog and the provider's or server's transaction it answers.
@@ -25,11 +27,14 @@ struct Sbc::Forward {
   nta_outgoing_t* orq = nullptr;
 };
 
-bool Sbc::prepare_forward(msg_t* msg) {
+bool Sbc::prepare_forward(msg_t* msg, bool from_server) {
   sip_t* sip = sip_object(msg);
-  // We record-routed every dialog we are in: a request without our Route is none of ours, and
-  // forwarding it wherever its Request-URI points would make us an open relay.
-  if (!sip->sip_route || !is_us(sip->sip_route->r_url)) return false;
+  // We record-route every dialog we are in, but a UA that does not copy Record-Route into its
+  // answer (RFC 3261 12.1.1) leaves the other side without our Route: such a request is forwarded
+  // by its Request-URI when it comes from one of our servers or goes to one; anything else would
+  // make us an open relay.
+  const bool routed = sip->sip_route && is_us(sip->sip_route->r_url);
+  if (!routed && !from_server && !is_server(sip->sip_request->rq_url)) return false;
   pop_our_routes(msg, sip);
   if (!sip->sip_route && is_us(sip->sip_request->rq_url)) return false;
   if (sip->sip_max_forwards) --sip->sip_max_forwards->mf_count;
@@ -37,11 +42,12 @@ bool Sbc::prepare_forward(msg_t* msg) {
   return true;
 }
 
-void Sbc::record_route(msg_t* msg, sip_t* sip, bool tcp) const {
-  // Record-Route is prepended: the server's route set starts with the entry that faces it
-  // (UDP), the provider's (the reverse) with the one that faces it (RFC 5658 double routing).
-  if (tcp) sip_add_make(msg, sip, sip_record_route_class, record_route_tcp_.c_str());
-  sip_add_make(msg, sip, sip_record_route_class, record_route_udp_.c_str());
+void Sbc::record_route(msg_t* msg, sip_t* sip, bool provider_tcp, bool server_tcp) const {
+  // Record-Route is prepended: the server's route set starts with the entry that faces it, the
+  // provider's (the reverse) with the one that faces the provider (RFC 5658 double routing).
+  auto entry = [this](bool tcp) { return (tcp ? record_route_tcp_ : record_route_udp_).c_str(); };
+  if (provider_tcp != server_tcp) sip_add_make(msg, sip, sip_record_route_class, entry(provider_tcp));
+  sip_add_make(msg, sip, sip_record_route_class, entry(server_tcp));
 }
 
 void Sbc::forward_in_dialog(nta_incoming_t* irq, const sip_t* sip) {
@@ -58,7 +64,7 @@ void Sbc::forward_in_dialog(nta_incoming_t* irq, const sip_t* sip) {
   msg_t* original = nta_incoming_getrequest(irq);
   msg_t* msg = msg_copy(original);
   msg_destroy(original);
-  if (!msg || !prepare_forward(msg)) {
+  if (!msg || !prepare_forward(msg, is_server(source_ip(irq)))) {
     msg_destroy(msg);
     spdlog::debug("[{}] {} in a dialog without our Route or with no hop beyond us", call_id,
                   sip->sip_request->rq_method_name);

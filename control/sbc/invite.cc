@@ -87,8 +87,8 @@ void Sbc::send_to_next(Invite& inv) {
     if (sip) {
       if (sip->sip_max_forwards) --sip->sip_max_forwards->mf_count;
       else sip_add_tl(msg, sip, SIPTAG_MAX_FORWARDS_STR("70"), TAG_END());
-      record_route(msg, sip, inv.tcp);
-      const std::string url = fmt::format("sip:{}:{}", spec.host, spec.port);
+      record_route(msg, sip, inv.tcp, spec.tcp);
+      const std::string url = spec.url();
       inv.orq = nta_outgoing_mcreate(agent_, invite_response_cb, reinterpret_cast<nta_outgoing_magic_t*>(&inv),
                                      URL_STRING_MAKE(url.c_str()), msg_ref_create(msg), TAG_END());
     }

@@ -54,7 +54,7 @@ void Sbc::probe_round() {
       p.orq = nullptr;
       note_probe_missed(p.server, "no answer");
     }
-    const std::string url = fmt::format("sip:{}:{}", spec.host, spec.port);
+    const std::string url = spec.url();
     const std::string call_id = fmt::format("probe-{}-{}@{}", p.server, ++probe_serial_, config_.sip.address);
     p.sent_ms = now;
     dispatcher_.probe_sent(p.server, p.sent_mark);

@@ -97,10 +97,22 @@ int Sbc::stray_cb(nta_agent_magic_t* self, nta_agent_t*, msg_t* msg, sip_t* sip)
   return reinterpret_cast<Sbc*>(self)->on_stray(msg, sip);
 }
 
-bool Sbc::allowed(uint32_t ip) {
-  if (find_peer(config_.sip.peers, ip)) return true;
+bool Sbc::is_server(uint32_t ip) const {
   for (uint32_t s : server_ips_)
     if (s == ip) return true;
+  return false;
+}
+
+bool Sbc::is_server(const url_t* url) const {
+  if (!url || !url->url_host) return false;
+  const unsigned port = url->url_port ? static_cast<unsigned>(std::atoi(url->url_port)) : 5060;
+  for (const ServerSpec& s : config_.servers)
+    if (s.host == url->url_host && s.port == port) return true;
+  return false;
+}
+
+bool Sbc::allowed(uint32_t ip) {
+  if (find_peer(config_.sip.peers, ip) || is_server(ip)) return true;
   if (!rules_) return false;
   if (auto snapshot = rules_->current(); snapshot && snapshot->version() != providers_version_) {
     provider_ips_.clear();

@@ -71,6 +71,9 @@ class Sbc {
               const std::string& why);
   // Our own addresses in Via, Route and Record-Route.
   bool is_us(const url_t* url) const;
+  // One of our call servers: by source address, or a URI's host and port.
+  bool is_server(uint32_t ip) const;
+  bool is_server(const url_t* url) const;
   // Our Routes off the top of `msg`'s Route set.
   void pop_our_routes(msg_t* msg, sip_t* sip) const;
   int retry_after_s() const;
@@ -100,10 +103,12 @@ class Sbc {
   static int forward_cancel_cb(nta_incoming_magic_t*, nta_incoming_t*, const sip_t*);
   void end_forward(Forward* f);
   void forward_in_dialog(nta_incoming_t* irq, const sip_t* sip);
-  // `msg` (a copy of the request) with our Routes off and Max-Forwards down: false when it has nowhere to go.
-  bool prepare_forward(msg_t* msg);
-  // Record-Route for a new dialog: one entry, or two when the provider came over TCP (RFC 5658).
-  void record_route(msg_t* msg, sip_t* sip, bool tcp) const;
+  // `msg` (a copy of the request) with our Routes off and Max-Forwards down: false when it is in
+  // no dialog of ours or has nowhere to go.
+  bool prepare_forward(msg_t* msg, bool from_server);
+  // Record-Route for a new dialog: one entry, or two when the provider and the server are
+  // reached over different transports (RFC 5658).
+  void record_route(msg_t* msg, sip_t* sip, bool provider_tcp, bool server_tcp) const;
 
   // probes.cc: OPTIONS to every server every --probe-interval.
   static void probe_round_cb(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);

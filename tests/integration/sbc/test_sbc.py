@@ -41,19 +41,18 @@ NOBODY = ("127.0.30.50", "127.0.30.51")
 
 
 class Server:
-    """A call server's worth of SIP: sipp UAS answering calls and OPTIONS."""
+    """A call server's worth of SIP: sipp UAS answering calls and OPTIONS (over TCP: `tcp`)."""
 
-    def __init__(self, work, name, ip, scenario=None):
-        self.name, self.ip, self.work = name, ip, work
-        self.scenario = scenario
+    def __init__(self, work, name, ip, tcp=False):
+        self.name, self.ip, self.work, self.tcp = name, ip, work, tcp
         self.proc = None
 
     def start(self):
-        args = ["-sf", os.path.join(SCENARIOS, self.scenario)] if self.scenario else ["-sn", "uas"]
-        self.proc = spawn(["sipp", *args, "-aa", "-i", self.ip, "-p", "5060", "-nostdin",
+        transport = ["-t", "t1"] if self.tcp else []
+        self.proc = spawn(["sipp", "-sn", "uas", *transport, "-aa", "-i", self.ip, "-p", "5060", "-nostdin",
                            "-trace_err", "-error_file", os.path.join(self.work, f"{self.name}.err")],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.work)
-        wait_for(lambda: udp_bound(self.ip, 5060), 10, what=f"{self.name} listening")
+        wait_for(lambda: bound(self.ip, 5060, self.tcp), 10, what=f"{self.name} listening")
 
     def stop(self):
         if self.proc:
@@ -63,8 +62,8 @@ class Server:
             self.proc = None
 
 
-def udp_bound(ip, port):
-    out = subprocess.run(["ss", "-Hulpn"], capture_output=True, text=True).stdout
+def bound(ip, port, tcp=False):
+    out = subprocess.run(["ss", "-Htlpn" if tcp else "-Hulpn"], capture_output=True, text=True).stdout
     return f"{ip}:{port} " in out
 
 
@@ -73,7 +72,6 @@ class Sbc:
         self.work = work
         self.socket = os.path.join(work, "sbc.sock")
         self.args = [SBC, "--sip", f"{SBC_IP}:5060", "--control-socket", self.socket, "--log-level", "debug",
-                     "--server-timeout", "400",
                      *[f"--peer=provider{i}={ip}" for i, ip in enumerate(PROVIDERS)],
                      *[f"--server={s}" for s in servers], *extra]
         self.log_path = os.path.join(work, "sbc.log")
@@ -82,7 +80,7 @@ class Sbc:
     def start(self):
         self.log_file = open(self.log_path, "a")
         self.proc = spawn(self.args, stdout=self.log_file, stderr=subprocess.STDOUT)
-        wait_for(lambda: os.path.exists(self.socket) and udp_bound(SBC_IP, 5060), 10, what="tandem-sbc up")
+        wait_for(lambda: os.path.exists(self.socket) and bound(SBC_IP, 5060), 10, what="tandem-sbc up")
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc:
@@ -189,11 +187,12 @@ class SbcTest(unittest.TestCase):
         errors = getattr(result, "errors", None) or getattr(getattr(result, "result", None), "errors", [])
         return bool(errors)
 
-    def start_sbc(self, names, extra=(), probe_interval_ms=300):
+    def start_sbc(self, names, extra=(), probe_interval_ms=300, server_timeout_ms=400):
         """An SBC in front of the servers `names` (ours by name, or NAME=IP)."""
         specs = [n if "=" in n else f"{n}={LOCAL.get(n) or REMOTE[n]},dc={'remote' if n in REMOTE else 'local'}"
                  for n in names]
-        self.sbc = Sbc(self.work, specs, ["--probe-interval", str(probe_interval_ms), *extra])
+        self.sbc = Sbc(self.work, specs, ["--probe-interval", str(probe_interval_ms),
+                                          "--server-timeout", str(server_timeout_ms), *extra])
         self.sbc.start()
         wait_for(lambda: all(s["rtt_ms"] > 0 for s in self.sbc.servers().values() if s["name"] in self.servers), 5,
                  what="every server probed")
@@ -287,6 +286,24 @@ class SbcTest(unittest.TestCase):
         t.join(60)
         self.assertEqual(results.get("calls"), (10, 0), "every BYE reached its server through the new SBC")
         self.assertEqual(self.sbc.counters()["in_dialog"], 10)
+
+    def test_a_tcp_server_and_a_connect_failure_that_fails_over_at_once(self):
+        tcp = Server(self.work, "tcp1", "127.0.30.41", tcp=True)
+        tcp.start()
+        try:
+            # The dead server first in turn, and probes too rare to have marked it down: the refused
+            # connection, not --server-timeout, sends the call on.
+            self.start_sbc(["gone=127.0.30.52,transport=tcp", "tcp1=127.0.30.41,transport=tcp"],
+                           probe_interval_ms=60000, server_timeout_ms=5000)
+            start = time.monotonic()
+            ok, bad = sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 1, 1, 0)
+            took = time.monotonic() - start
+            self.assertEqual((ok, bad), (1, 0))
+            self.assertLess(took, 3, "failed over on the refused connection, not after --server-timeout")
+            self.assertEqual(self.sbc.counters()["failovers"], 1)
+            self.assertEqual(self.sbc.counters()["in_dialog"], 1, "the BYE went to the server over TCP")
+        finally:
+            tcp.stop()
 
     # Policing.
 

@@ -40,8 +40,13 @@ TEST(ParseServer, NameAddressAndOptions) {
   EXPECT_EQ(s.port, 5070);
   EXPECT_EQ(s.dc, Dc::remote);
   EXPECT_EQ(s.capacity, 300u);
+  EXPECT_FALSE(s.tcp);
+  EXPECT_EQ(s.url(), "sip:198.18.4.1:5070");
+  ASSERT_TRUE(parse_server("cs5=198.18.4.5,transport=tcp", s, e)) << e;
+  EXPECT_TRUE(s.tcp);
+  EXPECT_EQ(s.url(), "sip:198.18.4.5:5060;transport=tcp");
   for (const char* bad : {"198.18.3.1", "=198.18.3.1", "cs1=host.example", "cs1=198.18.3.1:0", "cs1=198.18.3.1:70000",
-                          "cs1=198.18.3.1,dc=elsewhere", "cs1=198.18.3.1,capacity=0", "cs1=198.18.3.1,weight=2",
+                          "cs1=198.18.3.1,dc=elsewhere", "cs1=198.18.3.1,capacity=0", "cs1=198.18.3.1,weight=2", "cs1=198.18.3.1,transport=tls",
                           "cs1=0.0.0.0"}) {
     EXPECT_FALSE(parse_server(bad, s, e)) << bad;
     EXPECT_FALSE(e.empty()) << bad;
