@@ -269,6 +269,22 @@ class SbcTest(unittest.TestCase):
         self.assertLess(finals[0][2], 0.2, "no waiting on servers known to be down")
         self.assertEqual(self.sbc.counters()["no_server"], 1)
 
+    def test_503_at_once_when_every_server_is_at_capacity(self):
+        # sipp reports no load: with probes this rare the SBC's own count is the load.
+        self.start_sbc(["cs1=127.0.30.11,capacity=1", "cs2=127.0.30.12,capacity=1"], probe_interval_ms=60000)
+        held = {}
+        t = threading.Thread(target=lambda: held.update(r=sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 2, 10,
+                                                                      3000)))
+        t.start()
+        wait_for(lambda: sum(s["answered"] for s in self.sbc.servers().values()) == 2, 10, what="2 calls up")
+        got = raw_invite(PROVIDERS[1])
+        t.join(30)
+        finals = [g for g in got if g[0] >= 200]
+        self.assertEqual([g[0] for g in finals], [503])
+        self.assertLess(finals[0][2], 0.2)
+        self.assertRegex(finals[0][1], r"(?m)^Retry-After: *[1-9]")
+        self.assertEqual(held.get("r"), (2, 0))
+
     # In dialog.
 
     def test_calls_survive_an_sbc_restart(self):
