@@ -194,7 +194,7 @@ class SbcTest(unittest.TestCase):
         self.sbc = Sbc(self.work, specs, ["--probe-interval", str(probe_interval_ms),
                                           "--server-timeout", str(server_timeout_ms), *extra])
         self.sbc.start()
-        wait_for(lambda: all(s["rtt_ms"] > 0 for s in self.sbc.servers().values() if s["name"] in self.servers), 5,
+        wait_for(lambda: all(s["probed"] for s in self.sbc.servers().values() if s["name"] in self.servers), 5,
                  what="every server probed")
         return self.sbc
 
