@@ -19,25 +19,29 @@ from . import net
 from .common import BenchError, first_line, log
 from .cpu import cpu_pressure, loadavg
 from .procs import Proc, stop_all
-from .report import report
+from .report import comparisons, report
 from .run import Run
 from .targets import TARGETS
 
 FULL_STEPS = list(range(250, 3001, 250))
 QUICK_STEPS = [250, 750, 1250]
+DISPATCH_SERVER_IPS = ["127.0.2.1", "127.0.2.2", "127.0.2.3", "127.0.2.4"]
+# Without --target: the call servers (issue 5); the dispatchers (issue 13) are a run of their own.
+DEFAULT_TARGETS = [n for n, c in TARGETS.items() if not c.dispatches]
 
 
 def add_measurement_options(p):
     p.add_argument("--target", action="append", metavar="NAME",
-                   help="target to measure, repeatable or comma-separated "
-                        f"(default: {','.join(TARGETS)})")
+                   help="target to measure, repeatable or comma-separated (default: "
+                        f"{','.join(DEFAULT_TARGETS)}; the SBC comparison of issue 13: sbc,kamailio-dispatcher)")
     p.add_argument("--list-targets", action="store_true")
     p.add_argument("--quick", action="store_true",
                    help=f"CI mode, under 2 minutes for both Kamailio targets: steps "
                         f"{','.join(map(str, QUICK_STEPS))} of 4 s, 200 concurrent calls")
     p.add_argument("--json", metavar="FILE", help="write the figures as JSON to FILE")
-    p.add_argument("--steps", help="comma-separated CPS steps, empty for no ramp "
-                                   f"(default {','.join(map(str, FULL_STEPS))})")
+    p.add_argument("--steps", help="comma-separated CPS steps, empty for no ramp (default "
+                                   f"{','.join(map(str, FULL_STEPS))}, quick {','.join(map(str, QUICK_STEPS))}; "
+                                   "a dispatching target has its own, see --list-targets)")
     p.add_argument("--step-seconds", type=float, help="calls are placed for this long per step "
                                                       "(default 10, quick 4)")
     p.add_argument("--hold-ms", type=int, default=1000, help="call hold time in the ramp")
@@ -68,6 +72,10 @@ def add_measurement_options(p):
                         "many calls per thread); pcap: play_pcap_audio (one thread per call)")
     p.add_argument("--pcap", default="/usr/share/sip-tester/g711a.pcap",
                    help="audio (PCMA) the UAC sends in the concurrent calls")
+    p.add_argument("--skew-calls", type=int,
+                   help="a dispatching target (sbc, kamailio-dispatcher): calls placed before the ramp "
+                        "to count how many each server gets, 0 for none (default 10000, quick 2000)")
+    p.add_argument("--skew-rate", type=int, default=1000, help="CPS of those calls")
 
 
 def add_setup_options(p):
@@ -93,9 +101,20 @@ def add_setup_options(p):
     p.add_argument("--uas-media-port", type=int, default=17000, help="RTP echo port of the UAS")
     p.add_argument("--uac-control-port", type=int, default=18888)
     p.add_argument("--uas-control-port", type=int, default=18889)
+    p.add_argument("--sipp-buffer", type=int,
+                   help="sipp's socket buffers in bytes (-buff_size; 0: sipp's own, 64 KiB) (default: 4 MiB "
+                        "for a dispatching target, sipp's own for the others)")
     p.add_argument("--kamailio-children", type=int, default=4, help="UDP workers (kamailio -n)")
     p.add_argument("--kamailio-shm", type=int, default=512, help="shared memory MB (-m)")
     p.add_argument("--kamailio-pkg", type=int, default=16, help="private memory MB per process (-M)")
+    p.add_argument("--server-ips", default=",".join(DISPATCH_SERVER_IPS),
+                   help="a dispatching target's servers: one sipp UAS on each address (port --uas-port, "
+                        "control ports from --uas-control-port up); 127/8, or 198.18.0.0/15 put on lo")
+    p.add_argument("--probe-interval", type=int, default=1000,
+                   help="ms between a dispatching target's OPTIONS probes to each server (Kamailio's "
+                        "ds_ping_interval is in seconds: a multiple of 1000)")
+    p.add_argument("--server-timeout", type=int, default=1000,
+                   help="ms a dispatching target waits for any answer to an INVITE before the next server")
     p.add_argument("--rtpengine-ng-port", type=int, default=2223)
     p.add_argument("--rtpengine-ports", default="30000-59999", help="media port range")
     p.add_argument("--rtpengine-threads", type=int, default=2)
@@ -105,6 +124,7 @@ def add_setup_options(p):
 def apply_defaults(a):
     """The defaults that depend on --quick, and the options' lists parsed."""
     q = a.quick
+    a.steps_explicit = a.steps is not None
     if a.steps is None:
         a.steps = QUICK_STEPS if q else FULL_STEPS
     else:
@@ -120,6 +140,8 @@ def apply_defaults(a):
     a.concurrent_hold = a.concurrent_hold if a.concurrent_hold is not None else (4.0 if q else 10.0)
     lo, hi = (int(x) for x in a.rtpengine_ports.split("-"))
     a.rtpengine_ports = (lo, hi)
+    a.skew_calls = a.skew_calls if a.skew_calls is not None else (2000 if q else 10000)
+    a.server_ips = [x.strip() for x in a.server_ips.split(",") if x.strip()]
 
 
 def parse_args(argv):
@@ -130,12 +152,16 @@ def parse_args(argv):
     a = p.parse_args(argv)
     apply_defaults(a)
     names = []
-    for t in a.target or [",".join(TARGETS)]:
+    for t in a.target or [",".join(DEFAULT_TARGETS)]:
         names += [x.strip() for x in t.split(",") if x.strip()]
     for n in names:
         if n not in TARGETS:
             p.error(f"unknown target {n!r}; known: {', '.join(TARGETS)}")
     a.targets = names
+    if a.probe_interval < 1000 or a.probe_interval % 1000:
+        p.error("--probe-interval: a multiple of 1000 ms (Kamailio's ds_ping_interval is in seconds)")
+    if len(a.server_ips) < 2 or len(set(a.server_ips)) != len(a.server_ips):
+        p.error("--server-ips: two distinct addresses at least")
     return a
 
 
@@ -154,6 +180,11 @@ def preflight(a):
     if "kamailio-rtpengine" in a.targets:
         ports["rtpengine ng"] = a.rtpengine_ng_port
     busy = [f"{k} {v}" for k, v in ports.items() if not net.udp_port_free(v)]
+    if any(TARGETS[n].dispatches for n in a.targets):
+        busy += [f"uas control {a.uas_control_port + k}" for k in range(1, len(a.server_ips))
+                 if not net.udp_port_free(a.uas_control_port + k)]
+        busy += [f"server {ip}:{a.uas_port}" for ip in a.server_ips
+                 if not net.udp_port_free(a.uas_port, ip)]
     if busy:
         raise BenchError(f"UDP ports in use on {net.LOCAL}: " + ", ".join(busy)
                          + " (a leftover kamailio/rtpengine/sipp? `ss -ulpn`)")
@@ -202,10 +233,13 @@ def run_targets(a, out):
     lo and (without --keep) the run directory are gone at the end."""
     root = None
     rc = 0
-    added_ip = False
+    added = []
     try:
         net.LOCAL = a.local_ip
-        added_ip = net.add_local_ip(net.LOCAL)
+        if net.add_local_ip(net.LOCAL):
+            added.append(net.LOCAL)
+        if any(TARGETS[n].dispatches for n in a.targets):
+            added += [ip for ip in a.server_ips if net.add_local_ip(ip)]
         preflight(a)
         root = Path(tempfile.mkdtemp(prefix="sip_bench."))
         for name in a.targets:
@@ -219,8 +253,8 @@ def run_targets(a, out):
         rc = 2
     finally:
         stop_all()
-        if added_ip:
-            subprocess.run(["ip", "addr", "del", f"{net.LOCAL}/32", "dev", "lo"], capture_output=True)
+        for ip in added:
+            subprocess.run(["ip", "addr", "del", f"{ip}/32", "dev", "lo"], capture_output=True)
         if root:
             if a.keep:
                 log(f"run directory kept: {root}")
@@ -234,6 +268,9 @@ def main(argv=None):
     if a.list_targets:
         for n, c in TARGETS.items():
             print(f"{n:20s} {c.description}")
+            if c.dispatches:
+                steps = [",".join(map(str, c.default_steps(argparse.Namespace(quick=q)))) for q in (False, True)]
+                print(f"{'':20s} (its ramp: {steps[0]}; quick {steps[1]})")
         return 0
     Proc.nice, Proc.rt = a.nice, a.rt_priority
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -248,6 +285,7 @@ def main(argv=None):
     out["host"]["loadavg_end"] = loadavg()
     out["host"]["cpu_pressure_end"] = cpu_pressure()
     out["elapsed_s"] = round(time.monotonic() - started, 1)
+    out["comparisons"] = comparisons(out)
     if out["targets"]:
         print(report(out))
         print(f"\n(elapsed {out['elapsed_s']} s)")

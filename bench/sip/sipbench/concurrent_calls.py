@@ -123,7 +123,7 @@ class LevelSampler:
         ticks = cpu_ticks(target.pids())
         self.samples.append((now, ticks, cur, media))
         if p is not None:
-            self.load.append((now, cpu_ticks([p.pid, run.uas_proc.pid])))
+            self.load.append((now, cpu_ticks([p.pid] + run.uas_pids())))
         if target.own_rtp and p is not None:
             if self.rtp_load is None and cur >= self.n:
                 log(f"{target.name}: all {self.n} calls up: RTP for {run.args.concurrent_hold:g} s")

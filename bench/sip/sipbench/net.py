@@ -1,6 +1,7 @@
 """The local address and UDP ports, and the probes a target answers: SIP OPTIONS, rtpengine ng."""
 
 import ipaddress
+import json
 import os
 import socket
 import subprocess
@@ -21,6 +22,17 @@ def udp_port_free(port, host=None):
         return False
     finally:
         s.close()
+
+
+def udp_errors():
+    """The host's UDP receive errors so far (/proc/net/snmp): datagrams dropped for a full socket
+    buffer (RcvbufErrors) and all receive errors (InErrors)."""
+    try:
+        lines = [l.split() for l in open("/proc/net/snmp") if l.startswith("Udp:")]
+        row = dict(zip(lines[0][1:], (int(x) for x in lines[1][1:])))
+        return {"rcvbuf": row.get("RcvbufErrors", 0), "in_errors": row.get("InErrors", 0)}
+    except (OSError, IndexError, ValueError):
+        return {"rcvbuf": 0, "in_errors": 0}
 
 
 def add_local_ip(ip):
@@ -58,6 +70,27 @@ def sip_options(host, port, timeout=0.5):
         return data.startswith(b"SIP/2.0 ")
     except OSError:
         return False
+    finally:
+        s.close()
+
+
+def operator_command(path, cmd, timeout=2.0):
+    """One command on a Tandem operator socket ({"cmd": NAME} and a newline, a JSON reply); the
+    reply, or None."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.settimeout(timeout)
+        s.connect(str(path))
+        s.sendall(json.dumps({"cmd": cmd}).encode() + b"\n")
+        data = b""
+        while b"\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return json.loads(data.decode())
+    except (OSError, ValueError):
+        return None
     finally:
         s.close()
 

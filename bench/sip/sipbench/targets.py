@@ -20,6 +20,7 @@ class Target:
       ctx.proxy_cpus        the CPU list to pin the target on (taskset -c syntax)
       ctx.sip_port          the port the target listens on for SIP (UDP, on 127.0.0.1)
       ctx.uas               (host, port) of the sipp UAS every INVITE must be routed to
+      ctx.uas_addrs         with dispatches: [(host, port)] of every sipp UAS (the servers)
       ctx.args              all command-line options
       ctx.spawn(name, argv) starts a pinned Proc in its own process group, logged to workdir;
                             every Proc is stopped at exit even if stop() is never reached
@@ -34,6 +35,17 @@ class Target:
     # True when the target brings its own RTP load for the concurrent calls (start_rtp_load):
     # sipp then only holds the calls.
     own_rtp = False
+    # A dispatcher: one sipp UAS per --server-ips address (ctx.uas_addrs), its own ramp
+    # (default_steps), and the calls per server counted (distribution, skew).
+    dispatches = False
+    probes_servers = False  # it sends OPTIONS to its servers: the UAS answer them (sipp -aa)
+    concurrent_calls = True  # measurement (c) applies
+    # The target this one is measured against, and the goals of the ratios (report.comparisons):
+    # cps_ratio (>=), cpu_ratio (<=) and skew (<=).
+    compare_to = None
+    goals = None
+    # sipp's socket buffers (-buff_size) unless --sipp-buffer says; None: sipp's own (64 KiB)
+    sipp_buffer = None
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -55,6 +67,15 @@ class Target:
 
     def start(self):
         raise NotImplementedError
+
+    @classmethod
+    def default_steps(cls, args):
+        """The ramp without --steps; None: the command's default."""
+        return None
+
+    def final_stats(self):
+        """The target's own counters at the end of its run (JSON), or None."""
+        return None
 
     def pids(self):
         """Every process of the target now (main processes and their children)."""
@@ -88,20 +109,26 @@ class Kamailio(Target):
     description = ("Kamailio stateful proxy: dispatcher to the one UAS, record-route, dialog "
                    "module; no database, no auth")
     with_rtpengine = False
+    config = "kamailio.cfg"
+
+    def dispatcher_list(self):
+        host, port = self.ctx.uas
+        return f"1 sip:{host}:{port}\n"
+
+    def defines(self):
+        a = self.ctx.args
+        if not self.with_rtpengine:
+            return []
+        return ["-A", "WITH_RTPENGINE", "-A", f'RTPENGINE_SOCK="udp:{net.LOCAL}:{a.rtpengine_ng_port}"']
 
     def kamailio_argv(self):
         a, wd = self.ctx.args, self.ctx.workdir
         ds = wd / "dispatcher.list"
-        host, port = self.ctx.uas
-        ds.write_text(f"1 sip:{host}:{port}\n")
-        argv = ["kamailio", "-f", KAMAILIO_DIR / "kamailio.cfg", "-DD", "-E",
+        ds.write_text(self.dispatcher_list())
+        return ["kamailio", "-f", KAMAILIO_DIR / self.config, "-DD", "-E",
                 "-n", a.kamailio_children, "-m", a.kamailio_shm, "-M", a.kamailio_pkg,
                 "-l", f"udp:{net.LOCAL}:{self.ctx.sip_port}", "-Y", wd, "-P", wd / "kamailio.pid",
-                "-A", f'DS_LIST="{ds}"']
-        if self.with_rtpengine:
-            argv += ["-A", "WITH_RTPENGINE",
-                     "-A", f'RTPENGINE_SOCK="udp:{net.LOCAL}:{a.rtpengine_ng_port}"']
-        return argv
+                "-A", f'DS_LIST="{ds}"'] + self.defines()
 
     def start(self):
         self.kamailio = self.ctx.spawn("kamailio", self.kamailio_argv())
@@ -114,7 +141,7 @@ class Kamailio(Target):
         d.update(version=first_line(["kamailio", "-v"]),
                  children=self.ctx.args.kamailio_children,
                  shm_mb=self.ctx.args.kamailio_shm, pkg_mb=self.ctx.args.kamailio_pkg,
-                 config=str(KAMAILIO_DIR / "kamailio.cfg"))
+                 config=str(KAMAILIO_DIR / self.config))
         return d
 
 
@@ -163,6 +190,14 @@ class KamailioRtpengine(Kamailio):
                  rtpengine_threads=self.ctx.args.rtpengine_threads,
                  rtpengine_ports="%d-%d" % tuple(self.ctx.args.rtpengine_ports))
         return d
+
+
+def tandem_binary(rel):
+    """A program of the build: $TANDEM_BUILD_DIR (or build/ at the top of the tree) / rel."""
+    path = Path(os.environ.get("TANDEM_BUILD_DIR", SIP_DIR.parent.parent / "build")) / rel
+    if not os.access(path, os.X_OK):
+        raise BenchError(f"{path} is not built (./tools/prepare builds it)")
+    return path
 
 
 def remove_dpdk_files(prefix):
@@ -214,10 +249,7 @@ class Tandem(Target):
         return self.ctx.args.tandem_media_ip if self.own_rtp else net.LOCAL
 
     def binary(self, rel):
-        path = Path(os.environ.get("TANDEM_BUILD_DIR", SIP_DIR.parent.parent / "build")) / rel
-        if not os.access(path, os.X_OK):
-            raise BenchError(f"{path} is not built (./tools/prepare builds it)")
-        return path
+        return tandem_binary(rel)
 
     def check_hugepages(self):
         need = self.DP_MEMORY_MB + self.LOAD_MEMORY_MB
@@ -356,9 +388,95 @@ class Tandem(Target):
         return d
 
 
+
+# The dispatching targets (issue 13): a proxy in front of --server-ips, one sipp UAS each, that
+# probes them with OPTIONS every --probe-interval, record-routes, forwards statefully and fails over
+# after --server-timeout ms without an answer or on a 5xx. Their ramp goes higher than a call
+# server's: neither anchors media nor keeps a dialog.
+class Dispatching:
+    dispatches = True
+    probes_servers = True
+    concurrent_calls = False  # no media through them: measurement (c) says nothing of theirs
+    # From 3,000 CPS the UAC's socket overflowed with sipp's 64 KiB buffers (the load core busy
+    # with it and 4 UAS): retransmissions that were the load's, not the proxy's
+    sipp_buffer = 4 * 1024 * 1024
+    # Quick: steps 1.5x apart, so that a proxy with 1.5x the other's capacity shows it (issue 13's
+    # goal) while the ramp stays short; full: 500 apart up to what one core of sipp can place.
+    FULL_STEPS = list(range(500, 6001, 500))
+    QUICK_STEPS = [1500, 3000, 4500]
+
+    @classmethod
+    def default_steps(cls, args):
+        return cls.QUICK_STEPS if args.quick else cls.FULL_STEPS
+
+
+class KamailioDispatcher(Dispatching, Kamailio):
+    name = "kamailio-dispatcher"
+    description = ("Kamailio stateful proxy (tm) with the dispatcher module: algorithm 10 (call load, "
+                   "its own call table by Call-ID), OPTIONS probes (ds_probing_mode 1), failover to the "
+                   "next server (ds_next_dst), record-route; no dialog module")
+    config = "kamailio-dispatcher.cfg"
+
+    def dispatcher_list(self):
+        # algorithm 10 wants a duid per destination; maxload=0: no limit of calls
+        return "".join(f"1 sip:{host}:{port} 0 0 duid=uas{k};maxload=0\n"
+                       for k, (host, port) in enumerate(self.ctx.uas_addrs, 1))
+
+    def defines(self):
+        a = self.ctx.args
+        return ["-A", f"DS_PING_INTERVAL={a.probe_interval // 1000}",
+                "-A", f"SERVER_TIMEOUT={a.server_timeout}"]
+
+    def info(self):
+        d = super().info()
+        d.update(dispatcher_list=self.dispatcher_list().splitlines())
+        return d
+
+
+class TandemSbc(Dispatching, Target):
+    name = "sbc"
+    description = ("tandem-sbc: least-loaded dispatch (round-robin among equal loads), OPTIONS probes, "
+                   "failover, record-route, stateful INVITE forwarding, no dialog state")
+    compare_to = KamailioDispatcher.name
+    goals = {"cps_ratio": 1.5, "cpu_ratio": 0.7, "skew": 1.05}  # issue 13, "Benchmarks"
+
+    def start(self):
+        a, wd = self.ctx.args, self.ctx.workdir
+        self.socket = wd / "sbc.sock"
+        servers = []
+        for k, (host, port) in enumerate(self.ctx.uas_addrs, 1):
+            servers += ["--server", f"uas{k}={host}:{port}"]
+        # The UAC (and the script's own OPTIONS) come from --local-ip: a peer. No limit of
+        # INVITEs per source: the UAC is one source sending thousands a second.
+        self.sbc = self.ctx.spawn("tandem-sbc", [
+            tandem_binary("control/sbc/tandem-sbc"), "--sip", f"{net.LOCAL}:{self.ctx.sip_port}", *servers,
+            "--peer", f"uac={net.LOCAL}/32", "--invite-rate", "0",
+            "--probe-interval", a.probe_interval, "--probe-misses", "2", "--server-timeout", a.server_timeout,
+            "--control-socket", self.socket, "--log-level", "warn"])
+        self.procs.append(self.sbc)
+        wait_until(lambda: net.sip_options(*self.sip_addr), 20, "tandem-sbc to answer OPTIONS", self.sbc)
+
+    def final_stats(self):
+        if self.sbc.poll() is not None:
+            return None
+        out = {}
+        for cmd in ("stats", "servers"):
+            reply = net.operator_command(self.socket, cmd)
+            if reply is not None:
+                out[cmd] = reply
+        return out
+
+    def info(self):
+        d = super().info()
+        d.update(log_level="warn", invite_rate=0)
+        return d
+
+
 # The targets --target accepts. Add a target here: name -> class (see class Target).
 TARGETS = {
     Kamailio.name: Kamailio,
     KamailioRtpengine.name: KamailioRtpengine,
     Tandem.name: Tandem,
+    TandemSbc.name: TandemSbc,
+    KamailioDispatcher.name: KamailioDispatcher,
 }
