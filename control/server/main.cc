@@ -2,7 +2,6 @@
 // rules, the CDR writer, the dataplane, SIP and the operator socket, all on one
 // su_root loop until SIGINT or SIGTERM; then every call is ended and its CDR
 // written before the process exits.
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <sofia-sip/su.h>
@@ -43,11 +42,7 @@ int main(int argc, char** argv) {
   if (int rc = control::parse_server_flags(argc, argv, config); rc >= 0) return rc;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  // sofia-sip allocates and frees every message's memory: with glibc's defaults
-  // the heap's top went back to the kernel and was faulted in again, page
-  // faults were 4 % of the SIP thread's CPU at 1,000 calls/s.
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  mallopt(M_TOP_PAD, 16 << 20);
+  control::keep_freed_memory_mapped();
 
   rules::Store store(config.rules_db, config.number_plan);
   rules::StoreSource source(store);

@@ -1,5 +1,6 @@
 #include "control/sip/sip_loop.h"
 
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -47,6 +48,11 @@ int on_signal_pipe(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* loop) {
 constexpr int kMaxSleepMs = 1000;
 
 }  // namespace
+
+void keep_freed_memory_mapped() {
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
+}
 
 SipLoop::SipLoop() {
   const std::set<int> before = epoll_fds();

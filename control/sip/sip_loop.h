@@ -13,6 +13,12 @@
 
 namespace tandem::control {
 
+// sofia-sip allocates and frees every message's memory: with glibc's defaults
+// the heap's top went back to the kernel and was faulted in again (page faults
+// were 4 % of the call server's SIP thread at 1,000 calls/s, 10 % of the
+// SBC's at 3,000). Keeps freed memory mapped; call once at start.
+void keep_freed_memory_mapped();
+
 class SipLoop {
  public:
   // Creates the root and finds the epoll descriptor it made. Without one (a
