@@ -11,9 +11,7 @@ Media goes between the provider and the chosen node's dataplane, and between
 that dataplane and the VM: the SBC only signals.
 """
 
-import json
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,9 +20,8 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 import harness  # noqa: E402
 import lab  # noqa: E402
-from harness import CLEANUP, add_netns, in_ns, log, run, spawn, stop_process, temp_dir, wait_for  # noqa: E402
+from harness import CLEANUP, add_netns, in_ns, log, run, stop_process, temp_dir, wait_for  # noqa: E402
 
-SBC = harness.binary("TANDEM_SBC", "control/sbc/tandem-sbc")
 PROVIDER_IP = lab.PROVIDER_IP   # 198.18.1.2
 SBC_IP = harness.CALLER_ALT_IP  # 198.18.1.3
 VM_IP = lab.VM_IP               # 198.18.2.2
@@ -82,50 +79,19 @@ class Node:
         return self.control.stats()["active_calls"]
 
 
-class Sbc:
+class Sbc(lab.SbcProcess):
+    """tandem-sbc in the public namespace, in front of every node."""
+
     def __init__(self, dc, args=(), probe_interval_ms=300):
-        self.dc = dc
-        self.socket = os.path.join(dc.workdir, "sbc.sock")
-        self.log_path = os.path.join(dc.workdir, "sbc.log")
-        self.cmd = [SBC, "--sip", f"{SBC_IP}:5060", "--probe-interval", str(probe_interval_ms),
-                    "--server-timeout", "500", "--rules-db", f"unix:{dc.db.socket}", "--rules-db-user", "root", "--rules-poll", "200",
-                    "--control-socket", self.socket, "--log-level", "debug", "--node", "sbc1"]
-        self.cmd += [f"--server={n.name}={n.public_ip}" for n in dc.nodes] + list(args)
-        self.proc = None
+        super().__init__(dc.workdir, dc.public, [
+            "--sip", f"{SBC_IP}:5060", "--probe-interval", str(probe_interval_ms), "--server-timeout", "500",
+            "--rules-db", f"unix:{dc.db.socket}", "--rules-db-user", "root", "--rules-poll", "200",
+            "--node", "sbc1", *[f"--server={n.name}={n.public_ip}" for n in dc.nodes], *args])
 
     def start(self):
-        before = self.text().count("ready;")
-        with open(self.log_path, "a") as out:
-            self.proc = spawn(in_ns(self.dc.public, self.cmd), stdout=out, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL)
-        wait_for(lambda: self.proc.poll() is not None or self.text().count("ready;") > before, 20,
-                 what="tandem-sbc ready")
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"tandem-sbc exited {self.proc.returncode}:\n{self.text()}")
+        super().start()
         wait_for(lambda: all(s["capacity"] > 0 for s in self.servers().values()), 10, what="every server probed")
         return self
-
-    def stop(self, sig=15):
-        if self.proc:
-            stop_process(self.proc, timeout=10, sig=sig)
-            self.proc = None
-
-    def text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def ctl(self, *args):
-        r = run([harness.TANDEMCTL, "--sbc-socket", self.socket, "--control-socket", self.socket, "--json", *args])
-        return json.loads(r.stdout)
-
-    def servers(self):
-        return {s["name"]: s for s in self.ctl("servers")}
-
-    def counters(self):
-        return self.ctl("stats")["counters"]
 
 
 class DataCenter:

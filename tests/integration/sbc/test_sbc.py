@@ -7,12 +7,10 @@ the real tandem-sbc between them, tandemctl for what an operator sees.
   127.0.30.11..14          four local call servers; 127.0.30.21 a remote one
   127.0.30.50, .51         addresses where no server answers
 
-Not yet here: real tandem-control servers (with their dataplanes) behind the SBC,
-and a CANCEL through it (sipp cannot answer a CANCEL's 487 with the INVITE's Via
-headers when a proxy is in between).
+Real tandem-control servers behind the SBC: tests/integration/sip/test_sbc_front.py
+(the one-node lab, CANCEL included) and test_sbc_dc.py here (a data center of four).
 """
 
-import json
 import os
 import re
 import shutil
@@ -26,11 +24,12 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "sip"))
 
 import harness  # noqa: E402
+import lab  # noqa: E402  (SbcProcess)
 from harness import CLEANUP, log, spawn, stop_process, temp_dir, wait_for  # noqa: E402
 
-SBC = harness.binary("TANDEM_SBC", "control/sbc/tandem-sbc")
 SCENARIOS = os.path.join(HERE, "scenarios")
 SBC_IP = "127.0.30.1"
 PROVIDERS = ("127.0.30.2", "127.0.30.3")
@@ -67,45 +66,11 @@ def bound(ip, port, tcp=False):
     return f"{ip}:{port} " in out
 
 
-class Sbc:
-    def __init__(self, work, servers, extra=()):
-        self.work = work
-        self.socket = os.path.join(work, "sbc.sock")
-        self.args = [SBC, "--sip", f"{SBC_IP}:5060", "--control-socket", self.socket, "--log-level", "debug",
-                     *[f"--peer=provider{i}={ip}" for i, ip in enumerate(PROVIDERS)],
-                     *[f"--server={s}" for s in servers], *extra]
-        self.log_path = os.path.join(work, "sbc.log")
-        self.proc = None
-
-    def start(self):
-        self.log_file = open(self.log_path, "a")
-        self.proc = spawn(self.args, stdout=self.log_file, stderr=subprocess.STDOUT)
-        wait_for(lambda: os.path.exists(self.socket) and bound(SBC_IP, 5060), 10, what="tandem-sbc up")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc:
-            stop_process(self.proc, timeout=5, sig=sig)
-            self.proc = None
-            self.log_file.close()
-            if os.path.exists(self.socket) and sig == signal.SIGKILL:
-                os.unlink(self.socket)
-
-    def ctl(self, *args):
-        r = subprocess.run([harness.TANDEMCTL, "--sbc-socket", self.socket, "--control-socket", self.socket, "--json",
-                            *args], capture_output=True, text=True, timeout=10)
-        if r.returncode != 0:
-            raise RuntimeError(f"tandemctl {' '.join(args)}: {r.stdout} {r.stderr}")
-        return json.loads(r.stdout)
-
-    def servers(self):
-        return {s["name"]: s for s in self.ctl("servers")}
-
-    def counters(self):
-        return self.ctl("stats")["counters"]
-
-    def log_text(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
+def sbc(work, servers, extra=()):
+    """tandem-sbc on loopback in front of `servers` (--server specs); the providers are its peers."""
+    return lab.SbcProcess(work, None, ["--sip", f"{SBC_IP}:5060",
+                                       *[f"--peer=provider{i}={ip}" for i, ip in enumerate(PROVIDERS)],
+                                       *[f"--server={s}" for s in servers], *extra])
 
 
 def sipp_calls(work, provider, scenario, count, rate, duration_ms, port=5062, timeout=60, extra=()):
@@ -179,7 +144,7 @@ class SbcTest(unittest.TestCase):
                 os.kill(s.proc.pid, signal.SIGCONT)
         if self.sbc:
             if self._outcome_failed():
-                log("SBC log tail:\n" + self.sbc.log_text()[-4000:])
+                log("SBC log tail:\n" + self.sbc.text()[-4000:])
             self.sbc.stop()
 
     def _outcome_failed(self):
@@ -191,7 +156,7 @@ class SbcTest(unittest.TestCase):
         """An SBC in front of the servers `names` (ours by name, or NAME=IP)."""
         specs = [n if "=" in n else f"{n}={LOCAL.get(n) or REMOTE[n]},dc={'remote' if n in REMOTE else 'local'}"
                  for n in names]
-        self.sbc = Sbc(self.work, specs, ["--probe-interval", str(probe_interval_ms),
+        self.sbc = sbc(self.work, specs, ["--probe-interval", str(probe_interval_ms),
                                           "--server-timeout", str(server_timeout_ms), *extra])
         self.sbc.start()
         wait_for(lambda: all(s["probed"] for s in self.sbc.servers().values() if s["name"] in self.servers), 5,
@@ -347,7 +312,7 @@ class SbcTest(unittest.TestCase):
 def main():
     if os.geteuid() != 0:
         harness.skip("needs root (ss -p)")
-    harness.require_environment(programs=(SBC, harness.TANDEMCTL))
+    harness.require_environment(programs=(lab.SBC, harness.TANDEMCTL))
     if not shutil.which("sipp"):
         harness.skip("sipp is not installed")
     try:

@@ -31,6 +31,7 @@ import harness  # noqa: E402
 from harness import CLEANUP, in_ns, log, run, spawn, stop_process, temp_dir, wait_for  # noqa: E402
 
 CONTROL = harness.binary("TANDEM_CONTROL", "control/server/tandem-control")
+SBC = harness.binary("TANDEM_SBC", "control/sbc/tandem-sbc")
 SCENARIOS = os.path.join(HERE, "scenarios")
 SIP_PORT = 5060
 PROVIDER_IP = harness.CALLER_IP
@@ -123,6 +124,15 @@ def rules_csv(vm_ip=VM_IP, provider_ip=PROVIDER_IP):
     }
 
 
+def read_text(path):
+    """A log's text; empty before the process wrote it."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
 def load_rules(db, workdir):
     """rules_csv() into the Rules DB of `db`, with tandemctl rules import."""
     csvs = rules_csv()
@@ -178,13 +188,8 @@ class Sipp:
         return self.proc.returncode
 
     def text(self, which="log"):
-        path = {"log": self.log_path, "err": self.err_path, "msg": self.msg_path,
-                "out": self.log_path.replace(".log", ".out")}[which]
-        try:
-            with open(path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_text({"log": self.log_path, "err": self.err_path, "msg": self.msg_path,
+                          "out": self.log_path.replace(".log", ".out")}[which])
 
     def describe(self):
         return (f"{' '.join(self.cmd)}\n--- errors:\n{self.text('err')[-3000:]}\n--- log:\n{self.text('log')[-2000:]}"
@@ -249,11 +254,7 @@ class CallServer:
         return rc
 
     def text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_text(self.log_path)
 
     def request(self, cmd, **kw):
         """One request on the operator socket."""
@@ -272,6 +273,47 @@ class CallServer:
 
     def stats(self):
         return self.request("stats")
+
+
+class SbcProcess:
+    """tandem-sbc in a namespace (None: this one): its log, its operator socket through tandemctl."""
+
+    def __init__(self, workdir, ns, args):
+        self.ns = ns
+        self.socket = os.path.join(workdir, "sbc.sock")
+        self.log_path = os.path.join(workdir, "sbc.log")
+        self.cmd = [SBC, "--control-socket", self.socket, "--log-level", "debug", *args]
+        self.proc = None
+
+    def start(self):
+        before = self.text().count("ready;")  # one log across restarts
+        cmd = in_ns(self.ns, self.cmd) if self.ns else self.cmd
+        with open(self.log_path, "a") as out:
+            self.proc = spawn(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_for(lambda: self.proc.poll() is not None or self.text().count("ready;") > before, 20,
+                 what="tandem-sbc ready")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"tandem-sbc exited {self.proc.returncode}:\n{self.text()}")
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc:
+            stop_process(self.proc, timeout=10, sig=sig)
+            self.proc = None
+
+    def text(self):
+        return read_text(self.log_path)
+
+    def ctl(self, *args):
+        r = run([harness.TANDEMCTL, "--sbc-socket", self.socket, "--control-socket", self.socket, "--json",
+                 *[str(a) for a in args]])
+        return json.loads(r.stdout)
+
+    def servers(self):
+        return {s["name"]: s for s in self.ctl("servers")}
+
+    def counters(self):
+        return self.ctl("stats")["counters"]
 
 
 class Lab:
