@@ -113,10 +113,7 @@ int Sbc::invite_response_cb(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, co
 int Sbc::on_invite_response(Invite& inv, nta_outgoing_t* orq, const sip_t* sip) {
   const int status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
   const size_t server = inv.tried.back();
-  if (inv.timer) {
-    su_timer_destroy(inv.timer);
-    inv.timer = nullptr;
-  }
+  stop_timer(inv);
   if (status < 200) {
     if (status > 100) {
       inv.ringing = true;
@@ -146,6 +143,9 @@ int Sbc::on_invite_response(Invite& inv, nta_outgoing_t* orq, const sip_t* sip) 
 
 void Sbc::fail_over(Invite& inv, const std::string& why) {
   const size_t server = inv.tried.back();
+  // Taken back from a server that went down before it answered at all, the INVITE still has its
+  // --server-timeout running: it must not fire for the next server's INVITE, or after the end.
+  stop_timer(inv);
   dispatcher_.failed(server);
   counters_.add(Counter::failovers);
   spdlog::warn("[{}] {} failed the call ({}): next server", inv.call_id, config_.servers[server].name, why);
@@ -157,8 +157,7 @@ void Sbc::fail_over(Invite& inv, const std::string& why) {
 void Sbc::server_timeout_cb(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
   Invite& inv = *reinterpret_cast<Invite*>(arg);
   Sbc& sbc = *inv.sbc;
-  su_timer_destroy(inv.timer);
-  inv.timer = nullptr;
+  sbc.stop_timer(inv);
   if (inv.cancelled || nta_outgoing_status(inv.orq) >= 100) return;
   sbc.counters_.add(Counter::server_timeouts);
   sbc.abandon(inv);
@@ -221,8 +220,13 @@ void Sbc::relay_response(Invite& inv, nta_outgoing_t* orq) {
   nta_incoming_mreply(inv.irq, response);
 }
 
-void Sbc::finish(Invite& inv) {
+void Sbc::stop_timer(Invite& inv) {
   if (inv.timer) su_timer_destroy(inv.timer);
+  inv.timer = nullptr;
+}
+
+void Sbc::finish(Invite& inv) {
+  stop_timer(inv);
   if (inv.orq) nta_outgoing_destroy(inv.orq);
   if (inv.irq) nta_incoming_destroy(inv.irq);
   msg_destroy(inv.request);

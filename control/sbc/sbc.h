@@ -95,6 +95,7 @@ class Sbc {
   // `server` is down: its INVITEs that got no more than 100 Trying go on to other servers.
   void take_back_invites(size_t server);
   void relay_response(Invite& inv, nta_outgoing_t* orq);
+  void stop_timer(Invite& inv);
   void finish(Invite& inv);
 
   // forward.cc: requests in a dialog, and the ACKs of 2xx, by their Route headers.

@@ -217,6 +217,21 @@ class SbcTest(unittest.TestCase):
         os.kill(victim.proc.pid, signal.SIGCONT)
         wait_for(lambda: self.sbc.servers()["cs2"]["state"] == "up", 3, what="cs2 up again")
 
+    def test_a_server_marked_down_before_it_answered_gives_the_call_back(self):
+        # --server-timeout (5 s) outlives the probes (300 ms, 2 misses): the stopped server is marked
+        # down first, its INVITE goes on at once, and the timer it had must not fire afterwards.
+        self.start_sbc(["cs1", "cs2"], server_timeout_ms=5000)
+        os.kill(self.servers["cs1"].proc.pid, signal.SIGSTOP)  # cs1: the first in turn
+        start = time.monotonic()
+        ok, bad = sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 1, 20, 0)  # at once, before cs1 is down
+        took = time.monotonic() - start
+        self.assertEqual((ok, bad), (1, 0))
+        self.assertLess(took, 3, "given back when cs1 went down, not after --server-timeout")
+        self.assertEqual(self.sent(), {"cs1": 1, "cs2": 1})
+        time.sleep(5.5)  # past the first INVITE's --server-timeout
+        self.assertIsNone(self.sbc.proc.poll(), "tandem-sbc died")
+        self.assertEqual(self.sbc.counters()["failovers"], 1)
+
     def test_a_killed_server_costs_no_call(self):
         self.start_sbc(LOCAL)
         self.servers["cs3"].stop()
