@@ -15,6 +15,7 @@ namespace tandem::control::sbc {
   X(calls_refused_by_server, "calls a server answered with 3xx/4xx/6xx (relayed)")        \
   X(failovers, "calls sent on to the next server after a 5xx, timeout or transport error") \
   X(server_timeouts, "servers that did not answer an INVITE within --server-timeout")     \
+  X(server_timeouts_put_off, "--server-timeout expiries put off: datagrams waited unread in our socket") \
   X(no_server, "calls refused with 503 because no server could take them")                \
   X(refused_peer, "requests from addresses that are no provider, server or peer (403)")   \
   X(refused_rate, "INVITEs over their source's --invite-rate (503)")                      \
@@ -28,6 +29,7 @@ namespace tandem::control::sbc {
   X(options, "OPTIONS answered by the SBC itself")                                       \
   X(probes_sent, "OPTIONS probes sent to the servers")                                   \
   X(probes_missed, "probes unanswered by the next round or answered with an error")     \
+  X(probes_waited, "unanswered probes given a round more: datagrams waited unread in our socket") \
   X(stray, "stray responses dropped (not ours to forward)")
 
 TANDEM_COUNTER_TABLE(TANDEM_SBC_COUNTERS)

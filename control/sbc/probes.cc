@@ -1,5 +1,7 @@
 // Sbc: OPTIONS to every server every --probe-interval. One probe per server
-// in flight: one still unanswered when the next round starts is missed. A
+// in flight: one still unanswered when the next round starts is missed, or
+// when datagrams wait unread in our socket (we are behind), when the round
+// after starts. A
 // good answer (2xx) brings the server's load (X-Tandem-Load) and whether it
 // drains (X-Tandem-State), and marks it up; --probe-misses missed or failed
 // probes in a row mark it down. Probes are transactions like any other on
@@ -49,6 +51,13 @@ void Sbc::probe_round() {
   const std::string from = fmt::format("<{}>;tag=probe", sip_url(config_.sip));
   for (Probe& p : probes_) {
     const ServerSpec& spec = config_.servers[p.server];
+    if (p.orq && !p.waited && behind()) {
+      // Its answer may wait unread among our datagrams: one round more before it counts as missed.
+      p.waited = true;
+      counters_.add(Counter::probes_waited);
+      continue;
+    }
+    p.waited = false;
     if (p.orq) {
       nta_outgoing_destroy(p.orq);
       p.orq = nullptr;

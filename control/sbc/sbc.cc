@@ -77,10 +77,12 @@ bool Sbc::start(std::string& error) {
     error = "cannot create the SIP default leg";
     return false;
   }
+  if (!backlog_.find(config_.sip.address, config_.sip.port))
+    spdlog::warn("SIP UDP socket not found: an overloaded SBC will blame servers for its own backlog");
   record_route_udp_ = fmt::format("<{};lr>", sip_url(config_.sip));
   record_route_tcp_ = fmt::format("<{};transport=tcp;lr>", sip_url(config_.sip));
   probes_.resize(config_.servers.size());
-  for (size_t i = 0; i < probes_.size(); ++i) probes_[i] = Probe{this, i, nullptr, 0, 0};
+  for (size_t i = 0; i < probes_.size(); ++i) probes_[i] = Probe{this, i, nullptr, 0, 0, false};
   probe_timer_ = su_timer_create(su_root_task(root_), config_.probe_interval_ms);
   probe_round();
   su_timer_set_for_ever(probe_timer_, probe_round_cb, reinterpret_cast<su_timer_arg_t*>(this));

@@ -25,6 +25,7 @@
 #include "control/sbc/counters.h"
 #include "control/sbc/dispatcher.h"
 #include "control/sbc/rate_limit.h"
+#include "control/sip/udp_backlog.h"
 #include "rules/reloader.h"
 
 namespace tandem::control::sbc {
@@ -56,6 +57,7 @@ class Sbc {
     std::vector<size_t> tried;       // servers, in order
     nta_outgoing_t* orq = nullptr;   // to tried.back()
     su_timer_t* timer = nullptr;     // --server-timeout while the server is silent
+    int64_t put_off_ms = 0;          // how much later the timer fired than --server-timeout (backlog)
     bool tcp = false;                // the provider sent it over TCP
     bool cancelled = false;          // the provider's CANCEL came: no more failover
     bool ringing = false;            // a 18x was relayed: the provider knows of this server's answer
@@ -77,6 +79,8 @@ class Sbc {
   // Our Routes off the top of `msg`'s Route set.
   void pop_our_routes(msg_t* msg, sip_t* sip) const;
   int retry_after_s() const;
+  // Datagrams wait unread: the SIP thread is behind, and a peer's silence may be our own.
+  bool behind() const { return backlog_.pending(); }
   int on_stray(msg_t* msg, sip_t* sip);
 
   // invite.cc: a new call, server after server.
@@ -129,6 +133,7 @@ class Sbc {
   nta_leg_t* leg_ = nullptr;
   std::string record_route_udp_, record_route_tcp_;
   std::vector<uint32_t> server_ips_;
+  UdpBacklog backlog_;
 
   uint64_t next_invite_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Invite>> invites_;
@@ -143,6 +148,7 @@ class Sbc {
     nta_outgoing_t* orq = nullptr;
     int64_t sent_ms = 0;
     uint64_t sent_mark = 0;
+    bool waited = false;  // given one round more because we were behind
   };
   std::vector<Probe> probes_;
   su_timer_t* probe_timer_ = nullptr;

@@ -148,9 +148,8 @@ class SbcTest(unittest.TestCase):
             self.sbc.stop()
 
     def _outcome_failed(self):
-        result = getattr(self, "_outcome", None)
-        errors = getattr(result, "errors", None) or getattr(getattr(result, "result", None), "errors", [])
-        return bool(errors)
+        outcome = getattr(self, "_outcome", None)
+        return outcome is not None and not getattr(outcome, "success", True)
 
     def start_sbc(self, names, extra=(), probe_interval_ms=300, server_timeout_ms=400):
         """An SBC in front of the servers `names` (ours by name, or NAME=IP)."""
@@ -231,6 +230,35 @@ class SbcTest(unittest.TestCase):
         time.sleep(5.5)  # past the first INVITE's --server-timeout
         self.assertIsNone(self.sbc.proc.poll(), "tandem-sbc died")
         self.assertEqual(self.sbc.counters()["failovers"], 1)
+
+    def test_an_sbc_behind_on_its_socket_blames_no_server(self):
+        # The SBC's core full, in one step: the SBC stopped while cs1's answer arrives, resumed
+        # after --server-timeout. Its timer is then due with the 180 and 200 unread in its socket:
+        # they are read first, and cs1 keeps the call (no CANCEL, no second INVITE, not failed).
+        # T1 of 2 s: nta's own INVITE retransmission (timer A) would also be due, and sipp's UAS
+        # drops a call whose INVITE comes again after its 200.
+        self.start_sbc(["cs1", "cs2"], probe_interval_ms=5000, extra=["--sip-t1", "2000"])
+        cs1 = self.servers["cs1"].proc.pid
+        os.kill(cs1, signal.SIGSTOP)  # cs1: the first in turn
+        call = {}
+        t = threading.Thread(target=lambda: call.update(r=sipp_calls(self.work, PROVIDERS[0], "uac_routed.xml", 1, 10,
+                                                                      50)))
+        t.start()
+        try:
+            wait_for(lambda: self.sent()["cs1"] == 1, 5, what="the INVITE sent to cs1")
+            os.kill(self.sbc.proc.pid, signal.SIGSTOP)
+            os.kill(cs1, signal.SIGCONT)
+            time.sleep(1.0)  # the 400 ms --server-timeout is long past when the SBC runs again
+        finally:
+            os.kill(self.sbc.proc.pid, signal.SIGCONT)
+            os.kill(cs1, signal.SIGCONT)
+            t.join(30)
+        self.assertEqual(call.get("r"), (1, 0))
+        counters = self.sbc.counters()
+        self.assertEqual(self.sent(), {"cs1": 1, "cs2": 0})
+        self.assertEqual((counters["failovers"], counters["server_timeouts"], counters["late_2xx"]), (0, 0, 0))
+        self.assertEqual(counters["server_timeouts_put_off"], 1)
+        self.assertEqual(self.sbc.servers()["cs1"]["state"], "up")
 
     def test_a_killed_server_costs_no_call(self):
         self.start_sbc(LOCAL)
