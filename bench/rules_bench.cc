@@ -2,7 +2,8 @@
 // 1,000,000 DIDs with 3 rules each, 500,000 rate prefixes over 20 providers
 // (tests/integration/rules/scale_data.h); p50/p99/p99.9 of route_inbound and
 // route_outbound on one core, the build time of the snapshot from loaded data
-// (not the DB read: tandem-bench-rules-db measures that), and memory per DID.
+// (not the DB read: tandem-bench-rules-db measures that), memory per DID, and
+// the time to write and read back the saved rules (--rules-saved) of that data.
 // Percentiles need each call timed, so this is a plain program, not Google
 // Benchmark; the clock read (~20 ns) is included in every figure.
 //
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "rules/saved_rules.h"
 #include "rules/snapshot.h"
 #include "tests/integration/rules/scale_data.h"
 
@@ -56,11 +58,14 @@ int main(int argc, char** argv) {
   tandem::rules::testing::ScaleSpec spec;
   size_t calls = 1000000;
   int cpu = -1;
+  std::string saved_file = "/tmp/tandem-bench-rules.saved";
   app.add_option("--dids", spec.dids, "DIDs (3 rules each)")->capture_default_str();
   app.add_option("--rates", spec.rates, "rate prefixes")->capture_default_str();
   app.add_option("--providers", spec.providers, "providers")->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_option("--calls", calls, "lookups timed per function")->capture_default_str();
   app.add_option("--cpu", cpu, "pin to this CPU (default: as started, e.g. by taskset)");
+  app.add_option("--saved-file", saved_file, "where the saved rules are written and read back (removed after)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (cpu >= 0) {
     cpu_set_t set;
@@ -76,6 +81,13 @@ int main(int argc, char** argv) {
   RulesData data = tandem::rules::testing::scale_data(spec);
   const size_t rate_count = data.rates.size();
   const long rss1 = rss_kb();
+  std::string error;
+  const auto s0 = std::chrono::steady_clock::now();
+  if (!write_saved_rules(data, saved_file, error)) {
+    std::fprintf(stderr, "saving the rules: %s\n", error.c_str());
+    return 1;
+  }
+  const auto s1 = std::chrono::steady_clock::now();
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::string> errors;
   auto snap = Snapshot::build(std::move(data), {}, errors);
@@ -86,6 +98,20 @@ int main(int argc, char** argv) {
   }
   const long rss2 = rss_kb();
   const double build_s = std::chrono::duration<double>(t1 - t0).count();
+  {
+    RulesData back;
+    SavedInfo info;
+    const auto r0 = std::chrono::steady_clock::now();
+    if (!read_saved_rules(saved_file, back, info, error)) {
+      std::fprintf(stderr, "reading the saved rules: %s\n", error.c_str());
+      return 1;
+    }
+    const auto r1 = std::chrono::steady_clock::now();
+    std::printf("saved rules      written in %.2f s, read back in %.2f s, %.0f MB\n",
+                std::chrono::duration<double>(s1 - s0).count(), std::chrono::duration<double>(r1 - r0).count(),
+                static_cast<double>(info.bytes) / 1e6);
+    ::unlink(saved_file.c_str());
+  }
   const double per_did = static_cast<double>(spec.dids);
   std::printf("%zu DIDs, %zu rules, %zu rates over %zu providers\n", spec.dids, spec.dids * 3, rate_count,
               spec.providers);

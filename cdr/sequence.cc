@@ -10,6 +10,7 @@
 
 #include "cdr/record.h"
 #include "cdr/spool.h"
+#include "disk/replace_file.h"
 
 namespace tandem::cdr {
 
@@ -58,23 +59,10 @@ bool Sequence::persist(uint64_t limit, std::string& error) {
     error = "sequence exhausted";
     return false;
   }
-  const std::string tmp = path_ + ".tmp";
-  const std::string line = format_line(limit);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  bool ok = fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-            ::fsync(fd) == 0;
-  const int err = errno;
-  if (fd >= 0) ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
-    error = "sequence file " + path_ + ": " + std::strerror(ok ? errno : err);
+  std::string why;
+  if (!disk::write_file(path_, format_line(limit), why)) {
+    error = "sequence file " + why;
     return false;
-  }
-  const auto slash = path_.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
   }
   limit_.store(limit, std::memory_order_release);
   return true;

@@ -4,6 +4,8 @@
 #include <iostream>
 #include <set>
 
+#include "rules/reloader.h"
+
 namespace tandem::control::sbc {
 
 namespace {
@@ -26,6 +28,11 @@ void add_dispatch_flags(CLI::App& app, SbcConfig& c, std::vector<std::string>& s
       ->check(CLI::Range(0u, 1000000u))->capture_default_str();
   app.add_option("--invite-burst", c.invite_burst, "INVITEs one source may send at once (0: --invite-rate)")
       ->check(CLI::Range(0u, 1000000u))->capture_default_str();
+  app.add_option("--shed-delay", c.shed_delay_ms,
+                 "ms the next datagram in the SIP socket may have waited unread before new INVITEs get 503 "
+                 "at once: the SBC's core is full, and calls it cannot serve in time would only fail later "
+                 "and retransmit (0: never)")
+      ->check(CLI::Range(0u, 60000u))->capture_default_str();
 }
 
 int fail(const std::string& what) {
@@ -49,8 +56,7 @@ int parse_sbc_flags(int argc, char** argv, SbcConfig& c) {
   add_dispatch_flags(app, c, servers);
   add_process_flags(app, c, "SBC");
   db::add_db_flags(app, c.rules_db, c.rules_db_flags);
-  app.add_option("--rules-poll", c.rules_poll_ms, "ms between checks of the Rules DB's config_version")
-      ->check(CLI::Range(50u, 3600000u))->capture_default_str();
+  rules::add_reloader_flags(app, c.rules_poll_ms, c.rules_saved);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

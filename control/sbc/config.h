@@ -26,11 +26,13 @@ struct SbcConfig : ProcessFlags {
   uint32_t server_timeout_ms = 1000;  // no answer at all (not even 100 Trying) this long: next server
   uint32_t invite_rate = 200;         // new INVITEs per second per source address (0: no limit)
   uint32_t invite_burst = 0;          // saved up at most (0: a second's worth)
+  uint32_t shed_delay_ms = 100;       // new INVITEs get 503 while datagrams wait unread this long (0: never)
   // The providers that may send: the Rules DB's, when one is given.
   bool rules = false;
   rules::DbConfig rules_db;
   db::DbFlags rules_db_flags{.name = "rules", .what = "Rules DB (providers)", .password_file = {}};
   uint32_t rules_poll_ms = 1000;
+  std::string rules_saved = "/var/lib/tandem/sbc-rules.saved";
 };
 
 // Parses argv (and the --config file it names). Returns -1 to go on, else the

@@ -19,6 +19,7 @@ namespace tandem::control::sbc {
   X(no_server, "calls refused with 503 because no server could take them")                \
   X(refused_peer, "requests from addresses that are no provider, server or peer (403)")   \
   X(refused_rate, "INVITEs over their source's --invite-rate (503)")                      \
+  X(refused_overload, "INVITEs refused (503) while datagrams waited over --shed-delay")  \
   X(refused_request, "requests refused by the RFC 3261 checks (400, 405, 416, 420, 483...)") \
   X(cancelled, "INVITEs cancelled by the caller before a final answer")                   \
   X(in_dialog, "requests within a dialog forwarded (BYE, re-INVITE, INFO...)")            \

@@ -43,6 +43,10 @@ void Sbc::new_invite(nta_incoming_t* irq, const sip_t* sip, uint32_t source) {
     refuse(irq, sip, Counter::refused_rate, SIP_503_SERVICE_UNAVAILABLE, "over this source's --invite-rate");
     return;
   }
+  if (overloaded()) {
+    refuse(irq, sip, Counter::refused_overload, SIP_503_SERVICE_UNAVAILABLE, "overloaded: new calls shed");
+    return;
+  }
   auto owned = std::make_unique<Invite>();
   Invite& inv = *owned;
   inv.sbc = this;
@@ -64,6 +68,24 @@ void Sbc::new_invite(nta_incoming_t* irq, const sip_t* sip, uint32_t source) {
   nta_incoming_bind(irq, invite_cancel_cb, reinterpret_cast<nta_incoming_magic_t*>(&inv));
   nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
   send_to_next(inv);
+}
+
+bool Sbc::overloaded() {
+  // A call accepted behind such a queue would wait as long for each of its answers: past T1 the
+  // provider retransmits, past --server-timeout servers look dead, and the queue only grows.
+  // Refusing at once costs three datagrams instead of fourteen; the provider tries elsewhere.
+  const int64_t waited_us = config_.shed_delay_ms ? backlog_.oldest_wait_us() : 0;
+  const bool over = waited_us > int64_t{config_.shed_delay_ms} * 1000;
+  if (over && shed_ == 0)
+    spdlog::warn("overloaded: datagrams wait {} ms unread (--shed-delay {}): new INVITEs get 503", waited_us / 1000,
+                 config_.shed_delay_ms);
+  if (over) {
+    ++shed_;
+  } else if (shed_ > 0) {
+    spdlog::warn("overload over: {} new INVITEs were refused", shed_);
+    shed_ = 0;
+  }
+  return over;
 }
 
 void Sbc::send_to_next(Invite& inv) {

@@ -33,9 +33,10 @@ int main(int argc, char** argv) {
     rules::NumberPlan plan;
     store = std::make_unique<rules::Store>(config.rules_db, plan);
     source = std::make_unique<rules::StoreSource>(*store);
-    reloader = std::make_unique<rules::Reloader>(*source, plan, std::chrono::milliseconds(config.rules_poll_ms));
+    reloader = std::make_unique<rules::Reloader>(*source, plan, std::chrono::milliseconds(config.rules_poll_ms),
+                                                 config.rules_saved);
     std::string error;
-    if (!reloader->reload(true, error))
+    if (!reloader->reload(true, error) && !reloader->current())
       spdlog::error("rules: {} (only --peer and the servers may send until a load succeeds)", error);
     reloader->start();
   }

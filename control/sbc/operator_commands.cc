@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "control/rules_status.h"
 #include "control/sip/settings.h"
 
 namespace tandem::control::sbc {
@@ -51,11 +52,13 @@ void add_sbc_commands(OperatorSocket& socket, Sbc& sbc) {
     counters["control_bad_requests"] = socket.bad_requests();
     size_t up = 0;
     for (const ServerStatus& s : sbc.dispatcher().servers()) up += s.state(sbc.dispatcher().misses_down()) == State::up;
-    return nlohmann::json{{"role", "sbc"},
-                          {"servers", sbc.dispatcher().servers().size()},
-                          {"servers_up", up},
-                          {"invites_in_progress", sbc.invites_in_progress()},
-                          {"counters", counters}};
+    nlohmann::json stats = {{"role", "sbc"},
+                            {"servers", sbc.dispatcher().servers().size()},
+                            {"servers_up", up},
+                            {"invites_in_progress", sbc.invites_in_progress()},
+                            {"counters", counters}};
+    if (sbc.rules()) stats["rules"] = rules_status(sbc.rules()->stats());
+    return stats;
   });
 }
 

@@ -43,6 +43,7 @@ class Sbc {
   const Counters& counters() const { return counters_; }
   Dispatcher& dispatcher() { return dispatcher_; }
   nta_agent_t* agent() const { return agent_; }
+  const rules::Reloader* rules() const { return rules_; }
   size_t invites_in_progress() const { return invites_.size(); }
   int64_t next_probe_ms() const { return next_probe_ms_; }
 
@@ -81,6 +82,8 @@ class Sbc {
   int retry_after_s() const;
   // Datagrams wait unread: the SIP thread is behind, and a peer's silence may be our own.
   bool behind() const { return backlog_.pending(); }
+  // Datagrams wait unread over --shed-delay: new INVITEs are refused (logged when it starts and ends).
+  bool overloaded();
   int on_stray(msg_t* msg, sip_t* sip);
 
   // invite.cc: a new call, server after server.
@@ -134,6 +137,7 @@ class Sbc {
   std::string record_route_udp_, record_route_tcp_;
   std::vector<uint32_t> server_ips_;
   UdpBacklog backlog_;
+  uint64_t shed_ = 0;  // INVITEs refused in the current overload
 
   uint64_t next_invite_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Invite>> invites_;

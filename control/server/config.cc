@@ -1,6 +1,7 @@
 #include "control/server/config.h"
 
 #include "dataplane_protocol/latch_mode.h"
+#include "rules/reloader.h"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -49,8 +50,7 @@ void add_media_flags(CLI::App& app, ServerConfig& c) {
 
 void add_rules_flags(CLI::App& app, ServerConfig& c) {
   db::add_db_flags(app, c.rules_db, c.rules_db_flags);
-  app.add_option("--rules-poll", c.rules_poll_ms, "ms between checks of the Rules DB's config_version")
-      ->check(CLI::Range(50u, 3600000u))->capture_default_str();
+  rules::add_reloader_flags(app, c.rules_poll_ms, c.rules_saved);
   app.add_option("--country-code", c.number_plan.country_code, "for national numbers")->capture_default_str();
   app.add_option("--national-prefix", c.number_plan.national_prefix, "trunk prefix")->capture_default_str();
   app.add_option("--international-prefix", c.number_plan.international_prefix, "")->capture_default_str();

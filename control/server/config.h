@@ -38,6 +38,7 @@ struct ServerConfig : ProcessFlags {
   rules::DbConfig rules_db;
   db::DbFlags rules_db_flags{.name = "rules", .what = "Rules DB", .password_file = {}};
   uint32_t rules_poll_ms = 1000;
+  std::string rules_saved = "/var/lib/tandem/rules.saved";
   rules::NumberPlan number_plan;
   // CDRs
   cdr::CdrFlags cdr;

@@ -46,9 +46,10 @@ int main(int argc, char** argv) {
 
   rules::Store store(config.rules_db, config.number_plan);
   rules::StoreSource source(store);
-  rules::Reloader reloader(source, config.number_plan, std::chrono::milliseconds(config.rules_poll_ms));
+  rules::Reloader reloader(source, config.number_plan, std::chrono::milliseconds(config.rules_poll_ms),
+                           config.rules_saved);
   std::string error;
-  if (!reloader.reload(true, error))
+  if (!reloader.reload(true, error) && !reloader.current())
     spdlog::error("rules: {} (calls get 503 until a load succeeds; retrying every {} ms)", error, config.rules_poll_ms);
   reloader.start();
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "control/rules_status.h"
 #include "control/sip/settings.h"
 
 namespace tandem::control {
@@ -80,8 +81,7 @@ void add_server_commands(OperatorSocket& socket, CallServer& server, rules::Relo
         {"capacity", server.capacity()},
         {"draining", server.draining()},
         {"counters", counters},
-        {"rules", {{"version", r.version}, {"loads", r.loads}, {"failed_loads", r.failed_loads},
-                   {"failed_polls", r.failed_polls}, {"last_error", r.last_error}}},
+        {"rules", rules_status(r)},
         {"cdr", {{"written", w.written}, {"queue_depth", w.queue_depth}, {"spool_bytes", w.spool_bytes},
                  {"db_up", w.db_up}, {"alarm", w.alarm}}}};
   });
@@ -90,8 +90,8 @@ void add_server_commands(OperatorSocket& socket, CallServer& server, rules::Relo
     std::string error;
     const bool ok = rules.reload(true, error);
     const auto stats = rules.stats();
-    nlohmann::json r = {{"ok", ok}, {"version", stats.version}, {"loads", stats.loads},
-                        {"failed_loads", stats.failed_loads}};
+    nlohmann::json r = {{"ok", ok}, {"version", stats.version}, {"from", std::string(rules::name(stats.origin))},
+                        {"loads", stats.loads}, {"failed_loads", stats.failed_loads}};
     if (!ok) r["error"] = error;
     return r;
   });

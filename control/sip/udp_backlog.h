@@ -20,9 +20,16 @@ class UdpBacklog {
   bool found() const { return fd_ >= 0; }
   // At least one datagram waits. False when no socket was found.
   bool pending() const;
+  // How long the next datagram has waited, from the kernel's receive
+  // timestamp (find() turns them on): how far behind the SIP thread is. 0
+  // when none waits or no socket was found. (Not the bytes queued: UDP
+  // releases the memory of what was read in batches of a quarter of the
+  // buffer, so SO_MEMINFO and /proc/net/udp overstate the queue by megabytes.)
+  int64_t oldest_wait_us() const;
 
  private:
   int fd_ = -1;
+  bool timestamps_ = false;
 };
 
 }  // namespace tandem::control

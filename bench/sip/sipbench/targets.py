@@ -285,7 +285,7 @@ class Tandem(Target):
         self.control = self.ctx.spawn("tandem-control", [
             control, "--sip", f"{net.LOCAL}:{self.ctx.sip_port}", "--dataplane-socket", self.dp_sock,
             "--rules-db", *db, "--rules-db-user", "root", "--cdr-db", *db, "--cdr-db-user", "root",
-            "--cdr-spool-dir", wd / "spool", "--control-socket", wd / "control.sock",
+            "--cdr-spool-dir", wd / "spool", "--rules-saved", wd / "rules.saved", "--control-socket", wd / "control.sock",
             "--capacity", "1000000", "--log-level", "warn", "--country-code", "1",
             "--cdr-dc-id", "1", "--cdr-node-id", "1"])
         self.procs.append(self.control)

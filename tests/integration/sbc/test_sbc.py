@@ -260,6 +260,33 @@ class SbcTest(unittest.TestCase):
         self.assertEqual(counters["server_timeouts_put_off"], 1)
         self.assertEqual(self.sbc.servers()["cs1"]["state"], "up")
 
+    def test_an_overloaded_sbc_refuses_new_calls_at_once_instead_of_failing_them_later(self):
+        # 300 INVITEs at 500 a second; for the first 0.4 s the SBC cannot read (its core full, in
+        # one step). Those that waited over --shed-delay 100 ms are refused with 503 at once, those
+        # after go through; no server is blamed, and the log says when it began and ended.
+        self.start_sbc(LOCAL, extra=["--shed-delay", "100", "--invite-rate", "0"])
+        pid = self.sbc.proc.pid
+        call = {}
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            t = threading.Thread(target=lambda: call.update(r=sipp_calls(
+                self.work, PROVIDERS[0], "uac_routed.xml", 300, 500, 50, timeout=30)))
+            t.start()
+            time.sleep(0.4)  # no INVITE retransmitted yet (T1 500 ms)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        t.join(60)
+        ok, bad = call["r"]
+        counters = self.sbc.counters()
+        log(f"300 INVITEs, the SBC stopped for 0.4 s: {bad} refused at once, {ok} answered")
+        self.assertEqual(ok + bad, 300)
+        self.assertGreater(bad, 0)
+        self.assertGreater(ok, 0)
+        self.assertEqual(counters["refused_overload"], bad)
+        self.assertEqual((counters["failovers"], counters["no_server"]), (0, 0))
+        self.assertIn("overloaded:", self.sbc.text())
+        self.assertIn(f"overload over: {bad} new INVITEs were refused", self.sbc.text())
+
     def test_a_killed_server_costs_no_call(self):
         self.start_sbc(LOCAL)
         self.servers["cs3"].stop()

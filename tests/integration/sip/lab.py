@@ -223,6 +223,7 @@ class CallServer:
         self.cmd = [CONTROL, "--sip", f"{sip_ip}:{SIP_PORT}", "--dataplane-socket", dp_socket,
                     "--external-media", "public", "--internal-media", "private",
                     "--control-socket", self.socket, "--cdr-spool-dir", os.path.join(workdir, f"{name}-spool"),
+                    "--rules-saved", os.path.join(workdir, f"{name}-rules.saved"),
                     "--cdr-max-delay", "50", "--rules-poll", "200", "--log-level", "debug",
                     "--dc", "lab", "--node", name, "--cdr-dc-id", "1", "--cdr-node-id", str(node_id)]
         self.cmd += list(db_flags) + list(args)
@@ -282,7 +283,8 @@ class SbcProcess:
         self.ns = ns
         self.socket = os.path.join(workdir, "sbc.sock")
         self.log_path = os.path.join(workdir, "sbc.log")
-        self.cmd = [SBC, "--control-socket", self.socket, "--log-level", "debug", *args]
+        self.cmd = [SBC, "--control-socket", self.socket, "--log-level", "debug",
+                    "--rules-saved", os.path.join(workdir, "sbc-rules.saved"), *args]
         self.proc = None
 
     def start(self):

@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 namespace tandem::control {
 namespace {
 
@@ -38,11 +41,18 @@ TEST(UdpBacklog, SeesDatagramsWaitingOnTheBoundSocket) {
   to.sin_family = AF_INET;
   to.sin_port = htons(port);
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(backlog.oldest_wait_us(), 0);
   ASSERT_EQ(sendto(peer.fd, "SIP/2.0 200 OK", 14, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 14);
   EXPECT_TRUE(backlog.pending());
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  ASSERT_EQ(sendto(peer.fd, "SIP/2.0 180 Ringing", 19, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 19);
+  EXPECT_GE(backlog.oldest_wait_us(), 30000);  // the first one's wait: peeked, not read
   char buf[64];
-  ASSERT_EQ(recv(sip.fd, buf, sizeof buf, 0), 14);
+  ASSERT_EQ(recv(sip.fd, buf, sizeof buf, 0), 14);  // the socket's reader still gets it whole
+  EXPECT_LT(backlog.oldest_wait_us(), 30000);       // now the second one's
+  ASSERT_EQ(recv(sip.fd, buf, sizeof buf, 0), 19);
   EXPECT_FALSE(backlog.pending());
+  EXPECT_EQ(backlog.oldest_wait_us(), 0);
 }
 
 TEST(UdpBacklog, OnlyAUdpSocketOnThatAddressAndPort) {
@@ -54,6 +64,7 @@ TEST(UdpBacklog, OnlyAUdpSocketOnThatAddressAndPort) {
   EXPECT_FALSE(backlog.find("not an address", port));
   EXPECT_FALSE(backlog.found());
   EXPECT_FALSE(backlog.pending());
+  EXPECT_EQ(backlog.oldest_wait_us(), 0);
 }
 
 }  // namespace

@@ -7,8 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
+
+#include "rules/saved_rules.h"
 
 #include "tests/unit/rules/sample_rules.h"
 
@@ -213,6 +217,136 @@ TEST(RulesReloader, ReadersNeverSeeAGapWhileThePollerSwaps) {
   EXPECT_GT(lookups.load(), 100u);
   EXPECT_EQ(r.stats().version, 40u);
   EXPECT_EQ(code(*r.current()), 440);
+}
+
+
+// The saved rules: written at every load that validates, routed from when the
+// source cannot give a first snapshot, replaced by the source's once it loads.
+class SavedRulesReloader : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tandem-reloader-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/state/rules.saved";  // its directory made on the first save
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  uint64_t saved_version() const {
+    RulesData d;
+    SavedInfo info;
+    std::string error;
+    EXPECT_TRUE(read_saved_rules(path_, d, info, error)) << error;
+    return info.version;
+  }
+  std::string dir_, path_;
+};
+
+TEST_F(SavedRulesReloader, ARestartWithTheSourceDownRoutesFromTheSavedRules) {
+  FakeSource src;
+  src.set(versioned(1));
+  std::string error;
+  {
+    Reloader first(src, {}, 1h, path_);
+    ASSERT_TRUE(first.reload(true, error)) << error;
+    EXPECT_EQ(first.stats().saves, 1u);
+    EXPECT_EQ(name(first.stats().origin), "db");
+  }
+  EXPECT_EQ(saved_version(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(path_ + ".tmp"));
+
+  src.down = true;
+  Reloader r(src, {}, 1h, path_);
+  EXPECT_FALSE(r.reload(true, error));  // the source failed, and says so
+  EXPECT_EQ(error, "connection refused");
+  ASSERT_NE(r.current(), nullptr);
+  EXPECT_EQ(code(*r.current()), 401);
+  ReloaderStats st = r.stats();
+  EXPECT_EQ(st.origin, RulesOrigin::saved);
+  EXPECT_EQ(st.version, 1u);
+  EXPECT_GT(st.saved_unix_s, 0);
+  EXPECT_EQ(st.last_error, "connection refused");
+  EXPECT_EQ(st.loads, 0u);
+
+  // Still down: the saved rules stay; the poll is a load (no version shortcut while saved).
+  EXPECT_FALSE(r.reload(false, error));
+  EXPECT_EQ(code(*r.current()), 401);
+  // Back, with the same version: loaded all the same, and from now on the DB's.
+  src.down = false;
+  const int loads = src.loads;
+  ASSERT_TRUE(r.reload(false, error)) << error;
+  EXPECT_EQ(src.loads, loads + 1);
+  st = r.stats();
+  EXPECT_EQ(st.origin, RulesOrigin::db);
+  EXPECT_TRUE(st.last_error.empty());
+  EXPECT_EQ(st.saved_unix_s, 0);
+  ASSERT_TRUE(r.reload(false, error)) << error;
+  EXPECT_EQ(src.loads, loads + 1);  // the DB's now: only the version is read
+}
+
+TEST_F(SavedRulesReloader, RulesThatDoNotValidateAreNeverSaved) {
+  FakeSource src;
+  src.set(versioned(1));
+  Reloader r(src, {}, 1h, path_);
+  std::string error;
+  ASSERT_TRUE(r.reload(true, error)) << error;
+  RulesData bad = versioned(2);
+  bad.customers[0].time_zone = "Mars/Olympus";
+  src.set(bad);
+  EXPECT_FALSE(r.reload(false, error));
+  EXPECT_EQ(saved_version(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(path_ + ".tmp"));
+  src.set(versioned(3));
+  ASSERT_TRUE(r.reload(false, error)) << error;
+  EXPECT_EQ(saved_version(), 3u);
+  EXPECT_EQ(r.stats().saves, 2u);
+}
+
+TEST_F(SavedRulesReloader, TheSavedRulesAlsoStandInForInvalidRulesAtStart) {
+  FakeSource src;
+  src.set(versioned(1));
+  std::string error;
+  {
+    Reloader first(src, {}, 1h, path_);
+    ASSERT_TRUE(first.reload(true, error)) << error;
+  }
+  RulesData bad = versioned(2);
+  bad.customers[0].time_zone = "Mars/Olympus";
+  src.set(bad);
+  Reloader r(src, {}, 1h, path_);
+  EXPECT_FALSE(r.reload(true, error));
+  ASSERT_NE(r.current(), nullptr);
+  EXPECT_EQ(code(*r.current()), 401);
+  EXPECT_EQ(r.stats().origin, RulesOrigin::saved);
+}
+
+TEST_F(SavedRulesReloader, NoSavedRulesNoSnapshot) {
+  FakeSource src;
+  src.down = true;
+  Reloader r(src, {}, 1h, path_);
+  std::string error;
+  EXPECT_FALSE(r.reload(true, error));
+  EXPECT_EQ(r.current(), nullptr);
+  EXPECT_EQ(r.stats().origin, RulesOrigin::none);
+  // A damaged file is no better than none.
+  std::filesystem::create_directories(dir_ + "/state");
+  std::ofstream(path_) << "tandem-rules-saved 1 but not really\n";
+  EXPECT_FALSE(r.reload(true, error));
+  EXPECT_EQ(r.current(), nullptr);
+}
+
+TEST_F(SavedRulesReloader, AFailedSaveIsCountedAndTheRulesStillLoad) {
+  FakeSource src;
+  src.set(versioned(1));
+  std::filesystem::create_directories(dir_);
+  std::ofstream(dir_ + "/state") << "a file where the directory should be";
+  Reloader r(src, {}, 1h, path_);
+  std::string error;
+  ASSERT_TRUE(r.reload(true, error)) << error;
+  EXPECT_EQ(code(*r.current()), 401);
+  const ReloaderStats st = r.stats();
+  EXPECT_EQ(st.failed_saves, 1u);
+  EXPECT_EQ(st.saves, 0u);
+  EXPECT_NE(st.last_save_error.find("rules.saved.tmp"), std::string::npos) << st.last_save_error;
 }
 
 }  // namespace
