@@ -31,7 +31,7 @@ void add_dispatch_flags(CLI::App& app, SbcConfig& c, std::vector<std::string>& s
   app.add_option("--shed-delay", c.shed_delay_ms,
                  "ms the next datagram in the SIP socket may have waited unread before new INVITEs get 503 "
                  "at once: the SBC's core is full, and calls it cannot serve in time would only fail later "
-                 "and retransmit (0: never)")
+                 "and retransmit; below T1 (500 ms), so that providers do not retransmit (0: never)")
       ->check(CLI::Range(0u, 60000u))->capture_default_str();
 }
 

@@ -26,7 +26,7 @@ struct SbcConfig : ProcessFlags {
   uint32_t server_timeout_ms = 1000;  // no answer at all (not even 100 Trying) this long: next server
   uint32_t invite_rate = 200;         // new INVITEs per second per source address (0: no limit)
   uint32_t invite_burst = 0;          // saved up at most (0: a second's worth)
-  uint32_t shed_delay_ms = 100;       // new INVITEs get 503 while datagrams wait unread this long (0: never)
+  uint32_t shed_delay_ms = 300;       // new INVITEs get 503 while datagrams wait unread this long (0: never)
   // The providers that may send: the Rules DB's, when one is given.
   bool rules = false;
   rules::DbConfig rules_db;
