@@ -21,8 +21,9 @@ class UdpBacklog {
   // At least one datagram waits. False when no socket was found.
   bool pending() const;
   // How long the next datagram has waited, from the kernel's receive
-  // timestamp (find() turns them on): how far behind the SIP thread is. 0
-  // when none waits or no socket was found. (Not the bytes queued: UDP
+  // timestamp (find() turns them on; the kernel starts stamping a moment
+  // later, from a work queue): how far behind the SIP thread is. 0 when none
+  // waits or no socket was found. (Not the bytes queued: UDP
   // releases the memory of what was read in batches of a quarter of the
   // buffer, so SO_MEMINFO and /proc/net/udp overstate the queue by megabytes.)
   int64_t oldest_wait_us() const;
