@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "control/metrics.h"
+
 namespace tandem::control {
 
 void add_process_flags(CLI::App& app, ProcessFlags& f, const std::string& what) {
@@ -12,6 +14,13 @@ void add_process_flags(CLI::App& app, ProcessFlags& f, const std::string& what) 
       ->capture_default_str();
   app.add_option("--node", f.node, "this " + what + "'s name (logs" + (what == "server" ? ", CDRs" : "") + ")")
       ->capture_default_str();
+  app.add_option("--metrics-listen", f.metrics_listen,
+                 "IPV4:PORT where Prometheus scrapes /metrics (e.g. 127.0.0.1:9110; none by default)")
+      ->check([](const std::string& v) {
+        std::string address;
+        uint16_t port = 0;
+        return parse_listen(v, address, port) ? std::string() : "not IPV4:PORT";
+      });
 }
 
 }  // namespace tandem::control

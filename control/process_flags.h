@@ -1,5 +1,5 @@
 // The flags every control-plane process has: its operator socket, log level,
-// and the names its logs (and CDRs) give it. tandem-control's and
+// the names its logs (and CDRs) give it, where its metrics are served. tandem-control's and
 // tandem-sbc's configurations derive from it.
 #pragma once
 
@@ -16,9 +16,10 @@ struct ProcessFlags {
   std::string log_level = "info";
   std::string dc = "dc1";
   std::string node;
+  std::string metrics_listen;   // ADDR:PORT of /metrics (Prometheus); empty: none
 };
 
-// --control-socket, --log-level, --dc, --node; `what`: "server" or "SBC", for the help.
+// --control-socket, --log-level, --dc, --node, --metrics-listen; `what`: "server" or "SBC", for the help.
 void add_process_flags(CLI::App& app, ProcessFlags& f, const std::string& what);
 
 }  // namespace tandem::control

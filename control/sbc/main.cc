@@ -10,8 +10,10 @@
 
 #include <memory>
 
+#include "control/metrics.h"
 #include "control/operator_socket.h"
 #include "control/sbc/config.h"
+#include "control/sbc/metrics.h"
 #include "control/sbc/operator_commands.h"
 #include "control/sbc/sbc.h"
 #include "control/sip/sip_loop.h"
@@ -49,8 +51,10 @@ int main(int argc, char** argv) {
     control::sbc::Sbc sbc(config, root, reloader.get());
     control::OperatorSocket operator_socket(root);
     control::sbc::add_sbc_commands(operator_socket, sbc);
+    control::MetricsServer metrics(root, [&sbc] { return control::sbc::sbc_metrics(sbc); });
     std::string error;
     if (!sbc.start(error) || !operator_socket.open(config.control_socket, error) ||
+        (!config.metrics_listen.empty() && !metrics.start(config.metrics_listen, error)) ||
         !loop.stop_on_signals()) {
       spdlog::critical("{}", error);
       rc = 1;

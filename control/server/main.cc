@@ -15,6 +15,8 @@
 #include "dataplane_protocol/latch_mode.h"
 #include "control/server/call_server.h"
 #include "control/server/config.h"
+#include "control/server/metrics.h"
+#include "control/metrics.h"
 #include "control/operator_socket.h"
 #include "control/server/operator_commands.h"
 #include "control/server/media.h"
@@ -76,7 +78,9 @@ int main(int argc, char** argv) {
     control::CallServer server(config, root, media, reloader, writer);
     control::OperatorSocket control_socket(root);
     control::add_server_commands(control_socket, server, reloader, writer);
+    control::MetricsServer metrics(root, [&] { return control::server_metrics(server, reloader, writer); });
     if (!server.start(error) || !control_socket.open(config.control_socket, error) ||
+        (!config.metrics_listen.empty() && !metrics.start(config.metrics_listen, error)) ||
         !loop.stop_on_signals()) {
       spdlog::critical("{}", error);
       rc = 1;

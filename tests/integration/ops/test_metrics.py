@@ -1,0 +1,143 @@
+"""A real Prometheus scrapes tandem-control and tandem-sbc (--metrics-listen)
+while calls go through them, and finds the series an operator graphs;
+`promtool check metrics` passes on both expositions.
+
+The one-node lab of lab.py (tandem-control and its dataplane, MariaDB, sipp as
+provider and as the customer's VM) with tandem-sbc in front of it, as in
+test_sbc_front.py; Prometheus runs in the provider's namespace, where both
+processes are reachable:
+
+  caller ns  198.18.1.2  the provider (sipp); Prometheus on 198.18.1.2:9090
+             198.18.1.3  tandem-sbc, /metrics on :9111
+  relay ns   198.18.1.1  tandem-control, /metrics on :9110
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sip"))
+
+import lab  # noqa: E402
+from harness import CLEANUP, in_ns, spawn, stop_process, wait_for  # noqa: E402
+
+SBC_IP = lab.harness.CALLER_ALT_IP
+PROMETHEUS = f"{lab.PROVIDER_IP}:9090"
+CONTROL_METRICS = f"{lab.NODE_IP}:9110"
+SBC_METRICS = f"{SBC_IP}:9111"
+LAB = None
+SBC = None
+
+
+def setUpModule():
+    global LAB, SBC
+    LAB = lab.Lab(control_args=["--peer", f"sbc={SBC_IP}", "--metrics-listen", CONTROL_METRICS])
+    LAB.topo.add_caller_address(SBC_IP)
+    lab.CallTest.lab = LAB
+    SBC = lab.SbcProcess(LAB.workdir, LAB.topo.caller, [
+        "--sip", f"{SBC_IP}:5060", "--server", f"node1={lab.NODE_IP}", "--probe-interval", "300",
+        "--rules-db", f"unix:{LAB.db.socket}", "--rules-db-user", "root", "--metrics-listen", SBC_METRICS]).start()
+    CLEANUP.add("stop tandem-sbc", SBC.stop)
+
+
+def tearDownModule():
+    LAB.stop_control()
+
+
+def in_caller(cmd, **kw):
+    return subprocess.run(in_ns(LAB.topo.caller, cmd), capture_output=True, text=True, timeout=30, **kw)
+
+
+def scrape(target):
+    r = in_caller(["curl", "-sf", f"http://{target}/metrics"])
+    if r.returncode != 0:
+        raise AssertionError(f"no /metrics on {target}: curl exit {r.returncode}")
+    return r.stdout
+
+
+class Prometheus:
+    """prometheus in the caller namespace, scraping both processes every second."""
+
+    def __init__(self):
+        self.dir = os.path.join(LAB.workdir, "prometheus")
+        os.makedirs(self.dir)
+        config = os.path.join(self.dir, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
+                    f"  - job_name: tandem-control\n    static_configs:\n      - targets: ['{CONTROL_METRICS}']\n"
+                    f"  - job_name: tandem-sbc\n    static_configs:\n      - targets: ['{SBC_METRICS}']\n")
+        self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
+        self.proc = spawn(in_ns(LAB.topo.caller, [
+            "prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.dir}/data",
+            f"--web.listen-address={PROMETHEUS}", "--storage.tsdb.retention.time=1h"]),
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        CLEANUP.add("stop prometheus", self.stop)
+
+    def stop(self):
+        stop_process(self.proc, timeout=10)
+
+    def query(self, expr):
+        """The instant vector of `expr`: [(labels, value)]; [] while Prometheus has none."""
+        r = in_caller(["curl", "-sf", f"http://{PROMETHEUS}/api/v1/query?query={urllib.parse.quote(expr)}"])
+        if r.returncode != 0:
+            return []
+        data = json.loads(r.stdout)["data"]["result"]
+        return [(x["metric"], float(x["value"][1])) for x in data]
+
+
+class Metrics(lab.CallTest):
+    def test_prometheus_scrapes_both_processes_during_calls(self):
+        prometheus = Prometheus()
+        wait_for(lambda: len(prometheus.query("up == 1")) == 2, 30, interval=0.5, what="both targets up")
+        vm = LAB.vm("uas_answer", extra=["-rtp_echo"], calls=3)
+        caller = lab.Sipp(LAB, LAB.topo.caller, "uac_call", lab.PROVIDER_IP, lab.SIP_PORT, remote=f"{SBC_IP}:5060",
+                          service=lab.DID_VM, keys={"hold_ms": 500, "rtcp_mux": 0, "delayed_offer": 0}, calls=3)
+        self.check_sipp(caller, vm)
+        self.new_cdrs(3)
+        want = {  # what an operator graphs first, and what it must read after 3 calls
+            "tandem_sbc_invites_total": 3,
+            "tandem_sbc_calls_answered_total": 3,
+            'tandem_sbc_server_calls_sent_total{server="node1"}': 3,
+            'tandem_sbc_server_state{server="node1",state="up"}': 1,
+            "tandem_control_invites_total": 3,
+            "tandem_control_calls_answered_total": 3,
+            "tandem_cdr_written_total": 3,
+            "tandem_cdr_db_up": 1,
+            'tandem_rules_loaded{job="tandem-control"}': 1,
+            'tandem_rules_from_saved{job="tandem-control"}': 0,
+        }
+        got = {}
+
+        def all_there():
+            for expr, value in want.items():
+                result = prometheus.query(expr)
+                got[expr] = result[0][1] if len(result) == 1 else None
+            return all(got[e] is not None and got[e] >= v for e, v in want.items())
+
+        wait_for(all_there, 20, interval=0.5, what=f"the series in Prometheus (so far {got})")
+        self.assertEqual(got['tandem_rules_from_saved{job="tandem-control"}'], 0)
+        self.assertGreater(prometheus.query('tandem_sbc_server_probe_rtt_seconds{server="node1"}')[0][1], 0)
+        self.assertEqual(prometheus.query("tandem_control_calls_active")[0][1], 0)
+
+    def test_promtool_accepts_both_expositions(self):
+        for target in (CONTROL_METRICS, SBC_METRICS):
+            text = scrape(target)
+            r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(r.returncode, 0, f"{target}: {r.stdout}{r.stderr}")
+            self.assertIn("# TYPE tandem_sip_bad_messages_total counter", text)
+
+    def test_a_refused_scrape_path_and_a_bad_flag(self):
+        r = in_caller(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"http://{SBC_METRICS}/other"])
+        self.assertEqual(r.stdout, "404")
+        bad = subprocess.run([lab.SBC, "--sip", "127.0.0.1", "--server", "a=127.0.0.1:5999",
+                              "--metrics-listen", "9110"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--metrics-listen", bad.stderr)
+
+
+if __name__ == "__main__":
+    lab.main()
