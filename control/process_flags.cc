@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "control/config_check.h"
 #include "control/metrics.h"
 
 namespace tandem::control {
@@ -21,6 +22,18 @@ void add_process_flags(CLI::App& app, ProcessFlags& f, const std::string& what) 
         uint16_t port = 0;
         return parse_listen(v, address, port) ? std::string() : "not IPV4:PORT";
       });
+  app.add_flag("--check-config", f.check_config,
+               "check the flags and --config file, the addresses, directories and files, print each check "
+               "and exit: 0 when none is an error, else 2");
+  app.add_flag("--check-db", f.check_db, "with --check-config: connect to the DBs too");
+}
+
+void check_process_flags(const ProcessFlags& f, ConfigCheck& check) {
+  check.parent_directory("operator socket", f.control_socket, false);
+  std::string address;
+  uint16_t port = 0;
+  if (!f.metrics_listen.empty() && parse_listen(f.metrics_listen, address, port))
+    check.bindable("metrics", address, port, false);
 }
 
 }  // namespace tandem::control

@@ -17,7 +17,13 @@ struct ProcessFlags {
   std::string dc = "dc1";
   std::string node;
   std::string metrics_listen;   // ADDR:PORT of /metrics (Prometheus); empty: none
+  bool check_config = false;    // check what can be checked, print it, exit (control/config_check.h)
+  bool check_db = false;        // and connect to the DBs
 };
+
+class ConfigCheck;
+// The checks of these flags (the operator socket's directory, the metrics address).
+void check_process_flags(const ProcessFlags& f, ConfigCheck& check);
 
 // --control-socket, --log-level, --dc, --node, --metrics-listen; `what`: "server" or "SBC", for the help.
 void add_process_flags(CLI::App& app, ProcessFlags& f, const std::string& what);

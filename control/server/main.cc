@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   using namespace tandem;
   control::ServerConfig config;
   if (int rc = control::parse_server_flags(argc, argv, config); rc >= 0) return rc;
+  if (config.check_config) return control::check_server_config(config);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   control::keep_freed_memory_mapped();

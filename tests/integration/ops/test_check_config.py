@@ -1,0 +1,111 @@
+"""--check-config on tandem-control and tandem-sbc: each check on a line of its
+own, exit 0 when none is an error, 2 otherwise; with --check-db a real
+MariaDB answers (and a wrong address does not). Nothing is served: no port
+stays bound, no file is written."""
+
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sip"))
+
+import lab  # noqa: E402
+from harness import CLEANUP, stop_process, temp_dir  # noqa: E402
+
+DB = None
+WORK = None
+
+
+def setUpModule():
+    global DB, WORK
+    WORK = temp_dir("tandem-check-")
+    DB = lab.MariaDb().start()
+    CLEANUP.add("stop mariadbd", lambda: stop_process(DB.proc, timeout=20))
+    db = [f"unix:{DB.socket}"]
+    subprocess.run([lab.harness.TANDEMCTL, "db", "init", "--rules-db", *db, "--rules-db-user", "root",
+                    "--cdr-db", *db, "--cdr-db-user", "root"], check=True, capture_output=True, timeout=60)
+
+
+def check(program, *args):
+    r = subprocess.run([program, "--check-config", *args], capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
+class CheckConfig(unittest.TestCase):
+    def server_args(self, *extra, **flags):
+        """A good configuration; flags={"sip": "..."} replaces --sip, extra is added."""
+        args = {"sip": "127.0.0.1:5999", "control-socket": os.path.join(WORK, "control.sock"),
+                "rules-db": f"unix:{DB.socket}", "rules-db-user": "root", "cdr-db": f"unix:{DB.socket}",
+                "cdr-db-user": "root", "cdr-spool-dir": os.path.join(WORK, "spool"),
+                "rules-saved": os.path.join(WORK, "state", "rules.saved")}
+        args.update({k.replace("_", "-"): v for k, v in flags.items()})
+        return [x for k, v in args.items() for x in (f"--{k}", v)] + list(extra)
+
+    def test_a_good_call_server_configuration_with_its_dbs(self):
+        rc, out = check(lab.CONTROL, *self.server_args("--check-db", "--metrics-listen", "127.0.0.1:9198"))
+        self.assertEqual(rc, 0, out)
+        for line in ("ok       SIP 127.0.0.1:5999 (UDP)", "ok       SIP 127.0.0.1:5999 (TCP)",
+                     "ok       metrics 127.0.0.1:9198 (TCP)", f"ok       CDR spool {WORK}/spool (made at the start)",
+                     f"ok       Rules DB unix:{DB.socket} (tandem_rules): answers",
+                     f"ok       CDR DB unix:{DB.socket} (tandem_cdr): answers",
+                     "warning  dataplane socket /run/tandem/dataplane.sock"):
+            self.assertIn(line, out)
+        self.assertFalse(os.path.exists(os.path.join(WORK, "spool")), "a check makes nothing")
+
+    def test_every_mistake_is_named_and_the_exit_is_2(self):
+        rc, out = check(lab.CONTROL, *self.server_args("--check-db", sip="192.0.2.1",
+                                                      control_socket="/nonexistent/dir/control.sock",
+                                                      cdr_db="127.0.0.1:1"))
+        self.assertEqual(rc, 2, out)
+        self.assertIn("error    SIP 192.0.2.1:5060 (UDP): not an address of this host", out)
+        self.assertIn("error    operator socket /nonexistent/dir/control.sock: its directory /nonexistent/dir: "
+                      "does not exist", out)
+        self.assertRegex(out, r"error    CDR DB .*127\.0\.0\.1:1 \(tandem_cdr\): .*Can't connect")
+
+    def test_a_port_in_use_is_a_warning(self):
+        with socket_bound(5998):
+            rc, out = check(lab.CONTROL, *self.server_args(sip="127.0.0.1:5998"))
+        self.assertEqual(rc, 0, out)
+        self.assertIn("warning  SIP 127.0.0.1:5998 (UDP): in use", out)
+
+    def test_the_sbc(self):
+        rc, out = check(lab.SBC, "--sip", "127.0.0.1:5997", "--server", "a=127.0.0.1:5080",
+                        "--control-socket", os.path.join(WORK, "sbc.sock"), "--rules-db", f"unix:{DB.socket}",
+                        "--rules-db-user", "root", "--check-db")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("ok       flags and --config parsed: 1 servers", out)
+        self.assertIn(f"ok       Rules DB unix:{DB.socket} (tandem_rules): answers", out)
+        rc, out = check(lab.SBC, "--sip", "127.0.0.1:5997", "--server", "a=127.0.0.1:5080", "--metrics-listen",
+                        "nonsense")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--metrics-listen", out)
+
+
+class socket_bound:
+    """A UDP socket bound on 127.0.0.1:port for the with block."""
+
+    def __init__(self, port):
+        import socket
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", port))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.s.close()
+
+
+def main():
+    lab.require_environment()
+    CLEANUP.install()
+    try:
+        ok = unittest.main(exit=False, verbosity=2).result.wasSuccessful()
+    finally:
+        CLEANUP.run()
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
