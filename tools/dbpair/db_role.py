@@ -195,10 +195,14 @@ class Node:
             return True
         if self._flag("in_sync"):
             self._drop_flag("in_sync")
-        if ss.get("Last_IO_Errno") == "1236":
-            self.log(f"DIVERGED: the peer refuses to replicate to this node ({ss.get('Last_IO_Error')}). It holds "
-                     f"transactions the peer does not have: it will never take the virtual IP. Rebuild it "
-                     f"from the active (docs/DB_FAILOVER.md)")
+        mine = (self.sql("SELECT @@gtid_binlog_pos") or [[""]])[0][0]
+        if ss.get("Last_IO_Errno") == "1236" and covers(mine, peer_pos) and not peer_writes:
+            # Both were down and the peer came back behind us: it catches up from us, then we from it.
+            self.log(f"not eligible: ahead of the peer ({mine} > {peer_pos}), waiting for it to catch up")
+        elif ss.get("Last_IO_Errno") == "1236":
+            self.log(f"DIVERGED: the peer refuses to replicate to this node ({ss.get('Last_IO_Error')}). This node "
+                     f"({mine}) holds transactions the peer ({peer_pos}) does not have: it will never take the "
+                     f"virtual IP. Rebuild it from the active (docs/DB_FAILOVER.md)")
         else:
             self.log(f"not eligible: received {received or '-'} (running {running}), peer at {peer_pos}"
                      f"{'' if peer_semisync or not peer_writes else ', peer not in semi-sync'}")

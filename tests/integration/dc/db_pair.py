@@ -10,9 +10,9 @@ DbPair(dc=1) is the first DC's pair: gtid_domain_id 1, auto_increment_offset 1
 (rules/store.h), server ids 11 and 12.
 """
 
+import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -128,6 +128,8 @@ class DbNode:
                        "peer": self.peer.ip, "repl_user": REPL_USER, "repl_password_file": pw_file,
                        "dir": self.dir, "log": self.role_log}, f, indent=1)
         role = f"{sys.executable} {ROLE_SCRIPT}"
+        # nopreempt: the holder keeps the address. Priorities still differ so that two nodes waiting
+        # for a master at once (both were down) do not both time out and take it in the same instant.
         self.keepalived_conf = os.path.join(self.dir, "keepalived.conf")
         with open(self.keepalived_conf, "w") as f:
             f.write(f"""global_defs {{
@@ -147,7 +149,7 @@ vrrp_instance db {{
     nopreempt
     interface {self.iface}
     virtual_router_id {self.pair.vrid}
-    priority 100
+    priority {100 - 10 * self.pair.nodes.index(self)}
     advert_int 1
     unicast_src_ip {self.ip}
     unicast_peer {{
@@ -181,7 +183,8 @@ vrrp_instance db {{
     # -- state ----------------------------------------------------------------------
 
     def holds_vip(self):
-        out = run(in_ns(self.ns, ["ip", "-o", "-4", "addr", "show", "dev", self.iface]), check=False).stdout
+        # "up": a dead host's link is down, the address its SIGKILLed keepalived left does not count.
+        out = run(in_ns(self.ns, ["ip", "-o", "-4", "addr", "show", "dev", self.iface, "up"]), check=False).stdout
         return f" {self.pair.vip}/" in out
 
     def vrrp_state(self):
@@ -263,12 +266,15 @@ class DbPair:
         return holders[0] if holders else None
 
     def kill_active(self, how):
-        """Kills the active: "process" (the host dies: every process of its namespace
-        SIGKILLed, its link down) or "freeze" (mariadbd SIGSTOPped: hung, not gone).
-        Returns (node, time.time() of the kill)."""
+        """Kills the active (see kill); returns (node, time.time() of the kill)."""
         node = self.active()
         if node is None:
             raise AssertionError("no active node to kill")
+        return node, self.kill(node, how)
+
+    def kill(self, node, how):
+        """"process": the host dies (its link down, every process of its namespace
+        SIGKILLed); "freeze": its mariadbd hangs (SIGSTOP). Returns time.time() of the kill."""
         t = time.time()
         if how == "process":
             # The link first: a keepalived that outlives its parent for a moment says goodbye (priority 0).
@@ -289,7 +295,7 @@ class DbPair:
         else:
             raise ValueError(how)
         log(f"killed {node.name} ({how})")
-        return node, t
+        return t
 
     def restore(self, node):
         """Brings a killed node back as its host would: a hung mariadbd is killed and
@@ -304,6 +310,9 @@ class DbPair:
             run(in_ns(node.ns, ["ip", "link", "set", node.iface, "up"]))
         node.start_mariadbd()
         if node.keepalived.poll() is not None:
+            # keepalived's last state is gone with the host (it lives in /run).
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(node.dir, "state"))
             node.start_keepalived()
         log(f"restored {node.name}")
 
