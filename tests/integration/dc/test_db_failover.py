@@ -3,7 +3,7 @@ active killed or hung, the VIP moving to the passive, no acknowledged insert
 lost, the old active rejoining as a passive that catches up first, and a
 transaction the passive never acknowledged never coming back.
 
-The cases share one pair and run in order (test_a_... to test_d_...); each
+The cases share one pair and run in order (test_a_... to test_e_...); each
 starts from a healthy pair, restoring what the previous one left killed.
 """
 
