@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -284,12 +283,17 @@ bool write_saved_rules(const RulesData& data, const std::string& file, std::stri
 }
 
 bool read_saved_rules(const std::string& path, RulesData& out, SavedInfo& info, std::string& error) {
-  std::ifstream f(path, std::ios::binary);
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) {
     error = path + ": " + std::strerror(errno);
     return false;
   }
-  const std::string all{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  std::string all(static_cast<size_t>(f.tellg()), '\0');
+  f.seekg(0);
+  if (!f.read(all.data(), static_cast<std::streamsize>(all.size()))) {
+    error = path + ": cannot be read";
+    return false;
+  }
   uint32_t crc = 0;
   if (all.size() < kHeaderBytes ||
       std::sscanf(all.c_str(), kHeaderFormat, &info.version, &info.saved_unix_s, &info.bytes, &crc) != 4 ||
