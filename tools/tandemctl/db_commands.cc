@@ -8,12 +8,13 @@
 #include "cdr/schema.h"
 #include "rules/store.h"
 #include "tools/tandemctl/db_options.h"
+#include "tools/tandemctl/db_status.h"
 
 namespace tandem::ctl {
 void add_db_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   static DbOptions rules_db = rules_db_options();
   static DbOptions cdr_db = cdr_db_options();
-  CLI::App* dbc = app.add_subcommand("db", "the Rules DB's and the CDR DB's schemas: init, migrate");
+  CLI::App* dbc = app.add_subcommand("db", "the Rules DB's and the CDR DB's schemas (init, migrate); the DB hosts' replication (status)");
   dbc->require_subcommand(1);
   dbc->fallthrough();
   add_db_options(dbc, rules_db, "rules-", "Rules DB");
@@ -40,6 +41,7 @@ void add_db_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       ->callback(run);
   dbc->add_subcommand("migrate", "apply the migrations each DB lacks (two nodes at once wait for each other)")
       ->callback(run);
+  add_db_status_command(dbc, g, exit_code);
 }
 
 }  // namespace tandem::ctl
