@@ -608,6 +608,11 @@ def main():
     if problems:
         print("dpctl.py is out of step with the protocol headers:\n  " + "\n  ".join(problems), file=sys.stderr)
         sys.exit(1)
+    run_tests()
+
+
+def run_tests():
+    """The module's unittest cases, whatever they leave cleaned up after; exits 0 or 1."""
     CLEANUP.install()
     try:
         result = unittest.main(exit=False, verbosity=2).result

@@ -19,6 +19,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import db_pair  # noqa: E402
+import harness  # noqa: E402
 from harness import CLEANUP, in_ns, log, spawn, stop_process, wait_for  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -240,9 +241,4 @@ class DbFailoverTest(unittest.TestCase):
 
 if __name__ == "__main__":
     db_pair.require_environment()
-    CLEANUP.install()
-    try:
-        result = unittest.main(exit=False, verbosity=2).result
-    finally:
-        CLEANUP.run()
-    sys.exit(0 if result.wasSuccessful() else 1)
+    harness.run_tests()

@@ -69,15 +69,6 @@ class DbStatus(unittest.TestCase):
         self.assertEqual(hosts[old.ip]["role"], "replica")
 
 
-def main():
-    db_pair.require_environment()
-    CLEANUP.install()
-    try:
-        ok = unittest.main(exit=False, verbosity=2).result.wasSuccessful()
-    finally:
-        CLEANUP.run()
-    sys.exit(0 if ok else 1)
-
-
 if __name__ == "__main__":
-    main()
+    db_pair.require_environment()
+    harness.run_tests()

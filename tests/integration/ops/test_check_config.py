@@ -97,15 +97,5 @@ class socket_bound:
         self.s.close()
 
 
-def main():
-    lab.require_environment()
-    CLEANUP.install()
-    try:
-        ok = unittest.main(exit=False, verbosity=2).result.wasSuccessful()
-    finally:
-        CLEANUP.run()
-    sys.exit(0 if ok else 1)
-
-
 if __name__ == "__main__":
-    main()
+    lab.main()

@@ -440,9 +440,4 @@ class CallTest(unittest.TestCase):
 
 def main():
     require_environment()
-    CLEANUP.install()
-    try:
-        result = unittest.main(exit=False, verbosity=2).result
-    finally:
-        CLEANUP.run()
-    sys.exit(0 if result.wasSuccessful() else 1)
+    harness.run_tests()
