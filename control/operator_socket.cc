@@ -154,8 +154,13 @@ nlohmann::json OperatorSocket::handle(const nlohmann::json& request) {
   if (request.is_discarded() || !request.is_object() || !request.contains("cmd") || !request["cmd"].is_string())
     return refuse("expected one JSON object with a \"cmd\" string, then a newline");
   const std::string cmd = request["cmd"].get<std::string>();
-  if (auto h = handlers_.find(cmd); h != handlers_.end()) return h->second(request);
-  if (auto h = slow_.find(cmd); h != slow_.end()) return h->second(request);
+  // A field of the wrong type ({"exit": "yes"}) is the client's mistake, not a reason to die.
+  try {
+    if (auto h = handlers_.find(cmd); h != handlers_.end()) return h->second(request);
+    if (auto h = slow_.find(cmd); h != slow_.end()) return h->second(request);
+  } catch (const nlohmann::json::exception& e) {
+    return refuse(cmd + ": " + e.what());
+  }
   std::string known;
   for (const auto* table : {&handlers_, &slow_})
     for (const auto& [name, handler] : *table) known += (known.empty() ? "" : ", ") + name;

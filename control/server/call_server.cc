@@ -64,6 +64,7 @@ const char* CallServer::contact_for(const Call& call, int side) const {
 
 void CallServer::shutdown() {
   shutting_down_ = true;
+  stop_timer(drain_deadline_);
   for (su_timer_t** t : {&media_retry_, &media_sample_}) {
     if (*t) su_timer_destroy(*t);
     *t = nullptr;
@@ -89,6 +90,36 @@ void CallServer::shutdown() {
 void CallServer::set_draining(bool on) {
   if (on != draining_) spdlog::info("{}: {} calls in progress", on ? "draining" : "taking new calls again", calls_.size());
   draining_ = on;
+  if (!on && exit_when_drained_) {
+    spdlog::info("the exit once drained is cancelled");
+    exit_when_drained_ = false;
+    stop_timer(drain_deadline_);
+  }
+}
+
+void CallServer::exit_when_drained(uint32_t deadline_s) {
+  set_draining(true);
+  if (!exit_ || exit_when_drained_) return;
+  exit_when_drained_ = true;
+  spdlog::info("exiting once the {} calls in progress have ended, {} s at most", calls_.size(), deadline_s);
+  drain_deadline_ = su_timer_create(su_root_task(root_), deadline_s * 1000);
+  su_timer_set(drain_deadline_, drain_deadline_cb, reinterpret_cast<su_timer_arg_t*>(this));
+}
+
+void CallServer::drain_deadline_cb(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+  CallServer& server = *reinterpret_cast<CallServer*>(arg);
+  server.stop_timer(server.drain_deadline_);
+  spdlog::warn("drain deadline: {} calls still up are ended now", server.calls_.size());
+  server.exit_when_drained_ = false;
+  server.exit_();
+}
+
+void CallServer::exit_if_drained() {
+  if (!exit_when_drained_ || !calls_.empty()) return;
+  spdlog::info("drained: no call left, exiting");
+  exit_when_drained_ = false;
+  stop_timer(drain_deadline_);
+  exit_();
 }
 
 uint32_t CallServer::active_calls(rules::Id provider) const {

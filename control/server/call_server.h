@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,6 +50,12 @@ class CallServer : public rules::ProviderLoad {
   // the calls in progress go on (a restart without dropping a call).
   void set_draining(bool on);
   bool draining() const { return draining_; }
+  // A graceful restart: draining, and once no call is left (or after
+  // `deadline_s`, the rest then ended by shutdown()) `exit` runs; main's
+  // stops the loop, and the process exits 0. Undraining cancels it.
+  void set_exit(std::function<void()> exit) { exit_ = std::move(exit); }
+  void exit_when_drained(uint32_t deadline_s);
+  bool exiting() const { return exit_when_drained_; }
   const std::map<uint64_t, std::unique_ptr<Call>>& calls() const { return calls_; }
   uint32_t active_calls(rules::Id provider) const override;
   nta_agent_t* agent() const { return agent_; }
@@ -174,6 +181,12 @@ class CallServer : public rules::ProviderLoad {
   uint64_t next_serial_ = 1;
   bool shutting_down_ = false;
   bool draining_ = false;
+  bool exit_when_drained_ = false;
+  std::function<void()> exit_;
+  su_timer_t* drain_deadline_ = nullptr;
+  static void drain_deadline_cb(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+  // reap()'s: the drained server's exit, once its last call is gone.
+  void exit_if_drained();
 
   std::map<uint64_t, std::unique_ptr<Call>> calls_;          // by serial
   std::unordered_map<uint64_t, Call*> by_media_session_;

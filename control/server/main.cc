@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
     control::OperatorSocket control_socket(root);
     control::add_server_commands(control_socket, server, reloader, writer);
     control::MetricsServer metrics(root, [&] { return control::server_metrics(server, reloader, writer); });
+    server.set_exit([&loop] { loop.stop(); });
     if (!server.start(error) || !control_socket.open(config.control_socket, error) ||
         (!config.metrics_listen.empty() && !metrics.start(config.metrics_listen, error)) ||
         !loop.stop_on_signals()) {

@@ -54,9 +54,15 @@ void add_server_commands(OperatorSocket& socket, CallServer& server, rules::Relo
     return nlohmann::json{{"error", "no live call " + id}};
   });
   for (const bool drain : {true, false})
-    socket.on(drain ? "drain" : "undrain", [&server, drain](const nlohmann::json&) {
-      server.set_draining(drain);
-      return nlohmann::json{{"draining", server.draining()}, {"active_calls", server.active_calls()}};
+    socket.on(drain ? "drain" : "undrain", [&server, drain](const nlohmann::json& request) {
+      const bool exit = drain && request.value("exit", false);
+      if (exit)
+        server.exit_when_drained(request.contains("deadline_s") && request["deadline_s"].is_number_unsigned()
+                                     ? request["deadline_s"].get<uint32_t>() : 600);
+      else
+        server.set_draining(drain);
+      return nlohmann::json{{"draining", server.draining()}, {"exiting", server.exiting()},
+                            {"active_calls", server.active_calls()}};
     });
   socket.on("cdr-stats", [&cdrs](const nlohmann::json&) {
     const cdr::WriterStats s = cdrs.stats();

@@ -113,6 +113,7 @@ void CallServer::reap() {
     if (call->leg_b) nta_leg_destroy(call->leg_b);
   }
   graveyard_.clear();
+  exit_if_drained();
 }
 
 }  // namespace tandem::control

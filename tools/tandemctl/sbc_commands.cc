@@ -59,17 +59,27 @@ void add_sbc_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (servers->get_subcommands().empty()) list();
   });
 
-  for (const bool drain : {true, false})
-    app.add_subcommand(drain ? "drain" : "undrain",
-                       drain ? "this call server takes no new calls from the SBCs (its OPTIONS answers say so); "
-                               "its calls go on: a restart without dropping one"
-                             : "this call server takes new calls again")
-        ->callback([&g, &exit_code, drain] {
-          std::string e;
-          auto r = control_request(g.control_socket, {{"cmd", drain ? "drain" : "undrain"}}, e);
-          if (!r) return (void)fail(g, exit_code, e);
-          print_object(g, *r);
-        });
+  static bool exit_after = false;
+  static uint32_t deadline_s = 600;
+  for (const bool drain : {true, false}) {
+    auto* sub = app.add_subcommand(drain ? "drain" : "undrain",
+                                   drain ? "this call server takes no new calls from the SBCs (its OPTIONS answers "
+                                           "say so); its calls go on: a restart without dropping one"
+                                         : "this call server takes new calls again (and does not exit)");
+    if (drain) {
+      sub->add_flag("--exit", exit_after, "and exit (status 0) once its last call has ended: a graceful restart");
+      sub->add_option("--deadline", deadline_s, "with --exit: seconds after which the calls still up are ended")
+          ->check(CLI::Range(1u, 86400u))->capture_default_str();
+    }
+    sub->callback([&g, &exit_code, drain] {
+      nlohmann::json request = {{"cmd", drain ? "drain" : "undrain"}};
+      if (drain && exit_after) request.update({{"exit", true}, {"deadline_s", deadline_s}});
+      std::string e;
+      auto r = control_request(g.control_socket, request, e);
+      if (!r) return (void)fail(g, exit_code, e);
+      print_object(g, *r);
+    });
+  }
 }
 
 }  // namespace tandem::ctl

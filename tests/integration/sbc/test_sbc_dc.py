@@ -5,6 +5,7 @@ tandemctl servers.
 """
 
 import collections
+import json
 import os
 import signal
 import sys
@@ -16,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import dc_lab  # noqa: E402
 from dc_lab import lab  # noqa: E402
-from harness import CLEANUP, log, wait_for  # noqa: E402
+import harness  # noqa: E402
+from harness import CLEANUP, log, run, wait_for  # noqa: E402
 
 DC = None
 PROBE_S = 0.3
@@ -162,6 +164,29 @@ class DcTest(unittest.TestCase):
         self.assertEqual(self.per_server(cdrs)["node1"], 1, "only the call it had before the drain")
         for r in cdrs:
             self.assertEqual(r["disposition"], "answered", r)
+
+    def test_a_graceful_restart_drains_exits_and_serves_again_at_once(self):
+        vm = self.vm(6)
+        first = self.caller(4, 10, 3000)
+        wait_for(lambda: all(n.active_calls() == 1 for n in DC.nodes), 10, what="a call on every node")
+        node = DC.nodes[0]
+        ctl = [harness.TANDEMCTL, "--control-socket", node.control.socket, "--json"]
+        bad = node.control.request("drain", exit="yes")  # a field of the wrong type: refused, nothing dies
+        self.assertIn("error", bad)
+        said = json.loads(run(ctl + ["drain", "--exit", "--deadline", "30"]).stdout)
+        self.assertEqual((said["draining"], said["exiting"], said["active_calls"]), (True, True, 1), said)
+        caller = self.caller(2, 5, 0, port=5070)
+        self.assertEqual(self.finish(None, caller), 0, caller.describe())
+        self.assertIsNone(node.control.proc.poll(), "still up while its call is")
+        self.assertEqual(self.finish(vm, first), 0, first.describe())
+        self.assertEqual(node.control.proc.wait(timeout=20), 0, "exits 0 once drained")
+        self.assertIn("drained: no call left, exiting", node.control.text())
+        cdrs = self.new_cdrs(6)
+        self.assertEqual(self.per_server(cdrs)[node.name], 1, "only the call it had before the drain")
+        self.assertEqual({r["disposition"] for r in cdrs}, {"answered"})
+        node.control.start()
+        wait_for(lambda: DC.sbc.servers()[node.name]["state"] == "up" and not DC.sbc.servers()[node.name]["draining"],
+                 10, what=f"{node.name} up again at the SBC")
 
 
 if __name__ == "__main__":
