@@ -14,6 +14,7 @@ processes are reachable:
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -129,6 +130,15 @@ class Metrics(lab.CallTest):
                                timeout=30)
             self.assertEqual(r.returncode, 0, f"{target}: {r.stdout}{r.stderr}")
             self.assertIn("# TYPE tandem_sip_bad_messages_total counter", text)
+
+    def test_every_metric_of_the_dashboard_is_exported(self):
+        with open(os.path.join(lab.harness.SOURCE_ROOT, "tools", "grafana", "tandem.json")) as f:
+            dashboard = json.load(f)
+        exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+        names = set(re.findall(r"\btandem_[a-z0-9_]+", " ".join(exprs)))
+        exported = set(re.findall(r"(?m)^(tandem_[a-z0-9_]+)", scrape(CONTROL_METRICS) + scrape(SBC_METRICS)))
+        self.assertGreater(len(names), 15)
+        self.assertEqual(names - exported, set(), "in the dashboard, exported by no process")
 
     def test_a_refused_scrape_path_and_a_bad_flag(self):
         r = in_caller(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"http://{SBC_METRICS}/other"])
