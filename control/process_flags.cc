@@ -20,7 +20,7 @@ void add_process_flags(CLI::App& app, ProcessFlags& f, const std::string& what) 
       ->check([](const std::string& v) {
         std::string address;
         uint16_t port = 0;
-        return parse_listen(v, address, port) ? std::string() : "not IPV4:PORT";
+        return metrics::parse_listen(v, address, port) ? std::string() : "not IPV4:PORT";
       });
   app.add_flag("--check-config", f.check_config,
                "check the flags and --config file, the addresses, directories and files, print each check "
@@ -32,7 +32,7 @@ void check_process_flags(const ProcessFlags& f, ConfigCheck& check) {
   check.parent_directory("operator socket", f.control_socket, false);
   std::string address;
   uint16_t port = 0;
-  if (!f.metrics_listen.empty() && parse_listen(f.metrics_listen, address, port))
+  if (!f.metrics_listen.empty() && metrics::parse_listen(f.metrics_listen, address, port))
     check.bindable("metrics", address, port, false);
 }
 

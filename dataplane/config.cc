@@ -1,5 +1,7 @@
 #include "dataplane/config.h"
 
+#include "metrics/exposition.h"
+
 #include <arpa/inet.h>
 
 #include <CLI/CLI.hpp>
@@ -100,6 +102,14 @@ FlagsResult parse_flags(int argc, char** argv) {
   app.add_option("--control-socket", c.control_socket, "Unix socket path of the control protocol");
   app.add_option("--stats-interval", c.stats_interval_s, "seconds between stats log lines (0 = none)")
       ->check(CLI::Range(0u, 86400u));
+  app.add_option("--metrics-listen", c.metrics_listen,
+                 "IPV4:PORT where Prometheus scrapes /metrics, served from a thread on the main lcore's core "
+                 "(none by default)")
+      ->check([](const std::string& v) {
+        std::string address;
+        uint16_t port = 0;
+        return metrics::parse_listen(v, address, port) ? std::string() : "not IPV4:PORT";
+      });
   app.add_option("--exception-path", exception, "tap: non-media traffic goes to the kernel; none: dropped")
       ->check(CLI::IsMember({"tap", "none"}));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")

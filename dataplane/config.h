@@ -33,6 +33,7 @@ struct Config {
   PollMode poll_mode = PollMode::busy;
   std::string control_socket = "/run/tandem/dataplane.sock";
   uint32_t stats_interval_s = 0; // 0 = no periodic stats line
+  std::string metrics_listen;    // IPV4:PORT of /metrics (Prometheus); empty: none
   bool exception_path = true;
   std::string log_level = "info";
 };

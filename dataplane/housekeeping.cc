@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "dataplane/metrics.h"
 #include "dataplane_protocol/drop_reasons.h"
 #include "dataplane/packet_parse.h"
 
@@ -138,8 +139,9 @@ void log_stats(const ControlHandlers& handlers) {
 
 }  // namespace
 
-void housekeeping_run(Runtime& rt, ControlServer& server, ControlHandlers& handlers) {
+void housekeeping_run(Runtime& rt, ControlServer& server, ControlHandlers& handlers, metrics::TextServer* metrics) {
   uint32_t next_idle_scan = rt.clock.now_ms() + kIdleScanMs;
+  uint32_t next_metrics = rt.clock.now_ms();
   uint32_t next_stats = rt.clock.now_ms() + rt.config.stats_interval_s * 1000;
   const uint32_t idle_ms = rt.config.idle_timeout_s * 1000;
   int wait_ms = 0;
@@ -161,6 +163,12 @@ void housekeeping_run(Runtime& rt, ControlServer& server, ControlHandlers& handl
     if (rt.config.stats_interval_s && static_cast<int32_t>(now - next_stats) >= 0) {
       next_stats = now + rt.config.stats_interval_s * 1000;
       log_stats(handlers);
+    }
+    if (metrics && static_cast<int32_t>(now - next_metrics) >= 0) {
+      next_metrics = now + 1000;
+      proto::HealthReply h;
+      handlers.fill_health(h);
+      metrics->publish(dataplane_metrics(h, rt.config));
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -159,6 +160,12 @@ int serve(Runtime& rt, ControlServer& server, ControlHandlers& handlers) {
     return fail(error);
   }
   if (!server.listen(rt.config.control_socket, error)) return fail(error);
+  // Created before the workers: its thread takes the main lcore's CPU set, never a worker's.
+  std::unique_ptr<metrics::TextServer> metrics_server;
+  if (!rt.config.metrics_listen.empty()) {
+    metrics_server = std::make_unique<metrics::TextServer>();
+    if (!metrics_server->start(rt.config.metrics_listen, error)) return fail(error);
+  }
   rt.shared = WorkerShared{rt.sessions.get(), rt.neighbors.get(), &rt.ports.views(), rt.arp_ring, rt.resolve_ring,
                            rt.rcu, &rt.clock, rt.config.burst, rt.config.poll_mode, rt.config.exception_path,
                            &rt.stop};
@@ -172,7 +179,7 @@ int serve(Runtime& rt, ControlServer& server, ControlHandlers& handlers) {
   spdlog::info("ready: {} workers, {} sessions max ({} bytes each), control socket {}, poll mode {}",
                rt.workers.size(), rt.sessions->capacity(), rt.sessions->memory_per_session(),
                rt.config.control_socket, rt.config.poll_mode == PollMode::busy ? "busy" : "adaptive");
-  housekeeping_run(rt, server, handlers);
+  housekeeping_run(rt, server, handlers, metrics_server.get());
   spdlog::info("stopping");
   rte_eal_mp_wait_lcore();
   return 0;

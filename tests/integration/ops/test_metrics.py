@@ -29,13 +29,15 @@ SBC_IP = lab.harness.CALLER_ALT_IP
 PROMETHEUS = f"{lab.PROVIDER_IP}:9090"
 CONTROL_METRICS = f"{lab.NODE_IP}:9110"
 SBC_METRICS = f"{SBC_IP}:9111"
+DATAPLANE_METRICS = "127.0.0.1:9112"  # in the dataplane's own namespace
 LAB = None
 SBC = None
 
 
 def setUpModule():
     global LAB, SBC
-    LAB = lab.Lab(control_args=["--peer", f"sbc={SBC_IP}", "--metrics-listen", CONTROL_METRICS])
+    LAB = lab.Lab(control_args=["--peer", f"sbc={SBC_IP}", "--metrics-listen", CONTROL_METRICS],
+                  dataplane_args=["--idle-timeout", "30", "--metrics-listen", DATAPLANE_METRICS])
     LAB.topo.add_caller_address(SBC_IP)
     lab.CallTest.lab = LAB
     SBC = lab.SbcProcess(LAB.workdir, LAB.topo.caller, [
@@ -53,7 +55,9 @@ def in_caller(cmd, **kw):
 
 
 def scrape(target):
-    r = in_caller(["curl", "-sf", f"http://{target}/metrics"])
+    ns = LAB.topo.relay_dp if target == DATAPLANE_METRICS else LAB.topo.caller
+    r = subprocess.run(in_ns(ns, ["curl", "-sf", f"http://{target}/metrics"]), capture_output=True, text=True,
+                       timeout=30)
     if r.returncode != 0:
         raise AssertionError(f"no /metrics on {target}: curl exit {r.returncode}")
     return r.stdout
@@ -123,20 +127,44 @@ class Metrics(lab.CallTest):
         self.assertGreater(prometheus.query('tandem_sbc_server_probe_rtt_seconds{server="node1"}')[0][1], 0)
         self.assertEqual(prometheus.query("tandem_control_calls_active")[0][1], 0)
 
-    def test_promtool_accepts_both_expositions(self):
-        for target in (CONTROL_METRICS, SBC_METRICS):
+    def test_the_dataplanes_metrics_count_the_calls_media(self):
+        vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
+        caller = lab.Sipp(LAB, LAB.topo.caller, "uac_call", lab.PROVIDER_IP, lab.SIP_PORT, remote=f"{SBC_IP}:5060",
+                          service=lab.DID_VM, keys={"hold_ms": 1000, "rtcp_mux": 0, "delayed_offer": 0})
+        self.check_sipp(caller, vm)
+        self.new_cdrs(1)
+
+        def value(text, series):
+            m = re.search(r"(?m)^" + re.escape(series) + r" (\S+)$", text)
+            return float(m.group(1)) if m else None
+
+        def counted():
+            text = scrape(DATAPLANE_METRICS)
+            return (value(text, "tandem_dp_sessions_created_total") or 0) >= 1 and \
+                (value(text, 'tandem_dp_worker_relayed_packets_total{worker="0"}') or 0) >= 50
+
+        wait_for(counted, 10, interval=0.5, what="the call's session and media in the dataplane's metrics")
+        text = scrape(DATAPLANE_METRICS)
+        self.assertEqual(value(text, 'tandem_dp_port_link_up{port="0",role="public"}'), 1)
+        self.assertIsNotNone(value(text, 'tandem_dp_drops_total{reason="no_session"}'))
+        self.assertGreater(value(text, "tandem_dp_sessions_max"), 0)
+
+    def test_promtool_accepts_every_exposition(self):
+        for target in (CONTROL_METRICS, SBC_METRICS, DATAPLANE_METRICS):
             text = scrape(target)
             r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True,
                                timeout=30)
             self.assertEqual(r.returncode, 0, f"{target}: {r.stdout}{r.stderr}")
-            self.assertIn("# TYPE tandem_sip_bad_messages_total counter", text)
+            if target != DATAPLANE_METRICS:
+                self.assertIn("# TYPE tandem_sip_bad_messages_total counter", text)
 
     def test_every_metric_of_the_dashboard_is_exported(self):
         with open(os.path.join(lab.harness.SOURCE_ROOT, "tools", "grafana", "tandem.json")) as f:
             dashboard = json.load(f)
         exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
         names = set(re.findall(r"\btandem_[a-z0-9_]+", " ".join(exprs)))
-        exported = set(re.findall(r"(?m)^(tandem_[a-z0-9_]+)", scrape(CONTROL_METRICS) + scrape(SBC_METRICS)))
+        exported = set(re.findall(r"(?m)^(tandem_[a-z0-9_]+)", scrape(CONTROL_METRICS) + scrape(SBC_METRICS) +
+                                  scrape(DATAPLANE_METRICS)))
         self.assertGreater(len(names), 15)
         self.assertEqual(names - exported, set(), "in the dashboard, exported by no process")
 
