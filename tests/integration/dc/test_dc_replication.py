@@ -206,19 +206,28 @@ class DcReplicationTest(unittest.TestCase):
             self.assert_writes(w, result)
 
     def test_c_failover_in_one_dc(self):
-        """DC1's active dies while both DCs write: DC1's new writer replicates DC2,
-        DC2's writer reaches DC1's new writer through the VIP."""
+        """DC1's active dies while both DCs write, with the link down (DC2 behind in
+        DC1's domain): DC1's new writer, once the link is back, asks DC2 for a position
+        DC2 does not have yet and replicates it, DC2's writer reaches it through the VIP."""
         writers = [Writer(DC1), Writer(DC2)]
         wait_for(lambda: all(w.acked() >= 50 for w in writers), 30, interval=0.2, what="both writers under way")
-        killed, t_kill = DC1.kill_active("process")
-        new = wait_for(DC1.active, 15, interval=0.05, what="DC1's new writer")
+        LINK.set_up(False)
+        try:
+            time.sleep(2)
+            killed, t_kill = DC1.kill_active("process")
+            new = wait_for(DC1.active, 15, interval=0.05, what="DC1's new writer")
+            on_new = f"SELECT COUNT(*) FROM dcw.t WHERE run={writers[0].run} AND server_id={new.server_id}"
+            wait_for(lambda: int(new.sql(on_new)[0][0]) >= 50, 30, interval=0.2, what="writes on DC1's new writer")
+        finally:
+            LINK.set_up(True)
+        t_back = time.time()
         wait_for(lambda: remote_status(DC1)[1].get("Slave_IO_Running") == "Yes", 15, interval=0.05,
                  what="DC1's new writer replicating DC2")
         target = seq(DC2.active(), 2)
         wait_for(lambda: seq(new, 2) >= target, 15, interval=0.05,
                  what="DC1's new writer caught up with DC2")
-        log(f"{new.name} writer of DC1 and caught up with DC2 {time.time() - t_kill:.2f} s after the kill")
-        wait_for(lambda: writers[0].acked() >= 100, 30, interval=0.2, what="writes on DC1's new writer")
+        log(f"{new.name} DC1's writer, link back {t_back - t_kill:.2f} s after the kill; caught up with DC2 "
+            f"{time.time() - t_back:.2f} s after the link came back")
         results = [w.stop() for w in writers]
         DC1.restore(killed)
         DC1.wait_caught_up(killed, timeout=60)
