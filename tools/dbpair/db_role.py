@@ -8,7 +8,7 @@ host (docs/DB_FAILOVER.md). Python standard library and the `mariadb` client.
                                    although it cannot prove it is in sync (both were down)
 
 CONF is a JSON file: socket, pid_file, iface, vip, peer, repl_user, repl_password_file,
-dir (latch, lock, state), log.
+dir (latch, lock, state), log; and remote, the other DC's virtual IP (absent: one DC).
 
 The node holding the virtual IP is the writer: replication stopped once the relay
 log is applied, read_only off, semi-sync master on. Every other node is a
@@ -17,6 +17,11 @@ read_only replica of its peer. A replica may take the address only while it is
 over a running replication that MariaDB's GTID strict mode accepted. That is
 latched for the running mariadbd (its pid) so that the replica can still take
 over once the peer is dead; a restart, a FAULT or a term as writer drops it.
+
+With two DCs, the writer also replicates the other DC's writer through its
+virtual IP, on the multi-source connection 'remote'; a replica has none (it gets
+the other DC's transactions from its peer's binlog). Every statement on the
+pair's own replication names no connection: the default one.
 """
 
 import fcntl
@@ -28,6 +33,7 @@ import time
 
 SQL_TIMEOUT_S = 1.0  # a healthy mariadbd answers in milliseconds: more means hung
 APPLY_TIMEOUT_S = 20  # a new writer applies its relay log first (what the old one acknowledged)
+REMOTE = "remote"  # the connection to the other DC
 
 
 def parse_gtids(text):
@@ -87,11 +93,12 @@ class Node:
         lines = [line.split("\t") for line in out.splitlines()]
         return lines[0][0], lines[0][1] == "0", lines[1][1] == "ON"
 
-    def slave_status(self):
-        rows = self.sql("SHOW SLAVE STATUS", header=True)
-        if rows is None or len(rows) < 2:
-            return {} if rows is not None else None
-        return dict(zip(rows[0], rows[1]))
+    def slave_status(self, connection=""):
+        """A replication connection's status ({} if it does not exist), or None."""
+        rows = self.sql("SHOW ALL SLAVES STATUS", header=True)
+        if rows is None:
+            return None
+        return next((s for s in (dict(zip(rows[0], r)) for r in rows[1:]) if s["Connection_name"] == connection), {})
 
     def holds_vip(self):
         r = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", self.c["iface"]], capture_output=True,
@@ -145,23 +152,52 @@ class Node:
                              f"({ss.get('Last_SQL_Error', '')}); this node stays read-only")
                     return False
             self.sql("STOP SLAVE; RESET SLAVE ALL", timeout=10)
-        ro = self.sql("SELECT @@read_only, @@rpl_semi_sync_master_enabled")
-        if ro != [["0", "1"]]:
-            if self.sql("SET GLOBAL rpl_semi_sync_master_enabled=ON; SET GLOBAL read_only=OFF", timeout=5) is None:
+        # Semi-sync slave off: the connection to the other DC must not acknowledge its writer's
+        # commits in place of that DC's passive (read when the connection starts).
+        ro = self.sql("SELECT @@read_only, @@rpl_semi_sync_master_enabled, @@rpl_semi_sync_slave_enabled")
+        if ro != [["0", "1", "0"]]:
+            if self.sql("SET GLOBAL rpl_semi_sync_master_enabled=ON; SET GLOBAL rpl_semi_sync_slave_enabled=OFF; "
+                        "SET GLOBAL read_only=OFF", timeout=5) is None:
                 return False
             pos = self.sql("SELECT @@gtid_binlog_pos")
             self.log(f"WRITER: read_only off at {pos[0][0] if pos and pos[0] else '?'}")
+        self.replicate_remote()
         return True
+
+    def replicate_remote(self):
+        """The writer replicates the other DC's writer, from what it has applied
+        (gtid_slave_pos: as a replica it applied the other DC's transactions too)."""
+        if not self.c.get("remote"):
+            return
+        rs = self.slave_status(REMOTE)
+        if rs is None:
+            return
+        if not rs:
+            self.sql(f"CHANGE MASTER '{REMOTE}' TO MASTER_HOST='{self.c['remote']}', MASTER_PORT=3306, "
+                     f"MASTER_USER='{self.c['repl_user']}', MASTER_PASSWORD='{self.repl_password}', "
+                     f"MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1; START SLAVE '{REMOTE}'", timeout=5)
+            pos = self.sql("SELECT @@gtid_slave_pos")
+            self.log(f"WRITER: replicating the other DC from {self.c['remote']} at {pos[0][0] if pos and pos[0] else '?'}")
+        elif rs.get("Slave_IO_Running") == "No" or rs.get("Slave_SQL_Running") == "No":
+            self.log(f"WRITER: the other DC's replication stopped (IO: {rs.get('Last_IO_Error')}; "
+                     f"SQL: {rs.get('Last_SQL_Error')}), starting it again")
+            self.sql(f"START SLAVE '{REMOTE}'", timeout=5)
 
     def be_replica(self):
         """read_only, no semi-sync master (its own binlog writes would wait for an
         acknowledgement nobody sends), replicating from the peer."""
-        ro = self.sql("SELECT @@read_only, @@rpl_semi_sync_master_enabled")
+        ro = self.sql("SELECT @@read_only, @@rpl_semi_sync_master_enabled, @@rpl_semi_sync_slave_enabled")
         if ro is None:
             return
-        if ro != [["1", "0"]]:
-            self.sql("SET GLOBAL read_only=ON; SET GLOBAL rpl_semi_sync_master_enabled=OFF", timeout=5)
+        if ro != [["1", "0", "1"]]:
+            self.sql("SET GLOBAL read_only=ON; SET GLOBAL rpl_semi_sync_master_enabled=OFF; "
+                     "SET GLOBAL rpl_semi_sync_slave_enabled=ON", timeout=5)
             self.log("REPLICA: read_only on")
+        if self.slave_status(REMOTE):
+            # What it applied from the other DC stays in gtid_slave_pos and its binlog; the new writer
+            # resumes from its own position.
+            self.sql(f"STOP SLAVE '{REMOTE}'; RESET SLAVE '{REMOTE}' ALL", timeout=10)
+            self.log("REPLICA: no longer replicating the other DC")
         ss = self.slave_status()
         if ss is None:
             return

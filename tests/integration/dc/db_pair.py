@@ -7,7 +7,10 @@ the roles are tools/dbpair/db_role.py's (docs/DB_FAILOVER.md).
   db2 ns   NET.12 mariadbd :3306, keepalived  /  on the holder's interface
 
 DbPair(dc=1) is the first DC's pair: gtid_domain_id 1, auto_increment_offset 1
-(rules/store.h), server ids 11 and 12.
+(rules/store.h), server ids 11 and 12. The dc namespace is also the DC's router
+(the DB hosts' default route): link_dcs() joins two pairs' routers by a veth, the
+link between the DCs, over which each writer replicates the other DC's VIP
+(DbPair(remote_vip=...), docs/DB_FAILOVER.md).
 """
 
 import contextlib
@@ -63,6 +66,7 @@ class DbNode:
         run(in_ns(pair.dc_ns, ["ip", "link", "set", bridge_if, "master", "br0", "up"]))
         run(in_ns(self.ns, ["ip", "addr", "add", f"{self.ip}/24", "dev", self.iface]))
         run(in_ns(self.ns, ["ip", "link", "set", self.iface, "up"]))
+        run(in_ns(self.ns, ["ip", "route", "add", "default", "via", pair.client_ip]))
 
     @property
     def peer(self):
@@ -93,6 +97,16 @@ class DbNode:
             "--rpl-semi-sync-master-wait-point=AFTER_SYNC", f"--rpl-semi-sync-master-timeout={SEMISYNC_TIMEOUT_MS}",
             # STOP SLAVE on the new active tries to reach the dead master for this long (5 s by default).
             "--rpl-semi-sync-slave-kill-conn-timeout=1",
+            # Between the DCs (a ring of two writers): a transaction may reach a server on two
+            # paths (its own binlog via the other DC, or the peer's and the other DC's after a
+            # failover): apply it once. Its own transactions coming back are dropped by server id.
+            "--gtid-ignore-duplicates=ON", "--replicate-same-server-id=OFF",
+            # A writer that died without a word (or a VIP that moved) leaves the other DC's connection
+            # waiting on a dead TCP stream: heartbeats every 2 s, reconnect after 5 s without (not 60).
+            "--slave-net-timeout=5",
+            # The Rules DB's triggers are created by tandemctl's account, which has no SUPER; with
+            # row-based binlogs their bodies are never replayed elsewhere.
+            "--log-bin-trust-function-creators=ON",
         ]
         with open(os.path.join(self.dir, "mariadbd.out"), "a") as out:
             self.mariadbd = spawn(in_ns(self.ns, args), stdout=out, stderr=subprocess.STDOUT,
@@ -106,15 +120,21 @@ class DbNode:
         with open(os.path.join(self.dir, "error.log"), errors="replace") as f:
             return f.read()
 
-    def sql(self, query, check=True, timeout=10):
+    def sql(self, query, check=True, timeout=10, header=False):
         """Rows of a query as root on the node's socket (None on failure unless check)."""
-        r = subprocess.run([find_program("mariadb"), "--no-defaults", f"--socket={self.socket}", "-uroot", "-N",
-                            "-B", "-e", query], capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run([find_program("mariadb"), "--no-defaults", f"--socket={self.socket}", "-uroot",
+                            *([] if header else ["-N"]), "-B", "-e", query], capture_output=True, text=True,
+                           timeout=timeout)
         if r.returncode != 0:
             if check:
                 raise RuntimeError(f"{self.name}: SQL failed: {query}: {r.stderr.strip()}")
             return None
         return [line.split("\t") for line in r.stdout.splitlines()]
+
+    def replication(self, connection=""):
+        """A replication connection's status as a dict ({} if there is none)."""
+        rows = self.sql("SHOW ALL SLAVES STATUS", header=True)
+        return next((s for s in (dict(zip(rows[0], r)) for r in rows[1:]) if s["Connection_name"] == connection), {})
 
     # -- keepalived ---------------------------------------------------------------
 
@@ -126,7 +146,8 @@ class DbNode:
         with open(self.role_conf, "w") as f:
             json.dump({"socket": self.socket, "pid_file": self.pid_file, "iface": self.iface, "vip": self.pair.vip,
                        "peer": self.peer.ip, "repl_user": REPL_USER, "repl_password_file": pw_file,
-                       "dir": self.dir, "log": self.role_log}, f, indent=1)
+                       "dir": self.dir, "log": self.role_log,
+                       **({"remote": self.pair.remote_vip} if self.pair.remote_vip else {})}, f, indent=1)
         role = f"{sys.executable} {ROLE_SCRIPT}"
         # nopreempt: the holder keeps the address. Priorities still differ so that two nodes waiting
         # for a master at once (both were down) do not both time out and take it in the same instant.
@@ -203,7 +224,7 @@ vrrp_instance db {{
 
 
 class DbPair:
-    def __init__(self, dc=1, offset=None, increment=2, net="198.18.10", vrid=None):
+    def __init__(self, dc=1, offset=None, increment=2, net="198.18.10", vrid=None, remote_vip=None):
         self.dc = dc
         self.offset = offset if offset is not None else dc
         self.increment = increment
@@ -211,6 +232,7 @@ class DbPair:
         self.vip = f"{net}.10"
         self.client_ip = f"{net}.2"
         self.vrid = vrid or 50 + dc
+        self.remote_vip = remote_vip  # the other DC's VIP, which this DC's writer replicates
         self.suffix = harness.unique_suffix()[:4]
         self.workdir = temp_dir("tandem-dbpair-")
         self.nodes = []
@@ -222,6 +244,7 @@ class DbPair:
         run(in_ns(self.dc_ns, ["ip", "link", "add", "br0", "type", "bridge"]))
         run(in_ns(self.dc_ns, ["ip", "link", "set", "br0", "up"]))
         run(in_ns(self.dc_ns, ["ip", "addr", "add", f"{self.client_ip}/24", "dev", "br0"]))
+        run(in_ns(self.dc_ns, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]))
         self.nodes = [DbNode(self, i) for i in range(2)]
         CLEANUP.add("stop the DB pair", self.stop)
         for n in self.nodes:
@@ -231,7 +254,7 @@ class DbPair:
             n.sql(f"SET sql_log_bin=0; CREATE USER '{REPL_USER}'@'%' IDENTIFIED BY '{REPL_PASSWORD}'; "
                   f"GRANT REPLICATION SLAVE ON *.* TO '{REPL_USER}'@'%'; "
                   f"CREATE USER '{APP_USER}'@'%' IDENTIFIED BY '{APP_PASSWORD}'; "
-                  f"GRANT ALL ON dcw.* TO '{APP_USER}'@'%'")
+                  f"GRANT ALL ON dcw.* TO '{APP_USER}'@'%'; GRANT ALL ON `tandem\\_%`.* TO '{APP_USER}'@'%'")
             n.write_configs()
         first, second = self.nodes
         # Nobody to be in sync with yet: the operator's word makes db1 the first active.
@@ -346,3 +369,27 @@ class DbPair:
             target = self.gtid(active)
             return node.sql("SELECT @@gtid_current_pos", check=False) == [[target]]
         wait_for(caught_up, timeout, interval=0.1, what=f"{node.name} caught up with the active")
+
+
+class DcLink:
+    """The link between two DCs: a veth between their routers (the dc namespaces),
+    each routing the other DC's network over it. set_up(False) cuts it (both ends
+    down, as a dead WAN link); the DCs' own networks are untouched."""
+
+    NET = "198.18.30"
+
+    def __init__(self, a, b):
+        self.ends = [(a, f"x{a.suffix}", f"{self.NET}.1", b), (b, f"x{b.suffix}", f"{self.NET}.2", a)]
+        run(["ip", "link", "add", self.ends[0][1], "netns", a.dc_ns, "type", "veth", "peer", "name",
+             self.ends[1][1], "netns", b.dc_ns])
+        for pair, iface, ip, _ in self.ends:
+            run(in_ns(pair.dc_ns, ["ip", "addr", "add", f"{ip}/30", "dev", iface]))
+        self.set_up(True)
+
+    def set_up(self, up):
+        for pair, iface, _, _ in self.ends:
+            run(in_ns(pair.dc_ns, ["ip", "link", "set", iface, "up" if up else "down"]))
+        if up:  # a link that went down took its routes with it
+            for (pair, iface, _, other), (_, _, peer_ip, _) in zip(self.ends, reversed(self.ends)):
+                run(in_ns(pair.dc_ns, ["ip", "route", "replace", f"{other.net}.0/24", "via", peer_ip, "dev", iface]))
+        log(f"link between the DCs {'up' if up else 'down'}")
