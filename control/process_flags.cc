@@ -17,11 +17,7 @@ void add_process_flags(CLI::App& app, ProcessFlags& f, const std::string& what) 
       ->capture_default_str();
   app.add_option("--metrics-listen", f.metrics_listen,
                  "IPV4:PORT where Prometheus scrapes /metrics (e.g. 127.0.0.1:9110; none by default)")
-      ->check([](const std::string& v) {
-        std::string address;
-        uint16_t port = 0;
-        return metrics::parse_listen(v, address, port) ? std::string() : "not IPV4:PORT";
-      });
+      ->check(metrics::listen_problem);
   app.add_flag("--check-config", f.check_config,
                "check the flags and --config file, the addresses, directories and files, print each check "
                "and exit: 0 when none is an error, else 2");

@@ -105,11 +105,7 @@ FlagsResult parse_flags(int argc, char** argv) {
   app.add_option("--metrics-listen", c.metrics_listen,
                  "IPV4:PORT where Prometheus scrapes /metrics, served from a thread on the main lcore's core "
                  "(none by default)")
-      ->check([](const std::string& v) {
-        std::string address;
-        uint16_t port = 0;
-        return metrics::parse_listen(v, address, port) ? std::string() : "not IPV4:PORT";
-      });
+      ->check(metrics::listen_problem);
   app.add_option("--exception-path", exception, "tap: non-media traffic goes to the kernel; none: dropped")
       ->check(CLI::IsMember({"tap", "none"}));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")

@@ -57,6 +57,12 @@ bool parse_listen(const std::string& listen, std::string& address, uint16_t& por
   return true;
 }
 
+std::string listen_problem(const std::string& listen) {
+  std::string address;
+  uint16_t port = 0;
+  return parse_listen(listen, address, port) ? std::string() : "not IPV4:PORT";
+}
+
 TextServer::TextServer() = default;
 
 TextServer::~TextServer() {

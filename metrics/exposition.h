@@ -46,6 +46,8 @@ class Exposition {
 
 // "ADDR:PORT" (IPv4 address, port 1-65535) split; false when it is not that.
 bool parse_listen(const std::string& listen, std::string& address, uint16_t& port);
+// The flag's validator (CLI11's check()): empty when `listen` parses, else why not.
+std::string listen_problem(const std::string& listen);
 
 // GET /metrics: the text last published; 404 for anything else.
 class TextServer {

@@ -113,22 +113,22 @@ bool Reloader::stage_save(const RulesData& data) {
   if (write_saved_rules(data, saved_path_ + ".tmp", e)) return true;
   ::unlink((saved_path_ + ".tmp").c_str());
   std::lock_guard l(stats_mutex_);
-  ++stats_.failed_saves;
-  if (e != stats_.last_save_error) spdlog::error("rules: cannot save the rules (a restart without the DB would have none): {}", e);
-  stats_.last_save_error = e;
+  note_save_failure(e);
   return false;
+}
+
+void Reloader::note_save_failure(const std::string& why) {
+  ++stats_.failed_saves;
+  if (why != stats_.last_save_error)
+    spdlog::error("rules: cannot save the rules (a restart without the DB would have none): {}", why);
+  stats_.last_save_error = why;
 }
 
 void Reloader::commit_save(uint64_t version) {
   std::string e;
   const bool ok = disk::replace_file(saved_path_ + ".tmp", saved_path_, e);
   std::lock_guard l(stats_mutex_);
-  if (!ok) {
-    ++stats_.failed_saves;
-    if (e != stats_.last_save_error) spdlog::error("rules: cannot save the rules (a restart without the DB would have none): {}", e);
-    stats_.last_save_error = e;
-    return;
-  }
+  if (!ok) return note_save_failure(e);
   if (!stats_.last_save_error.empty()) spdlog::info("rules: saving works again");
   spdlog::debug("rules: version {} saved to {}", version, saved_path_);
   ++stats_.saves;

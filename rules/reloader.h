@@ -106,6 +106,8 @@ class Reloader {
   // The source's rules written beside the saved file; commit_save() puts them in its place.
   bool stage_save(const RulesData& data);
   void commit_save(uint64_t version);
+  // Counted, logged once per distinct reason; stats_mutex_ held.
+  void note_save_failure(const std::string& why);
   // No snapshot yet and the source failed (`why`): the saved rules, if they read and build.
   void fall_back_to_saved(const std::string& why);
 

@@ -21,7 +21,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import db_pair  # noqa: E402
-from harness import CLEANUP, TANDEMCTL, in_ns, log, spawn, wait_for  # noqa: E402
+import harness  # noqa: E402
+from harness import TANDEMCTL, in_ns, log, spawn, wait_for  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CUT_S = float(os.environ.get("TANDEM_DC_CUT_S", "60"))
@@ -239,9 +240,4 @@ class DcReplicationTest(unittest.TestCase):
 
 if __name__ == "__main__":
     db_pair.require_environment()
-    CLEANUP.install()
-    try:
-        result = unittest.main(exit=False, verbosity=2).result
-    finally:
-        CLEANUP.run()
-    sys.exit(0 if result.wasSuccessful() else 1)
+    harness.run_tests()
