@@ -251,6 +251,7 @@ void Writer::db_loop() {
       continue;
     }
     std::string error;
+    const auto attempt_at = Clock::now();
     WriteStatus status = sink_->write(batch, error);
     if (status == WriteStatus::refused) status = write_one_by_one(batch, error);
     if (status == WriteStatus::ok) {
@@ -270,9 +271,11 @@ void Writer::db_loop() {
     } else {
       retried_.fetch_add(1, std::memory_order_relaxed);
       db_up_ = false;
-      set_alarm(1, error + " (spooling; retry in " + std::to_string(backoff) + " ms)");
+      set_alarm(1, error + " (spooling; retrying every " + std::to_string(backoff) + " ms at most)");
+      // The backoff spaces the attempts, it does not follow them: an attempt that took its
+      // connect timeout (a virtual IP that moves) is followed by the next at once.
       std::unique_lock lock(db_mu_);
-      db_cv_.wait_for(lock, std::chrono::milliseconds(backoff), [&] { return stop_db_.load(); });
+      db_cv_.wait_until(lock, attempt_at + std::chrono::milliseconds(backoff), [&] { return stop_db_.load(); });
       backoff = std::min(backoff * 2, config_.backoff_max_ms);
     }
   }

@@ -39,7 +39,7 @@ struct WriterConfig {
   uint32_t max_delay_ms = 200;       // a partial batch waits at most this long
   uint32_t queue_size = 65536;
   uint32_t backoff_min_ms = 100;     // DB retry delay, doubling...
-  uint32_t backoff_max_ms = 5000;    // ...up to this
+  uint32_t backoff_max_ms = 500;     // ...up to this: a DB failover (a few s) costs half a second at most
   uint8_t dc_id = 0;                 // RecordId parts for new_id()
   uint16_t node_id = 0;
 };

@@ -46,6 +46,11 @@ HOLD_MS = 3000          # a lab call's media time
 PROVIDER_PORTS = {1: 5060, 2: 5062}   # the provider that prefers DC n sends from this port
 
 
+def require_environment():
+    lab.require_environment()
+    db_pair.require_environment()
+
+
 def sbc_ip(n):
     return f"198.18.1.{2 + n}"
 
@@ -224,6 +229,30 @@ class System:
             cdr = node.control.request("cdr-stats")
             return cdr["queue_depth"] == 0 and cdr["spooled"] <= cdr["written"] + cdr["refused"]
         wait_for(lambda: all(written(n) for n in self.nodes()), timeout, interval=0.2, what="every CDR written")
+
+    # -- faults --------------------------------------------------------------------
+
+    def kill_db(self, n, how="process"):
+        """DC n's active DB host dies ("process") or its mariadbd hangs ("freeze"); returns
+        (the node, time.time() of the kill, seconds until the other node held the virtual IP)."""
+        pair = self.dc(n).db
+        node, t = pair.kill_active(how)
+        wait_for(lambda: pair.active() not in (None, node), 20, interval=0.05, what=f"{pair.vip} moved")
+        return node, t, time.time() - t
+
+    def restore_db(self, n, node):
+        """The killed node back: it rejoins as the passive and catches up."""
+        pair = self.dc(n).db
+        pair.restore(node)
+        pair.wait_caught_up(node, timeout=60)
+
+    def isolate(self, n, isolated=True):
+        """DC n cut off (True) or back: its SBC's and servers' links to the internet and the link
+        between the DCs. Inside the DC all goes on (its servers still reach its DB)."""
+        for iface in self.dc(n).bridge_ends():
+            run(in_ns(self.internet, ["ip", "link", "set", iface, "down" if isolated else "up"]))
+        self.link.set_up(not isolated)
+        log(f"{self.dc(n).name} {'isolated' if isolated else 'back'}")
 
     # -- load --------------------------------------------------------------------
 
