@@ -96,6 +96,11 @@ class Faults(unittest.TestCase):
 
         figures, cdrs = self.run_load(15, kill)
         self.report("server-kill", figures, cdrs, max_failed=figures["calls_up_on_killed"])
+        # The calls it had up, billed from its open-call files when it started again (cdr/open_calls.h).
+        self.assertEqual(victim.control.request("cdr-stats")["recovered"], figures["calls_up_on_killed"])
+        left = S.dc(1).db.active().sql("SELECT COUNT(*) FROM tandem_cdr.cdr WHERE hangup_reason = "
+                                       "'call server stopped with the call up'")
+        self.assertEqual(int(left[0][0]), figures["calls_up_on_killed"])
 
     def test_4_sbc_killed(self):
         """Fault 7: SIGKILL DC1's SBC: providers' new calls go to DC2 (no answer, then the other
