@@ -18,9 +18,11 @@ Every process reaches the database through its DC's virtual IP only.
 """
 
 import collections
+import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -114,6 +116,10 @@ class Dc:
         run(in_ns(self.db.dc_ns, ["ip", "link", "set", bridge_end, "master", "br0", "up"]))
         run(in_ns(ns, ["ip", "addr", "add", f"{self.db.net}.{host}/24", "dev", inside]))
         run(in_ns(ns, ["ip", "link", "set", inside, "up"]))
+        # The other DC's LAN and the link between the DCs are behind the DC's router (operators'
+        # tools in one DC reach the other's SBC metrics and DBs that way).
+        for net in (f"{db_net(3 - self.n)}.0/24", f"{db_pair.DcLink.NET}.0/24"):
+            run(in_ns(ns, ["ip", "route", "add", net, "via", self.db.client_ip]))
 
     def start_media_side(self):
         self.private = add_netns(f"tandem-{self.suffix}-vm")
@@ -142,16 +148,23 @@ class Dc:
         run(in_ns(self.sbc_ns, ["ip", "addr", "add", f"{sbc_ip(self.n)}/24", "dev", self.sbc_if]))
         run(in_ns(self.sbc_ns, ["ip", "link", "set", self.sbc_if, "up"]))
         self.lan_attach(self.sbc_ns, 99, f"{self.suffix}s")
+        self.sbc_metrics = f"{self.db.net}.99:9110"  # on the DC's LAN, where operators' tools are
         servers = [f"--server={n.name}={n.public_ip},dc=local" for n in self.nodes]
         servers += [f"--server={n.name}={n.public_ip},dc=remote" for n in remote_nodes]
         self.sbc = lab.SbcProcess(self.workdir, self.sbc_ns, [
             "--sip", f"{sbc_ip(self.n)}:5060", "--probe-interval", str(PROBE_INTERVAL_MS),
             "--server-timeout", str(SERVER_TIMEOUT_MS), "--dc", self.name, "--node", f"sbc{self.n}",
+            "--metrics-listen", self.sbc_metrics,
             *self.db_flags_of("rules"), *servers])
         self.sbc.start()
         wait_for(lambda: all(s["state"] == "up" for s in self.sbc.servers().values()), 20, interval=0.1,
                  what=f"{self.name}'s SBC sees every server up")
         harness.CLEANUP.add(f"stop {self.name}'s SBC", lambda: self.sbc.stop())
+
+    def dc_spec(self):
+        """This DC as `tandemctl dc status --dc` takes it."""
+        return (f"{self.name},sbc={self.sbc_metrics},vip={self.vip}:3306,"
+                f"db={'+'.join(f'{n.ip}:3306' for n in self.db.nodes)}")
 
     def bridge_ends(self):
         """This DC's interfaces on the internet bridge: its SBC's and its servers' public sides."""
@@ -253,6 +266,14 @@ class System:
             run(in_ns(self.internet, ["ip", "link", "set", iface, "down" if isolated else "up"]))
         self.link.set_up(not isolated)
         log(f"{self.dc(n).name} {'isolated' if isolated else 'back'}")
+
+    def dc_status(self, from_dc=1):
+        """`tandemctl dc status --json` of both DCs, run on DC from_dc's LAN (None: unreachable)."""
+        env = dict(os.environ, TANDEM_DB_PASSWORD=db_pair.MONITOR_PASSWORD)
+        r = subprocess.run(in_ns(self.dc(from_dc).db.dc_ns, [
+            harness.TANDEMCTL, "--json", "dc", "status", "--user", db_pair.MONITOR_USER,
+            *[f"--dc={dc.dc_spec()}" for dc in self.dcs]]), capture_output=True, text=True, timeout=60, env=env)
+        return r.returncode, json.loads(r.stdout)
 
     # -- load --------------------------------------------------------------------
 
