@@ -43,6 +43,24 @@ void Exposition::sample(double value, const Labels& labels) {
   text_ += fmt::format(" {}\n", value);
 }
 
+void Exposition::histogram(const Histogram& h, const Labels& labels) {
+  const std::string base = name_;
+  Labels with_le = labels;
+  with_le.emplace_back("le", "");
+  uint64_t cumulative = 0;
+  name_ = base + "_bucket";
+  for (size_t i = 0; i < h.counts().size(); ++i) {
+    cumulative += h.counts()[i];
+    with_le.back().second = i < h.bounds().size() ? fmt::format("{}", h.bounds()[i]) : "+Inf";
+    sample(static_cast<double>(cumulative), with_le);
+  }
+  name_ = base + "_sum";
+  sample(h.sum(), labels);
+  name_ = base + "_count";
+  sample(static_cast<double>(cumulative), labels);
+  name_ = base;
+}
+
 bool parse_listen(const std::string& listen, std::string& address, uint16_t& port) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return false;

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "metrics/histogram.h"
+
 namespace httplib {
 class Server;
 }  // namespace httplib
@@ -25,13 +27,15 @@ using Labels = std::vector<std::pair<std::string_view, std::string>>;
 // One exposition: families in the order they are begun.
 class Exposition {
  public:
-  // type: "counter" (name ends in _total) or "gauge".
+  // type: "counter" (name ends in _total), "gauge" or "histogram".
   void family(std::string_view name, std::string_view type, std::string_view help);
   // A sample of the family begun last.
   void sample(double value, const Labels& labels = {});
   // A family of one sample without labels.
   void counter(std::string_view name, std::string_view help, double value) { one(name, "counter", help, value); }
   void gauge(std::string_view name, std::string_view help, double value) { one(name, "gauge", help, value); }
+  // NAME_bucket{le=...} (cumulative), NAME_sum, NAME_count; after family(name, "histogram", help).
+  void histogram(const Histogram& h, const Labels& labels = {});
   const std::string& text() const { return text_; }
 
  private:

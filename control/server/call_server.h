@@ -22,6 +22,7 @@
 
 #include "cdr/writer.h"
 #include "control/server/call.h"
+#include "control/server/call_histograms.h"
 #include "control/server/config.h"
 #include "control/server/counters.h"
 #include "control/server/media.h"
@@ -44,6 +45,7 @@ class CallServer : public rules::ProviderLoad {
 
 
   const Counters& counters() const { return counters_; }
+  const CallHistograms& histograms() const { return histograms_; }
   size_t active_calls() const { return calls_.size(); }
   uint32_t capacity() const { return config_.capacity; }
   // Draining: our OPTIONS answers say so, and the SBCs send us no new calls;
@@ -177,6 +179,7 @@ class CallServer : public rules::ProviderLoad {
   rules::Reloader& rules_;
   cdr::Writer& cdrs_;
   Counters counters_;
+  CallHistograms histograms_;
   nta_agent_t* agent_ = nullptr;
   nta_leg_t* default_leg_ = nullptr;
   std::string contact_udp_, contact_tcp_;

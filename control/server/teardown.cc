@@ -109,6 +109,7 @@ void CallServer::submit_cdr(cdr::Record r, const std::string& call_id) {
     spdlog::error("[{}] CDR: no record id: {}", call_id, error);
     return;
   }
+  histograms_.observe(r);
   const cdr::SubmitResult result = cdrs_.submit(std::move(r), &error);
   if (result == cdr::SubmitResult::rejected || result == cdr::SubmitResult::dropped) {
     counters_.add(Counter::cdr_errors);

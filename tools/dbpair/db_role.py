@@ -142,6 +142,9 @@ class Node:
             return False
         if ss:
             self.log("WRITER: stopping replication, applying the relay log")
+            # Semi-sync slave off first: with it on, STOP SLAVE connects to the (dead) master to kill
+            # our dump thread there and waits rpl_semi_sync_slave_kill_conn_timeout for it.
+            self.sql("SET GLOBAL rpl_semi_sync_slave_enabled=OFF", timeout=5)
             self.sql("STOP SLAVE IO_THREAD", timeout=10)
             ss = self.slave_status() or {}
             received = ss.get("Gtid_IO_Pos", "")

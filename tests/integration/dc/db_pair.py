@@ -334,6 +334,8 @@ class DbPair:
         if node.keepalived.poll() is not None:
             run(in_ns(node.ns, ["ip", "addr", "del", f"{self.vip}/24", "dev", node.iface]), check=False)
             run(in_ns(node.ns, ["ip", "link", "set", node.iface, "up"]))
+            # The link going down took the default route with it: the host boots with it again.
+            run(in_ns(node.ns, ["ip", "route", "replace", "default", "via", self.client_ip]))
         node.start_mariadbd()
         if node.keepalived.poll() is not None:
             # keepalived's last state is gone with the host (it lives in /run).

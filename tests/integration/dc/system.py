@@ -232,7 +232,27 @@ class System:
                 return False
             pos = [a.sql("SELECT @@gtid_binlog_pos", check=False) for a in actives]
             return None not in pos and sorted(pos[0][0][0].split(",")) == sorted(pos[1][0][0].split(","))
-        return wait_for(same, timeout, interval=0.2, what="both DCs' databases at the same GTID position")
+        try:
+            return wait_for(same, timeout, interval=0.2, what="both DCs' databases at the same GTID position")
+        except AssertionError as e:
+            raise AssertionError(f"{e}:\n{self.replication_report()}") from None
+
+    def replication_report(self):
+        """Every live DB node's binlog position and replication connections, for a failure's message."""
+        lines = []
+        for dc in self.dcs:
+            for n in dc.db.nodes:
+                if n.mariadbd.poll() is not None:
+                    continue
+                pos = n.sql("SELECT @@gtid_binlog_pos, @@read_only", check=False, timeout=3)
+                lines.append(f"{dc.name} {n.name}: {pos}")
+                for name in ("", "remote"):
+                    r = n.replication(name)
+                    if r:
+                        lines.append(f"  '{name}' from {r['Master_Host']} io={r['Slave_IO_Running']} "
+                                     f"sql={r['Slave_SQL_Running']} io_pos={r['Gtid_IO_Pos']} "
+                                     f"errors: {r['Last_IO_Error']} | {r['Last_SQL_Error']}")
+        return "\n".join(lines)
 
     def wait_cdrs_written(self, timeout=60):
         """Until every running call server has written what it queued and spooled."""
@@ -301,7 +321,10 @@ class System:
         rows = [dc.cdr_rows() for dc in self.dcs]
         answered = [collections.Counter(cid for _, cid, _, disp in r if disp == "answered") for r in rows]
         expected = set(expected_call_ids)
+        missing = sorted(c for c in expected if not (answered[0][c] and answered[1][c]))[:5]
         return {
+            # What the DCs hold of the first calls that lack an answered record in either (to explain a failure).
+            "missing": {c: [[r for r in dc_rows if r[1] == c] for dc_rows in rows] for c in missing},
             "expected": len(expected),
             "found_dc1": sum(1 for c in expected if answered[0][c]),
             "found_dc2": sum(1 for c in expected if answered[1][c]),

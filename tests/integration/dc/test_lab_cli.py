@@ -87,13 +87,25 @@ class LabCli(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("must be positive", r.stderr)
 
-    def test_z_down_leaves_nothing(self):
-        self.assertIn("lab: down", lab("down", timeout=180).stdout)
+    def left_nothing(self):
         self.assertEqual(namespaces() - self.before, set())
         self.assertFalse(os.path.exists("/run/tandem-lab/lab.sock"))
         left = subprocess.run(["pgrep", "-f", "tools/lab serve"], capture_output=True, text=True).stdout
         self.assertEqual(left.strip(), "", "the lab's holder exited")
         self.assertIn("not up", lab("status", check=False).stderr)
+
+    def test_y_down_leaves_nothing(self):
+        self.assertIn("lab: down", lab("down", timeout=180).stdout)
+        self.left_nothing()
+
+    def test_z_what_a_dead_holder_left_goes_at_down(self):
+        lab("up", timeout=400)
+        holder = subprocess.run(["pgrep", "-f", "tools/lab serve"], capture_output=True, text=True).stdout.split()
+        self.assertEqual(len(holder), 1, holder)
+        os.kill(int(holder[0]), 9)
+        time.sleep(0.5)
+        self.assertIn("its holder was gone", lab("down", timeout=180).stdout)
+        self.left_nothing()
 
 
 if __name__ == "__main__":

@@ -58,6 +58,30 @@ TEST(ParseExposition, RefusesMalformedLinesByNumber) {
   }
 }
 
+TEST(Histogram, ExposedCumulativeWithSumAndCount) {
+  Histogram h({0.1, 1});
+  for (double v : {0.05, 0.1, 0.5, 3.0, 4.0}) h.observe(v);
+  Exposition e;
+  e.family("tandem_x_seconds", "histogram", "x");
+  e.histogram(h, {{"leg", "caller"}});
+  std::vector<Sample> got;
+  std::string error;
+  ASSERT_TRUE(parse_exposition(e.text(), got, error)) << error;
+  ASSERT_EQ(got.size(), 5u) << e.text();
+  EXPECT_EQ(got[0].name, "tandem_x_seconds_bucket");
+  EXPECT_EQ(got[0].labels.at("le"), "0.1");
+  EXPECT_EQ(got[0].labels.at("leg"), "caller");
+  EXPECT_EQ(got[0].value, 2) << "a value on a bound is in that bucket";
+  EXPECT_EQ(got[1].value, 3);
+  EXPECT_EQ(got[2].labels.at("le"), "+Inf");
+  EXPECT_EQ(got[2].value, 5);
+  EXPECT_EQ(got[3].name, "tandem_x_seconds_sum");
+  EXPECT_DOUBLE_EQ(got[3].value, 7.65);
+  EXPECT_EQ(got[4].name, "tandem_x_seconds_count");
+  EXPECT_EQ(got[4].value, 5);
+  EXPECT_EQ(got[4].labels.count("le"), 0u);
+}
+
 TEST(Scrape, NamesWhatFailed) {
   std::vector<Sample> got;
   std::string error;
