@@ -1,5 +1,7 @@
 #include "tools/tandemctl/db_commands.h"
 
+#include <cppconn/connection.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>

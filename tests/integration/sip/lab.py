@@ -73,16 +73,25 @@ class MariaDb:
         self.socket = os.path.join(self.dir, "sock")
         self.proc = None
 
+    def _args(self):
+        return ["--no-defaults", f"--datadir={self.dir}/data"] + (["--user=root"] if os.geteuid() == 0 else [])
+
     def start(self):
-        args = ["--no-defaults", f"--datadir={self.dir}/data"]
-        user = ["--user=root"] if os.geteuid() == 0 else []
-        run([find_program("mariadb-install-db")] + args + ["--auth-root-authentication-method=normal",
-                                                            "--skip-test-db"] + user, timeout=120)
-        with open(os.path.join(self.dir, "mariadbd.out"), "w") as out:
-            self.proc = spawn([find_program("mariadbd")] + args + [
+        run([find_program("mariadb-install-db")] + self._args() + ["--auth-root-authentication-method=normal",
+                                                                    "--skip-test-db"], timeout=120)
+        return self.run()
+
+    def stop(self):
+        """Shuts mariadbd down (run() starts it again on the same data)."""
+        stop_process(self.proc, timeout=30)
+
+    def run(self):
+        """mariadbd on the data dir, once it answers."""
+        with open(os.path.join(self.dir, "mariadbd.out"), "a") as out:
+            self.proc = spawn([find_program("mariadbd")] + self._args() + [
                 f"--socket={self.socket}", "--skip-networking", f"--pid-file={self.dir}/pid",
                 f"--log-error={self.dir}/error.log", "--innodb-buffer-pool-size=64M", "--skip-name-resolve",
-                "--innodb-flush-log-at-trx-commit=2"] + user,
+                "--innodb-flush-log-at-trx-commit=2"],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_for(lambda: self.proc.poll() is not None or self.sql("SELECT 1", check=False) == [["1"]], 60,
                  interval=0.1, what="MariaDB to answer")
