@@ -38,7 +38,8 @@ def setUpModule():
     global WORK, DB, PORTAL, STRICT
     WORK = pl.temp_dir("tandem-portal-")
     DB = pl.Db(WORK)
-    PORTAL = pl.Portal(DB, WORK, "main", ["--login-max-failures", "1000"])
+    PORTAL = pl.Portal(DB, WORK, "main", ["--login-max-failures", "1000",
+                                          "--metrics-listen", f"127.0.0.1:{pl.free_port()}"])
     pl.CLEANUP.add("stop tandem-portal main", PORTAL.stop)
     STRICT = pl.Portal(DB, WORK, "strict", ["--login-max-failures", "3", "--login-window", "60",
                                              "--login-lockout", "60", "--session-idle", "2"])
@@ -368,6 +369,20 @@ class D_Deployment(unittest.TestCase):
             self.assertEqual(tls.request("GET", f"/month?month={MONTH}", cookies=alice)[0], 200)
         finally:
             tls.stop()
+
+
+    def test_metrics(self):
+        listen = PORTAL.args[PORTAL.args.index("--metrics-listen") + 1]
+        time.sleep(1.5)   # published every second
+        text = pl.run(["curl", "-sf", f"http://{listen}/metrics"]).stdout
+        values = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(tandem_portal_\w+) (\S+)$", text, re.M)}
+        for name, at_least in (("tandem_portal_logins_total", 3), ("tandem_portal_not_found_total", 10),
+                               ("tandem_portal_csrf_refused_total", 4), ("tandem_portal_bad_parameters_total", 10),
+                               ("tandem_portal_login_failures_total", 1), ("tandem_portal_requests_total", 100),
+                               ("tandem_portal_sessions", 1)):
+            self.assertGreaterEqual(values.get(name, -1), at_least, name)
+        r = pl.run(["promtool", "check", "metrics"], input=text, check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 
 class E_DbDown(unittest.TestCase):
