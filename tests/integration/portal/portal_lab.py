@@ -124,11 +124,11 @@ class Cdrs:
 
 
 class Db:
-    """MariaDB with both DBs (tandemctl db init, the portal's DB user), the
-    records and the accounts."""
+    """MariaDB with both DBs (tandemctl db init, the portal's DB user) and,
+    unless `samples` is false, the records of Cdrs and the accounts."""
 
-    def __init__(self, workdir):
-        self.maria = lab.MariaDb().start()
+    def __init__(self, workdir, samples=True, mariadb_extra=()):
+        self.maria = lab.MariaDb(mariadb_extra).start()
         self.address = f"unix:{self.maria.socket}"
         env = dict(os.environ, TANDEM_PORTAL_DB_PASSWORD=PORTAL_DB_PASSWORD)
         r = subprocess.run([TANDEMCTL, "db", "--rules-db", self.address, "--rules-db-user", "root",
@@ -137,16 +137,17 @@ class Db:
         if r.returncode != 0:
             raise RuntimeError("tandemctl db init: " + r.stderr)
         self.init_output = r.stdout
-        self.cdrs = Cdrs()
-        self.maria.sql(self.cdrs.insert_sql(), db="tandem_cdr")
-        self.maria.sql(f"INSERT INTO customers (name, time_zone, vm_sip) VALUES ('{ACME}', 'UTC', 'sip:a@vm'), "
-                       f"('{OTHER}', 'UTC', 'sip:z@vm')", db="tandem_rules")
-        for login, customer in ACCOUNTS.items():
-            who = ["--operator"] if customer is None else ["--customer", customer]
-            self.ctl(["portal", "users", "add", login] + who, stdin=PASSWORDS[login] + "\n")
         self.password_file = os.path.join(workdir, "portal-db-password")
         with open(self.password_file, "w") as f:
             f.write(PORTAL_DB_PASSWORD + "\n")
+        if samples:
+            self.cdrs = Cdrs()
+            self.maria.sql(self.cdrs.insert_sql(), db="tandem_cdr")
+            self.maria.sql(f"INSERT INTO customers (name, time_zone, vm_sip) VALUES ('{ACME}', 'UTC', 'sip:a@vm'), "
+                           f"('{OTHER}', 'UTC', 'sip:z@vm')", db="tandem_rules")
+            for login, customer in ACCOUNTS.items():
+                who = ["--operator"] if customer is None else ["--customer", customer]
+                self.ctl(["portal", "users", "add", login] + who, stdin=PASSWORDS[login] + "\n")
 
     def ctl(self, args, stdin=None, check=True):
         """tandemctl ARGS on this MariaDB as root (portal: the Rules DB; cdr: the CDR DB)."""

@@ -68,10 +68,11 @@ class MariaDb:
     """A plain mariadbd on a Unix socket in a temporary dir (no TCP): the
     Rules DB and the CDR DB of the lab."""
 
-    def __init__(self):
+    def __init__(self, extra=()):
         self.dir = temp_dir("tandem-sip-db-")
         self.socket = os.path.join(self.dir, "sock")
         self.proc = None
+        self.extra = list(extra)   # mariadbd flags after ours (later ones win: a benchmark's larger buffer pool)
 
     def _args(self):
         return ["--no-defaults", f"--datadir={self.dir}/data"] + (["--user=root"] if os.geteuid() == 0 else [])
@@ -91,7 +92,7 @@ class MariaDb:
             self.proc = spawn([find_program("mariadbd")] + self._args() + [
                 f"--socket={self.socket}", "--skip-networking", f"--pid-file={self.dir}/pid",
                 f"--log-error={self.dir}/error.log", "--innodb-buffer-pool-size=64M", "--skip-name-resolve",
-                "--innodb-flush-log-at-trx-commit=2"],
+                "--innodb-flush-log-at-trx-commit=2"] + self.extra,
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_for(lambda: self.proc.poll() is not None or self.sql("SELECT 1", check=False) == [["1"]], 60,
                  interval=0.1, what="MariaDB to answer")
