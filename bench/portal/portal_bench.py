@@ -64,10 +64,10 @@ def load(db, records, customers):
     chunk = 500_000
     for first in range(1, records + 1, chunk):
         db.maria.sql("SET unique_checks = 0; " + rows_sql(first, min(first + chunk - 1, records), customers, records),
-                     db="tandem_cdr")
+                     db="tandem_cdr", timeout=600)
         pl.log(f"{min(first + chunk - 1, records):,} records ({time.monotonic() - t0:.0f} s)")
-    db.maria.sql("ALTER TABLE cdr " + ", ".join("ADD KEY " + i for i in INDEXES), db="tandem_cdr")
-    db.maria.sql("ANALYZE TABLE cdr", db="tandem_cdr")
+    db.maria.sql("ALTER TABLE cdr " + ", ".join("ADD KEY " + i for i in INDEXES), db="tandem_cdr", timeout=3600)
+    db.maria.sql("ANALYZE TABLE cdr", db="tandem_cdr", timeout=600)
     pl.log(f"loaded and indexed in {time.monotonic() - t0:.0f} s")
     return time.monotonic() - t0
 
@@ -138,7 +138,7 @@ def main():
             ms = timed(portal, path, cookies, args.requests)
             results[name] = (first, statistics.median(ms), percentile(ms, 99), max(ms))
         month_calls = db.maria.sql(f"SELECT COUNT(*) FROM cdr WHERE customer = '{CUSTOMER}' AND start_time >= "
-                                   f"'2026-11-01' AND start_time < '2026-12-01'", db="tandem_cdr")[0][0]
+                                   f"'2026-11-01' AND start_time < '2026-12-01'", db="tandem_cdr", timeout=600)[0][0]
         print(f"\n{args.records:,} records of {args.customers:,} customers in 2026 ({size} MiB with indexes, "
               f"loaded in {load_s:.0f} s); {CUSTOMER}: {month_calls} calls in {MONTH}; "
               f"{args.requests} requests each, one connection, after one first request")

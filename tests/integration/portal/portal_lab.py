@@ -124,11 +124,12 @@ class Cdrs:
 
 
 class Db:
-    """MariaDB with both DBs (tandemctl db init, the portal's DB user) and,
-    unless `samples` is false, the records of Cdrs and the accounts."""
+    """MariaDB (`maria`, or one started here) with both DBs (tandemctl db
+    init, the portal's DB user) and, unless `samples` is false, the records of
+    Cdrs and the accounts."""
 
-    def __init__(self, workdir, samples=True, mariadb_extra=()):
-        self.maria = lab.MariaDb(mariadb_extra).start()
+    def __init__(self, workdir, samples=True, mariadb_extra=(), maria=None):
+        self.maria = maria or lab.MariaDb(mariadb_extra).start()
         self.address = f"unix:{self.maria.socket}"
         env = dict(os.environ, TANDEM_PORTAL_DB_PASSWORD=PORTAL_DB_PASSWORD)
         r = subprocess.run([TANDEMCTL, "db", "--rules-db", self.address, "--rules-db-user", "root",
@@ -250,6 +251,23 @@ def browser(workdir):
     driver.set_page_load_timeout(30)
     CLEANUP.add("quit chromium", driver.quit)
     return driver
+
+
+DEMO_LOGIN = "demo"
+DEMO_PASSWORD = "demo-password"
+
+
+def start_demo_portal(maria, workdir, customer):
+    """What ./tools/demo ends with: on the demo's MariaDB the portal's DB user,
+    a login for `customer`, tandem-portal on loopback, the login checked."""
+    db = Db(workdir, samples=False, maria=maria)
+    db.ctl(["portal", "users", "add", DEMO_LOGIN, "--customer", customer], stdin=DEMO_PASSWORD + "\n")
+    portal = Portal(db, workdir, "demo")
+    CLEANUP.add("stop tandem-portal demo", portal.stop)
+    status, cookies = portal.login(DEMO_LOGIN, DEMO_PASSWORD)
+    if status != 303 or portal.request("GET", "/month", cookies=cookies)[0] != 200:
+        raise RuntimeError(f"the demo login does not work ({status}): " + portal.log())
+    return portal
 
 
 def screenshot_dir():

@@ -371,6 +371,14 @@ class D_Deployment(unittest.TestCase):
             tls.stop()
 
 
+    def test_demo_portal(self):
+        demo = pl.start_demo_portal(DB.maria, WORK, ACME)
+        try:
+            status, cookies = demo.login(pl.DEMO_LOGIN, pl.DEMO_PASSWORD)
+            self.assertIn(f"Month of {ACME}", demo.request("GET", f"/month?month={MONTH}", cookies=cookies)[2])
+        finally:
+            demo.stop()
+
     def test_metrics(self):
         listen = PORTAL.args[PORTAL.args.index("--metrics-listen") + 1]
         time.sleep(1.5)   # published every second

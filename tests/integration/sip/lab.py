@@ -100,11 +100,11 @@ class MariaDb:
             raise RuntimeError("mariadbd exited: " + open(os.path.join(self.dir, "error.log")).read()[-2000:])
         return self
 
-    def sql(self, query, db=None, check=True):
+    def sql(self, query, db=None, check=True, timeout=30):
         cmd = [find_program("mariadb"), "--no-defaults", f"--socket={self.socket}", "-uroot", "-N", "-B", "-e", query]
         if db:
             cmd.append(db)
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if r.returncode != 0:
             if check:
                 raise RuntimeError(f"SQL failed: {query}: {r.stderr.strip()}")
