@@ -29,6 +29,7 @@ struct PortalConfig {
   std::string metrics_listen;
   std::string log_level = "info";
   bool check_config = false;
+  bool check_db = false;
 
   bool tls() const { return !tls_cert.empty(); }
 };
@@ -36,8 +37,9 @@ struct PortalConfig {
 // Parses argv into `c`: -1 to go on; otherwise the exit code (0 after
 // --help, 2 after a bad flag, said on stderr).
 int parse_portal_flags(int argc, char** argv, PortalConfig& c);
-// --check-config: one line per check (flags, TLS files, both DBs
-// and what the portal reads there); 0, or 2 when any failed.
+// --check-config: one line per check (flags and --config, TLS files, with
+// --check-db what the portal reads in both DBs), as control/config_check.h
+// prints them (a folder portal/ may not include); 0, or 2 when any failed.
 int check_portal_config(const PortalConfig& c);
 
 }  // namespace tandem::portal

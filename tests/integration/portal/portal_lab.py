@@ -283,4 +283,3 @@ def self_signed(workdir):
     run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
          "-subj", "/CN=127.0.0.1"], timeout=60)
     return cert, key
-

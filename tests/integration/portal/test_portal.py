@@ -342,12 +342,15 @@ class D_Deployment(unittest.TestCase):
     def test_check_config(self):
         r = pl.run(PORTAL.args + ["--check-config"], check=False)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("--check-db to read them", r.stdout)
+        r = pl.run(PORTAL.args + ["--check-config", "--check-db"], check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("ok     CDR DB: tandem_cdr.cdr", r.stdout)
         bad = os.path.join(WORK, "wrong-password")
         with open(bad, "w") as f:
             f.write("wrong\n")
         args = [a if a != DB.password_file else bad for a in PORTAL.args]
-        r = pl.run(args + ["--check-config"], check=False)
+        r = pl.run(args + ["--check-config", "--check-db"], check=False)
         self.assertEqual(r.returncode, 2)
         self.assertIn("error  Rules DB", r.stdout)
         for flags in (["--listen", "nowhere"], ["--tls-cert", "x.pem"], ["--session-idle", "0"], []):
@@ -355,6 +358,35 @@ class D_Deployment(unittest.TestCase):
                        check=False)
             self.assertEqual(r.returncode, 2, flags)
         self.assertEqual(pl.run([pl.PORTAL, "--help"]).returncode, 0)
+
+    def test_unit_and_shipped_configuration(self):
+        """tools/systemd's unit passes systemd-analyze verify; portal.conf parses and only its
+        placeholders (the certificate and key to put in place) are wrong."""
+        units = os.path.join(pl.lab.harness.SOURCE_ROOT, "tools", "systemd")
+        root = pl.temp_dir("tandem-portal-unit-")
+        bindir, etc = os.path.join(root, "bin"), os.path.join(root, "etc", "tandem")
+        os.makedirs(bindir)
+        os.makedirs(etc)
+        os.symlink(os.path.abspath(pl.PORTAL), os.path.join(bindir, "tandem-portal"))
+        with open(os.path.join(units, "tandem-portal.service.in")) as f:
+            text = f.read().replace("@bindir@", bindir).replace("@sysconfdir@", os.path.dirname(etc))
+        unit = os.path.join(root, "tandem-portal.service")
+        with open(unit, "w") as f:
+            f.write(text.replace("@docdir@", root))
+        with open(os.path.join(units, "portal.conf")) as f:
+            conf = f.read().replace("/etc/tandem/", etc + "/")
+        with open(os.path.join(etc, "portal.conf"), "w") as f:
+            f.write(conf)
+        with open(os.path.join(etc, "portal-db.password"), "w") as f:
+            f.write("secret\n")
+        r = pl.run(["systemd-analyze", "verify", unit], check=False)
+        self.assertEqual((r.returncode, r.stderr.strip()), (0, ""), r.stdout)
+        r = pl.run([pl.PORTAL, "--config", os.path.join(etc, "portal.conf"), "--check-config"], check=False)
+        self.assertIn("ok     flags and --config parsed", r.stdout)
+        errors = [line for line in r.stdout.splitlines() if line.startswith("error")]
+        self.assertEqual([e.split(":")[0] for e in errors], [f"error  --tls-cert {etc}/portal.pem",
+                                                              f"error  --tls-key {etc}/portal.key"], r.stdout)
+        self.assertEqual(r.returncode, 2)
 
     def test_tls_and_secure_cookies(self):
         cert, key = pl.self_signed(WORK)
