@@ -26,10 +26,10 @@ struct Month {
   Month next() const { return month == 12 ? Month{year + 1, 1} : Month{year, month + 1}; }
   Month previous() const { return month == 1 ? Month{year - 1, 12} : Month{year, month - 1}; }
   unsigned days() const {
-    using namespace std::chrono;
-    return static_cast<unsigned>(
-        year_month_day_last{std::chrono::year{year} / std::chrono::month{static_cast<unsigned>(month)} / last}
-            .day());
+    const std::chrono::year_month_day_last last{std::chrono::year{year},
+                                                std::chrono::month_day_last{std::chrono::month{
+                                                    static_cast<unsigned>(month)}}};
+    return static_cast<unsigned>(last.day());
   }
 };
 

@@ -104,6 +104,9 @@ def explain(db):
         "month per day": f"SELECT CAST(DATE(start_time) AS CHAR), {sums} FROM cdr WHERE {month} GROUP BY 1 ORDER BY 1",
         "first calls page": "SELECT * FROM cdr WHERE customer = 'customer-0042' "
                             "ORDER BY start_time DESC, id DESC LIMIT 51",
+        "every customer's month (operator, tandemctl cdr report)":
+            f"SELECT customer, {sums} FROM cdr FORCE INDEX (start_time) WHERE start_time >= '2026-11-01 00:00:00' "
+            "AND start_time < '2026-12-01 00:00:00' GROUP BY 1 ORDER BY 1",
     }
     out = []
     for name, q in queries.items():
