@@ -197,6 +197,14 @@ void compute_durations(Record& r) {
   }
 }
 
+void price(Record& r, const Tariff& tariff) {
+  r.cost_micros = 0;
+  if (r.direction != Direction::outbound || r.disposition != Disposition::answered) return;
+  const uint32_t inc = tariff.increment_s ? tariff.increment_s : 60;
+  const uint64_t billed_s = (uint64_t{r.billable_s} + inc - 1) / inc * inc;
+  r.cost_micros = static_cast<int64_t>(static_cast<uint64_t>(tariff.cost_micros_per_min) * billed_s / 60);
+}
+
 namespace {
 
 // Each check sets `error` when it fails. validate() runs them in this order,

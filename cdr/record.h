@@ -99,6 +99,16 @@ std::string printable(std::string_view s, size_t max_bytes);
 // Sets duration_ms and billable_s from the three times.
 void compute_durations(Record& r);
 
+// What an outbound call's carrier charges: per minute, billed in whole increments.
+struct Tariff {
+  int64_t cost_micros_per_min = 0;
+  uint32_t increment_s = 60;
+};
+
+// Sets cost_micros of an answered outbound record from its billable seconds (after
+// compute_durations); inbound and unanswered calls cost nothing.
+void price(Record& r, const Tariff& tariff);
+
 // Missing fields, impossible times, inconsistent disposition: false and why.
 bool validate(const Record& r, std::string& error);
 

@@ -1,6 +1,6 @@
 // The spool's on-disk formats, as spool.h draws them: an entry's framing and
-// the checkpoint line. Shared by the append and read path (spool.cc) and the
-// recovery on open (spool_open.cc); nothing outside the spool uses them.
+// the checkpoint line. Shared by the append and read path (spool.cc), the
+// recovery on open (spool_open.cc) and the open calls' files (open_calls.cc).
 #pragma once
 
 #include <cstddef>

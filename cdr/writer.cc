@@ -58,6 +58,8 @@ bool Writer::start(std::string& error, std::vector<std::string>* warnings) {
   dead.segment_bytes = std::min<uint64_t>(dead.segment_bytes, dead.limit_bytes);
   if (!refused_spool_.open(dead, error)) return false;
   if (!sequence_.open(config_.spool.dir + "/sequence", error)) return false;
+  if (!open_calls_.open(config_.spool.dir + "/open", error)) return false;
+  recover_open_calls(warnings);
   const SpoolPosition cp = spool_.checkpoint();
   db_position_segment_ = cp.segment;
   db_position_offset_ = cp.offset;
@@ -89,6 +91,70 @@ uint64_t Writer::new_id(std::string& error) {
   return seq == 0 ? 0 : RecordId::make(config_.dc_id, config_.node_id, seq);
 }
 
+bool Writer::open_call(const Record& answered, const Tariff& tariff, std::string& error) {
+  if (!open_calls_.add(answered, tariff, error)) return false;
+  std::lock_guard lock(queue_mu_);
+  open_ids_.insert(answered.id);
+  return true;
+}
+
+void Writer::close_open_calls(uint64_t appended) {
+  std::vector<uint64_t> ids;
+  {
+    std::lock_guard lock(queue_mu_);
+    auto done = std::partition(closing_.begin(), closing_.end(), [&](const auto& c) { return c.first > appended; });
+    for (auto it = done; it != closing_.end(); ++it) ids.push_back(it->second);
+    closing_.erase(done, closing_.end());
+  }
+  for (uint64_t id : ids) open_calls_.remove(id);
+}
+
+void Writer::recover_open_calls(std::vector<std::string>* warnings) {
+  std::vector<std::string> found;
+  std::vector<Record> left = open_calls_.left_over(found);
+  for (auto& w : found) {
+    spdlog::warn("CDR {}", w);
+    if (warnings) warnings->push_back(std::move(w));
+  }
+  if (left.empty()) return;
+  // A final record in the spool and its open file not yet removed (the process died between
+  // the two): the final record is the call's.
+  std::unordered_set<uint64_t> spooled;
+  SpoolPosition pos = spool_.checkpoint();
+  std::vector<std::string> payloads;
+  std::string error;
+  do {
+    payloads.clear();
+    if (!spool_.read(pos, 4096, payloads, error)) break;
+    for (const auto& p : payloads) {
+      Record r;
+      if (decode(p, r, error)) spooled.insert(r.id);
+    }
+  } while (!payloads.empty());
+  size_t billed = 0;
+  for (Record& r : left) {
+    if (spooled.contains(r.id)) {
+      open_calls_.remove(r.id);
+      continue;
+    }
+    if (!validate(r, error)) {
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("CDR {} of a call left up rejected: {}", RecordId::format(r.id), error);
+      open_calls_.remove(r.id);
+      continue;
+    }
+    closing_.emplace_back(++tickets_, r.id);
+    queue_.push_back(std::move(r));
+    ++billed;
+  }
+  recovered_.store(billed);
+  if (billed == 0) return;
+  std::string text = std::to_string(billed) + " calls were up when the previous process stopped (last alive " +
+                     format_utc_ms(open_calls_.last_alive_ms()) + " UTC): billed until then";
+  spdlog::warn("CDR {}", text);
+  if (warnings) warnings->push_back(std::move(text));
+}
+
 SubmitResult Writer::submit(Record record, std::string* error) {
   std::string why;
   if (!validate(record, why)) {
@@ -99,6 +165,8 @@ SubmitResult Writer::submit(Record record, std::string* error) {
   {
     std::unique_lock lock(queue_mu_);
     if (queue_.size() < config_.queue_size) {
+      ++tickets_;
+      if (open_ids_.erase(record.id)) closing_.emplace_back(tickets_, record.id);
       queue_.push_back(std::move(record));
       const bool wake = queue_.size() == config_.sync_records;
       lock.unlock();
@@ -111,6 +179,12 @@ SubmitResult Writer::submit(Record record, std::string* error) {
   encode(record, payload[0]);
   if (spool_.append(payload, why)) {
     overflowed_.fetch_add(1, std::memory_order_relaxed);
+    bool was_open;
+    {
+      std::lock_guard lock(queue_mu_);
+      was_open = open_ids_.erase(record.id) > 0;
+    }
+    if (was_open) open_calls_.remove(record.id);
     return SubmitResult::spooled;
   }
   dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -134,6 +208,7 @@ void Writer::set_alarm(int source, std::string text) {
 void Writer::spool_loop() {
   std::vector<Record> taken;
   size_t appended = 0;                 // of taken, already in the spool
+  uint64_t taken_up_to = 0;            // the ticket of taken's last record
   std::vector<std::string> payloads, piece;
   auto last_sync = Clock::now();
   const auto sync_every = std::chrono::milliseconds(config_.sync_ms);
@@ -146,6 +221,7 @@ void Writer::spool_loop() {
           return stopping_ || queue_.size() >= config_.sync_records;
         });
         taken.swap(queue_);
+        taken_up_to = tickets_;
         queue_.reserve(config_.queue_size);
         if (!taken.empty()) busy_spooling_ = true;
       } else {
@@ -154,6 +230,8 @@ void Writer::spool_loop() {
       }
       stopping = stopping_;
     }
+    open_calls_.heartbeat(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count());
     if (!taken.empty()) {
       if (appended == 0) {
         payloads.resize(taken.size());
@@ -180,6 +258,7 @@ void Writer::spool_loop() {
         taken.clear();
         appended = 0;
         set_alarm(0, "");
+        close_open_calls(taken_up_to);
       } else {
         set_alarm(0, "CDR spool: " + error);
         if (stopping) {
@@ -251,6 +330,7 @@ void Writer::db_loop() {
       continue;
     }
     std::string error;
+    const auto attempt_at = Clock::now();
     WriteStatus status = sink_->write(batch, error);
     if (status == WriteStatus::refused) status = write_one_by_one(batch, error);
     if (status == WriteStatus::ok) {
@@ -270,9 +350,11 @@ void Writer::db_loop() {
     } else {
       retried_.fetch_add(1, std::memory_order_relaxed);
       db_up_ = false;
-      set_alarm(1, error + " (spooling; retry in " + std::to_string(backoff) + " ms)");
+      set_alarm(1, error + " (spooling; retrying every " + std::to_string(backoff) + " ms at most)");
+      // The backoff spaces the attempts, it does not follow them: an attempt that took its
+      // connect timeout (a virtual IP that moves) is followed by the next at once.
       std::unique_lock lock(db_mu_);
-      db_cv_.wait_for(lock, std::chrono::milliseconds(backoff), [&] { return stop_db_.load(); });
+      db_cv_.wait_until(lock, attempt_at + std::chrono::milliseconds(backoff), [&] { return stop_db_.load(); });
       backoff = std::min(backoff * 2, config_.backoff_max_ms);
     }
   }
@@ -343,6 +425,7 @@ WriterStats Writer::stats() const {
   s.rejected = load(rejected_);
   s.dropped = load(dropped_);
   s.refused = load(refused_);
+  s.recovered = load(recovered_);
   s.spool_errors = load(sc.append_errors) + load(sc.sync_errors) + load(sc.checkpoint_errors);
   s.spool_full = load(sc.full);
   s.torn_entries = load(sc.torn_entries);
@@ -351,6 +434,7 @@ WriterStats Writer::stats() const {
   {
     std::lock_guard lock(queue_mu_);
     s.queue_depth = queue_.size();
+    s.open_calls = open_ids_.size();
   }
   s.db_up = db_up_.load();
   std::lock_guard lock(alarm_mu_);

@@ -22,8 +22,11 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
+#include "cdr/open_calls.h"
 #include "cdr/record.h"
 #include "cdr/sequence.h"
 #include "cdr/sink.h"
@@ -39,7 +42,7 @@ struct WriterConfig {
   uint32_t max_delay_ms = 200;       // a partial batch waits at most this long
   uint32_t queue_size = 65536;
   uint32_t backoff_min_ms = 100;     // DB retry delay, doubling...
-  uint32_t backoff_max_ms = 5000;    // ...up to this
+  uint32_t backoff_max_ms = 500;     // ...up to this: a DB failover (a few s) costs half a second at most
   uint8_t dc_id = 0;                 // RecordId parts for new_id()
   uint16_t node_id = 0;
 };
@@ -57,6 +60,8 @@ struct WriterStats {
   uint64_t rejected = 0;        // invalid records refused at submit
   uint64_t dropped = 0;         // valid records refused: queue full and the spool refused too
   uint64_t refused = 0;         // records the DB refuses (a value it will not store), kept in SPOOL_DIR/refused
+  uint64_t recovered = 0;       // calls the previous process left up, billed at this start (open_calls.h)
+  uint64_t open_calls = 0;      // answered calls now without their final record
   uint64_t spool_errors = 0;    // spool appends or syncs that failed
   uint64_t spool_full = 0;      // appends refused at the spool's size limit
   uint64_t torn_entries = 0;
@@ -92,6 +97,12 @@ class Writer {
   // be written (error set).
   uint64_t new_id(std::string& error);
 
+  // A call answered (its record as known now, with its id from new_id()): kept
+  // as open (open_calls.h) until a record with the same id is submitted and in
+  // the spool, so that it is billed even if this process dies first. One small
+  // file write.
+  bool open_call(const Record& answered, const Tariff& tariff, std::string& error);
+
   // Never blocks on I/O except when the queue is full (one spool append).
   SubmitResult submit(Record record, std::string* error = nullptr);
 
@@ -103,6 +114,10 @@ class Writer {
  private:
   void spool_loop();
   void db_loop();
+  // The calls the previous process left open, finished and queued (before the threads start).
+  void recover_open_calls(std::vector<std::string>* warnings);
+  // Open calls whose final record came with a ticket up to `appended` are in the spool now.
+  void close_open_calls(uint64_t appended);
   void set_alarm(int source, std::string text);   // source: 0 spool, 1 DB; empty text clears
   // Writes a refused batch record by record; what is left to retry stays in `batch`.
   WriteStatus write_one_by_one(std::vector<Record>& batch, std::string& error);
@@ -117,6 +132,10 @@ class Writer {
   std::condition_variable queue_cv_;
   std::vector<Record> queue_;
   bool stopping_ = false;
+  uint64_t tickets_ = 0;                                  // records ever queued: a record's place
+  std::unordered_set<uint64_t> open_ids_;                 // open calls without their final record
+  std::vector<std::pair<uint64_t, uint64_t>> closing_;    // (ticket, id): final record queued
+  OpenCalls open_calls_;
 
   std::mutex db_mu_;                  // only for db_cv_
   std::condition_variable db_cv_;
@@ -124,7 +143,7 @@ class Writer {
   std::atomic<bool> stop_db_{false};
   std::atomic<bool> busy_spooling_{false};   // the spool thread holds records not yet appended
   std::atomic<uint64_t> queued_{0}, overflowed_{0}, written_{0}, batches_{0}, retried_{0},
-      rejected_{0}, dropped_{0}, refused_{0};
+      rejected_{0}, dropped_{0}, refused_{0}, recovered_{0};
   std::atomic<bool> db_up_{false};
   std::atomic<uint64_t> db_position_segment_{0}, db_position_offset_{0};   // checkpoint reached
 

@@ -66,7 +66,14 @@ void CallServer::on_no_ack(Call& call, int side) {
   // RFC 3261 13.3.1.4: the dialog stands but the session ends, for both sides: the other one answered too.
   counters_.add(Counter::no_ack);
   spdlog::warn("[{}] our 2xx to the {} got no ACK within 64*T1", call.call_id, side == kA ? "caller" : "callee");
-  hang_up(call, cdr::HangupSide::system, "no ACK", -1);
+  if (side == kA) {
+    // The caller never confirmed the answer: it may never have had it (an SBC that died with the
+    // 200 in hand, and the provider tried the other DC with the same call). Billed as answered,
+    // the provider would pay twice for one call: the record says failed.
+    call.answer_ms = 0;
+    call.disposition = cdr::Disposition::failed;
+  }
+  hang_up(call, cdr::HangupSide::system, side == kA ? "no ACK from the caller" : "no ACK", -1);
 }
 
 void CallServer::release_answered(Call& call, int side, nta_incoming_t* irq, bool invite_2xx) {

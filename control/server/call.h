@@ -53,6 +53,7 @@ struct Call {
   bool tcp_a = false;               // the caller reached us over TCP
 
   int64_t start_ms = 0, answer_ms = 0, end_ms = 0;
+  uint64_t cdr_id = 0;              // given at the answer, when the writer journals the call as open
   int64_t expires_at_ms = 0;        // the caller's INVITE Expires (0: none)
 
   // Side A: the dialog we answer. invite_a until our final answer.

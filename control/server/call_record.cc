@@ -21,6 +21,7 @@ cdr::Record call_record(const Call& call, const std::string& dc, const std::stri
     r.target = printable(t.label, cdr::kMaxTarget);
     r.provider = printable(t.provider, cdr::kMaxName);
   }
+  r.id = call.cdr_id;
   r.dc = dc;
   r.server = node;
   r.start_ms = call.start_ms;
@@ -32,13 +33,14 @@ cdr::Record call_record(const Call& call, const std::string& dc, const std::stri
   r.hangup_reason = printable(call.hangup_reason, cdr::kMaxName);
   r.legs = call.quality;
   cdr::compute_durations(r);
-  if (r.direction == cdr::Direction::outbound && answered && !call.plan.targets.empty()) {
-    const Target& t = call.plan.targets[call.target];
-    const uint32_t inc = t.increment_s ? t.increment_s : 60;
-    const uint64_t billed_s = (uint64_t{r.billable_s} + inc - 1) / inc * inc;
-    r.cost_micros = static_cast<int64_t>(static_cast<uint64_t>(t.cost_micros) * billed_s / 60);
-  }
+  cdr::price(r, tariff(call));
   return r;
+}
+
+cdr::Tariff tariff(const Call& call) {
+  if (call.plan.targets.empty()) return {};
+  const Target& t = call.plan.targets[std::min(call.target, call.plan.targets.size() - 1)];
+  return {.cost_micros_per_min = t.cost_micros, .increment_s = t.increment_s};
 }
 
 }  // namespace tandem::control

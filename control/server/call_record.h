@@ -10,6 +10,10 @@
 
 namespace tandem::control {
 
+// The id is the one given at the answer (Call::cdr_id), 0 for a call never answered.
 cdr::Record call_record(const Call& call, const std::string& dc, const std::string& node);
+
+// The rate of the call's current target (nothing for a call that has none).
+cdr::Tariff tariff(const Call& call);
 
 }  // namespace tandem::control

@@ -139,6 +139,8 @@ class CallServer : public rules::ProviderLoad {
   // The call's CDR to the writer, or to wait for its media session's final counters.
   void hand_off_record(Call& call);
   void send_bye(Call& call, int side);
+  // At the answer: the call's record id, and the call kept as open by the CDR writer (billed even if we die).
+  void open_record(Call& call);
   void submit_cdr(cdr::Record record, const std::string& call_id);
   void reap();
 

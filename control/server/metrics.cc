@@ -26,6 +26,10 @@ std::string server_metrics(CallServer& server, const rules::Reloader& rules, con
   e.counter("tandem_cdr_spool_errors_total", "spool appends or syncs that failed", count(w.spool_errors));
   e.gauge("tandem_cdr_spool_bytes", "bytes of call records in the spool not yet in the DB", count(w.spool_bytes));
   e.gauge("tandem_cdr_queue_depth", "call records in the memory queue", count(w.queue_depth));
+  e.gauge("tandem_cdr_open_calls", "answered calls kept as open until their final record is spooled",
+          count(w.open_calls));
+  e.counter("tandem_cdr_recovered_total", "calls a dead predecessor left up, billed at this start",
+            count(w.recovered));
   e.gauge("tandem_cdr_db_up", "1 when the CDR writer's last DB attempt succeeded", w.db_up ? 1 : 0);
   return e.text();
 }

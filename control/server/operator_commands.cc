@@ -69,6 +69,7 @@ void add_server_commands(OperatorSocket& socket, CallServer& server, rules::Relo
     return nlohmann::json{{"queued", s.queued}, {"overflowed", s.overflowed}, {"spooled", s.spooled},
                           {"written", s.written}, {"batches", s.batches}, {"retried", s.retried},
                           {"rejected", s.rejected}, {"dropped", s.dropped}, {"refused", s.refused},
+                          {"recovered", s.recovered}, {"open_calls", s.open_calls},
                           {"spool_errors", s.spool_errors}, {"spool_full", s.spool_full},
                           {"torn_entries", s.torn_entries}, {"corrupt_entries", s.corrupt_entries},
                           {"spool_bytes", s.spool_bytes}, {"queue_depth", s.queue_depth}, {"db_up", s.db_up},

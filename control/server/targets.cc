@@ -161,6 +161,7 @@ void CallServer::target_answered(Call& call, const sip_t* sip) {
   call.state = CallState::answered;
   call.answer_ms = now_ms();
   call.disposition = cdr::Disposition::answered;
+  open_record(call);
   counters_.add(Counter::calls_answered);
   reply_a(call, 200, "OK", sdp);
   start_timer(call, call.max_timer, uint64_t{config_.max_call_s} * 1000, max_timeout);

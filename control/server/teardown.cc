@@ -92,9 +92,18 @@ void CallServer::send_bye(Call& call, int side) {
   if (bye) nta_outgoing_destroy(bye);
 }
 
+void CallServer::open_record(Call& call) {
+  std::string error;
+  call.cdr_id = cdrs_.new_id(error);
+  if (call.cdr_id && cdrs_.open_call(call_record(call, config_.dc, config_.node), tariff(call), error)) return;
+  counters_.add(Counter::cdr_errors);
+  spdlog::error("[{}] CDR: the answered call is not kept as open (a crash would leave it unbilled): {}",
+                call.call_id, error);
+}
+
 void CallServer::submit_cdr(cdr::Record r, const std::string& call_id) {
   std::string error;
-  r.id = cdrs_.new_id(error);
+  if (!r.id) r.id = cdrs_.new_id(error);
   if (!r.id) {
     counters_.add(Counter::cdr_errors);
     spdlog::error("[{}] CDR: no record id: {}", call_id, error);

@@ -224,7 +224,11 @@ class Node:
         ss = self.slave_status() or {}
         running = ss.get("Slave_IO_Running") == "Yes" and ss.get("Slave_SQL_Running") == "Yes"
         received = ss.get("Gtid_IO_Pos", "")
-        if running and covers(received, peer_pos) and (peer_semisync or not peer_writes):
+        # Once in sync, a peer still in semi-sync keeps it so: each of its commits waits for our
+        # acknowledgement, and what its binlog holds beyond ours is in flight, not committed (it is
+        # rolled back if the peer dies now). Under load, a check between the two must not drop the latch.
+        caught_up = covers(received, peer_pos) or (self._flag("in_sync") and peer_semisync)
+        if running and caught_up and (peer_semisync or not peer_writes):
             if not self._flag("in_sync"):
                 self.log(f"in sync: received {received}, peer at {peer_pos}")
                 self._set_flag("in_sync")

@@ -10,9 +10,7 @@
 
 namespace tandem::ctl {
 
-namespace {
-
-nlohmann::json to_json(const db::ServerStatus& s) {
+nlohmann::json server_json(const db::ServerStatus& s) {
   nlohmann::json j = {{"address", s.address}, {"reachable", s.reachable}};
   if (!s.reachable) {
     j["error"] = s.error;
@@ -29,24 +27,22 @@ nlohmann::json to_json(const db::ServerStatus& s) {
   return j;
 }
 
-void print(const db::ServerStatus& s) {
+void print_server(const db::ServerStatus& s, const std::string& indent) {
   if (!s.reachable) {
-    std::cout << s.address << "  unreachable: " << s.error << "\n";
+    std::cout << indent << s.address << "  unreachable: " << s.error << "\n";
     return;
   }
-  std::cout << s.address << "  " << (s.read_only ? "replica" : "writer") << "  server " << s.server_id
+  std::cout << indent << s.address << "  " << (s.read_only ? "replica" : "writer") << "  server " << s.server_id
             << "  domain " << s.gtid_domain_id << "  binlog " << (s.gtid_binlog_pos.empty() ? "-" : s.gtid_binlog_pos)
             << (s.semi_sync_master ? "  semi-sync on" : "") << "\n";
   for (const db::ReplicationLink& l : s.links) {
-    std::cout << "    from " << l.master << (l.name.empty() ? "" : " ('" + l.name + "')")
+    std::cout << indent << "    from " << l.master << (l.name.empty() ? "" : " ('" + l.name + "')")
               << "  io " << (l.io_running ? "yes" : "NO") << "  sql " << (l.sql_running ? "yes" : "NO")
               << "  lag " << (l.lag_s ? std::to_string(*l.lag_s) + " s" : "-") << "  received "
               << (l.received.empty() ? "-" : l.received) << "\n";
-    if (!l.last_error.empty()) std::cout << "    last error: " << l.last_error << "\n";
+    if (!l.last_error.empty()) std::cout << indent << "    last error: " << l.last_error << "\n";
   }
 }
-
-}  // namespace
 
 void add_db_status_command(CLI::App* db, GlobalOptions& g, int& exit_code) {
   static std::vector<std::string> hosts;
@@ -69,10 +65,10 @@ void add_db_status_command(CLI::App* db, GlobalOptions& g, int& exit_code) {
     }
     if (g.json) {
       nlohmann::json j = nlohmann::json::array();
-      for (const auto& s : all) j.push_back(to_json(s));
+      for (const auto& s : all) j.push_back(server_json(s));
       std::cout << j.dump(2) << "\n";
     } else {
-      for (const auto& s : all) print(s);
+      for (const auto& s : all) print_server(s, "");
       if (!writer_seen) std::cout << "no writer among these hosts\n";
     }
   });

@@ -7,6 +7,7 @@
 #include "tools/tandemctl/cdr_commands.h"
 #include "tools/tandemctl/dataplane_commands.h"
 #include "tools/tandemctl/db_commands.h"
+#include "tools/tandemctl/dc_status.h"
 #include "tools/tandemctl/portal_commands.h"
 #include "tools/tandemctl/rules_commands.h"
 #include "tools/tandemctl/sbc_commands.h"
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   tandem::ctl::add_rules_commands(app, g, exit_code);
   tandem::ctl::add_cdr_commands(app, g, exit_code);
   tandem::ctl::add_db_commands(app, g, exit_code);
+  tandem::ctl::add_dc_commands(app, g, exit_code);
   tandem::ctl::add_call_commands(app, g, exit_code);
   tandem::ctl::add_sbc_commands(app, g, exit_code);
   tandem::ctl::add_portal_commands(app, g, exit_code);

@@ -32,6 +32,7 @@ from lab import find_program  # noqa: E402
 ROLE_SCRIPT = os.path.abspath(os.path.join(HERE, "..", "..", "..", "tools", "dbpair", "db_role.py"))
 APP_USER, APP_PASSWORD = "app", "app-secret"
 REPL_USER, REPL_PASSWORD = "repl", "repl-secret"
+MONITOR_USER, MONITOR_PASSWORD = "monitor", "monitor-secret"   # tandemctl db status, dc status
 SEMISYNC_TIMEOUT_MS = 1000   # a passive that does not acknowledge within this holds writes no longer
 PROGRAMS = ("mariadbd", "mariadb-install-db", "mariadb", "keepalived")
 
@@ -254,7 +255,9 @@ class DbPair:
             n.sql(f"SET sql_log_bin=0; CREATE USER '{REPL_USER}'@'%' IDENTIFIED BY '{REPL_PASSWORD}'; "
                   f"GRANT REPLICATION SLAVE ON *.* TO '{REPL_USER}'@'%'; "
                   f"CREATE USER '{APP_USER}'@'%' IDENTIFIED BY '{APP_PASSWORD}'; "
-                  f"GRANT ALL ON dcw.* TO '{APP_USER}'@'%'; GRANT ALL ON `tandem\\_%`.* TO '{APP_USER}'@'%'")
+                  f"GRANT ALL ON dcw.* TO '{APP_USER}'@'%'; GRANT ALL ON `tandem\\_%`.* TO '{APP_USER}'@'%'; "
+                  f"CREATE USER '{MONITOR_USER}'@'%' IDENTIFIED BY '{MONITOR_PASSWORD}'; "
+                  f"GRANT SLAVE MONITOR, BINLOG MONITOR ON *.* TO '{MONITOR_USER}'@'%'")
             n.write_configs()
         first, second = self.nodes
         # Nobody to be in sync with yet: the operator's word makes db1 the first active.

@@ -15,15 +15,12 @@ import harness  # noqa: E402
 from harness import CLEANUP, in_ns, wait_for  # noqa: E402
 
 PAIR = None
-MONITOR, MONITOR_PASSWORD = "monitor", "monitor-secret"
+MONITOR, MONITOR_PASSWORD = db_pair.MONITOR_USER, db_pair.MONITOR_PASSWORD
 
 
 def setUpModule():
     global PAIR
     PAIR = db_pair.DbPair(dc=1).start()
-    for n in PAIR.nodes:  # each host's own account, outside the binlog
-        n.sql(f"SET sql_log_bin=0; CREATE USER '{MONITOR}'@'%' IDENTIFIED BY '{MONITOR_PASSWORD}'; "
-              f"GRANT SLAVE MONITOR, BINLOG MONITOR ON *.* TO '{MONITOR}'@'%'")
 
 
 def status():

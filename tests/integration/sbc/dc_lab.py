@@ -34,10 +34,13 @@ def node_ips(i):
 class Node:
     """A call server: tandem-dataplane (relaydp ns) and tandem-control (relay ns)."""
 
-    def __init__(self, dc, i, control_args=()):
+    def __init__(self, dc, i, control_args=(), ips=None, peers=(("sbc", SBC_IP),), dc_name="lab", dc_id=1,
+                 before_start=None):
+        """The i-th server of `dc` (which has suffix, public, private, workdir, db_flags);
+        before_start(node) runs once its namespaces are up, before tandem-control starts."""
         s = f"{dc.suffix}{i}"
         self.name = f"node{i + 1}"
-        self.public_ip, self.private_ip = node_ips(i)
+        self.public_ip, self.private_ip = ips or node_ips(i)
         self.relay_dp = add_netns(f"tandem-{s}-rdp")
         self.relay = add_netns(f"tandem-{s}-rel")
         dp_ifs = []
@@ -64,9 +67,11 @@ class Node:
         # The call server's Via and Contact name its public address: the VM answers there, through
         # the node (as a VM's default route would take it).
         run(in_ns(dc.private, ["ip", "route", "add", f"{self.public_ip}/32", "via", self.private_ip]))
+        if before_start:
+            before_start(self)
         self.control = lab.CallServer(dc.workdir, self.relay, self.public_ip, self.dp.socket, dc.db_flags,
-                                      name=self.name, node_id=i + 1,
-                                      args=["--peer", f"sbc={SBC_IP}", *control_args])
+                                      name=self.name, node_id=i + 1, dc=dc_name, dc_id=dc_id,
+                                      args=[*(f"--peer={n}={ip}" for n, ip in peers), *control_args])
         self.control.start()
         CLEANUP.add(f"stop {self.name}", self.stop)
 

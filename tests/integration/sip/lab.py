@@ -162,7 +162,7 @@ class Sipp:
 
     def __init__(self, lab, ns, scenario, local_ip, local_port, remote=None, service=None, keys=None, media_port=None,
                  calls=1, transport="u1", timeout=60, extra=()):
-        self.log_path = os.path.join(lab.workdir, f"sipp-{scenario}-{local_port}-{time.monotonic_ns()}.log")
+        self.log_path = os.path.join(lab.workdir, f"sipp-{os.path.basename(scenario)}-{local_port}-{time.monotonic_ns()}.log")
         self.err_path = self.log_path.replace(".log", ".err")
         self.msg_path = self.log_path.replace(".log", ".msg")
         cmd = ["sipp", "-sf", os.path.join(SCENARIOS, scenario + ".xml"), "-i", local_ip, "-p", str(local_port),
@@ -226,7 +226,7 @@ def udp_or_tcp_ports(ns):
 class CallServer:
     """tandem-control in a namespace: its command line, log and operator socket."""
 
-    def __init__(self, workdir, ns, sip_ip, dp_socket, db_flags, name="node1", node_id=1, args=()):
+    def __init__(self, workdir, ns, sip_ip, dp_socket, db_flags, name="node1", node_id=1, args=(), dc="lab", dc_id=1):
         self.ns, self.name = ns, name
         self.socket = os.path.join(workdir, f"{name}-control.sock")
         self.log_path = os.path.join(workdir, f"{name}-control.log")
@@ -235,7 +235,7 @@ class CallServer:
                     "--control-socket", self.socket, "--cdr-spool-dir", os.path.join(workdir, f"{name}-spool"),
                     "--rules-saved", os.path.join(workdir, f"{name}-rules.saved"),
                     "--cdr-max-delay", "50", "--rules-poll", "200", "--log-level", "debug",
-                    "--dc", "lab", "--node", name, "--cdr-dc-id", "1", "--cdr-node-id", str(node_id)]
+                    "--dc", dc, "--node", name, "--cdr-dc-id", str(dc_id), "--cdr-node-id", str(node_id)]
         self.cmd += list(db_flags) + list(args)
         self.proc = None
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "tests/unit/cdr/sample_records.h"
 
@@ -326,6 +327,128 @@ TEST_F(CdrWriter, UnwritableSpoolDirFailsStart) {
   std::string e;
   EXPECT_FALSE(w.start(e));
   EXPECT_EQ(e, "spool dir " + config_.spool.dir + ": Not a directory");
+}
+
+// -- open calls (open_calls.h): answered calls billed even if the process dies ------------
+
+// An answered outbound call as the call server journals it at the answer.
+Record answered_call(Writer& w, int64_t answer_ms) {
+  std::string e;
+  Record r = testing::sample_record(1, w.new_id(e));   // i = 1: outbound
+  r.disposition = Disposition::answered;
+  r.target = "+33600000001";
+  r.answer_ms = answer_ms;
+  r.start_ms = answer_ms - 2000;
+  r.end_ms = r.start_ms;
+  r.sip_code = 200;
+  compute_durations(r);
+  return r;
+}
+
+int64_t mtime_ms_of(const std::string& path) {
+  const auto t = fs::last_write_time(path);
+  const auto sys = std::chrono::file_clock::to_sys(t);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(sys.time_since_epoch()).count();
+}
+
+size_t open_files(const std::string& spool_dir) {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(spool_dir + "/open"))
+    n += e.path().extension() == ".call";
+  return n;
+}
+
+TEST_F(CdrWriter, ACallLeftUpByADeadProcessIsBilledUntilItWasLastAlive) {
+  const Tariff tariff{.cost_micros_per_min = 600000, .increment_s = 60};
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  Record open;
+  {
+    auto w = make();
+    open = answered_call(*w, now - 90'000);
+    std::string e;
+    ASSERT_TRUE(w->open_call(open, tariff, e)) << e;
+    EXPECT_EQ(w->stats().open_calls, 1u);
+    std::this_thread::sleep_for(20ms);   // the spool thread's first heartbeat
+    w->stop();   // as a process that dies: the call's final record never came
+  }
+  EXPECT_EQ(open_files(config_.spool.dir), 1u);
+  const int64_t alive = mtime_ms_of(config_.spool.dir + "/open/alive");
+  auto w = make();
+  EXPECT_EQ(w->stats().recovered, 1u);
+  ASSERT_TRUE(w->flush(5s));
+  std::lock_guard lock(db_.mu);
+  ASSERT_EQ(db_.rows.count(open.id), 1u);
+  const Record& got = db_.rows[open.id];
+  EXPECT_EQ(got.disposition, Disposition::answered);
+  EXPECT_EQ(got.end_ms, alive);
+  EXPECT_EQ(got.billable_s, static_cast<uint32_t>((alive - open.answer_ms + 999) / 1000));
+  EXPECT_EQ(got.cost_micros, 600000 * 2) << "91 s billed by the minute: 2 minutes";
+  EXPECT_EQ((got.hangup_side), HangupSide::system);
+  EXPECT_EQ(got.hangup_reason, kLeftOverReason);
+  EXPECT_EQ((got.call_id), open.call_id);
+  EXPECT_EQ(open_files(config_.spool.dir), 0u) << "its file goes once its record is spooled";
+}
+
+TEST_F(CdrWriter, AnOpenCallsFinalRecordReplacesItAndItsFileGoes) {
+  auto w = make();
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  Record r = answered_call(*w, now - 5000);
+  std::string e;
+  ASSERT_TRUE(w->open_call(r, {}, e)) << e;
+  r.end_ms = now;
+  compute_durations(r);
+  r.cost_micros = 1;
+  ASSERT_EQ(w->submit(r, &e), SubmitResult::queued) << e;
+  ASSERT_TRUE(w->flush(5s));
+  for (int i = 0; i < 500 && open_files(config_.spool.dir) > 0; ++i) std::this_thread::sleep_for(2ms);
+  EXPECT_EQ(open_files(config_.spool.dir), 0u);
+  EXPECT_EQ(w->stats().open_calls, 0u);
+  w.reset();
+  auto again = make();
+  EXPECT_EQ(again->stats().recovered, 0u);
+  ASSERT_TRUE(again->flush(5s));
+  expect_exactly({{r.id, r}});
+}
+
+TEST_F(CdrWriter, AnOpenFileWhoseFinalRecordIsInTheSpoolIsNotBilledTwice) {
+  // The process died after spooling the final record and before removing the open file.
+  db_.down = true;
+  Record final_record;
+  {
+    auto w = make();
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    final_record = answered_call(*w, now - 5000);
+    final_record.end_ms = now;
+    compute_durations(final_record);
+    std::string e;
+    ASSERT_EQ(w->submit(final_record, &e), SubmitResult::queued) << e;
+    w->stop();
+    OpenCalls again;
+    ASSERT_TRUE(again.open(config_.spool.dir + "/open", e)) << e;
+    ASSERT_TRUE(again.add(final_record, {}, e)) << e;
+  }
+  db_.down = false;
+  auto w = make();
+  EXPECT_EQ(w->stats().recovered, 0u);
+  ASSERT_TRUE(w->flush(5s));
+  expect_exactly({{final_record.id, final_record}});
+  EXPECT_EQ(open_files(config_.spool.dir), 0u);
+}
+
+TEST_F(CdrWriter, ADamagedOpenFileIsNamedAndSkipped) {
+  fs::create_directories(config_.spool.dir + "/open");
+  std::ofstream(config_.spool.dir + "/open/0000000000000001.call") << "torn";
+  auto w = std::make_unique<Writer>(config_, std::make_unique<FakeSink>(db_));
+  std::string e;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(w->start(e, &warnings)) << e;
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("0000000000000001.call unreadable (torn or damaged)"), std::string::npos) << warnings[0];
+  EXPECT_EQ(w->stats().recovered, 0u);
+  EXPECT_EQ(open_files(config_.spool.dir), 0u);
 }
 
 }  // namespace
