@@ -52,6 +52,8 @@ int parse_portal_flags(int argc, char** argv, PortalConfig& c) {
       [](const std::string& v) { return metrics::listen_problem(v); });
   app.add_option("--tls-cert", c.tls_cert, "PEM certificate (chain): HTTPS, and cookies marked Secure");
   app.add_option("--tls-key", c.tls_key, "PEM private key of --tls-cert");
+  app.add_flag("--behind-tls-proxy", c.behind_tls_proxy,
+               "plain HTTP for a reverse proxy that serves HTTPS: cookies marked Secure all the same");
   db::add_db_flags(app, c.rules_db, c.rules_db_flags);
   db::add_db_flags(app, c.cdr_db, c.cdr_db_flags);
   app.add_option("--session-idle", c.session_idle_s, "s without a request before a login session ends")

@@ -30,8 +30,11 @@ struct PortalConfig {
   std::string log_level = "info";
   bool check_config = false;
   bool check_db = false;
+  bool behind_tls_proxy = false;   // plain HTTP here, HTTPS at the browser
 
   bool tls() const { return !tls_cert.empty(); }
+  // Cookies the browser sends back over HTTPS only: whenever the browser speaks HTTPS.
+  bool secure_cookies() const { return tls() || behind_tls_proxy; }
 };
 
 // Parses argv into `c`: -1 to go on; otherwise the exit code (0 after

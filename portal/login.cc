@@ -24,7 +24,7 @@ void Portal::login_form(const httplib::Request& req, httplib::Response& res, int
   std::string csrf = cookie_value(req.get_header_value("Cookie"), kLoginCsrfCookie);
   if (csrf.size() != 64) {
     csrf = random_token();
-    res.set_header("Set-Cookie", set_cookie(kLoginCsrfCookie, csrf, config_.tls()));
+    res.set_header("Set-Cookie", set_cookie(kLoginCsrfCookie, csrf, config_.secure_cookies()));
   }
   std::string body;
   if (!message.empty()) body += "<p class=\"error\">" + escape(message) + "</p>";
@@ -96,8 +96,8 @@ void Portal::login(const httplib::Request& req, httplib::Response& res) {
   }
   count(counters_.logins);
   spdlog::info("login of {} from {}", account->login, address);
-  res.set_header("Set-Cookie", set_cookie(kSessionCookie, token, config_.tls()));
-  res.set_header("Set-Cookie", set_cookie(kLoginCsrfCookie, "", config_.tls(), 0));
+  res.set_header("Set-Cookie", set_cookie(kSessionCookie, token, config_.secure_cookies()));
+  res.set_header("Set-Cookie", set_cookie(kLoginCsrfCookie, "", config_.secure_cookies(), 0));
   redirect(res, "/month");
 }
 
@@ -114,7 +114,7 @@ void Portal::logout(const httplib::Request& req, httplib::Response& res) {
     sessions_.remove(ctx->token);
   }
   spdlog::info("logout of {}", ctx->account.login);
-  res.set_header("Set-Cookie", set_cookie(kSessionCookie, "", config_.tls(), 0));
+  res.set_header("Set-Cookie", set_cookie(kSessionCookie, "", config_.secure_cookies(), 0));
   redirect(res, "/login");
 }
 

@@ -167,6 +167,8 @@ void Portal::html(httplib::Response& res, int status, const std::string& body) {
   res.set_header("Content-Security-Policy",
                  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
                  "frame-ancestors 'none'; base-uri 'none'");
+  // Once seen over HTTPS, never plain HTTP again for a year.
+  if (config_.secure_cookies()) res.set_header("Strict-Transport-Security", "max-age=31536000");
   res.set_content(body, "text/html; charset=utf-8");
 }
 

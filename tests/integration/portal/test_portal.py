@@ -398,9 +398,21 @@ class D_Deployment(unittest.TestCase):
             self.assertEqual(status, 303)
             status, headers, _ = tls.request("GET", "/login")
             self.assertTrue(all("Secure" in c for c in headers["set-cookie"]))
-            self.assertEqual(tls.request("GET", f"/month?month={MONTH}", cookies=alice)[0], 200)
+            status, headers, _ = tls.request("GET", f"/month?month={MONTH}", cookies=alice)
+            self.assertEqual(status, 200)
+            self.assertEqual(headers["strict-transport-security"], ["max-age=31536000"])
         finally:
             tls.stop()
+        # Plain HTTP behind a proxy that does TLS: Secure cookies all the same; without it none.
+        proxied = pl.Portal(DB, WORK, "proxied", ["--behind-tls-proxy"])
+        try:
+            _, headers, _ = proxied.request("GET", "/login")
+            self.assertTrue(all("; Secure" in c for c in headers["set-cookie"]))
+        finally:
+            proxied.stop()
+        _, headers, _ = PORTAL.request("GET", "/login")
+        self.assertFalse(any("Secure" in c for c in headers["set-cookie"]))
+        self.assertNotIn("strict-transport-security", headers)
 
 
     def test_demo_portal(self):
