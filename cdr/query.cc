@@ -117,19 +117,6 @@ std::string fixed(uint64_t value, uint64_t scale, int decimals) {
   return buf;
 }
 
-std::string minutes(uint64_t seconds) { return fixed(seconds * 100, 6000, 2); }
-std::string money(int64_t micros) { return fixed(static_cast<uint64_t>(micros), 1000000, 6); }
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
-}
-
 // Display width of UTF-8 text: one column per code point.
 size_t width(const std::string& s) {
   return static_cast<size_t>(
@@ -138,19 +125,26 @@ size_t width(const std::string& s) {
 
 }  // namespace
 
-bool query_records(sql::Connection& db, const QueryFilter& f, std::vector<Record>& out,
-                   std::string& error) {
-  out.clear();
+std::string records_sql(const QueryFilter& f) {
   std::string sql = kSelect;
   std::vector<std::string> where;
   if (f.from_ms) where.push_back("start_time >= ?");
   if (f.to_ms) where.push_back("start_time < ?");
   if (!f.number.empty()) where.push_back("(caller = ? OR called = ?)");
   if (!f.customer.empty()) where.push_back("customer = ?");
+  if (f.direction) where.push_back("direction = ?");
+  if (f.disposition) where.push_back("disposition = ?");
   for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
   sql += " ORDER BY start_time DESC, id DESC LIMIT " + std::to_string(f.limit);
+  if (f.offset) sql += " OFFSET " + std::to_string(f.offset);
+  return sql;
+}
+
+bool query_records(sql::Connection& db, const QueryFilter& f, std::vector<Record>& out,
+                   std::string& error) {
+  out.clear();
   try {
-    std::unique_ptr<sql::PreparedStatement> st(db.prepareStatement(sql));
+    std::unique_ptr<sql::PreparedStatement> st(db.prepareStatement(records_sql(f)));
     unsigned p = 0;
     if (f.from_ms) st->setDateTime(++p, format_utc_ms(*f.from_ms));
     if (f.to_ms) st->setDateTime(++p, format_utc_ms(*f.to_ms));
@@ -159,6 +153,8 @@ bool query_records(sql::Connection& db, const QueryFilter& f, std::vector<Record
       st->setString(++p, f.number);
     }
     if (!f.customer.empty()) st->setString(++p, f.customer);
+    if (f.direction) st->setString(++p, std::string(name(*f.direction)));
+    if (f.disposition) st->setString(++p, std::string(name(*f.disposition)));
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     while (rs->next()) {
       Record r;
@@ -200,27 +196,40 @@ bool parse_month(const std::string& text, int& year, int& month) {
   return year >= 2000 && year <= 9999 && month >= 1 && month <= 12;
 }
 
-bool usage_report(sql::Connection& db, int year, int month, std::vector<UsageRow>& out,
-                  std::string& error) {
+bool usage(sql::Connection& db, int year, int month, UsageGroup by, const std::string& customer,
+           std::vector<UsageRow>& out, std::string& error) {
   out.clear();
   char from[32], to[32];
   std::snprintf(from, sizeof from, "%04d-%02d-01 00:00:00", year, month);
   std::snprintf(to, sizeof to, "%04d-%02d-01 00:00:00", month == 12 ? year + 1 : year,
                 month == 12 ? 1 : month + 1);
+  // Direction is an ENUM: grouped as text so that its rows sort by name.
+  const char* key = by == UsageGroup::customer    ? "customer"
+                    : by == UsageGroup::direction ? "CAST(direction AS CHAR)"
+                                                  : "CAST(DATE(start_time) AS CHAR)";
+  // Every customer's month: left to itself, MariaDB walks the whole
+  // customer_start index for the GROUP BY's order (10 million records: 38 s);
+  // the month's range of start_time is 1.8 s (bench/RESULTS.md, the portal).
+  const char* table = customer.empty() ? " FROM cdr FORCE INDEX (start_time)" : " FROM cdr";
+  std::string sql = std::string("SELECT ") + key +
+                    ", COUNT(*), SUM(disposition = 'answered'), SUM(billable_s), SUM(cost), "
+                    "SUM(IF(answer_time IS NULL, 0, TIMESTAMPDIFF(MICROSECOND, answer_time, end_time) DIV 1000))" +
+                    table + " WHERE start_time >= ? AND start_time < ?";
+  if (!customer.empty()) sql += " AND customer = ?";
+  sql += " GROUP BY 1 ORDER BY 1";
   try {
-    std::unique_ptr<sql::PreparedStatement> st(db.prepareStatement(
-        "SELECT customer, COUNT(*), SUM(disposition = 'answered'), SUM(billable_s), "
-        "SUM(cost) FROM cdr WHERE start_time >= ? AND start_time < ? "
-        "GROUP BY customer ORDER BY customer"));
+    std::unique_ptr<sql::PreparedStatement> st(db.prepareStatement(sql));
     st->setDateTime(1, from);
     st->setDateTime(2, to);
+    if (!customer.empty()) st->setString(3, customer);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     while (rs->next()) {
       UsageRow u;
-      u.customer = rs->getString(1);
+      u.key = rs->getString(1);
       u.calls = rs->getUInt64(2);
       u.answered = rs->getUInt64(3);
       u.billable_s = rs->getUInt64(4);
+      u.talk_ms = rs->getUInt64(6);
       if (!parse_micros(rs->getString(5), u.cost_micros)) {
         error = "CDR DB: cost sum does not parse";
         return false;
@@ -234,11 +243,41 @@ bool usage_report(sql::Connection& db, int year, int month, std::vector<UsageRow
   }
 }
 
-std::string usage_csv(const std::vector<UsageRow>& rows) {
-  std::string out = "customer,calls,answered,minutes,cost\r\n";
+bool usage_report(sql::Connection& db, int year, int month, std::vector<UsageRow>& out,
+                  std::string& error) {
+  return usage(db, year, month, UsageGroup::customer, "", out, error);
+}
+
+UsageRow usage_total(const std::vector<UsageRow>& rows, const std::string& key) {
+  UsageRow total{key};
   for (const auto& r : rows) {
-    out += csv_field(r.customer) + "," + std::to_string(r.calls) + "," +
-           std::to_string(r.answered) + "," + minutes(r.billable_s) + "," + money(r.cost_micros) +
+    total.calls += r.calls;
+    total.answered += r.answered;
+    total.billable_s += r.billable_s;
+    total.cost_micros += r.cost_micros;
+    total.talk_ms += r.talk_ms;
+  }
+  return total;
+}
+
+std::string format_minutes(uint64_t seconds) { return fixed(seconds * 100, 6000, 2); }
+std::string format_money(int64_t micros) { return fixed(static_cast<uint64_t>(micros), 1000000, 6); }
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return q + "\"";
+}
+
+std::string usage_csv(const std::vector<UsageRow>& rows, std::string_view key_name) {
+  std::string out = std::string(key_name) + ",calls,answered,minutes,cost\r\n";
+  for (const auto& r : rows) {
+    out += csv_field(r.key) + "," + std::to_string(r.calls) + "," +
+           std::to_string(r.answered) + "," + format_minutes(r.billable_s) + "," + format_money(r.cost_micros) +
            "\r\n";
   }
   return out;
@@ -246,17 +285,13 @@ std::string usage_csv(const std::vector<UsageRow>& rows) {
 
 std::string usage_table(const std::vector<UsageRow>& rows) {
   std::vector<std::vector<std::string>> cells{{"customer", "calls", "answered", "minutes", "cost"}};
-  UsageRow total{"total"};
   for (const auto& r : rows) {
-    cells.push_back({r.customer, std::to_string(r.calls), std::to_string(r.answered),
-                     minutes(r.billable_s), money(r.cost_micros)});
-    total.calls += r.calls;
-    total.answered += r.answered;
-    total.billable_s += r.billable_s;
-    total.cost_micros += r.cost_micros;
+    cells.push_back({r.key, std::to_string(r.calls), std::to_string(r.answered),
+                     format_minutes(r.billable_s), format_money(r.cost_micros)});
   }
-  cells.push_back({total.customer, std::to_string(total.calls), std::to_string(total.answered),
-                   minutes(total.billable_s), money(total.cost_micros)});
+  const UsageRow total = usage_total(rows, "total");
+  cells.push_back({total.key, std::to_string(total.calls), std::to_string(total.answered),
+                   format_minutes(total.billable_s), format_money(total.cost_micros)});
   std::vector<size_t> w(5, 0);
   for (const auto& row : cells) {
     for (size_t c = 0; c < 5; ++c) w[c] = std::max(w[c], width(row[c]));

@@ -1,5 +1,6 @@
 #include "cdr/record.h"
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -147,6 +148,24 @@ std::string printable(std::string_view s, size_t max_bytes) {
     i += n ? n : 1;
   }
   return out;
+}
+
+bool RecordId::parse(std::string_view text, uint64_t& id) {
+  auto num = [](std::string_view s, uint64_t& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+  };
+  const auto d1 = text.find('-');
+  if (d1 == std::string_view::npos) return num(text, id);
+  const auto d2 = text.find('-', d1 + 1);
+  if (d2 == std::string_view::npos) return false;
+  uint64_t dc = 0, node = 0, seq = 0;
+  if (!num(text.substr(0, d1), dc) || !num(text.substr(d1 + 1, d2 - d1 - 1), node) || !num(text.substr(d2 + 1), seq) ||
+      dc > 255 || node > 65535 || seq > kMaxSeq) {
+    return false;
+  }
+  id = make(static_cast<uint8_t>(dc), static_cast<uint16_t>(node), seq);
+  return true;
 }
 
 std::string RecordId::format(uint64_t id) {
@@ -421,6 +440,26 @@ std::string format_utc_ms(int64_t ms) {
   const size_t n = strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
   std::snprintf(buf + n, sizeof buf - n, ".%03d", static_cast<int>(ms % 1000));
   return buf;
+}
+
+bool parse_utc_time(const std::string& text, int64_t& ms) {
+  int y = 0;
+  unsigned mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char sep = 0;
+  int consumed = 0;
+  const int n = std::sscanf(text.c_str(), "%4d-%2u-%2u%n%c%2u:%2u%n:%2u%n", &y, &mo, &d, &consumed, &sep,
+                            &h, &mi, &consumed, &s, &consumed);
+  if (n != 3 && n != 6 && n != 7) return false;
+  if (n >= 6 && (sep != ' ' && sep != 'T')) return false;
+  std::string_view rest = std::string_view(text).substr(static_cast<size_t>(consumed));
+  if (rest == "Z" && sep == 'T') rest = {};
+  if (!rest.empty() || h > 23 || mi > 59 || s > 59) return false;
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{mo}, std::chrono::day{d}};
+  if (!ymd.ok()) return false;
+  const auto t = std::chrono::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} +
+                 std::chrono::seconds{s};
+  ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  return true;
 }
 
 }  // namespace tandem::cdr

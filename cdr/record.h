@@ -24,6 +24,8 @@ struct RecordId {
   static uint64_t seq(uint64_t id) { return id & kMaxSeq; }
   // "DC-NODE-SEQ", as logs and tandemctl show it.
   static std::string format(uint64_t id);
+  // format()'s text, or the id as one decimal number; false on anything else.
+  static bool parse(std::string_view text, uint64_t& id);
 };
 
 // Each enum's names are the SQL ENUM values of its column (schema.sql).
@@ -117,5 +119,8 @@ bool decode(std::string_view in, Record& r, std::string& error);
 
 // "2026-11-25 19:50:31.123" (UTC), the DATETIME(3) text.
 std::string format_utc_ms(int64_t ms);
+// "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]" or "YYYY-MM-DDTHH:MM[:SS]Z", UTC -> ms
+// since the epoch; false on anything else (what tandemctl and the portal take).
+bool parse_utc_time(const std::string& text, int64_t& ms);
 
 }  // namespace tandem::cdr

@@ -104,6 +104,20 @@ std::vector<std::string> migration_1() {
   return s;
 }
 
+// The portal's accounts (portal/accounts.h). Only tandemctl writes them; the
+// portal reads them with a user that may do nothing else. A customer is named,
+// not referenced: importing the rules replaces customers, never accounts.
+std::vector<std::string> migration_2() {
+  return {table("portal_users", R"sql(  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  login VARCHAR(64) NOT NULL,
+  customer VARCHAR(128) NULL COMMENT 'the customer (CDR customer name) whose calls it sees; NULL: an operator',
+  password_hash VARCHAR(255) NOT NULL COMMENT 'Argon2id, libsodium crypto_pwhash_str',
+  disabled BOOLEAN NOT NULL DEFAULT FALSE,
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP COMMENT 'UTC',
+  password_changed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) COMMENT 'UTC; ends older sessions',
+  PRIMARY KEY (id),
+  UNIQUE KEY login (login))sql")};
+}
 
 }  // namespace
 
@@ -112,7 +126,8 @@ const db::Schema& schema() {
   static const db::Schema s{
       .what = "the Rules DB",
       .lock = "tandem_rules_migrate",
-      .migrations = {{1, "customers, numbers, rules, menus, providers, rates, config_version", migration_1()}},
+      .migrations = {{1, "customers, numbers, rules, menus, providers, rates, config_version", migration_1()},
+                     {2, "portal_users", migration_2()}},
   };
   return s;
 }

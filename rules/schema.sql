@@ -212,3 +212,17 @@ CREATE TRIGGER rates_update AFTER UPDATE ON rates FOR EACH ROW
 CREATE TRIGGER rates_delete AFTER DELETE ON rates FOR EACH ROW
   INSERT INTO config_version (server_id, version) VALUES (@@server_id, 1)
   ON DUPLICATE KEY UPDATE version = version + 1;
+
+-- migration 2: portal_users
+
+CREATE TABLE portal_users (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  login VARCHAR(64) NOT NULL,
+  customer VARCHAR(128) NULL COMMENT 'the customer (CDR customer name) whose calls it sees; NULL: an operator',
+  password_hash VARCHAR(255) NOT NULL COMMENT 'Argon2id, libsodium crypto_pwhash_str',
+  disabled BOOLEAN NOT NULL DEFAULT FALSE,
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP COMMENT 'UTC',
+  password_changed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) COMMENT 'UTC; ends older sessions',
+  PRIMARY KEY (id),
+  UNIQUE KEY login (login)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

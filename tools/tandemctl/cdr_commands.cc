@@ -6,8 +6,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -27,48 +25,6 @@ std::unique_ptr<sql::Connection> connect(const GlobalOptions& g, const DbOptions
   auto c = db::connect(o.config<cdr::DbConfig>(), true, e);
   if (!c) fail(g, exit_code, e);
   return c;
-}
-
-// "DC-NODE-SEQ" (as shown) or the id as one decimal number.
-bool parse_id(const std::string& text, uint64_t& id) {
-  auto num = [](std::string_view s, uint64_t& out) {
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
-  };
-  const auto d1 = text.find('-');
-  if (d1 == std::string::npos) return num(text, id);
-  const auto d2 = text.find('-', d1 + 1);
-  if (d2 == std::string::npos) return false;
-  uint64_t dc = 0, node = 0, seq = 0;
-  if (!num(std::string_view(text).substr(0, d1), dc) ||
-      !num(std::string_view(text).substr(d1 + 1, d2 - d1 - 1), node) ||
-      !num(std::string_view(text).substr(d2 + 1), seq) || dc > 255 || node > 65535 ||
-      seq > cdr::RecordId::kMaxSeq) {
-    return false;
-  }
-  id = cdr::RecordId::make(static_cast<uint8_t>(dc), static_cast<uint16_t>(node), seq);
-  return true;
-}
-
-// "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]" or "YYYY-MM-DDTHH:MM[:SS]Z", UTC -> ms.
-bool parse_time(const std::string& text, int64_t& ms) {
-  int y = 0;
-  unsigned mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  char sep = 0;
-  int consumed = 0;
-  const int n = std::sscanf(text.c_str(), "%4d-%2u-%2u%n%c%2u:%2u%n:%2u%n", &y, &mo, &d, &consumed, &sep,
-                            &h, &mi, &consumed, &s, &consumed);
-  if (n != 3 && n != 6 && n != 7) return false;
-  if (n >= 6 && (sep != ' ' && sep != 'T')) return false;
-  std::string_view rest = std::string_view(text).substr(static_cast<size_t>(consumed));
-  if (rest == "Z" && sep == 'T') rest = {};
-  if (!rest.empty() || h > 23 || mi > 59 || s > 59) return false;
-  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{mo}, std::chrono::day{d}};
-  if (!ymd.ok()) return false;
-  const auto t = std::chrono::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} +
-                 std::chrono::seconds{s};
-  ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  return true;
 }
 
 std::string money(int64_t micros) {
@@ -208,7 +164,7 @@ bool parse_time_option(const GlobalOptions& g, const char* flag, const std::stri
                        int& exit_code) {
   if (text.empty()) return true;
   int64_t ms = 0;
-  if (!parse_time(text, ms)) {
+  if (!cdr::parse_utc_time(text, ms)) {
     fail(g, exit_code, std::string(flag) + " " + text + ": expected YYYY-MM-DD[ HH:MM[:SS]] (UTC)", kUsage);
     return false;
   }
@@ -222,7 +178,7 @@ void print_usage(const GlobalOptions& g, const std::vector<cdr::UsageRow>& rows,
   } else if (g.json) {
     nlohmann::json all = nlohmann::json::array();
     for (const auto& r : rows) {
-      all.push_back({{"customer", r.customer}, {"calls", r.calls}, {"answered", r.answered},
+      all.push_back({{"customer", r.key}, {"calls", r.calls}, {"answered", r.answered},
                      {"billable_s", r.billable_s}, {"cost", money(r.cost_micros)}});
     }
     std::cout << all.dump(2) << "\n";
@@ -258,7 +214,7 @@ void add_cdr_show(CLI::App* cdr, const DbOptions& db, GlobalOptions& g, int& exi
   show->add_option("ID", show_id, "record id: DC-NODE-SEQ as listed, or its number")->required();
   show->callback([&db, &g, &exit_code] {
     uint64_t id = 0;
-    if (!parse_id(show_id, id)) {
+    if (!cdr::RecordId::parse(show_id, id)) {
       return fail(g, exit_code, "\"" + show_id + "\": expected DC-NODE-SEQ or a number", kUsage);
     }
     auto c = connect(g, db, exit_code);

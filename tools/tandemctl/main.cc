@@ -8,11 +8,12 @@
 #include "tools/tandemctl/dataplane_commands.h"
 #include "tools/tandemctl/db_commands.h"
 #include "tools/tandemctl/dc_status.h"
+#include "tools/tandemctl/portal_commands.h"
 #include "tools/tandemctl/rules_commands.h"
 #include "tools/tandemctl/sbc_commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"tandemctl: operate a Tandem node (live calls and counters, dataplane sessions, routing rules, call records, DB schemas)", "tandemctl"};
+  CLI::App app{"tandemctl: operate a Tandem node (live calls and counters, dataplane sessions, routing rules, call records, DB schemas, portal accounts)", "tandemctl"};
   tandem::ctl::GlobalOptions g;
   int exit_code = 0;
   app.add_option("--socket", g.socket, "dataplane control socket")->capture_default_str();
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   tandem::ctl::add_dc_commands(app, g, exit_code);
   tandem::ctl::add_call_commands(app, g, exit_code);
   tandem::ctl::add_sbc_commands(app, g, exit_code);
+  tandem::ctl::add_portal_commands(app, g, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

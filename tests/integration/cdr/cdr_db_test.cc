@@ -357,17 +357,31 @@ TEST(CdrDb, QueriesAndMonthlyReport) {
   for (const auto& r : sent) {
     if (format_utc_ms(r.start_ms).rfind("2025-11", 0) != 0) continue;
     auto& u = by_customer[r.customer];
-    u.customer = r.customer;
+    u.key = r.customer;
     ++u.calls;
     u.answered += r.disposition == Disposition::answered;
     u.billable_s += r.billable_s;
     u.cost_micros += r.cost_micros;
+    if (r.answer_ms) u.talk_ms += static_cast<uint64_t>(r.end_ms - r.answer_ms);
   }
   std::vector<UsageRow> expected_report;
   for (auto& [name, u] : by_customer) expected_report.push_back(u);
   std::vector<UsageRow> report;
   ASSERT_TRUE(usage_report(*c, 2025, 11, report, e)) << e;
   EXPECT_EQ(report, expected_report);
+  // One customer's month per direction and per day (the portal's): the same totals.
+  ASSERT_FALSE(expected_report.empty());
+  const UsageRow& first = expected_report.front();
+  for (UsageGroup by : {UsageGroup::direction, UsageGroup::day}) {
+    std::vector<UsageRow> rows;
+    ASSERT_TRUE(usage(*c, 2025, 11, by, first.key, rows, e)) << e;
+    EXPECT_EQ(usage_total(rows, first.key), first);
+    for (const auto& r : rows) {
+      EXPECT_TRUE(by == UsageGroup::direction ? (r.key == "inbound" || r.key == "outbound")
+                                              : r.key.rfind("2025-11-", 0) == 0)
+          << r.key;
+    }
+  }
   ASSERT_TRUE(usage_report(*c, 2025, 10, report, e)) << e;
   uint64_t october = 0;
   for (const auto& u : report) october += u.calls;

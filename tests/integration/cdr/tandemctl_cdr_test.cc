@@ -86,11 +86,11 @@ TEST_F(TandemctlCdr, DbInitMigrateThenTailShowQueryReport) {
   const std::string latest = std::to_string(schema().latest_version());
   CtlRun r = tandemctl("db " + db_opts + " init");
   ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(r.out, "Rules DB ctl_rules: schema version 0 -> 1\nCDR DB ctl_cdr: schema version 0 -> " +
+  EXPECT_EQ(r.out, "Rules DB ctl_rules: schema version 0 -> 2\nCDR DB ctl_cdr: schema version 0 -> " +
                        latest + "\n");
   r = tandemctl("db " + db_opts + " migrate");
   ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(r.out, "Rules DB ctl_rules: schema version 1 -> 1\nCDR DB ctl_cdr: schema version " + latest +
+  EXPECT_EQ(r.out, "Rules DB ctl_rules: schema version 2 -> 2\nCDR DB ctl_cdr: schema version " + latest +
                        " -> " + latest + "\n");
 
   {

@@ -68,21 +68,31 @@ class MariaDb:
     """A plain mariadbd on a Unix socket in a temporary dir (no TCP): the
     Rules DB and the CDR DB of the lab."""
 
-    def __init__(self):
+    def __init__(self, extra=()):
         self.dir = temp_dir("tandem-sip-db-")
         self.socket = os.path.join(self.dir, "sock")
         self.proc = None
+        self.extra = list(extra)   # mariadbd flags after ours (later ones win: a benchmark's larger buffer pool)
+
+    def _args(self):
+        return ["--no-defaults", f"--datadir={self.dir}/data"] + (["--user=root"] if os.geteuid() == 0 else [])
 
     def start(self):
-        args = ["--no-defaults", f"--datadir={self.dir}/data"]
-        user = ["--user=root"] if os.geteuid() == 0 else []
-        run([find_program("mariadb-install-db")] + args + ["--auth-root-authentication-method=normal",
-                                                            "--skip-test-db"] + user, timeout=120)
-        with open(os.path.join(self.dir, "mariadbd.out"), "w") as out:
-            self.proc = spawn([find_program("mariadbd")] + args + [
+        run([find_program("mariadb-install-db")] + self._args() + ["--auth-root-authentication-method=normal",
+                                                                    "--skip-test-db"], timeout=120)
+        return self.run()
+
+    def stop(self):
+        """Shuts mariadbd down (run() starts it again on the same data)."""
+        stop_process(self.proc, timeout=30)
+
+    def run(self):
+        """mariadbd on the data dir, once it answers."""
+        with open(os.path.join(self.dir, "mariadbd.out"), "a") as out:
+            self.proc = spawn([find_program("mariadbd")] + self._args() + [
                 f"--socket={self.socket}", "--skip-networking", f"--pid-file={self.dir}/pid",
                 f"--log-error={self.dir}/error.log", "--innodb-buffer-pool-size=64M", "--skip-name-resolve",
-                "--innodb-flush-log-at-trx-commit=2"] + user,
+                "--innodb-flush-log-at-trx-commit=2"] + self.extra,
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_for(lambda: self.proc.poll() is not None or self.sql("SELECT 1", check=False) == [["1"]], 60,
                  interval=0.1, what="MariaDB to answer")
@@ -90,11 +100,11 @@ class MariaDb:
             raise RuntimeError("mariadbd exited: " + open(os.path.join(self.dir, "error.log")).read()[-2000:])
         return self
 
-    def sql(self, query, db=None, check=True):
+    def sql(self, query, db=None, check=True, timeout=30):
         cmd = [find_program("mariadb"), "--no-defaults", f"--socket={self.socket}", "-uroot", "-N", "-B", "-e", query]
         if db:
             cmd.append(db)
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if r.returncode != 0:
             if check:
                 raise RuntimeError(f"SQL failed: {query}: {r.stderr.strip()}")
