@@ -8,6 +8,7 @@
 #include "control/dataplane_client.h"
 #include "dataplane_protocol/address.h"
 #include "dataplane_protocol/latch_mode.h"
+#include "dataplane_protocol/session_id.h"
 #include "tools/tandemctl/session_json.h"
 
 namespace tandem::ctl {
@@ -139,10 +140,24 @@ void add_sessions(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   });
 }
 
+constexpr const char* kSessionIdHelp = "session id: SLOT:GENERATION as tandemctl prints it, or the number";
+
+// "SLOT:GEN" (or the raw number) into the raw id the protocol carries.
+CLI::Validator session_id_arg() {
+  return CLI::Validator(
+      [](std::string& text) {
+        uint64_t id = 0;
+        if (!proto::parse_session_id(text, id)) return std::string("not a session id (SLOT:GENERATION or a number): ") + text;
+        text = std::to_string(id);
+        return std::string();
+      },
+      "SLOT:GEN");
+}
+
 void add_show(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   auto* show = dp->add_subcommand("show", "one session: addresses, counters, RTP statistics");
   static uint64_t show_id = 0;
-  show->add_option("ID", show_id, "session id")->required();
+  show->add_option("ID", show_id, kSessionIdHelp)->transform(session_id_arg())->required();
   show->callback([&g, &exit_code] {
     auto c = connect(g, exit_code);
     if (!c) return;
@@ -154,7 +169,7 @@ void add_show(CLI::App* dp, GlobalOptions& g, int& exit_code) {
 void add_delete(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   auto* del = dp->add_subcommand("delete", "delete a session and print its final counters");
   static uint64_t delete_id = 0;
-  del->add_option("ID", delete_id, "session id")->required();
+  del->add_option("ID", delete_id, kSessionIdHelp)->transform(session_id_arg())->required();
   del->callback([&g, &exit_code] {
     auto c = connect(g, exit_code);
     if (!c) return;
@@ -183,7 +198,7 @@ void add_update(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   static uint64_t update_id = 0;
   static std::string update_leg = "a";
   static LegOptions u;
-  update->add_option("ID", update_id, "session id")->required();
+  update->add_option("ID", update_id, kSessionIdHelp)->transform(session_id_arg())->required();
   update->add_option("--leg", update_leg, "a or b")->check(CLI::IsMember({"a", "b"}));
   update->add_option("--remote", u.remote, "remote IP:PORT[/RTCP]")->required();
   update->add_flag("--no-learn", u.no_learn, "do not latch onto the first source");

@@ -5,6 +5,7 @@
 #include "dataplane_protocol/address.h"
 #include "dataplane_protocol/drop_reasons.h"
 #include "dataplane_protocol/latch_mode.h"
+#include "dataplane_protocol/session_id.h"
 
 namespace tandem::ctl {
 
@@ -58,7 +59,7 @@ std::string loss_text(const proto::LegInfo& l) {
 }  // namespace
 
 json to_json(const proto::SessionInfo& s) {
-  return {{"id", s.session_id}, {"age_s", s.age_s}, {"legs", {leg_json(s.legs[0]), leg_json(s.legs[1])}}};
+  return {{"id", s.session_id}, {"id_text", proto::session_id_text(s.session_id)}, {"age_s", s.age_s}, {"legs", {leg_json(s.legs[0]), leg_json(s.legs[1])}}};
 }
 
 json to_json(const proto::HealthReply& h) {
@@ -100,13 +101,15 @@ json to_json(const proto::HealthReply& h) {
 std::string session_line(const proto::SessionInfo& s) {
   const auto& a = s.legs[0];
   const auto& b = s.legs[1];
-  return fmt::format("{:<20} {:>6}s  {:>21} <- {:<21} {:>9} pkts  |  {:>21} <- {:<21} {:>9} pkts", s.session_id,
+  return fmt::format("{:<14} {:>6}s  {:>21} <- {:<21} {:>9} pkts  |  {:>21} <- {:<21} {:>9} pkts",
+                     proto::session_id_text(s.session_id),
                      s.age_s, address(a.local_ip, a.local_port), address(a.remote_ip, a.remote_port), a.packets,
                      address(b.local_ip, b.local_port), address(b.remote_ip, b.remote_port), b.packets);
 }
 
 std::string session_detail(const proto::SessionInfo& s) {
-  std::string out = fmt::format("session {}  age {} s\n", s.session_id, s.age_s);
+  std::string out = fmt::format("session {} (id {})  age {} s\n", proto::session_id_text(s.session_id),
+                                s.session_id, s.age_s);
   for (int i = 0; i < 2; ++i) {
     const auto& l = s.legs[i];
     out += fmt::format(

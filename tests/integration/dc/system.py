@@ -77,6 +77,24 @@ def _ulaw(sample):
     return ~(sign | (exponent << 4) | mantissa) & 0xFF
 
 
+def provider_scenario(workdir):
+    """scenarios/provider.xml with its audio (a tone, PCMU) written into workdir: the path as
+    lab.Sipp takes a scenario. Calls from +4940555N with a running RTP stream (0 lost, jitter
+    near 0 in the CDRs, unlike a replayed capture)."""
+    audio = pcmu_second(os.path.join(workdir, "tone.pcmu"))
+    with open(os.path.join(HERE, "scenarios", "provider.xml")) as f:
+        text = f.read().replace("@AUDIO@", audio)
+    path = os.path.join(workdir, "provider")
+    with open(path + ".xml", "w") as f:
+        f.write(text)
+    return path
+
+
+def provider_keys(sbc, alt):
+    """provider.xml's keys: send to sbc, on 503 or no answer once more to alt (IPv4 addresses, port 5060)."""
+    return {"sbc": f"{sbc}:5060", "alt": f"{alt}:5060", "alt_host": alt, "alt_port": 5060}
+
+
 class RootOf:
     """A DB node as lab.load_rules wants its DB: a root socket and SQL in a database."""
 
@@ -186,12 +204,7 @@ class System:
         run(in_ns(self.internet, ["ip", "link", "set", "br0", "up"]))
         run(in_ns(self.internet, ["ip", "addr", "add", f"{PROVIDER_IP}/24", "dev", "br0"]))
         self.workdir = temp_dir("tandem-lab-")
-        self.audio = pcmu_second(os.path.join(self.workdir, "tone.pcmu"))
-        with open(os.path.join(HERE, "scenarios", "provider.xml")) as f:
-            text = f.read().replace("@AUDIO@", self.audio)
-        self.scenario = os.path.join(self.workdir, "provider")
-        with open(self.scenario + ".xml", "w") as f:
-            f.write(text)
+        self.scenario = provider_scenario(self.workdir)
         self.dcs = [Dc(self, 1), Dc(self, 2)]
         self.link = None
         self.lock = threading.Lock()
@@ -305,7 +318,7 @@ class System:
             me, other = sbc_ip(n), sbc_ip(3 - n)
             out.append(lab.Sipp(self, self.internet, self.scenario, PROVIDER_IP, PROVIDER_PORTS[n],
                                 remote=f"{me}:5060", service=lab.DID_VM, calls=calls,
-                                keys={"sbc": f"{me}:5060", "alt": f"{other}:5060", "alt_host": other, "alt_port": 5060},
+                                keys=provider_keys(me, other),
                                 timeout=seconds + hold_ms / 1000 + 60,
                                 extra=["-r", str(rate / 2), "-d", str(hold_ms), "-rtp_threadtasks", "50"],
                                 media_port=30000 + 1000 * n))

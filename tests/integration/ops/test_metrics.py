@@ -113,6 +113,10 @@ class Metrics(lab.CallTest):
             "tandem_cdr_db_up": 1,
             'tandem_rules_loaded{job="tandem-control"}': 1,
             'tandem_rules_from_saved{job="tandem-control"}': 0,
+            # The ended calls' histograms: every answered call's setup, both legs' media.
+            "tandem_control_call_setup_seconds_count": 3,
+            'tandem_control_call_rtp_loss_ratio_count{leg="caller"}': 3,
+            'tandem_control_call_rtp_jitter_max_seconds_count{leg="callee"}': 3,
         }
         got = {}
 
