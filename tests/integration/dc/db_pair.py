@@ -172,7 +172,8 @@ vrrp_instance db {{
     interface {self.iface}
     virtual_router_id {self.pair.vrid}
     priority {100 - 10 * self.pair.nodes.index(self)}
-    advert_int 1
+    version 3
+    advert_int 0.5
     unicast_src_ip {self.ip}
     unicast_peer {{
         {self.peer.ip}
