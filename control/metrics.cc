@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "control/sip/settings.h"
+#include "db/connection.h"
 
 namespace tandem::control {
 
@@ -22,6 +23,15 @@ void add_rules(Exposition& e, const rules::ReloaderStats& s) {
   e.counter("tandem_rules_saves_total", "loads written to the saved-rules file", static_cast<double>(s.saves));
   e.counter("tandem_rules_failed_saves_total", "loads that could not be written to the saved-rules file",
             static_cast<double>(s.failed_saves));
+}
+
+void add_db_connects(Exposition& e) {
+  const auto counts = db::connect_counts();
+  e.family("tandem_db_connects_total", "counter",
+           "DB connections opened, per database (climbing while the DB is up: reconnects)");
+  for (const auto& c : counts) e.sample(static_cast<double>(c.connects), {{"database", c.database}});
+  e.family("tandem_db_connect_failures_total", "counter", "DB connection attempts that no address answered, per database");
+  for (const auto& c : counts) e.sample(static_cast<double>(c.failures), {{"database", c.database}});
 }
 
 void add_sip_stack(Exposition& e, nta_agent_t* agent) {

@@ -31,6 +31,8 @@ void add_counters(Exposition& e, std::string_view prefix, const std::array<Count
 // The rules' version, where they came from, the reloader's failures and saves.
 void add_rules(Exposition& e, const rules::ReloaderStats& s);
 // sofia-sip's own counts (control/sip/settings.h: stack_stats) as tandem_sip_*_total.
+// Every DB connection this process opened or failed to, per database (db::connect_counts()).
+void add_db_connects(Exposition& e);
 void add_sip_stack(Exposition& e, nta_agent_t* agent);
 
 class MetricsServer {

@@ -1,11 +1,22 @@
 #include "dataplane/metrics.h"
 
+#include <rte_ethdev.h>
+
 #include "dataplane_protocol/drop_reasons.h"
 #include "metrics/exposition.h"
 
 namespace tandem::dp {
 
-std::string dataplane_metrics(const proto::HealthReply& h, const Config& config) {
+PortsBytes read_port_bytes(const Config& config) {
+  PortsBytes out{};
+  for (size_t i = 0; i < config.ports.size() && i < out.size(); ++i) {
+    rte_eth_stats s{};
+    if (rte_eth_stats_get(config.ports[i].port_id, &s) == 0) out[i] = {s.ibytes, s.obytes};
+  }
+  return out;
+}
+
+std::string dataplane_metrics(const proto::HealthReply& h, const PortsBytes& bytes, const Config& config) {
   metrics::Exposition e;
   auto n = [](uint64_t v) { return static_cast<double>(v); };
   e.gauge("tandem_dp_uptime_seconds", "seconds since the dataplane started", n(h.uptime_s));
@@ -50,6 +61,10 @@ std::string dataplane_metrics(const proto::HealthReply& h, const Config& config)
            [](const proto::PortHealth& p) { return p.rx_packets; });
   per_port("tandem_dp_port_tx_packets_total", "counter", "packets the NIC sent",
            [](const proto::PortHealth& p) { return p.tx_packets; });
+  per_port("tandem_dp_port_rx_bytes_total", "counter", "bytes the NIC received",
+           [&](const proto::PortHealth& p) { return bytes[&p - h.port].rx; });
+  per_port("tandem_dp_port_tx_bytes_total", "counter", "bytes the NIC sent",
+           [&](const proto::PortHealth& p) { return bytes[&p - h.port].tx; });
   per_port("tandem_dp_port_rx_missed_total", "counter", "packets the NIC dropped: no room in the RX ring",
            [](const proto::PortHealth& p) { return p.rx_missed; });
   per_port("tandem_dp_port_rx_errors_total", "counter", "erroneous packets received",

@@ -1,10 +1,12 @@
 // tandem-dataplane's Prometheus exposition (metrics/exposition.h): what the
 // health reply says (sessions, mbufs, per worker its packets and polls, per
-// port its NIC counters and link, drops by reason), built by housekeeping on
+// port its NIC counters, bytes and link, drops by reason), built by housekeeping on
 // the main lcore once a second from the workers' counters as it reads them
 // for tandemctl, and served off the worker lcores.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 
 #include "dataplane/config.h"
@@ -12,6 +14,13 @@
 
 namespace tandem::dp {
 
-std::string dataplane_metrics(const proto::HealthReply& h, const Config& config);
+// The NIC's byte counters per port (the health reply carries packets only).
+struct PortBytes {
+  uint64_t rx = 0, tx = 0;
+};
+using PortsBytes = std::array<PortBytes, proto::kMaxPorts>;
+PortsBytes read_port_bytes(const Config& config);
+
+std::string dataplane_metrics(const proto::HealthReply& h, const PortsBytes& bytes, const Config& config);
 
 }  // namespace tandem::dp

@@ -6,7 +6,9 @@
 #include <cppconn/statement.h>
 #include <mysql_driver.h>
 
+#include <algorithm>
 #include <charconv>
+#include <mutex>
 
 namespace tandem::db {
 
@@ -90,6 +92,20 @@ bool parse_address(const std::string& text, Address& out, std::string& error) {
   return true;
 }
 
+namespace {
+
+std::mutex counts_mu;
+std::vector<ConnectCounts> counts;
+
+void count_connect(const std::string& database, bool ok) {
+  std::lock_guard lock(counts_mu);
+  auto it = std::find_if(counts.begin(), counts.end(), [&](const ConnectCounts& c) { return c.database == database; });
+  if (it == counts.end()) it = counts.insert(counts.end(), ConnectCounts{database, 0, 0});
+  ++(ok ? it->connects : it->failures);
+}
+
+}  // namespace
+
 std::unique_ptr<sql::Connection> connect(const Config& config, bool use_database, std::string& error) {
   if (config.addresses.empty()) {
     error = "no DB address";
@@ -125,13 +141,20 @@ std::unique_ptr<sql::Connection> connect(const Config& config, bool use_database
       execute(*c,
               "SET sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
               "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
+      count_connect(config.database, true);
       return c;
     } catch (const sql::SQLException& ex) {
       errors += (errors.empty() ? "" : "; ") + text + ": " + error_text(ex);
     }
   }
   error = errors;
+  count_connect(config.database, false);
   return nullptr;
+}
+
+std::vector<ConnectCounts> connect_counts() {
+  std::lock_guard lock(counts_mu);
+  return counts;
 }
 
 }  // namespace tandem::db

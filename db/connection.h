@@ -44,6 +44,15 @@ std::unique_ptr<sql::Connection> connect(const Config& config, bool use_database
 
 std::string error_text(const sql::SQLException& e);
 
+// Every connect() of this process so far, per database (a few: the Rules DB, the CDR DB), for
+// its metrics: a count that climbs while the DB is up means reconnects, failures an outage.
+struct ConnectCounts {
+  std::string database;
+  uint64_t connects = 0;   // connections opened
+  uint64_t failures = 0;   // connect() calls that found no address answering
+};
+std::vector<ConnectCounts> connect_counts();
+
 // Whether `e` says that the connection itself is gone (the server restarted or
 // shut down, closed it after wait_timeout or a KILL, the network broke:
 // "server has gone away", "lost connection"...), so that a new connection may

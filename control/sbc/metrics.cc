@@ -40,6 +40,7 @@ std::string sbc_metrics(Sbc& sbc) {
   per_server("tandem_sbc_server_failovers_total", "counter", "calls the server failed that went on to another",
              [](const ServerStatus& s) { return s.failovers; });
   if (sbc.rules()) add_rules(e, sbc.rules()->stats());
+  add_db_connects(e);
   return e.text();
 }
 

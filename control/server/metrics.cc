@@ -14,6 +14,7 @@ std::string server_metrics(CallServer& server, const rules::Reloader& rules, con
           static_cast<double>(server.capacity()));
   e.gauge("tandem_control_draining", "1 while draining (no new calls; tandemctl drain)", server.draining() ? 1 : 0);
   add_rules(e, rules.stats());
+  add_db_connects(e);
   server.histograms().add_to(e);
 
   const cdr::WriterStats w = cdrs.stats();

@@ -117,6 +117,9 @@ class Metrics(lab.CallTest):
             "tandem_control_call_setup_seconds_count": 3,
             'tandem_control_call_rtp_loss_ratio_count{leg="caller"}': 3,
             'tandem_control_call_rtp_jitter_max_seconds_count{leg="callee"}': 3,
+            # The call server's Rules DB and CDR DB connections.
+            'tandem_db_connects_total{job="tandem-control",database="tandem_rules"}': 1,
+            'tandem_db_connects_total{job="tandem-control",database="tandem_cdr"}': 1,
         }
         got = {}
 
@@ -150,6 +153,8 @@ class Metrics(lab.CallTest):
         wait_for(counted, 10, interval=0.5, what="the call's session and media in the dataplane's metrics")
         text = scrape(DATAPLANE_METRICS)
         self.assertEqual(value(text, 'tandem_dp_port_link_up{port="0",role="public"}'), 1)
+        for direction in ("rx", "tx"):  # a second of G.711 each way: 50 packets of over 200 bytes
+            self.assertGreater(value(text, f'tandem_dp_port_{direction}_bytes_total{{port="1",role="private"}}'), 10000)
         self.assertIsNotNone(value(text, 'tandem_dp_drops_total{reason="no_session"}'))
         self.assertGreater(value(text, "tandem_dp_sessions_max"), 0)
 
