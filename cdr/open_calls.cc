@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <memory>
 
@@ -27,16 +28,6 @@ int64_t mtime_ms(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return 0;
   return int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1'000'000;
-}
-
-bool read_all(const std::string& path, std::string& out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return n == 0;
 }
 
 // The file's two entries (spool framing: a torn or damaged file is refused): the record, the tariff.
@@ -89,8 +80,9 @@ bool OpenCalls::add(const Record& answered, const Tariff& tariff, std::string& e
     error = spool_io::errno_text("open call " + path, errno);
     return false;
   }
-  const bool ok = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
-  if (!ok) error = spool_io::errno_text("open call " + path, errno);
+  int err = 0;
+  const bool ok = spool_io::write_all(fd, bytes.data(), bytes.size(), err);
+  if (!ok) error = spool_io::errno_text("open call " + path, err);
   ::close(fd);
   if (!ok) ::unlink(path.c_str());
   return ok;
@@ -123,9 +115,10 @@ std::vector<Record> OpenCalls::left_over(std::vector<std::string>& warnings) {
     std::string bytes, error;
     Record r;
     Tariff t;
-    if (!read_all(path, bytes) || !parse(bytes, r, t, error)) {
-      warnings.push_back("open call " + path + " unreadable (" + (error.empty() ? "read failed" : error) +
-                         "): its call is not billed");
+    int err = 0;
+    if (!spool_io::read_file(path, bytes, err)) error = std::strerror(err);
+    if (!error.empty() || !parse(bytes, r, t, error)) {
+      warnings.push_back("open call " + path + " unreadable (" + error + "): its call is not billed");
       ::unlink(path.c_str());
       continue;
     }
