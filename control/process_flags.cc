@@ -1,8 +1,9 @@
 #include "control/process_flags.h"
 
 #include <CLI/CLI.hpp>
+#include <cppconn/connection.h>
 
-#include "control/config_check.h"
+#include "config_check/config_check.h"
 #include "control/metrics.h"
 
 namespace tandem::control {
@@ -30,6 +31,16 @@ void check_process_flags(const ProcessFlags& f, ConfigCheck& check) {
   uint16_t port = 0;
   if (!f.metrics_listen.empty() && metrics::parse_listen(f.metrics_listen, address, port))
     check.bindable("metrics", address, port, false);
+}
+
+void check_db(ConfigCheck& check, const std::string& what, const db::Config& config, bool connect) {
+  std::string addresses;
+  for (const auto& a : config.addresses) addresses += (addresses.empty() ? "" : ",") + a;
+  const std::string where = what + " " + addresses + " (" + config.database + ")";
+  if (!connect) return check.ok(where + ": addresses well-formed (--check-db to connect)");
+  std::string why;
+  if (db::connect(config, true, why)) return check.ok(where + ": answers");
+  check.error(where + ": " + why);
 }
 
 }  // namespace tandem::control

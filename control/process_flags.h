@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "db/connection.h"
+
 namespace CLI {
 class App;
 }
@@ -17,13 +19,22 @@ struct ProcessFlags {
   std::string dc = "dc1";
   std::string node;
   std::string metrics_listen;   // ADDR:PORT of /metrics (Prometheus); empty: none
-  bool check_config = false;    // check what can be checked, print it, exit (control/config_check.h)
+  bool check_config = false;    // check what can be checked, print it, exit (config_check/config_check.h)
   bool check_db = false;        // and connect to the DBs
 };
 
+}  // namespace tandem::control
+
+namespace tandem {
 class ConfigCheck;
+}
+
+namespace tandem::control {
+
 // The checks of these flags (the operator socket's directory, the metrics address).
 void check_process_flags(const ProcessFlags& f, ConfigCheck& check);
+// With `connect` (--check-db), a connection to the DB; else a line that it was not tried.
+void check_db(ConfigCheck& check, const std::string& what, const db::Config& config, bool connect);
 
 // --control-socket, --log-level, --dc, --node, --metrics-listen; `what`: "server" or "SBC", for the help.
 void add_process_flags(CLI::App& app, ProcessFlags& f, const std::string& what);

@@ -108,6 +108,10 @@ FlagsResult parse_flags(int argc, char** argv) {
       ->check(metrics::listen_problem);
   app.add_option("--exception-path", exception, "tap: non-media traffic goes to the kernel; none: dropped")
       ->check(CLI::IsMember({"tap", "none"}));
+  app.set_config("--config", "", "file with these flags (TOML or INI: name = value, lists as [..])");
+  app.add_flag("--check-config", c.check_config,
+               "check these flags and EAL's (lcores, hugepages, devices), the addresses and directories, "
+               "print each check, exit 0 (fine) or 2");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 

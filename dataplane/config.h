@@ -36,6 +36,7 @@ struct Config {
   std::string metrics_listen;    // IPV4:PORT of /metrics (Prometheus); empty: none
   bool exception_path = true;
   std::string log_level = "info";
+  bool check_config = false;     // check what can be checked before EAL starts, print it, exit
 };
 
 struct FlagsResult {

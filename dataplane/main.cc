@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dataplane/af_packet.h"
+#include "dataplane/check_config.h"
 #include "dataplane/config.h"
 #include "dataplane/control_handlers.h"
 #include "dataplane/control_server.h"
@@ -125,6 +126,7 @@ std::optional<int> initialise(int argc, char** argv, Runtime& rt) {
   // net_af_packet's kernel hands it reassembled datagrams: its ring slots must
   // hold them (af_packet.h).
   std::vector<std::string> eal_strings(eal_args.begin(), eal_args.end());
+  if (rt.config.check_config) return check_dataplane_config(rt.config, {eal_strings.begin() + 1, eal_strings.end()});
   for (const std::string& vdev : add_af_packet_ring_defaults(eal_strings)) {
     spdlog::info("--vdev {}: ring geometry added, so that reassembled datagrams fit its slots", vdev);
   }

@@ -5,9 +5,9 @@
 #include <cppconn/exception.h>
 #include <cppconn/resultset.h>
 
-#include <fstream>
 #include <iostream>
 
+#include "config_check/config_check.h"
 #include "metrics/exposition.h"
 #include "portal/db_user.h"
 
@@ -19,8 +19,6 @@ int fail(const std::string& what) {
   std::cerr << "tandem-portal: " << what << "\n";
   return 2;
 }
-
-bool readable(const std::string& path) { return std::ifstream(path).good(); }
 
 // Whether the portal's DB user can read `table` on `config`'s server.
 bool can_read(const db::Config& config, const std::string& table, std::string& error) {
@@ -88,30 +86,35 @@ int parse_portal_flags(int argc, char** argv, PortalConfig& c) {
 }
 
 int check_portal_config(const PortalConfig& c) {
-  bool ok = true;
-  auto line = [&ok](bool good, const std::string& what, const std::string& why = "") {
-    std::cout << (good ? "ok     " : "error  ") << what << (why.empty() ? "" : ": " + why) << "\n";
-    ok &= good;
-  };
-  line(true, "flags and --config parsed");
+  ConfigCheck check;
+  check.ok("flags and --config parsed");
+  std::string address;
+  uint16_t port = 0;
+  if (metrics::parse_listen(c.listen, address, port)) check.bindable("listen", address, port, false);
+  if (!c.metrics_listen.empty() && metrics::parse_listen(c.metrics_listen, address, port))
+    check.bindable("metrics", address, port, false);
   if (c.tls()) {
-    line(readable(c.tls_cert), "--tls-cert " + c.tls_cert, readable(c.tls_cert) ? "" : "cannot read it");
-    line(readable(c.tls_key), "--tls-key " + c.tls_key, readable(c.tls_key) ? "" : "cannot read it");
+    check.readable("--tls-cert", c.tls_cert);
+    check.readable("--tls-key", c.tls_key);
   }
   if (!c.check_db) {
-    line(true, "Rules DB and CDR DB: addresses well-formed (--check-db to read them)");
-    return ok ? 0 : 2;
+    check.ok("Rules DB and CDR DB: addresses well-formed (--check-db to read them)");
+    return check.exit_code();
   }
   std::string error;
   for (const auto& t : rules_db_tables(c.rules_db.database)) {
-    const bool good = can_read(c.rules_db, t, error);
-    line(good, "Rules DB: " + t, good ? "" : error);
+    if (can_read(c.rules_db, t, error))
+      check.ok("Rules DB: " + t);
+    else
+      check.error("Rules DB: " + t + ": " + error);
   }
   for (const auto& t : cdr_db_tables(c.cdr_db.database)) {
-    const bool good = can_read(c.cdr_db, t, error);
-    line(good, "CDR DB: " + t, good ? "" : error);
+    if (can_read(c.cdr_db, t, error))
+      check.ok("CDR DB: " + t);
+    else
+      check.error("CDR DB: " + t + ": " + error);
   }
-  return ok ? 0 : 2;
+  return check.exit_code();
 }
 
 }  // namespace tandem::portal

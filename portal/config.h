@@ -40,9 +40,9 @@ struct PortalConfig {
 // Parses argv into `c`: -1 to go on; otherwise the exit code (0 after
 // --help, 2 after a bad flag, said on stderr).
 int parse_portal_flags(int argc, char** argv, PortalConfig& c);
-// --check-config: one line per check (flags and --config, TLS files, with
-// --check-db what the portal reads in both DBs), as control/config_check.h
-// prints them (a folder portal/ may not include); 0, or 2 when any failed.
+// --check-config: one line per check (config_check/config_check.h): flags and
+// --config, the addresses it serves on, the TLS files, with --check-db what
+// the portal reads in both DBs; 0, or 2 when any failed.
 int check_portal_config(const PortalConfig& c);
 
 }  // namespace tandem::portal

@@ -1,7 +1,8 @@
-// tandem-sbc --check-config (control/config_check.h).
+// tandem-sbc --check-config (config_check/config_check.h).
 #include <string>
 
-#include "control/config_check.h"
+#include "config_check/config_check.h"
+#include "control/process_flags.h"
 #include "control/sbc/config.h"
 
 namespace tandem::control::sbc {
@@ -19,7 +20,7 @@ int check_sbc_config(const SbcConfig& c) {
     check.warning("--rules-saved is empty: a start without the Rules DB would refuse every provider");
   else
     check.parent_directory("saved rules", c.rules_saved, true);
-  check.db("Rules DB", c.rules_db, c.check_db);
+  check_db(check, "Rules DB", c.rules_db, c.check_db);
   return check.exit_code();
 }
 

@@ -39,7 +39,7 @@ struct SbcConfig : ProcessFlags {
 // exit code: 0 after --help, 2 after a bad flag (the error is printed).
 int parse_sbc_flags(int argc, char** argv, SbcConfig& config);
 
-// --check-config: prints each check (control/config_check.h); the exit code.
+// --check-config: prints each check (config_check/config_check.h); the exit code.
 int check_sbc_config(const SbcConfig& config);
 
 }  // namespace tandem::control::sbc

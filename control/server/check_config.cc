@@ -1,7 +1,8 @@
-// tandem-control --check-config (control/config_check.h).
+// tandem-control --check-config (config_check/config_check.h).
 #include <filesystem>
 
-#include "control/config_check.h"
+#include "config_check/config_check.h"
+#include "control/process_flags.h"
 #include "control/server/config.h"
 
 namespace tandem::control {
@@ -21,8 +22,8 @@ int check_server_config(const ServerConfig& c) {
     check.warning("--rules-saved is empty: a start without the Rules DB would refuse every call");
   else
     check.parent_directory("saved rules", c.rules_saved, true);
-  check.db("Rules DB", c.rules_db, c.check_db);
-  check.db("CDR DB", c.cdr.db, c.check_db);
+  check_db(check, "Rules DB", c.rules_db, c.check_db);
+  check_db(check, "CDR DB", c.cdr.db, c.check_db);
   return check.exit_code();
 }
 

@@ -48,7 +48,7 @@ struct ServerConfig : ProcessFlags {
 // exit code: 0 after --help, 2 after a bad flag (the error is printed).
 int parse_server_flags(int argc, char** argv, ServerConfig& config);
 
-// --check-config: prints each check (control/config_check.h); the exit code.
+// --check-config: prints each check (config_check/config_check.h); the exit code.
 int check_server_config(const ServerConfig& config);
 
 }  // namespace tandem::control

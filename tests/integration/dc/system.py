@@ -267,6 +267,11 @@ class System:
                                      f"errors: {r['Last_IO_Error']} | {r['Last_SQL_Error']}")
         return "\n".join(lines)
 
+    def calls_up(self):
+        """Active calls per running call server."""
+        return {n.name: n.active_calls() for n in self.nodes()
+                if n.control.proc and n.control.proc.poll() is None}
+
     def wait_cdrs_written(self, timeout=60):
         """Until every running call server has written what it queued and spooled."""
         def written(node):
@@ -329,6 +334,12 @@ class System:
     def compare_cdrs(self, expected_call_ids, timeout=120):
         """Waits for the CDRs to be written and replicated, then the per-fault figures:
         expected / found in DC1 / found in DC2 / doubled, and whether both DCs hold the same rows."""
+        # A call whose BYE a fault lost ends on its media timeout (--idle-timeout 30 s): its CDR
+        # comes only then, so the comparison waits for every call to end, and says which did not.
+        try:
+            wait_for(lambda: sum(self.calls_up().values()) == 0, timeout, interval=0.2, what="every call ended")
+        except AssertionError:
+            log(f"calls still up: {self.calls_up()}")
         self.wait_cdrs_written(timeout)
         self.wait_replicated(timeout)
         rows = [dc.cdr_rows() for dc in self.dcs]
@@ -344,6 +355,8 @@ class System:
             "doubled": sum(max(0, k - 1) for a in answered for k in a.values()),
             "identical": sorted(rows[0]) == sorted(rows[1]),
             "rows_dc1": len(rows[0]), "rows_dc2": len(rows[1]),
+            "refused": sum(n.control.request("cdr-stats")["refused"] for n in self.nodes()
+                           if n.control.proc and n.control.proc.poll() is None),
         }
 
 

@@ -51,6 +51,7 @@ class Faults(unittest.TestCase):
         self.assertEqual((cdrs["found_dc1"], cdrs["found_dc2"], cdrs["doubled"]),
                          (cdrs["expected"], cdrs["expected"], 0), f"CDRs of {name}: {cdrs}")
         self.assertTrue(cdrs["identical"], f"both DCs hold the same CDRs after {name}: {cdrs}")
+        self.assertEqual(cdrs["refused"], 0, f"CDRs the DB refused (kept in the spool's refused/): {cdrs}")
         self.assertGreater(figures["answered"], 0, figures)
         self.assertLessEqual(figures["failed"], max_failed, f"calls failed by {name}: {figures}")
 

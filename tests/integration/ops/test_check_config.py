@@ -1,4 +1,4 @@
-"""--check-config on tandem-control and tandem-sbc: each check on a line of its
+"""--check-config on tandem-control, tandem-sbc and tandem-dataplane: each check on a line of its
 own, exit 0 when none is an error, 2 otherwise; with --check-db a real
 MariaDB answers (and a wrong address does not). Nothing is served: no port
 stays bound, no file is written."""
@@ -80,6 +80,31 @@ class CheckConfig(unittest.TestCase):
                         "nonsense")
         self.assertEqual(rc, 2, out)
         self.assertIn("--metrics-listen", out)
+
+    def test_the_dataplane(self):
+        """Checked before EAL starts: lcores, memory, each device, the ports against the devices."""
+        def dataplane(eal, *ours):
+            r = subprocess.run([lab.harness.DATAPLANE, *eal, "--", "--check-config", "--port", "0:198.18.0.1/24",
+                                "--control-socket", os.path.join(WORK, "dp", "dataplane.sock"), *ours],
+                               capture_output=True, text=True, timeout=30)
+            return r.returncode, r.stdout + r.stderr
+        rc, out = dataplane(["-l", "0-1", "--no-huge", "--vdev", "net_null0"], "--metrics-listen", "127.0.0.1:9197")
+        self.assertEqual(rc, 0, out)
+        for line in ("ok       lcores -l 0-1: the main one and 1 worker(s)", "ok       --vdev net_null0",
+                     "ok       --port 0 198.18.0.1/24", "ok       metrics 127.0.0.1:9197 (TCP)",
+                     f"ok       control socket {WORK}/dp/dataplane.sock: its directory {WORK}/dp (made at the start)"):
+            self.assertIn(line, out)
+        self.assertFalse(os.path.exists(os.path.join(WORK, "dp")), "a check makes nothing")
+        rc, out = dataplane(["-l", "0-63", "--no-huge", "--vdev", "net_af_packet0,iface=tandem-nosuch"],
+                            "--port", "1:198.18.1.1/24,gw=198.18.9.1")
+        self.assertEqual(rc, 2, out)
+        self.assertRegex(out, r"error    -l 0-63: CPU \d+ is not one this process may run on")
+        self.assertIn("error    --vdev net_af_packet0,iface=tandem-nosuch: no interface tandem-nosuch", out)
+        self.assertIn("error    --port 1 198.18.1.1/24: EAL gets 1 device(s), so no port 1", out)
+        self.assertIn("error    --port 1 198.18.1.1/24: gw 198.18.9.1 is outside the subnet", out)
+        rc, out = dataplane(["--no-huge"], "--burst", "0")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--burst", out)
 
 
 class socket_bound:

@@ -345,14 +345,14 @@ class D_Deployment(unittest.TestCase):
         self.assertIn("--check-db to read them", r.stdout)
         r = pl.run(PORTAL.args + ["--check-config", "--check-db"], check=False)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("ok     CDR DB: tandem_cdr.cdr", r.stdout)
+        self.assertIn("ok       CDR DB: tandem_cdr.cdr", r.stdout)
         bad = os.path.join(WORK, "wrong-password")
         with open(bad, "w") as f:
             f.write("wrong\n")
         args = [a if a != DB.password_file else bad for a in PORTAL.args]
         r = pl.run(args + ["--check-config", "--check-db"], check=False)
         self.assertEqual(r.returncode, 2)
-        self.assertIn("error  Rules DB", r.stdout)
+        self.assertIn("error    Rules DB", r.stdout)
         for flags in (["--listen", "nowhere"], ["--tls-cert", "x.pem"], ["--session-idle", "0"], []):
             r = pl.run([pl.PORTAL] + flags + ([] if not flags else ["--rules-db", "unix:/x", "--cdr-db", "unix:/x"]),
                        check=False)
@@ -382,10 +382,10 @@ class D_Deployment(unittest.TestCase):
         r = pl.run(["systemd-analyze", "verify", unit], check=False)
         self.assertEqual((r.returncode, r.stderr.strip()), (0, ""), r.stdout)
         r = pl.run([pl.PORTAL, "--config", os.path.join(etc, "portal.conf"), "--check-config"], check=False)
-        self.assertIn("ok     flags and --config parsed", r.stdout)
+        self.assertIn("ok       flags and --config parsed", r.stdout)
         errors = [line for line in r.stdout.splitlines() if line.startswith("error")]
-        self.assertEqual([e.split(":")[0] for e in errors], [f"error  --tls-cert {etc}/portal.pem",
-                                                              f"error  --tls-key {etc}/portal.key"], r.stdout)
+        self.assertEqual([e.split(":")[0] for e in errors], [f"error    --tls-cert {etc}/portal.pem",
+                                                              f"error    --tls-key {etc}/portal.key"], r.stdout)
         self.assertEqual(r.returncode, 2)
 
     def test_tls_and_secure_cookies(self):

@@ -1,17 +1,16 @@
 // --check-config: what a process can check of its configuration without
 // serving, one line each ("ok", "warning", "error" and what), so that an
 // operator (or a package's postinst, or a unit's ExecStartPre) learns of a
-// mistake before the start: the flags and the --config file parsed, the
-// addresses it will listen on bindable, its directories writable, with
-// --check-db its DBs answering. Exit 0 when nothing is an error, else 2.
+// mistake before the start. Every process (dataplane, call server, SBC,
+// portal) prints through this class, so that each says it the same way; each
+// adds what only it knows (the DBs, the EAL's devices). Exit 0 when nothing is
+// an error, else 2.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-#include "db/connection.h"
-
-namespace tandem::control {
+namespace tandem {
 
 class ConfigCheck {
  public:
@@ -26,8 +25,8 @@ class ConfigCheck {
   void directory(const std::string& what, const std::string& dir, bool create);
   // A file's directory: where a socket or a file will be written.
   void parent_directory(const std::string& what, const std::string& file, bool create);
-  // With `connect`, a connection to the DB; else a line that it was not tried.
-  void db(const std::string& what, const db::Config& config, bool connect);
+  // A file this process will read.
+  void readable(const std::string& what, const std::string& file);
 
   int exit_code() const { return errors_ ? 2 : 0; }
 
@@ -35,4 +34,4 @@ class ConfigCheck {
   int errors_ = 0;
 };
 
-}  // namespace tandem::control
+}  // namespace tandem

@@ -1,18 +1,16 @@
-#include "control/config_check.h"
+#include "config_check/config_check.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cppconn/connection.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 
-namespace tandem::control {
+namespace tandem {
 
 namespace {
 
@@ -80,14 +78,10 @@ void ConfigCheck::parent_directory(const std::string& what, const std::string& f
   directory(what + " " + file + ": its directory", parent.empty() ? "." : parent.string(), create);
 }
 
-void ConfigCheck::db(const std::string& what, const db::Config& config, bool connect) {
-  std::string addresses;
-  for (const auto& a : config.addresses) addresses += (addresses.empty() ? "" : ",") + a;
-  const std::string where = what + " " + addresses + " (" + config.database + ")";
-  if (!connect) return ok(where + ": addresses well-formed (--check-db to connect)");
-  std::string why;
-  if (db::connect(config, true, why)) return ok(where + ": answers");
-  error(where + ": " + why);
+void ConfigCheck::readable(const std::string& what, const std::string& file) {
+  const std::string where = what + " " + file;
+  if (::access(file.c_str(), R_OK) != 0) return error(where + ": cannot be read: " + std::strerror(errno));
+  ok(where);
 }
 
-}  // namespace tandem::control
+}  // namespace tandem
