@@ -6,6 +6,8 @@
 
 #include "dataplane/af_packet.h"
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -125,6 +127,20 @@ TEST(ParseFlags, EdgesOfTheRanges) {
     full.insert(full.end(), args.begin(), args.end());
     EXPECT_EQ(parse(full).exit_code, -1) << testing::PrintToString(args);
   }
+}
+
+TEST(ParseFlags, TheLongListsFromAConfigFileAndFlagsOverIt) {
+  const std::string path = ::testing::TempDir() + "tandem-dataplane.conf";
+  std::ofstream(path) << "port = [\"0:198.18.0.1/24,role=public\", \"1:198.18.1.1/24\"]\nmax-sessions = 4000\n"
+                         "check-config = true\n";
+  const FlagsResult r = parse({"--config", path, "--max-sessions", "5000"});
+  ASSERT_EQ(r.exit_code, -1);
+  ASSERT_EQ(r.config.ports.size(), 2u);
+  EXPECT_EQ(r.config.ports[0].role, "public");
+  EXPECT_EQ(r.config.max_sessions, 5000u);
+  EXPECT_TRUE(r.config.check_config);
+  EXPECT_EQ(parse({"--config", path + ".missing"}).exit_code, kExitBadFlag);
+  std::remove(path.c_str());
 }
 
 TEST(ParseFlags, HelpExitsWithZero) {
