@@ -1,6 +1,6 @@
-"""A real Prometheus scrapes tandem-control and tandem-sbc (--metrics-listen)
-while calls go through them, and finds the series an operator graphs;
-`promtool check metrics` passes on both expositions.
+"""A real Prometheus scrapes tandem-control, tandem-sbc and tandem-dataplane
+(--metrics-listen) while calls go through them, and finds the series an
+operator graphs; `promtool check metrics` passes on every exposition.
 
 The one-node lab of lab.py (tandem-control and its dataplane, MariaDB, sipp as
 provider and as the customer's VM) with tandem-sbc in front of it, as in
@@ -10,6 +10,8 @@ processes are reachable:
   caller ns  198.18.1.2  the provider (sipp); Prometheus on 198.18.1.2:9090
              198.18.1.3  tandem-sbc, /metrics on :9111
   relay ns   198.18.1.1  tandem-control, /metrics on :9110
+  relay_dp   198.18.250.2 tandem-dataplane, /metrics on :9112, on a management
+             veth to the caller ns (198.18.250.1), as a node's management LAN
 """
 
 import json
@@ -30,6 +32,8 @@ PROMETHEUS = f"{lab.PROVIDER_IP}:9090"
 CONTROL_METRICS = f"{lab.NODE_IP}:9110"
 SBC_METRICS = f"{SBC_IP}:9111"
 DATAPLANE_METRICS = "127.0.0.1:9112"  # in the dataplane's own namespace
+DATAPLANE_MANAGEMENT = ("198.18.250.1", "198.18.250.2")  # caller ns, dataplane ns
+DATAPLANE_SCRAPED = f"{DATAPLANE_MANAGEMENT[1]}:9112"
 LAB = None
 SBC = None
 
@@ -37,8 +41,15 @@ SBC = None
 def setUpModule():
     global LAB, SBC
     LAB = lab.Lab(control_args=["--peer", f"sbc={SBC_IP}", "--metrics-listen", CONTROL_METRICS],
-                  dataplane_args=["--idle-timeout", "30", "--metrics-listen", DATAPLANE_METRICS])
+                  dataplane_args=["--idle-timeout", "30", "--metrics-listen", "0.0.0.0:9112"])
     LAB.topo.add_caller_address(SBC_IP)
+    caller_if, dp_if = f"mc{LAB.topo.suffix}", f"md{LAB.topo.suffix}"  # gone with the namespaces
+    lab.harness.run(in_ns(LAB.topo.caller, ["ip", "link", "add", caller_if, "type", "veth", "peer", "name", dp_if,
+                                            "netns", LAB.topo.relay_dp]))
+    for ns, dev, ip in ((LAB.topo.caller, caller_if, DATAPLANE_MANAGEMENT[0]),
+                        (LAB.topo.relay_dp, dp_if, DATAPLANE_MANAGEMENT[1])):
+        lab.harness.run(in_ns(ns, ["ip", "addr", "add", f"{ip}/30", "dev", dev]))
+        lab.harness.run(in_ns(ns, ["ip", "link", "set", dev, "up"]))
     lab.CallTest.lab = LAB
     SBC = lab.SbcProcess(LAB.workdir, LAB.topo.caller, [
         "--sip", f"{SBC_IP}:5060", "--server", f"node1={lab.NODE_IP}", "--probe-interval", "300",
@@ -64,7 +75,7 @@ def scrape(target):
 
 
 class Prometheus:
-    """prometheus in the caller namespace, scraping both processes every second."""
+    """prometheus in the caller namespace, scraping the three processes every second."""
 
     def __init__(self):
         self.dir = os.path.join(LAB.workdir, "prometheus")
@@ -73,7 +84,8 @@ class Prometheus:
         with open(config, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
                     f"  - job_name: tandem-control\n    static_configs:\n      - targets: ['{CONTROL_METRICS}']\n"
-                    f"  - job_name: tandem-sbc\n    static_configs:\n      - targets: ['{SBC_METRICS}']\n")
+                    f"  - job_name: tandem-sbc\n    static_configs:\n      - targets: ['{SBC_METRICS}']\n"
+                    f"  - job_name: tandem-dataplane\n    static_configs:\n      - targets: ['{DATAPLANE_SCRAPED}']\n")
         self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
         self.proc = spawn(in_ns(LAB.topo.caller, [
             "prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.dir}/data",
@@ -94,9 +106,9 @@ class Prometheus:
 
 
 class Metrics(lab.CallTest):
-    def test_prometheus_scrapes_both_processes_during_calls(self):
+    def test_prometheus_scrapes_every_process_during_calls(self):
         prometheus = Prometheus()
-        wait_for(lambda: len(prometheus.query("up == 1")) == 2, 30, interval=0.5, what="both targets up")
+        wait_for(lambda: len(prometheus.query("up == 1")) == 3, 30, interval=0.5, what="the three targets up")
         vm = LAB.vm("uas_answer", extra=["-rtp_echo"], calls=3)
         caller = lab.Sipp(LAB, LAB.topo.caller, "uac_call", lab.PROVIDER_IP, lab.SIP_PORT, remote=f"{SBC_IP}:5060",
                           service=lab.DID_VM, keys={"hold_ms": 500, "rtcp_mux": 0, "delayed_offer": 0}, calls=3)
@@ -120,6 +132,11 @@ class Metrics(lab.CallTest):
             # The call server's Rules DB and CDR DB connections.
             'tandem_db_connects_total{job="tandem-control",database="tandem_rules"}': 1,
             'tandem_db_connects_total{job="tandem-control",database="tandem_cdr"}': 1,
+            # The dataplane: the calls' sessions and media, both ports' bytes.
+            "tandem_dp_sessions_created_total": 3,
+            'sum(tandem_dp_worker_relayed_packets_total{job="tandem-dataplane"})': 50,
+            'tandem_dp_port_rx_bytes_total{port="0",role="public"}': 10000,
+            'tandem_dp_port_tx_bytes_total{port="1",role="private"}': 10000,
         }
         got = {}
 

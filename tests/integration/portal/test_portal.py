@@ -16,8 +16,10 @@ the DB down (503) and back (recovered without a restart).
 
 import csv
 import io
+import json
 import os
 import re
+import subprocess
 import sys
 import time
 import unittest
@@ -79,11 +81,24 @@ class A_Browser(unittest.TestCase):
 
     def click(self, element):
         """Clicks and waits for the next page: a click does not wait for the navigation it starts."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
         page = self.driver.find_element("tag name", "html")
         element.click()
-        WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(page))
+
+        def gone(_):
+            # Chromium says "stale" or, caught while it swaps documents, "does not belong to the document".
+            try:
+                page.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as e:
+                if "does not belong to the document" in str(e):
+                    return True
+                raise
+
+        WebDriverWait(self.driver, 20).until(gone)
 
     def log_in(self, login):
         self.go("/login")
@@ -435,6 +450,25 @@ class D_Deployment(unittest.TestCase):
             self.assertGreaterEqual(values.get(name, -1), at_least, name)
         r = pl.run(["promtool", "check", "metrics"], input=text, check=False)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # And a real Prometheus scrapes it (on loopback, like the other processes' in suite ops).
+        api = f"127.0.0.1:{pl.free_port()}"
+        config = os.path.join(WORK, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tandem-portal\n"
+                    f"    static_configs:\n      - targets: ['{listen}']\n")
+        with open(os.path.join(WORK, "prometheus.log"), "w") as log:
+            prometheus = pl.spawn(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={WORK}/prometheus",
+                                   f"--web.listen-address={api}"], stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+        pl.CLEANUP.add("stop prometheus", lambda: pl.stop_process(prometheus, timeout=10))
+
+        def scraped():
+            r = pl.run(["curl", "-sf", f"http://{api}/api/v1/query?query=tandem_portal_logins_total"], check=False)
+            result = json.loads(r.stdout)["data"]["result"] if r.returncode == 0 else []
+            return result and float(result[0]["value"][1]) >= 3
+
+        pl.wait_for(scraped, 30, interval=0.5, what="tandem_portal_logins_total in Prometheus")
+        pl.stop_process(prometheus, timeout=10)
 
 
 class E_DbDown(unittest.TestCase):
