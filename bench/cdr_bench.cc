@@ -310,6 +310,7 @@ class TimingSink : public Sink {
     }
     return s;
   }
+  bool reachable(std::string& error) override { return inner_.reachable(error); }
   int64_t committed_ns(uint64_t seq) const { return committed_ns_[seq].load(std::memory_order_relaxed); }
 
  private:

@@ -131,13 +131,32 @@ sql::PreparedStatement* MysqlSink::statement(size_t rows) {
   return statements_.emplace(rows, std::move(st)).first->second.get();
 }
 
-WriteStatus MysqlSink::write(const std::vector<Record>& batch, std::string& error) {
-  if (batch.empty()) return WriteStatus::ok;
+bool MysqlSink::connect(std::string& error) {
   if (!conn_) {
     conn_ = db::connect(config_, true, error);
-    if (!conn_) return WriteStatus::failed;
+    if (!conn_) return false;
     ++connects_;
   }
+  return true;
+}
+
+bool MysqlSink::reachable(std::string& error) {
+  if (!connect(error)) return false;
+  try {
+    // Its result read and freed: a result left pending puts the session out of sync.
+    std::unique_ptr<sql::Statement> st(conn_->createStatement());
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT 1"));
+    return rs->next();
+  } catch (const sql::SQLException& ex) {
+    error = "CDR DB: " + db::error_text(ex);
+    disconnect();
+    return false;
+  }
+}
+
+WriteStatus MysqlSink::write(const std::vector<Record>& batch, std::string& error) {
+  if (batch.empty()) return WriteStatus::ok;
+  if (!connect(error)) return WriteStatus::failed;
   try {
     // START TRANSACTION and COMMIT as statements, never setAutoCommit() and
     // commit(): Connector/C++ 1.1's commit() returns normally when the

@@ -39,10 +39,12 @@ class MysqlSink : public Sink {
   // next write connects again (to whichever address answers then). Errors
   // about a value (too long, out of range, bad string...) are `refused`.
   WriteStatus write(const std::vector<Record>& batch, std::string& error) override;
+  bool reachable(std::string& error) override;
   bool connected() const { return conn_ != nullptr; }
   uint64_t connects() const { return connects_; }
 
  private:
+  bool connect(std::string& error);  // unless connected
   sql::PreparedStatement* statement(size_t rows);
   void disconnect();
 

@@ -22,6 +22,10 @@ class Sink {
   // All records in one transaction, idempotently (a record written twice is
   // one row); the error says why when not ok.
   virtual WriteStatus write(const std::vector<Record>& batch, std::string& error) = 0;
+  // Whether the DB answers now (connecting first if needed). The writer asks
+  // while it has nothing to write, so that its db_up is true between calls too
+  // (a server just started, or idle, is not "CDR DB down").
+  virtual bool reachable(std::string& error) = 0;
 };
 
 }  // namespace tandem::cdr

@@ -1,5 +1,6 @@
 #include "tools/tandemctl/dc_status.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -36,6 +37,7 @@ nlohmann::json servers_of(const std::vector<metrics::Sample>& samples) {
 
 struct DcView {
   nlohmann::json json;
+  std::vector<db::ServerStatus> hosts;  // as given with db=
   bool healthy = true;
 };
 
@@ -57,7 +59,7 @@ DcView read_dc(const DcSpec& spec, const std::string& user, const std::string& p
       v.healthy = false;
     }
   }
-  std::vector<db::ServerStatus> hosts;
+  std::vector<db::ServerStatus>& hosts = v.hosts;
   j["db"] = nlohmann::json::array();
   for (const auto& h : spec.db) {
     hosts.push_back(db::read_server_status(h, user, password));
@@ -91,7 +93,8 @@ DcView read_dc(const DcSpec& spec, const std::string& user, const std::string& p
   return v;
 }
 
-void print_dc(const nlohmann::json& j) {
+void print_dc(const DcView& v) {
+  const nlohmann::json& j = v.json;
   std::cout << j["dc"].get<std::string>() << "\n";
   if (j.contains("sbc")) {
     const auto& sbc = j["sbc"];
@@ -99,9 +102,11 @@ void print_dc(const nlohmann::json& j) {
               << "\n";
     if (sbc.contains("servers")) {
       for (const auto& s : sbc["servers"]) {
+        char rtt[32];
+        std::snprintf(rtt, sizeof rtt, "%.1f", s.value("rtt_s", 0.0) * 1000);
         std::cout << "    " << s.value("name", "") << "  " << s.value("dc", "") << "  " << s.value("state", "?")
                   << "  load " << s.value("load", 0.0) << "/" << s.value("capacity", 0.0) << "  rtt "
-                  << s.value("rtt_s", 0.0) * 1000 << " ms  sent " << s.value("calls_sent", 0.0) << "  failovers "
+                  << rtt << " ms  sent " << s.value("calls_sent", 0.0) << "  failovers "
                   << s.value("failovers", 0.0) << "\n";
       }
     }
@@ -116,6 +121,8 @@ void print_dc(const nlohmann::json& j) {
               << ", lag " << (r["lag_s"].is_null() ? std::string("-") : std::to_string(r["lag_s"].get<int64_t>()) + " s")
               << "\n";
   }
+  if (!v.hosts.empty()) std::cout << "  DB hosts\n";
+  for (const auto& h : v.hosts) print_server(h, "    ");
   for (const auto& e : j["errors"]) std::cout << "  error: " << e.get<std::string>() << "\n";
 }
 
@@ -196,7 +203,7 @@ void add_dc_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     for (const auto& d : dcs) {
       DcView v = read_dc(d, user, pw ? pw : "", timeout_ms);
       if (!v.healthy) exit_code = kRefused;
-      if (!g.json) print_dc(v.json);
+      if (!g.json) print_dc(v);
       all.push_back(std::move(v.json));
     }
     if (g.json) std::cout << all.dump(2) << "\n";

@@ -305,13 +305,14 @@ class System:
         self.link.set_up(not isolated)
         log(f"{self.dc(n).name} {'isolated' if isolated else 'back'}")
 
-    def dc_status(self, from_dc=1):
-        """`tandemctl dc status --json` of both DCs, run on DC from_dc's LAN (None: unreachable)."""
+    def dc_status(self, from_dc=1, as_json=True):
+        """`tandemctl dc status` of both DCs, run on DC from_dc's LAN: the exit code and what it
+        printed (parsed with as_json)."""
         env = dict(os.environ, TANDEM_DB_PASSWORD=db_pair.MONITOR_PASSWORD)
         r = subprocess.run(in_ns(self.dc(from_dc).db.dc_ns, [
-            harness.TANDEMCTL, "--json", "dc", "status", "--user", db_pair.MONITOR_USER,
+            harness.TANDEMCTL, *(["--json"] if as_json else []), "dc", "status", "--user", db_pair.MONITOR_USER,
             *[f"--dc={dc.dc_spec()}" for dc in self.dcs]]), capture_output=True, text=True, timeout=60, env=env)
-        return r.returncode, json.loads(r.stdout)
+        return r.returncode, json.loads(r.stdout) if as_json else (r.stdout + r.stderr).rstrip()
 
     # -- load --------------------------------------------------------------------
 

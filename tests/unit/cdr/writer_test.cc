@@ -51,6 +51,11 @@ class FakeSink : public Sink {
     db_.largest_batch = std::max(db_.largest_batch, batch.size());
     return WriteStatus::ok;
   }
+  bool reachable(std::string& error) override {
+    std::lock_guard lock(db_.mu);
+    if (db_.down) error = "fake DB is down";
+    return !db_.down;
+  }
 
  private:
   FakeDb& db_;
