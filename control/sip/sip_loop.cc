@@ -12,17 +12,18 @@
 #include <set>
 #include <string>
 
+#include "control/sip/own_fds.h"
+
 namespace tandem::control {
 namespace {
 
-// This process's epoll descriptors, from /proc/self/fd.
+// This process's epoll descriptors.
 std::set<int> epoll_fds() {
   std::set<int> fds;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-    std::error_code link_ec;
-    if (std::filesystem::read_symlink(entry.path(), link_ec).string() == "anon_inode:[eventpoll]")
-      fds.insert(std::stoi(entry.path().filename().string()));
+  for (const int fd : own_fds()) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec).string() == "anon_inode:[eventpoll]")
+      fds.insert(fd);
   }
   return fds;
 }

@@ -8,16 +8,14 @@
 
 #include <cstring>
 
-#include <filesystem>
+#include "control/sip/own_fds.h"
 
 namespace tandem::control {
 
 bool UdpBacklog::find(const std::string& address, uint16_t port) {
   in_addr wanted{};
   if (inet_pton(AF_INET, address.c_str(), &wanted) != 1) return false;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-    const int fd = std::stoi(entry.path().filename().string());
+  for (const int fd : own_fds()) {
     int type = 0;
     socklen_t type_len = sizeof type;
     sockaddr_in bound{};
