@@ -6,6 +6,12 @@ namespace tandem::cdr {
 
 namespace {
 
+// What start() finds on disk that an operator should know of: logged, and handed to the caller.
+void warn(std::string text, std::vector<std::string>* warnings) {
+  spdlog::warn("CDR {}", text);
+  if (warnings) warnings->push_back(std::move(text));
+}
+
 using Clock = std::chrono::steady_clock;
 
 // The spool thread appends what it takes from the queue in pieces of about
@@ -51,10 +57,7 @@ bool Writer::start(std::string& error, std::vector<std::string>* warnings) {
   if (!validate(config_, error)) return false;
   std::vector<std::string> found;
   if (!spool_.open(config_.spool, error, &found)) return false;
-  for (auto& w : found) {
-    spdlog::warn("CDR {}", w);
-    if (warnings) warnings->push_back(std::move(w));
-  }
+  for (auto& w : found) warn(std::move(w), warnings);
   SpoolConfig dead = config_.spool;
   dead.dir = config_.spool.dir + "/refused";
   dead.segment_bytes = std::min<uint64_t>(dead.segment_bytes, dead.limit_bytes);
@@ -114,10 +117,7 @@ void Writer::close_open_calls(uint64_t appended) {
 void Writer::recover_open_calls(std::vector<std::string>* warnings) {
   std::vector<std::string> found;
   std::vector<Record> left = open_calls_.left_over(found);
-  for (auto& w : found) {
-    spdlog::warn("CDR {}", w);
-    if (warnings) warnings->push_back(std::move(w));
-  }
+  for (auto& w : found) warn(std::move(w), warnings);
   if (left.empty()) return;
   // A final record in the spool and its open file not yet removed (the process died between
   // the two): the final record is the call's.
@@ -151,10 +151,9 @@ void Writer::recover_open_calls(std::vector<std::string>* warnings) {
   }
   recovered_.store(billed);
   if (billed == 0) return;
-  std::string text = std::to_string(billed) + " calls were up when the previous process stopped (last alive " +
-                     format_utc_ms(open_calls_.last_alive_ms()) + " UTC): billed until then";
-  spdlog::warn("CDR {}", text);
-  if (warnings) warnings->push_back(std::move(text));
+  warn(std::to_string(billed) + " calls were up when the previous process stopped (last alive " +
+           format_utc_ms(open_calls_.last_alive_ms()) + " UTC): billed until then",
+       warnings);
 }
 
 SubmitResult Writer::submit(Record record, std::string* error) {
