@@ -93,6 +93,13 @@ nlohmann::json action_json(const Action& a, const Customer* c) {
     case ActionKind::reject:
       j["sip_code"] = a.sip_code;
       break;
+    case ActionKind::extension:
+      j["extension"] = a.number;
+      if (c) j["vm_sip"] = c->vm_sip;
+      break;
+    case ActionKind::repeat:
+    case ActionKind::hangup:
+      break;
   }
   return j;
 }
