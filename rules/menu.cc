@@ -20,7 +20,8 @@ EntryMatch key_entry(Entry& entry, std::string_view keys, std::string& ignored) 
   for (size_t i = 0; i < keys.size(); ++i) {
     const EntryMatch m = entry.key(keys[i]);
     if (m != EntryMatch::more) {
-      ignored = std::string(keys.substr(i + 1));
+      // A '#' out of habit after an entry decided at its last key is no surprise.
+      if (keys.substr(i + 1) != "#") ignored = std::string(keys.substr(i + 1));
       return m;
     }
   }

@@ -44,7 +44,7 @@ RulesData full() {
   m.retries = 5;
   m.options = {MenuOption{"1", forward("+4930222")}, MenuOption{"#", reject(486)},
                MenuOption{"201", extension("201")}};
-  m.timeout_action = menu(7);
+  m.timeout_action = menu_action(ActionKind::hangup);
   m.invalid_action = reject(404);
   d.menus.push_back(m);
   d.providers.push_back(Provider{3, "carrier", "sip:gw.carrier.example:5060", 120, false, -2});
