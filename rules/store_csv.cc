@@ -50,13 +50,13 @@ bool header_columns(CsvReader& reader, const TableSpec& spec, std::vector<const 
   return true;
 }
 
-// Why the Rules DB as an import leaves it is refused (`bad`: a row that does
-// not load); empty if it validates.
-std::string refusal(RulesData d, const std::string& bad, const NumberPlan& plan) {
-  if (!bad.empty()) return "after the import: " + bad;
+// Why the Rules DB as a change (`what`) leaves it is refused (`bad`: a row
+// that does not load); empty if it validates.
+std::string refusal(RulesData d, const std::string& bad, const NumberPlan& plan, const std::string& what) {
+  if (!bad.empty()) return "after the " + what + ": " + bad;
   std::vector<std::string> errors;
   if (Snapshot::build(std::move(d), plan, errors)) return {};
-  std::string why = "after the import the rules would not validate:";
+  std::string why = "after the " + what + " the rules would not validate:";
   for (const auto& x : errors) why += "\n  " + x;
   return why;
 }
@@ -74,7 +74,7 @@ bool Store::validated_change(const std::string& what, absl::FunctionRef<std::str
       RulesData d;
       std::string bad;
       read_all(d, bad);
-      failure = refusal(std::move(d), bad, plan_);
+      failure = refusal(std::move(d), bad, plan_, what);
     }
     if (failure.empty()) {
       conn_->commit();
