@@ -139,9 +139,9 @@ TEST(MenusDb, SaveEditShowAndDelete) {
   EXPECT_EQ(m.retries, 1);
   EXPECT_EQ(m.invalid_action.kind, ActionKind::hangup);
   ASSERT_EQ(m.options.size(), 5u);
-  EXPECT_EQ(m.options[0].digits, "#");
-  EXPECT_EQ(m.options[2].action.number, "+491701234567");  // stored normalised
-  EXPECT_EQ(m.options[2].digits, "1");
+  EXPECT_EQ(m.options[0].digits, "#");  // by digits, as the snapshot keeps them: #, *, 0, 1, 201
+  EXPECT_EQ(m.options[3].digits, "1");
+  EXPECT_EQ(m.options[3].action.number, "+491701234567");  // stored normalised
 
   // An edit of one column keeps the rest and the options; options given replace them all.
   MenuChange edit;
