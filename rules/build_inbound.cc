@@ -183,7 +183,7 @@ void check_rule(Builder& b, Rule& r, Id customer_id) {
     }
   }
   if (r.dates.size() > UINT16_MAX) err.add(who() + ": more than 65535 date ranges");
-  b.check_action(r.action, customer_id, who);
+  b.check_action(r.action, customer_id, false, who);
 }
 
 // per_number[n]: number n's first rule in the order.

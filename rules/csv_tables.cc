@@ -3,7 +3,9 @@
 #include <string_view>
 
 #include "rules/column_text.h"
+#include "rules/menu.h"
 #include "rules/model.h"
+#include "rules/prompt_wav.h"
 #include "rules/store.h"
 
 namespace tandem::rules {
@@ -36,12 +38,12 @@ const std::vector<TableSpec>& table_specs() {
       {"menus",
        {{"id", Type::integer}, {"customer_id", Type::integer},
         {"customer", Type::ref, false, "customer_id", "customers", "name"}, {"name", Type::text},
-        {"prompt", Type::text}, {"timeout_s", Type::integer}, {"timeout_action", Type::text},
-        {"timeout_target", Type::text}, {"invalid_action", Type::text},
-        {"invalid_target", Type::text}},
+        {"prompt", Type::prompt}, {"timeout_s", Type::integer}, {"inter_digit_timeout_s", Type::integer},
+        {"retries", Type::integer}, {"timeout_action", Type::text}, {"timeout_target", Type::text},
+        {"invalid_action", Type::text}, {"invalid_target", Type::text}},
        {{"timeout_action", "timeout_target"}, {"invalid_action", "invalid_target"}}},
       {"menu_options",
-       {{"id", Type::integer}, {"menu_id", Type::integer}, {"digit", Type::text},
+       {{"id", Type::integer}, {"menu_id", Type::integer}, {"digits", Type::entry},
         {"action", Type::text}, {"target", Type::text}},
        {{"action", "target"}}},
       {"providers",
@@ -117,6 +119,12 @@ bool check_field(Type type, std::string& v, const NumberPlan& plan, std::string&
       uint64_t k = 0;
       return (v[0] != '+' && digits_key(v, k)) || refuse("1-15 digits");
     }
+    case Type::prompt: {
+      PromptInfo info;
+      return check_prompt_file(v, info, why);
+    }
+    case Type::entry:
+      return valid_entry(v, why);
     case Type::text:
     case Type::ref:
       break;

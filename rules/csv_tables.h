@@ -13,7 +13,8 @@
 
 namespace tandem::rules::internal {
 
-enum class Type : uint8_t { text, integer, boolean, e164, time, datetime, decimal, days, digits, ref };
+// prompt: a WAV file's path, the file checked (prompt_wav.h); entry: a menu option's keys (menu.h).
+enum class Type : uint8_t { text, integer, boolean, e164, time, datetime, decimal, days, digits, prompt, entry, ref };
 
 struct ColumnSpec {
   const char* name;

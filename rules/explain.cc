@@ -56,7 +56,65 @@ std::string why_not(const InboundDecision& d, const RuleMiss& m) {
   return "";
 }
 
+// The action, and the VM's address where it goes to the VM.
+std::string action_text(const Action& a, const Customer& c) {
+  const bool vm = a.kind == ActionKind::voicemail || a.kind == ActionKind::extension;
+  return describe(a) + (vm ? " " + c.vm_sip : "");
+}
+
+std::string step_text(const MenuStep& st) {
+  std::string s = "  entry " + st.entry + ": ";
+  switch (st.outcome) {
+    case MenuOutcome::option:
+      s += "option " + st.option->digits;
+      break;
+    case MenuOutcome::invalid:
+      s += "no such option";
+      break;
+    case MenuOutcome::timeout:
+      s += "nothing keyed within " + std::to_string(st.menu->timeout_s) + " s";
+      break;
+  }
+  if (!st.ignored.empty()) s += " (then " + st.ignored + ": not used, the entry was decided)";
+  if (st.retry) {
+    return s + ": the prompt again (retry " + std::to_string(st.retry) + " of " +
+           std::to_string(st.menu->retries) + ")\n";
+  }
+  if (st.outcome != MenuOutcome::option) s += " after " + std::to_string(st.menu->retries) + " retries";
+  return s + " -> " + describe(*st.action) + "\n";
+}
+
+std::string menu_name(const Menu& m) { return "menu " + std::to_string(m.id) + " \"" + m.name + "\""; }
+
 }  // namespace
+
+std::string describe(const Menu& m) {
+  std::string s = menu_name(m) + ": prompt " + m.prompt + ", first key within " + std::to_string(m.timeout_s) +
+                  " s, then " + std::to_string(m.inter_digit_timeout_s) + " s between keys (# ends an entry), " +
+                  std::to_string(m.retries) + " retries\n";
+  for (const auto& o : m.options) s += "  " + o.digits + ": " + describe(o.action) + "\n";
+  s += "  timeout: " + describe(m.timeout_action) + "; invalid: " + describe(m.invalid_action) + "\n";
+  return s;
+}
+
+std::string explain(const MenuPath& p, const Customer& c) {
+  if (!p.error.empty()) return p.error + "\n";
+  std::string s;
+  const Menu* shown = nullptr;
+  for (const auto& st : p.steps) {
+    if (st.menu != shown) s += describe(*st.menu);
+    shown = st.menu;
+    s += step_text(st);
+  }
+  if (p.action) {
+    s += "-> " + action_text(*p.action, c) + "\n";
+    if (p.unused) s += "(" + std::to_string(p.unused) + " more entries not used: the call left the menus)\n";
+  } else if (p.waiting) {
+    if (p.waiting != shown) s += describe(*p.waiting);
+    s += "-> in " + menu_name(*p.waiting) + ", waiting for an entry\n";
+  }
+  return s;
+}
 
 std::string describe(const Rule& r) {
   std::string s;
@@ -103,9 +161,7 @@ std::string explain(const InboundDecision& d) {
   } else {
     s += "  no rule matched: the customer's default action\n";
   }
-  s += "-> " + describe(*d.action);
-  if (d.action->kind == ActionKind::voicemail) s += " " + d.customer->vm_sip;
-  return s + "\n";
+  return s + "-> " + action_text(*d.action, *d.customer) + "\n";
 }
 
 std::string explain(const OutboundDecision& d) {

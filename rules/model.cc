@@ -82,11 +82,21 @@ bool parse_action(std::string_view kind, std::string_view target, const NumberPl
   target = trim(target);
   switch (*k) {
     case ActionKind::voicemail:
+    case ActionKind::repeat:
+    case ActionKind::hangup:
       if (!target.empty()) {
-        error = "voicemail takes no target (the customer's VM is used), got \"" +
+        error = std::string(kind) + " takes no target" +
+                (*k == ActionKind::voicemail ? " (the customer's VM is used)" : "") + ", got \"" +
                 std::string(target) + "\"";
         return false;
       }
+      break;
+    case ActionKind::extension:
+      if (!valid_extension(target)) {
+        error = "extension: target \"" + std::string(target) + "\" is not 1-16 digits";
+        return false;
+      }
+      a.number = std::string(target);
       break;
     case ActionKind::forward:
       if (!normalize_number(target, plan, a.number, error)) {
@@ -133,8 +143,11 @@ bool parse_action(std::string_view kind, std::string_view target, const NumberPl
 std::string format_target(const Action& a) {
   switch (a.kind) {
     case ActionKind::voicemail:
+    case ActionKind::repeat:
+    case ActionKind::hangup:
       return "";
     case ActionKind::forward:
+    case ActionKind::extension:
       return a.number;
     case ActionKind::ring: {
       std::string s;
@@ -170,8 +183,22 @@ std::string describe(const Action& a) {
       return "menu " + std::to_string(a.menu_id);
     case ActionKind::reject:
       return "reject " + std::to_string(a.sip_code);
+    case ActionKind::extension:
+      return "extension " + a.number + " on the VM";
+    case ActionKind::repeat:
+      return "repeat the menu";
+    case ActionKind::hangup:
+      return "hang up";
   }
   return "";
+}
+
+bool valid_extension(std::string_view s) {
+  if (s.empty() || s.size() > kMaxEntryDigits) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
 }
 
 bool parse_days(std::string_view s, DayMask& out) {

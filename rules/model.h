@@ -21,7 +21,10 @@ namespace tandem::rules {
 using Id = uint64_t;
 
 // Each enum's names are the SQL ENUM values of its column (schema.sql).
-#define TANDEM_RULES_ACTION_KINDS(X) X(voicemail) X(forward) X(ring) X(menu) X(reject)
+// extension, repeat and hangup are menu options' only (the snapshot refuses
+// them elsewhere): they mean something only to a caller already in a menu.
+#define TANDEM_RULES_ACTION_KINDS(X) \
+  X(voicemail) X(forward) X(ring) X(menu) X(reject) X(extension) X(repeat) X(hangup)
 #define TANDEM_RULES_CALLER_MATCHES(X) X(any) X(exact) X(prefix) X(anonymous)
 
 #define TANDEM_RULES_ENUM_ITEM(name) name,
@@ -49,9 +52,12 @@ struct RingTarget {
 //   ring       T/SECS,T/SECS,...   numbers or sip: URIs, in order
 //   menu       MENU_ID
 //   reject     SIP_CODE            400..699
+//   extension  DIGITS              1-16 digits: sip:DIGITS@ the customer's VM
+//   repeat     (empty)             play the menu's prompt again
+//   hangup     (empty)             end the call
 struct Action {
   ActionKind kind = ActionKind::voicemail;
-  std::string number;               // forward: E.164
+  std::string number;               // forward: E.164; extension: its digits
   std::vector<RingTarget> ring;     // ring
   Id menu_id = 0;                   // menu
   uint16_t sip_code = 0;            // reject
@@ -113,21 +119,27 @@ struct Rule {
   std::string description;
 };
 
+// What the caller keys for an option: "#" alone, or 1-16 of 0-9 and *
+// (rules/menu.h has the syntax and how an entry is matched).
 struct MenuOption {
-  char digit = '0';                 // 0-9, *, #
+  std::string digits;
   Action action;
 };
 
-// An automated attendant: play the prompt, collect one digit.
+// An automated attendant: play the prompt, collect an entry, act on it. A
+// timeout or an entry that is no option plays the prompt again, `retries`
+// times, then takes the timeout or invalid action.
 struct Menu {
   Id id = 0;
   Id customer_id = 0;
   std::string name;
-  std::string prompt;               // announcement (file name or URI)
-  uint16_t timeout_s = 10;
-  std::vector<MenuOption> options;
+  std::string prompt;               // absolute path of a WAV file on the call servers (rules/prompt_wav.h)
+  uint16_t timeout_s = 10;          // for the first digit, from the prompt's end
+  std::vector<MenuOption> options;  // sorted by digits once in a snapshot
   Action timeout_action;            // no digit within timeout_s
-  Action invalid_action;            // a digit with no option
+  Action invalid_action;            // an entry that is no option
+  uint16_t inter_digit_timeout_s = 3;  // between the digits of a longer entry
+  uint8_t retries = 2;
 };
 
 struct Provider {
@@ -170,6 +182,11 @@ bool parse_action(std::string_view kind, std::string_view target, const NumberPl
 std::string format_target(const Action& a);
 // "forward to +4930123", "reject 486"...: for explanations and logs.
 std::string describe(const Action& a);
+
+// The longest entry a caller keys in a menu, and so the longest extension.
+inline constexpr size_t kMaxEntryDigits = 16;
+// 1-kMaxEntryDigits digits 0-9.
+bool valid_extension(std::string_view s);
 
 // "mon,tue,sun" (the SET column; empty = no day) -> DayMask; false on an unknown name.
 bool parse_days(std::string_view s, DayMask& out);

@@ -19,10 +19,12 @@ namespace tandem::rules {
 
 namespace {
 
+// Format 2: menus with multi-digit options, inter-digit timeout and retries
+// (issue 15). A file of another format is refused like a damaged one.
 constexpr char kHeaderFormat[] =
-    "tandem-rules-saved 1 version=%020" PRIu64 " saved=%020" PRId64 " bytes=%020" PRIu64 " crc32=%08x\n";
+    "tandem-rules-saved 2 version=%020" PRIu64 " saved=%020" PRId64 " bytes=%020" PRIu64 " crc32=%08x\n";
 // version, saved, bytes: 20 digits each; crc32: 8.
-constexpr size_t kHeaderBytes = sizeof("tandem-rules-saved 1 version= saved= bytes= crc32=\n") - 1 + 3 * 20 + 8;
+constexpr size_t kHeaderBytes = sizeof("tandem-rules-saved 2 version= saved= bytes= crc32=\n") - 1 + 3 * 20 + 8;
 
 uint32_t crc32_of(std::string_view data, uint32_t crc) {
   return static_cast<uint32_t>(::crc32(crc, reinterpret_cast<const Bytef*>(data.data()),
@@ -209,13 +211,13 @@ void io(A& a, T& r) {
 
 template <class A, class T>
   requires std::same_as<std::remove_const_t<T>, MenuOption>
-void io(A& a, T& o) { a(o.digit), io(a, o.action); }
+void io(A& a, T& o) { a(o.digits), io(a, o.action); }
 
 template <class A, class T>
   requires std::same_as<std::remove_const_t<T>, Menu>
 void io(A& a, T& m) {
   a(m.id), a(m.customer_id), a(m.name), a(m.prompt), a(m.timeout_s), a(m.options), io(a, m.timeout_action),
-      io(a, m.invalid_action);
+      io(a, m.invalid_action), a(m.inter_digit_timeout_s), a(m.retries);
 }
 
 template <class A, class T>
@@ -298,7 +300,7 @@ bool read_saved_rules(const std::string& path, RulesData& out, SavedInfo& info, 
   if (all.size() < kHeaderBytes ||
       std::sscanf(all.c_str(), kHeaderFormat, &info.version, &info.saved_unix_s, &info.bytes, &crc) != 4 ||
       header(info.version, info.saved_unix_s, info.bytes, crc) != all.substr(0, kHeaderBytes)) {
-    error = path + ": not a file of saved rules (its first line is not tandem-rules-saved 1)";
+    error = path + ": not a file of saved rules (its first line is not tandem-rules-saved 2)";
     return false;
   }
   const std::string_view body = std::string_view(all).substr(kHeaderBytes);

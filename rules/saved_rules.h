@@ -6,7 +6,7 @@
 // whoever looks at it (`head -1`), fixed width so it is written last, then
 // the tables in a binary form that is this file's alone:
 //
-//   tandem-rules-saved 1 version=00000000000000000042 saved=00000000001796550000 bytes=00000000000000123456 crc32=89abcdef\n
+//   tandem-rules-saved 2 version=00000000000000000042 saved=00000000001796550000 bytes=00000000000000123456 crc32=89abcdef\n
 //   customers, numbers, rules, menus, providers, rates: each a count, then its rows
 //
 // Integers little-endian, strings and lists with their length first; the

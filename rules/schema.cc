@@ -119,6 +119,35 @@ std::vector<std::string> migration_2() {
   UNIQUE KEY login (login))sql")};
 }
 
+// Issue 15's menus: prompts as WAV paths, multi-digit entries, inter-digit
+// timeout, retries, and the menus' own actions. Every action column takes the
+// new kinds, so that one in the wrong place is refused by the validation,
+// which says why, not by the column; appending to an ENUM changes no row
+// (MariaDB does it in place, even on the rules table).
+std::vector<std::string> migration_3() {
+  const std::string action =
+      "ENUM('voicemail','forward','ring','menu','reject','extension','repeat','hangup')";
+  return {
+      "ALTER TABLE menus\n"
+      "  MODIFY prompt VARCHAR(255) NOT NULL COMMENT 'absolute path of a WAV file on every call server: 8 kHz mono, "
+      "16-bit PCM or G.711',\n"
+      "  MODIFY timeout_s SMALLINT UNSIGNED NOT NULL DEFAULT 10 COMMENT 'for the first digit, from the end of the "
+      "prompt',\n"
+      "  MODIFY timeout_action " + action + " NOT NULL DEFAULT 'voicemail',\n"
+      "  MODIFY invalid_action " + action + " NOT NULL DEFAULT 'voicemail',\n"
+      "  ADD COLUMN inter_digit_timeout_s SMALLINT UNSIGNED NOT NULL DEFAULT 3 COMMENT 'between the digits of an "
+      "entry',\n"
+      "  ADD COLUMN retries TINYINT UNSIGNED NOT NULL DEFAULT 2 COMMENT 'the prompt again after a timeout or an "
+      "invalid entry, then the timeout or invalid action'",
+      "ALTER TABLE menu_options\n"
+      "  CHANGE digit digits VARCHAR(16) NOT NULL COMMENT '# alone, or 1-16 of 0-9 and *; # ends a longer entry',\n"
+      "  MODIFY action " + action + " NOT NULL",
+      "ALTER TABLE customers\n"
+      "  MODIFY default_action " + action + " NOT NULL DEFAULT 'voicemail' COMMENT 'when no rule matches'",
+      "ALTER TABLE rules\n  MODIFY action " + action + " NOT NULL",
+  };
+}
+
 }  // namespace
 
 // Append only: a released migration never changes.
@@ -127,7 +156,9 @@ const db::Schema& schema() {
       .what = "the Rules DB",
       .lock = "tandem_rules_migrate",
       .migrations = {{1, "customers, numbers, rules, menus, providers, rates, config_version", migration_1()},
-                     {2, "portal_users", migration_2()}},
+                     {2, "portal_users", migration_2()},
+                     {3, "attendant menus: WAV prompts, multi-digit entries, inter-digit timeout, retries, menu actions",
+                      migration_3()}},
   };
   return s;
 }

@@ -226,3 +226,23 @@ CREATE TABLE portal_users (
   PRIMARY KEY (id),
   UNIQUE KEY login (login)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- migration 3: attendant menus: WAV prompts, multi-digit entries, inter-digit timeout, retries, menu actions
+
+ALTER TABLE menus
+  MODIFY prompt VARCHAR(255) NOT NULL COMMENT 'absolute path of a WAV file on every call server: 8 kHz mono, 16-bit PCM or G.711',
+  MODIFY timeout_s SMALLINT UNSIGNED NOT NULL DEFAULT 10 COMMENT 'for the first digit, from the end of the prompt',
+  MODIFY timeout_action ENUM('voicemail','forward','ring','menu','reject','extension','repeat','hangup') NOT NULL DEFAULT 'voicemail',
+  MODIFY invalid_action ENUM('voicemail','forward','ring','menu','reject','extension','repeat','hangup') NOT NULL DEFAULT 'voicemail',
+  ADD COLUMN inter_digit_timeout_s SMALLINT UNSIGNED NOT NULL DEFAULT 3 COMMENT 'between the digits of an entry',
+  ADD COLUMN retries TINYINT UNSIGNED NOT NULL DEFAULT 2 COMMENT 'the prompt again after a timeout or an invalid entry, then the timeout or invalid action';
+
+ALTER TABLE menu_options
+  CHANGE digit digits VARCHAR(16) NOT NULL COMMENT '# alone, or 1-16 of 0-9 and *; # ends a longer entry',
+  MODIFY action ENUM('voicemail','forward','ring','menu','reject','extension','repeat','hangup') NOT NULL;
+
+ALTER TABLE customers
+  MODIFY default_action ENUM('voicemail','forward','ring','menu','reject','extension','repeat','hangup') NOT NULL DEFAULT 'voicemail' COMMENT 'when no rule matches';
+
+ALTER TABLE rules
+  MODIFY action ENUM('voicemail','forward','ring','menu','reject','extension','repeat','hangup') NOT NULL;

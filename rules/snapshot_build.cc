@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -81,38 +80,27 @@ void index_providers(Builder& b) {
   }
 }
 
-// The customers' default actions and the menus (the rules' actions are
-// checked with the rules).
-void check_default_actions_and_menus(Builder& b) {
-  Errors& err = b.err;
+// The customers' default actions (the rules' actions are checked with the
+// rules, the menus' with the menus).
+void check_default_actions(Builder& b) {
   for (auto& c : b.d.customers) {
-    b.check_action(c.default_action, c.id,
+    b.check_action(c.default_action, c.id, false,
                    [&] { return "customer " + std::to_string(c.id) + " default action"; });
-  }
-  for (auto& m : b.d.menus) {
-    auto who = [&] { return "menu " + std::to_string(m.id); };
-    if (!b.ix.customers.contains(m.customer_id)) {
-      err.add(who() + ": customer " + std::to_string(m.customer_id) + " does not exist");
-    }
-    if (m.timeout_s == 0) err.add(who() + ": timeout 0");
-    std::set<char> digits;
-    for (auto& o : m.options) {
-      auto who_o = [&] { return who() + " digit " + std::string(1, o.digit); };
-      const bool ok = (o.digit >= '0' && o.digit <= '9') || o.digit == '*' || o.digit == '#';
-      if (!ok) err.add(who() + ": option digit '" + std::string(1, o.digit) + "' is not 0-9, * or #");
-      if (!digits.insert(o.digit).second) err.add(who_o() + ": duplicate");
-      b.check_action(o.action, m.customer_id, who_o);
-    }
-    b.check_action(m.timeout_action, m.customer_id, [&] { return who() + " timeout action"; });
-    b.check_action(m.invalid_action, m.customer_id, [&] { return who() + " invalid action"; });
   }
 }
 
 }  // namespace
 
-void Builder::check_action(Action& a, Id customer_id, absl::FunctionRef<std::string()> who) {
+void Builder::check_action(Action& a, Id customer_id, bool in_menu, absl::FunctionRef<std::string()> who) {
   std::string e;
   switch (a.kind) {
+    case ActionKind::extension:
+      if (!valid_extension(a.number)) err.add(who() + ": extension \"" + a.number + "\" is not 1-16 digits");
+      [[fallthrough]];
+    case ActionKind::repeat:
+    case ActionKind::hangup:
+      if (!in_menu) err.add(who() + ": " + std::string(name(a.kind)) + " is only for menus");
+      break;
     case ActionKind::voicemail:
       break;
     case ActionKind::forward: {
@@ -167,7 +155,8 @@ std::shared_ptr<const Snapshot> Snapshot::build(RulesData data, const NumberPlan
     const std::vector<uint16_t> customer_zone = index_customers(b);
     index_menus(b);
     index_providers(b);
-    check_default_actions_and_menus(b);
+    check_default_actions(b);
+    build_menus(b);
     build_inbound(b, customer_zone);
     build_outbound(b);
     if (err.any()) return nullptr;

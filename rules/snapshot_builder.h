@@ -1,7 +1,7 @@
 // What the parts of Snapshot::build share: snapshot_build.cc checks the
-// customers, menus, providers and actions and runs the steps in order;
-// build_inbound.cc compiles the numbers and their rules, build_outbound.cc
-// the rates.
+// customers, providers and actions and runs the steps in order;
+// build_menus.cc checks the menus, build_inbound.cc compiles the numbers and
+// their rules, build_outbound.cc the rates.
 #pragma once
 
 #include <absl/functional/function_ref.h>
@@ -48,10 +48,16 @@ struct Builder {
   const NumberPlan& plan;
   Errors& err;
 
-  // An action's references: menus of the same customer, numbers normalised.
+  // An action's references: menus of the same customer, numbers normalised;
+  // the menus' own kinds (extension, repeat, hangup) only `in_menu`.
   // `who` makes the error's subject, only when there is an error.
-  void check_action(Action& a, Id customer_id, absl::FunctionRef<std::string()> who);
+  void check_action(Action& a, Id customer_id, bool in_menu, absl::FunctionRef<std::string()> who);
 };
+
+// The menus checked (customer, prompt, timeouts, retries, options, their
+// actions, no loop of timeout actions) and their options sorted by digits
+// (build_menus.cc).
+void build_menus(Builder& b);
 
 // The numbers into the DID table, each one's rules checked and, if nothing
 // is wrong so far, compiled (build_inbound.cc).

@@ -141,18 +141,16 @@ bool Store::remove(const std::string& table, Id id, bool& found, std::string& er
     error = "no table " + table;
     return false;
   }
-  if (!connect(true, error)) return false;
-  try {
-    std::unique_ptr<sql::PreparedStatement> st(
-        conn_->prepareStatement("DELETE FROM " + table + " WHERE id = ?"));
+  std::string failure;
+  const auto change = [&] {
+    std::unique_ptr<sql::PreparedStatement> st(conn_->prepareStatement("DELETE FROM " + table + " WHERE id = ?"));
     st->setUInt64(1, id);
     found = st->executeUpdate() > 0;
-    return true;
-  } catch (const sql::SQLException& ex) {
-    error = "Rules DB: delete: " + db::error_text(ex);
-    disconnect();
-    return false;
-  }
+    return std::string();
+  };
+  if (!validated_change("delete", change, failure, error)) return false;
+  if (!failure.empty()) error = failure + " (not deleted)";
+  return failure.empty();
 }
 
 }  // namespace tandem::rules

@@ -21,9 +21,13 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include <absl/functional/function_ref.h>
 
 #include "db/connection.h"
 #include "db/migrations.h"
@@ -47,6 +51,15 @@ struct DbConfig : db::Config {
 // The tables import_csv, export_csv and remove take, and their CSV columns.
 const std::vector<std::string>& table_names();
 std::vector<std::string> csv_columns(const std::string& table);  // empty: no such table
+
+// A menu to save (Store::save_menu).
+struct MenuChange {
+  Id id = 0;                                                // 0: a new menu
+  std::vector<std::pair<std::string, std::string>> fields;  // the menus CSV's columns and values
+  // "KEYS=ACTION[:TARGET]" ("1=forward:+4930123", "201=extension:201", "#=hangup"):
+  // all the menu's options; nullopt: none for a new menu, unchanged for an edit.
+  std::optional<std::vector<std::string>> options;
+};
 
 // One connection, made on first use and again after any error; kept between
 // calls, and replaced when the server lost it meanwhile (a restart, a
@@ -84,11 +97,19 @@ class Store {
                   std::string& error);
   // One table as CSV that import_csv takes back (ids included).
   bool export_csv(const std::string& table, std::string& csv, std::string& error);
-  // Deletes one row (and, through the schema's cascades, what hangs on it).
+  // Deletes one row (and, through the schema's cascades, what hangs on it),
+  // unless the Rules DB would then not validate (a menu a rule still uses).
   bool remove(const std::string& table, Id id, bool& found, std::string& error);
   // The server's auto_increment_increment and auto_increment_offset.
   bool id_spacing(uint32_t& increment, uint32_t& offset, std::string& error);
 
+  // One menu and its options (store_menus.cc); `found` false: no such id.
+  bool load_menu(Id id, Menu& out, bool& found, std::string& error);
+  // A menu saved, with its options, in one validated transaction. `change.id`
+  // 0: a new one (its id from AUTO_INCREMENT, as every row's: see above),
+  // else that menu edited: the fields given replace its own. The prompt file
+  // is checked (prompt_wav.h) at every save, on the machine that saves.
+  bool save_menu(const MenuChange& change, Id& id, std::string& error);
 
  private:
   // conn_, kept (and checked: lost ones replaced, the readers with it) or new.
@@ -101,6 +122,14 @@ class Store {
   // A connection in REPEATABLE READ (consistent snapshots); null with `error` set.
   std::unique_ptr<sql::Connection> open_connection(bool use_database, std::string& error);
   void disconnect_readers();
+  // `change` (its failure, or empty) on conn_ in one transaction; then, if
+  // it did not fail, the whole Rules DB as it would be is loaded and
+  // validated (`failure`: why not); committed only if both went well. False
+  // only for a DB error (`error`), after which nothing is applied.
+  bool validated_change(const std::string& what, absl::FunctionRef<std::string()> change, std::string& failure,
+                        std::string& error);
+  // A CSV into `table` on conn_, in the caller's transaction: the failure ("line N[, column C]: why") or empty.
+  std::string import_rows(const std::string& table, std::string_view csv, size_t& rows);
 
   DbConfig config_;
   NumberPlan plan_;

@@ -50,48 +50,31 @@ bool header_columns(CsvReader& reader, const TableSpec& spec, std::vector<const 
   return true;
 }
 
-// Why the Rules DB as an import leaves it is refused (`bad`: a row that does
-// not load); empty if it validates.
-std::string refusal(RulesData d, const std::string& bad, const NumberPlan& plan) {
-  if (!bad.empty()) return "after the import: " + bad;
+// Why the Rules DB as a change (`what`) leaves it is refused (`bad`: a row
+// that does not load); empty if it validates.
+std::string refusal(RulesData d, const std::string& bad, const NumberPlan& plan, const std::string& what) {
+  if (!bad.empty()) return "after the " + what + ": " + bad;
   std::vector<std::string> errors;
   if (Snapshot::build(std::move(d), plan, errors)) return {};
-  std::string why = "after the import the rules would not validate:";
+  std::string why = "after the " + what + " the rules would not validate:";
   for (const auto& x : errors) why += "\n  " + x;
   return why;
 }
 
 }  // namespace
 
-// Records are read, checked and inserted in batches of Importer::kBatch: a
-// batch's references (customer and provider names, numbers) are looked up in
-// one query per column, and its rows go in as one multi-row INSERT (their
-// rule dates as another). All in one transaction: a bad row, or one the DB
-// refuses (its batch is then inserted again row by row to find it), names its
-// line, and nothing is applied.
-bool Store::import_csv(const std::string& table, std::string_view csv, size_t& rows,
-                       std::string& error) {
-  std::lock_guard lock(mutex_);
-  rows = 0;
-  const TableSpec* spec = internal::find_spec(table);
-  if (!spec) {
-    error = "no table " + table;
-    return false;
-  }
-  CsvReader reader(csv);
-  std::vector<const ColumnSpec*> cols;
-  if (!header_columns(reader, *spec, cols, error)) return false;
+bool Store::validated_change(const std::string& what, absl::FunctionRef<std::string()> change,
+                             std::string& failure, std::string& error) {
   if (!connect(true, error)) return false;
-  std::string failure;
   try {
     conn_->setAutoCommit(false);
     db::execute(*conn_, "START TRANSACTION");
-    internal::Importer importer(*conn_, plan_, table, *spec, cols);
-    if (importer.run(reader, rows, failure)) {
+    failure = change();
+    if (failure.empty()) {
       RulesData d;
       std::string bad;
       read_all(d, bad);
-      failure = refusal(std::move(d), bad, plan_);
+      failure = refusal(std::move(d), bad, plan_, what);
     }
     if (failure.empty()) {
       conn_->commit();
@@ -99,12 +82,42 @@ bool Store::import_csv(const std::string& table, std::string_view csv, size_t& r
       conn_->rollback();
     }
     conn_->setAutoCommit(true);
+    return true;
   } catch (const sql::SQLException& ex) {
-    error = "Rules DB: import: " + db::error_text(ex);
+    error = "Rules DB: " + what + ": " + db::error_text(ex);
     disconnect();
-    rows = 0;
     return false;
   }
+}
+
+// Records are read, checked and inserted in batches of Importer::kBatch: a
+// batch's references (customer and provider names, numbers) are looked up in
+// one query per column, and its rows go in as one multi-row INSERT (their
+// rule dates as another). A bad row, or one the DB refuses (its batch is then
+// inserted again row by row to find it), names its line.
+std::string Store::import_rows(const std::string& table, std::string_view csv, size_t& rows) {
+  rows = 0;
+  const TableSpec* spec = internal::find_spec(table);
+  if (!spec) return "no table " + table;
+  CsvReader reader(csv);
+  std::vector<const ColumnSpec*> cols;
+  std::string failure;
+  if (!header_columns(reader, *spec, cols, failure)) return failure;
+  internal::Importer importer(*conn_, plan_, table, *spec, cols);
+  if (!importer.run(reader, rows, failure)) rows = 0;
+  return failure;
+}
+
+bool Store::import_csv(const std::string& table, std::string_view csv, size_t& rows,
+                       std::string& error) {
+  std::lock_guard lock(mutex_);
+  rows = 0;
+  if (!internal::find_spec(table)) {
+    error = "no table " + table;
+    return false;
+  }
+  std::string failure;
+  if (!validated_change("import", [&] { return import_rows(table, csv, rows); }, failure, error)) return false;
   if (!failure.empty()) {
     error = failure + " (nothing imported)";
     rows = 0;

@@ -47,52 +47,6 @@ void read_rule_dates(sql::Connection& c, std::vector<RuleDate>& out, std::string
   }
 }
 
-void read_menus(sql::Connection& c, const NumberPlan& plan, std::vector<Menu>& out, std::string& bad) {
-  static constexpr Column cols[] = {{"id", "id"},
-                                    {"customer_id", "customer_id"},
-                                    {"name", "name"},
-                                    {"prompt", "prompt"},
-                                    {"timeout_s", "timeout_s"},
-                                    {"timeout_action", "timeout_action"},
-                                    {"timeout_target", "timeout_target"},
-                                    {"invalid_action", "invalid_action"},
-                                    {"invalid_target", "invalid_target"}};
-  absl::flat_hash_map<Id, size_t> index;
-  {
-    Rows rows(c, select(cols, "FROM menus ORDER BY id"));
-    while (rows.next()) {
-      Row r(rows.rs(), "menus", cols, bad);
-      Menu m;
-      m.id = r.id();
-      m.customer_id = r.u64(2);
-      m.name = r.str(3);
-      m.prompt = r.str(4);
-      m.timeout_s = r.num<uint16_t>(5);
-      m.timeout_action = r.action(6, 7, plan);
-      m.invalid_action = r.action(8, 9, plan);
-      index[m.id] = out.size();
-      out.push_back(std::move(m));
-    }
-  }
-  static constexpr Column option_cols[] = {
-      {"id", "id"}, {"menu_id", "menu_id"}, {"digit", "digit"}, {"action", "action"}, {"target", "target"}};
-  Rows rows(c, select(option_cols, "FROM menu_options ORDER BY menu_id, digit"));
-  while (rows.next()) {
-    Row r(rows.rs(), "menu_options", option_cols, bad);
-    MenuOption o;
-    const std::string digit = r.str(3);
-    if (digit.size() != 1) r.fail(3, "\"" + digit + "\" is not one character");
-    o.digit = digit.empty() ? '?' : digit[0];
-    o.action = r.action(4, 5, plan);
-    auto it = index.find(r.u64(2));
-    if (it == index.end()) {
-      r.fail(2, "no such menu");
-    } else {
-      out[it->second].options.push_back(std::move(o));
-    }
-  }
-}
-
 void read_providers(sql::Connection& c, std::vector<Provider>& out) {
   Rows rows(c, "SELECT id, name, sip_address, max_calls, enabled, preference FROM providers ORDER BY id");
   sql::ResultSet& rs = rows.rs();
@@ -142,6 +96,59 @@ void read_rates(sql::Connection& c, std::vector<Rate>& out, std::string& bad) {
 }
 
 }  // namespace
+
+// `only`: one menu and its options, else all.
+void read_menus(sql::Connection& c, const NumberPlan& plan, std::vector<Menu>& out, std::string& bad,
+                std::optional<Id> only) {
+  static constexpr Column cols[] = {{"id", "id"},
+                                    {"customer_id", "customer_id"},
+                                    {"name", "name"},
+                                    {"prompt", "prompt"},
+                                    {"timeout_s", "timeout_s"},
+                                    {"timeout_action", "timeout_action"},
+                                    {"timeout_target", "timeout_target"},
+                                    {"invalid_action", "invalid_action"},
+                                    {"invalid_target", "invalid_target"},
+                                    {"inter_digit_timeout_s", "inter_digit_timeout_s"},
+                                    {"retries", "retries"}};
+  const std::string one = only ? std::to_string(*only) : "";
+  absl::flat_hash_map<Id, size_t> index;
+  {
+    Rows rows(c, select(cols, ("FROM menus " + (only ? "WHERE id = " + one : "") + " ORDER BY id").c_str()));
+    while (rows.next()) {
+      Row r(rows.rs(), "menus", cols, bad);
+      Menu m;
+      m.id = r.id();
+      m.customer_id = r.u64(2);
+      m.name = r.str(3);
+      m.prompt = r.str(4);
+      m.timeout_s = r.num<uint16_t>(5);
+      m.timeout_action = r.action(6, 7, plan);
+      m.invalid_action = r.action(8, 9, plan);
+      m.inter_digit_timeout_s = r.num<uint16_t>(10);
+      m.retries = r.num<uint8_t>(11);
+      index[m.id] = out.size();
+      out.push_back(std::move(m));
+    }
+  }
+  static constexpr Column option_cols[] = {
+      {"id", "id"}, {"menu_id", "menu_id"}, {"digits", "digits"}, {"action", "action"}, {"target", "target"}};
+  Rows rows(c, select(option_cols,
+                      ("FROM menu_options " + (only ? "WHERE menu_id = " + one : "") + " ORDER BY menu_id, digits")
+                          .c_str()));
+  while (rows.next()) {
+    Row r(rows.rs(), "menu_options", option_cols, bad);
+    MenuOption o;
+    o.digits = r.str(3);
+    o.action = r.action(4, 5, plan);
+    auto it = index.find(r.u64(2));
+    if (it == index.end()) {
+      r.fail(2, "no such menu");
+    } else {
+      out[it->second].options.push_back(std::move(o));
+    }
+  }
+}
 
 std::string version_rows(sql::Connection& c, uint64_t& sum) {
   Rows rows(c, "SELECT server_id, version FROM config_version ORDER BY server_id");

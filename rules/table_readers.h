@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ std::string version_rows(sql::Connection& c, uint64_t& sum);
 // `where`: a part of the table ("WHERE id >= ..."), or all of it.
 void read_rules(sql::Connection& c, const NumberPlan& plan, std::vector<Rule>& out, std::string& bad,
                 const std::string& where = "");
+
+// `only`: that menu and its options, else every menu.
+void read_menus(sql::Connection& c, const NumberPlan& plan, std::vector<Menu>& out, std::string& bad,
+                std::optional<Id> only = std::nullopt);
 
 struct RuleDate {
   Id rule_id;

@@ -125,6 +125,10 @@ Plan plan_inbound(const rules::Snapshot& rules, std::string_view called, std::st
                      fmt::format("{}: automated attendant menu {} (not served by this release)", decided, a.menu_id));
     case rules::ActionKind::reject:
       return refused(std::move(p), a.sip_code, "Rejected", fmt::format("{}: reject with {}", decided, a.sip_code));
+    case rules::ActionKind::extension:
+    case rules::ActionKind::repeat:
+    case rules::ActionKind::hangup:
+      break;  // menus' own: a snapshot has none outside menus
   }
   return refused(std::move(p), 500, "Server Internal Error", "unknown action");
 }

@@ -15,21 +15,13 @@
 #include "rules/snapshot.h"
 #include "rules/store.h"
 #include "tools/tandemctl/db_options.h"
+#include "tools/tandemctl/menu_commands.h"
 
 namespace tandem::ctl {
-namespace {
 
 using namespace tandem::rules;
 
 // Exit codes: 0 done, 1 the DB refused or is unreachable, 2 bad usage.
-
-// The Rules DB (db_options.h) and the number plan.
-struct RulesDbOptions {
-  DbOptions conn = rules_db_options();
-  NumberPlan plan;
-
-  DbConfig config() const { return conn.config<DbConfig>(); }
-};
 
 void add_db_options(CLI::App* cmd, RulesDbOptions& o) {
   tandem::ctl::add_db_options(cmd, o.conn, "", "Rules DB");
@@ -55,6 +47,8 @@ std::shared_ptr<const Snapshot> load_snapshot(const GlobalOptions& g, Store& sto
   }
   return s;
 }
+
+namespace {
 
 // "2026-03-29 01:30[:SS]", "2026-03-29T01:30:00Z" (UTC), or "now".
 bool parse_at(const std::string& text, UtcSeconds& out) {
@@ -93,6 +87,13 @@ nlohmann::json action_json(const Action& a, const Customer* c) {
     case ActionKind::reject:
       j["sip_code"] = a.sip_code;
       break;
+    case ActionKind::extension:
+      j["extension"] = a.number;
+      if (c) j["vm_sip"] = c->vm_sip;
+      break;
+    case ActionKind::repeat:
+    case ActionKind::hangup:
+      break;
   }
   return j;
 }
@@ -128,6 +129,34 @@ nlohmann::json to_json(const InboundDecision& d) {
   return j;
 }
 
+nlohmann::json to_json(const MenuPath& p, const Customer& c) {
+  nlohmann::json j{{"steps", nlohmann::json::array()}};
+  for (const auto& st : p.steps) {
+    nlohmann::json x{{"menu", st.menu->id}, {"entry", st.entry}, {"outcome", std::string(name(st.outcome))}};
+    if (st.option) x["option"] = st.option->digits;
+    if (st.retry) x["retry"] = st.retry;
+    if (st.action) x["action"] = action_json(*st.action, &c);
+    if (!st.ignored.empty()) x["ignored"] = st.ignored;
+    j["steps"].push_back(std::move(x));
+  }
+  j["action"] = p.action ? action_json(*p.action, &c) : nlohmann::json(nullptr);
+  j["waiting_in_menu"] = p.waiting ? nlohmann::json(p.waiting->id) : nlohmann::json(nullptr);
+  j["unused_entries"] = p.unused;
+  return j;
+}
+
+// "2,201#,timeout" -> its entries.
+std::vector<std::string> split_entries(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (!s.empty() && start <= s.size()) {
+    const size_t comma = std::min(s.find(',', start), s.size());
+    out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
 nlohmann::json to_json(const OutboundDecision& d) {
   if (!d.ok) return {{"status", "bad_number"}, {"error", d.error}};
   nlohmann::json j{{"status", "ok"}, {"dialled", d.dialled}, {"providers", nlohmann::json::array()},
@@ -144,7 +173,8 @@ nlohmann::json to_json(const OutboundDecision& d) {
   return j;
 }
 
-// CSV (from export_csv) -> aligned columns, or JSON objects.
+}  // namespace
+
 void print_table(const std::string& csv, bool json) {
   std::vector<std::vector<std::string>> rec;
   std::vector<size_t> lines;
@@ -173,6 +203,21 @@ void print_table(const std::string& csv, bool json) {
   }
   std::cout << rec.size() - 1 << " rows\n";
 }
+
+bool parse_fields(const std::vector<std::string>& fields, std::vector<std::pair<std::string, std::string>>& out,
+                  std::string& error) {
+  for (const auto& f : fields) {
+    const auto eq = f.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      error = "\"" + f + "\": expected COLUMN=VALUE";
+      return false;
+    }
+    out.emplace_back(f.substr(0, eq), f.substr(eq + 1));
+  }
+  return true;
+}
+
+namespace {
 
 std::string table_list() {
   std::string s;
@@ -207,14 +252,11 @@ bool fields_to_csv(const std::vector<std::string>& fields, std::string& csv, std
     for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
   };
-  for (const auto& f : fields) {
-    const auto eq = f.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      error = "\"" + f + "\": expected COLUMN=VALUE";
-      return false;
-    }
-    header += (header.empty() ? "" : ",") + f.substr(0, eq);
-    row += (row.empty() ? "" : ",") + quote(f.substr(eq + 1));
+  std::vector<std::pair<std::string, std::string>> pairs;
+  if (!parse_fields(fields, pairs, error)) return false;
+  for (const auto& [column, value] : pairs) {
+    header += (header.empty() ? "" : ",") + column;
+    row += (row.empty() ? "" : ",") + quote(value);
   }
   csv = header + "\n" + row + "\n";
   return true;
@@ -396,11 +438,13 @@ void add_route_command(CLI::App& app, GlobalOptions& g, int& exit_code) {
   auto* route = app.add_subcommand(
       "route", "what the rules do with a call, and why: tandemctl route CALLED --from CALLER [--at TIME]");
   add_db_options(route, rdb);
-  static std::string route_number, route_from, route_at;
+  static std::string route_number, route_from, route_at, route_digits;
   static bool route_outbound = false;
   route->add_option("NUMBER", route_number, "called number (or, with --outbound, dialled number)")->required();
   route->add_option("--from", route_from, "caller ID (empty or 'anonymous': withheld)");
   route->add_option("--at", route_at, "UTC time: \"YYYY-MM-DD HH:MM[:SS]\" or ...T...Z (default now)");
+  route->add_option("--digits", route_digits,
+                    "a menu's caller: entries in turn, e.g. 2,201#,timeout (201 alone: ended by the inter-digit timeout)");
   route->add_flag("--outbound", route_outbound, "least-cost routing of a dialled number");
   route->callback([&g, &exit_code] {
     UtcSeconds at;
@@ -417,7 +461,20 @@ void add_route_command(CLI::App& app, GlobalOptions& g, int& exit_code) {
       return;
     }
     const InboundDecision d = s->route_inbound(route_number, route_from, at);
-    std::cout << (g.json ? to_json(d).dump(2) + "\n" : explain(d));
+    const bool in_menu = d.status == InboundStatus::routed && d.action->kind == ActionKind::menu;
+    if (!route_digits.empty() && !in_menu) {
+      return (void)fail(g, exit_code, "--digits: this call reaches no menu", kUsage);
+    }
+    MenuPath path;
+    if (in_menu) path = follow_menus(*s, d.action->menu_id, split_entries(route_digits));
+    if (!path.error.empty()) return (void)fail(g, exit_code, "--digits: " + path.error, kUsage);
+    if (g.json) {
+      nlohmann::json j = to_json(d);
+      if (in_menu) j["menu_path"] = to_json(path, *d.customer);
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << explain(d) << (in_menu ? explain(path, *d.customer) : "");
+    }
     if (d.status == InboundStatus::bad_number) exit_code = kUsage;
     if (d.status == InboundStatus::unknown_number) exit_code = kRefused;
   });
@@ -439,6 +496,7 @@ void add_rules_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   add_rules_import(rules, db, g, exit_code);
   add_rules_add(rules, db, g, exit_code);
   add_rules_delete(rules, db, g, exit_code);
+  add_menu_commands(rules, db, g, exit_code);
   add_route_command(app, g, exit_code);
 }
 

@@ -22,56 +22,17 @@
 #include "rules/snapshot.h"
 #include "rules/store.h"
 #include "rules/schema.h"
+#include "tests/integration/rules/rules_db_support.h"
 #include "tests/support/mariadb_fixture.h"
+#include "tests/unit/rules/prompt_files.h"
 #include "tests/unit/rules/sample_rules.h"
 
 namespace tandem::rules {
 namespace {
 
 using namespace std::chrono_literals;
-using tandem::testing::MariaDb;
-
-MariaDb* g_db = nullptr;
-
-DbConfig config(const std::string& database) {
-  DbConfig c;
-  c.addresses = {g_db->address()};
-  c.user = "root";
-  c.database = database;
-  c.connect_timeout_s = 2;
-  c.io_timeout_s = 10;
-  return c;
-}
-
-std::unique_ptr<sql::Connection> connect(const std::string& database) {
-  std::string e;
-  auto c = db::connect(g_db->config(database), !database.empty(), e);
-  EXPECT_TRUE(c) << e;
-  return c;
-}
-
-void exec(sql::Connection& c, const std::string& s) {
-  std::unique_ptr<sql::Statement> st(c.createStatement());
-  st->execute(s);
-}
-
-uint64_t scalar(sql::Connection& c, const std::string& q) {
-  std::unique_ptr<sql::Statement> st(c.createStatement());
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery(q));
-  return rs->next() ? rs->getUInt64(1) : 0;
-}
-
-std::string fresh_database(const std::string& name) {
-  auto c = connect("");
-  exec(*c, "DROP DATABASE IF EXISTS " + name);
-  Store store(config(name));
-  db::MigrateResult m;
-  std::string e;
-  EXPECT_TRUE(store.migrate(m, e)) << e;
-  EXPECT_EQ(m.from, 0);
-  EXPECT_EQ(m.to, schema().latest_version());
-  return name;
-}
+using namespace testing;
+std::string g_prompt;  // a good prompt file, for the seed's menu
 
 // A customer with one DID and a few rules, a menu, two providers and rates,
 // written the way an operator would in SQL (national forms, TIME, SET...).
@@ -81,8 +42,8 @@ void seed(sql::Connection& c) {
   exec(c, "INSERT INTO numbers (id, e164, customer_id) VALUES (10, '030 1234567', 1)");
   exec(c, "INSERT INTO menus (id, customer_id, name, prompt, timeout_s, timeout_action, "
           "timeout_target, invalid_action, invalid_target) "
-          "VALUES (7, 1, 'main', 'welcome.wav', 8, 'voicemail', '', 'reject', '404')");
-  exec(c, "INSERT INTO menu_options (menu_id, digit, action, target) VALUES "
+          "VALUES (7, 1, 'main', '" + g_prompt + "', 8, 'voicemail', '', 'reject', '404')");
+  exec(c, "INSERT INTO menu_options (menu_id, digits, action, target) VALUES "
           "(7, '1', 'forward', '0170 1111111'), (7, '#', 'ring', '+4930222222/15,sip:ops@pbx/10')");
   exec(c, "INSERT INTO rules (id, number_id, priority, caller_match, caller_pattern, days, "
           "time_from, time_to, action, target, description) VALUES "
@@ -142,7 +103,7 @@ TEST(RulesDb, MigrationsAreIdempotentAndEveryTableBumpsTheVersion) {
       "UPDATE rules SET priority = 2 WHERE id = 100",
       "UPDATE rule_dates SET date_to = '2026-12-27'",
       "UPDATE menus SET timeout_s = 9",
-      "DELETE FROM menu_options WHERE digit = '#'",
+      "DELETE FROM menu_options WHERE digits = '#'",
       "UPDATE providers SET preference = 5 WHERE id = 3",
       "DELETE FROM rates WHERE provider_id = 3",
   };
@@ -201,7 +162,7 @@ TEST(RulesDb, EveryColumnLoadsAndRoutes) {
   EXPECT_EQ(m->timeout_s, 8);
   EXPECT_EQ(m->invalid_action.sip_code, 404);
   ASSERT_EQ(m->options.size(), 2u);
-  EXPECT_EQ(m->options[0].digit, '#');
+  EXPECT_EQ(m->options[0].digits, "#");
   EXPECT_EQ(m->options[0].action.ring.size(), 2u);
   EXPECT_EQ(m->options[1].action.number, "+491701111111");
   // Anonymous: 433. Holidays: voicemail. Friday night (local Sat 01:00): forward.
@@ -524,7 +485,7 @@ TEST(RulesDb, ExportImportRoundTripAndDelete) {
     seed(*c);
     // Import stores numbers normalised; export gives what is stored.
     exec(*c, "UPDATE numbers SET e164 = '+49301234567'");
-    exec(*c, "UPDATE menu_options SET target = '+491701111111' WHERE digit = '1'");
+    exec(*c, "UPDATE menu_options SET target = '+491701111111' WHERE digits = '1'");
     exec(*c, "UPDATE rules SET caller_pattern = '+49170' WHERE id = 102");
   }
   const std::string to = fresh_database("rules_export_b");
@@ -547,27 +508,6 @@ TEST(RulesDb, ExportImportRoundTripAndDelete) {
   ASSERT_TRUE(b.remove("numbers", 10, found, e)) << e;
   EXPECT_FALSE(found);
   EXPECT_FALSE(b.remove("nope", 1, found, e));
-}
-
-// The operator's side: `tandemctl rules ...` and `tandemctl route` (skipped
-// when this tandemctl has no rules commands).
-struct CtlRun {
-  int status = -1;
-  std::string out;
-};
-
-CtlRun tandemctl(const std::string& args) {
-  const char* bin = std::getenv("TANDEMCTL");
-  CtlRun r;
-  const std::string cmd = std::string(bin) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
 }
 
 TEST(RulesDb, TandemctlRulesAndRoute) {
@@ -761,9 +701,7 @@ TEST(RulesDb, DbDownAtStartThenUpAndDownMidRun) {
 }  // namespace tandem::rules
 
 int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  tandem::testing::MariaDb db;
-  if (int skip = 0; !tandem::testing::start_or_skip(db, skip)) return skip;
-  tandem::rules::g_db = &db;
-  return RUN_ALL_TESTS();
+  const tandem::rules::testing::PromptDir prompts;
+  tandem::rules::g_prompt = prompts.write("welcome.wav", tandem::rules::testing::Wav{}.bytes());
+  return tandem::rules::testing::run_with_mariadb(argc, argv);
 }

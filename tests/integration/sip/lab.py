@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import unittest
+import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -120,7 +121,7 @@ def rules_csv(vm_ip=VM_IP, provider_ip=PROVIDER_IP):
                      f"Acme,Europe/Berlin,{vm},voicemail,\n",
         "numbers": "e164,customer\n" + "".join(f"{n},Acme\n" for n in (
             DID_VM, DID_REJECT, DID_FORWARD, DID_MENU, DID_RING)),
-        "menus": "customer,name,prompt\nAcme,main,welcome.wav\n",
+        "menus": "customer,name,prompt\nAcme,main,PROMPT\n",
         "rules": "number,priority,action,target,description\n"
                  f"{DID_REJECT},10,reject,603,closed for good\n"
                  f"{DID_FORWARD},10,forward,{MOBILE},to the mobile\n"
@@ -143,11 +144,22 @@ def read_text(path):
         return ""
 
 
+def write_prompt(path, seconds=1):
+    """A menu prompt as tandemctl takes it: 8 kHz mono 16-bit PCM (silence)."""
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 8000 * seconds)
+    return path
+
+
 def load_rules(db, workdir):
     """rules_csv() into the Rules DB of `db`, with tandemctl rules import."""
     csvs = rules_csv()
+    prompt = write_prompt(os.path.abspath(os.path.join(workdir, "welcome.wav")))
     for table in ("customers", "numbers", "menus", "rules", "providers", "rates"):
-        text = csvs[table]
+        text = csvs[table].replace("PROMPT", prompt)
         if table == "rules":
             menu_id = db.sql("SELECT id FROM menus WHERE name='main'", db="tandem_rules")[0][0]
             text = text.replace("MENU_ID", menu_id)

@@ -51,7 +51,7 @@ class SavedRules(lab.CallTest):
         version = LAB.stats()["rules"]["version"]
         self.assertTrue(os.path.exists(saved), "saved at the load")
         with open(saved, "rb") as f:
-            self.assertTrue(f.readline().startswith(f"tandem-rules-saved 1 version={version:020d}".encode()))
+            self.assertTrue(f.readline().startswith(f"tandem-rules-saved 2 version={version:020d}".encode()))
         self.restart_without_db()
         try:
             rules = LAB.stats()["rules"]

@@ -81,7 +81,7 @@ TEST(Routing, RefusalsCarryTheirCode) {
   EXPECT_EQ(plan_inbound(*s, "vivekg", "+4940111", kNow, nullptr).refuse_status, 484);
 
   RulesData m = with_providers();
-  m.menus = {Menu{5, kCustomer, "main", "hello.wav", 10, {}, {}, {}}};
+  m.menus = {attendant(5)};
   m.rules = {rule(1, 10, menu(5))};
   auto sm = build_ok(m);
   Plan p = plan_inbound(*sm, kDid, "+4940111", kNow, nullptr);

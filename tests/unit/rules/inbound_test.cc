@@ -88,7 +88,7 @@ TEST(RulesInbound, CallerExactAndPrefixInAnyForm) {
   berlin.caller_match = CallerMatch::prefix;
   berlin.caller_pattern = "030";
   d.rules = {boss, berlin};
-  d.menus.push_back(Menu{7, kCustomer, "main", "welcome.wav", 10, {}, voicemail(), voicemail()});
+  d.menus.push_back(attendant(7));
   auto s = build_ok(d);
   EXPECT_EQ(decided(*s, "+491705555555", kTuesdayNoon), 1u);
   EXPECT_EQ(decided(*s, "01705555555", kTuesdayNoon), 1u);
@@ -420,7 +420,7 @@ TEST(RulesInbound, ValidationNamesEveryProblem) {
   d.numbers.push_back(Number{11, "030 1234567", 2});  // the same DID as kDid
   d.numbers.push_back(Number{12, "+49 35", 2});
   d.numbers.push_back(Number{13, "+4940123456", 99});
-  d.menus.push_back(Menu{7, 2, "other", "p.wav", 10, {}, voicemail(), voicemail()});
+  d.menus.push_back(attendant(7, 2));
   Rule r1 = rule(1, 1, menu(7));
   r1.window = TimeWindow{hm(8), hm(8)};
   Rule r2 = rule(2, 2, menu(8));
@@ -456,9 +456,10 @@ TEST(RulesInbound, ManyErrorsAreCappedWithACount) {
 
 TEST(RulesInbound, MenusAndLookups) {
   RulesData d = base();
-  Menu m{7, kCustomer, "main", "welcome.wav", 5, {}, voicemail(), reject(404)};
-  m.options.push_back(MenuOption{'1', forward(kMobile)});
-  m.options.push_back(MenuOption{'#', menu(7)});
+  Menu m = attendant(7);
+  m.invalid_action = reject(404);
+  m.options.push_back(MenuOption{"1", forward(kMobile)});
+  m.options.push_back(MenuOption{"#", menu(7)});
   d.menus.push_back(m);
   d.rules = {rule(1, 1, menu(7))};
   auto s = build_ok(d);
@@ -472,10 +473,10 @@ TEST(RulesInbound, MenusAndLookups) {
   EXPECT_EQ(s->number("+49301234568"), nullptr);
   EXPECT_EQ(s->menu(8), nullptr);
 
-  d.menus[0].options.push_back(MenuOption{'1', voicemail()});
-  d.menus[0].options.push_back(MenuOption{'x', voicemail()});
+  d.menus[0].options.push_back(MenuOption{"1", voicemail()});
+  d.menus[0].options.push_back(MenuOption{"x", voicemail()});
   const std::string e = build_errors(d);
-  EXPECT_NE(e.find("digit 1: duplicate"), std::string::npos) << e;
+  EXPECT_NE(e.find("option 1: given twice"), std::string::npos) << e;
   EXPECT_NE(e.find("'x' is not 0-9"), std::string::npos) << e;
 }
 

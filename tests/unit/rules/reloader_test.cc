@@ -329,7 +329,7 @@ TEST_F(SavedRulesReloader, NoSavedRulesNoSnapshot) {
   EXPECT_EQ(r.stats().origin, RulesOrigin::none);
   // A damaged file is no better than none.
   std::filesystem::create_directories(dir_ + "/state");
-  std::ofstream(path_) << "tandem-rules-saved 1 but not really\n";
+  std::ofstream(path_) << "tandem-rules-saved 2 but not really\n";
   EXPECT_FALSE(r.reload(true, error));
   EXPECT_EQ(r.current(), nullptr);
 }

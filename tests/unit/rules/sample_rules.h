@@ -43,6 +43,29 @@ inline Action menu(Id id) {
   return a;
 }
 
+// A menu's own actions.
+inline Action extension(std::string digits) {
+  Action a;
+  a.kind = ActionKind::extension;
+  a.number = std::move(digits);
+  return a;
+}
+inline Action menu_action(ActionKind k) {
+  Action a;
+  a.kind = k;
+  return a;
+}
+
+// A menu with no options, its timeout and invalid actions the VM.
+inline Menu attendant(Id id, Id customer = kCustomer) {
+  Menu m;
+  m.id = id;
+  m.customer_id = customer;
+  m.name = "main";
+  m.prompt = "/var/lib/tandem/prompts/main.wav";
+  return m;
+}
+
 inline RulesData base(const std::string& zone = "Europe/Berlin") {
   RulesData d;
   d.version = 1;

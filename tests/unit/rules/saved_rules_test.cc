@@ -38,10 +38,13 @@ RulesData full() {
   m.id = 7;
   m.customer_id = kCustomer;
   m.name = "main";
-  m.prompt = "welcome.wav";
+  m.prompt = "/var/lib/tandem/prompts/welcome.wav";
   m.timeout_s = 8;
-  m.options = {MenuOption{'1', forward("+4930222")}, MenuOption{'#', reject(486)}};
-  m.timeout_action = menu(7);
+  m.inter_digit_timeout_s = 4;
+  m.retries = 5;
+  m.options = {MenuOption{"1", forward("+4930222")}, MenuOption{"#", reject(486)},
+               MenuOption{"201", extension("201")}};
+  m.timeout_action = menu_action(ActionKind::hangup);
   m.invalid_action = reject(404);
   d.menus.push_back(m);
   d.providers.push_back(Provider{3, "carrier", "sip:gw.carrier.example:5060", 120, false, -2});
@@ -85,11 +88,13 @@ void expect_same(const RulesData& a, const RulesData& b) {
   ASSERT_EQ(a.menus.size(), b.menus.size());
   for (size_t i = 0; i < a.menus.size(); ++i) {
     const Menu &x = a.menus[i], &y = b.menus[i];
-    EXPECT_EQ(std::tie(x.id, x.customer_id, x.name, x.prompt, x.timeout_s, x.timeout_action, x.invalid_action),
-              std::tie(y.id, y.customer_id, y.name, y.prompt, y.timeout_s, y.timeout_action, y.invalid_action));
+    EXPECT_EQ(std::tie(x.id, x.customer_id, x.name, x.prompt, x.timeout_s, x.timeout_action, x.invalid_action,
+                       x.inter_digit_timeout_s, x.retries),
+              std::tie(y.id, y.customer_id, y.name, y.prompt, y.timeout_s, y.timeout_action, y.invalid_action,
+                       y.inter_digit_timeout_s, y.retries));
     ASSERT_EQ(x.options.size(), y.options.size());
     for (size_t j = 0; j < x.options.size(); ++j)
-      EXPECT_EQ(std::tie(x.options[j].digit, x.options[j].action), std::tie(y.options[j].digit, y.options[j].action));
+      EXPECT_EQ(std::tie(x.options[j].digits, x.options[j].action), std::tie(y.options[j].digits, y.options[j].action));
   }
   ASSERT_EQ(a.providers.size(), b.providers.size());
   for (size_t i = 0; i < a.providers.size(); ++i) {
@@ -173,7 +178,7 @@ TEST_F(SavedRules, TheFirstLineSaysWhatItIs) {
   std::string error;
   ASSERT_TRUE(write_saved_rules(full(), path_, error)) << error;
   const std::string all = bytes();
-  EXPECT_EQ(all.rfind("tandem-rules-saved 1 version=00000000000000000042 saved=", 0), 0u) << all.substr(0, 120);
+  EXPECT_EQ(all.rfind("tandem-rules-saved 2 version=00000000000000000042 saved=", 0), 0u) << all.substr(0, 120);
 }
 
 TEST_F(SavedRules, AFileThatIsNotWholeOrNotOursIsRefused) {
@@ -220,7 +225,7 @@ TEST_F(SavedRules, TablesThatDoNotReadBackAreRefusedEvenWithTheRightChecksum) {
   // A count of 2^62 customers, then nothing: what a bug or a hand edit could leave.
   std::string body(8, '\0');
   body[7] = 0x40;
-  put(with_checksum("tandem-rules-saved 1 version=00000000000000000001 saved=00000000000000000000 "
+  put(with_checksum("tandem-rules-saved 2 version=00000000000000000001 saved=00000000000000000000 "
                     "bytes=00000000000000000008 crc32=00000000\n" + body));
   EXPECT_NE(refusal().find("do not read back"), std::string::npos);
   // A bool that is neither 0 nor 1 (a provider's `enabled`), everything else in place.
