@@ -19,11 +19,15 @@ namespace tandem::rules {
 
 namespace {
 
-// Format 2: menus with multi-digit options, inter-digit timeout and retries
-// (issue 15). A file of another format is refused like a damaged one.
+// Format 2 has menus with multi-digit options, an inter-digit timeout and
+// retries (issue 15). Format 1 (one key per option) is still read, so that a
+// call server upgraded while its DB is unreachable routes from its last rules;
+// any other is refused like a damaged file.
+constexpr unsigned kFormat = 2;
+constexpr unsigned kOldestFormat = 1;
 constexpr char kHeaderFormat[] =
-    "tandem-rules-saved 2 version=%020" PRIu64 " saved=%020" PRId64 " bytes=%020" PRIu64 " crc32=%08x\n";
-// version, saved, bytes: 20 digits each; crc32: 8.
+    "tandem-rules-saved %1u version=%020" PRIu64 " saved=%020" PRId64 " bytes=%020" PRIu64 " crc32=%08x\n";
+// format: 1 digit; version, saved, bytes: 20 digits each; crc32: 8.
 constexpr size_t kHeaderBytes = sizeof("tandem-rules-saved 2 version= saved= bytes= crc32=\n") - 1 + 3 * 20 + 8;
 
 uint32_t crc32_of(std::string_view data, uint32_t crc) {
@@ -36,6 +40,7 @@ uint32_t crc32_of(std::string_view data, uint32_t crc) {
 class Writer {
  public:
   explicit Writer(int fd) : fd_(fd) {}
+  unsigned format() const { return kFormat; }
   void operator()(uint8_t v) { put(&v, 1); }
   void operator()(char v) { put(&v, 1); }
   void operator()(bool v) { (*this)(static_cast<uint8_t>(v)); }
@@ -103,7 +108,9 @@ class Writer {
 // and ok() stays false. Lists are bounded by the bytes left.
 class Reader {
  public:
-  explicit Reader(std::string_view data) : p_(data.data()), end_(data.data() + data.size()) {}
+  Reader(std::string_view data, unsigned format)
+      : p_(data.data()), end_(data.data() + data.size()), format_(format) {}
+  unsigned format() const { return format_; }
   void operator()(uint8_t& v) { v = static_cast<uint8_t>(le<uint8_t>()); }
   void operator()(char& v) { v = static_cast<char>(le<uint8_t>()); }
   void operator()(bool& v) {
@@ -169,6 +176,7 @@ class Reader {
 
   const char* p_;
   const char* end_;
+  unsigned format_;
   bool ok_ = true;
 };
 
@@ -211,13 +219,24 @@ void io(A& a, T& r) {
 
 template <class A, class T>
   requires std::same_as<std::remove_const_t<T>, MenuOption>
-void io(A& a, T& o) { a(o.digits), io(a, o.action); }
+void io(A& a, T& o) {
+  if constexpr (!std::is_const_v<T>) {
+    if (a.format() == 1) {  // one key
+      char key = 0;
+      a(key);
+      o.digits.assign(1, key);
+      return io(a, o.action);
+    }
+  }
+  a(o.digits), io(a, o.action);
+}
 
 template <class A, class T>
   requires std::same_as<std::remove_const_t<T>, Menu>
 void io(A& a, T& m) {
   a(m.id), a(m.customer_id), a(m.name), a(m.prompt), a(m.timeout_s), a(m.options), io(a, m.timeout_action),
-      io(a, m.invalid_action), a(m.inter_digit_timeout_s), a(m.retries);
+      io(a, m.invalid_action);
+  if (a.format() >= 2) a(m.inter_digit_timeout_s), a(m.retries);
 }
 
 template <class A, class T>
@@ -244,15 +263,15 @@ template <class A, class T>
   requires std::same_as<std::remove_const_t<T>, RulesData>
 void io(A& a, T& d) { a(d.customers), a(d.numbers), a(d.rules), a(d.menus), a(d.providers), a(d.rates); }
 
-std::string header(uint64_t version, int64_t saved, uint64_t bytes, uint32_t crc) {
+std::string header(unsigned format, uint64_t version, int64_t saved, uint64_t bytes, uint32_t crc) {
   char line[kHeaderBytes + 1];
-  std::snprintf(line, sizeof line, kHeaderFormat, version, saved, bytes, crc);
+  std::snprintf(line, sizeof line, kHeaderFormat, format, version, saved, bytes, crc);
   return line;
 }
 
 // The checksum covers the header's fields too (all of it before "crc32="), then the tables.
-uint32_t file_crc(uint64_t version, int64_t saved, uint64_t bytes, uint32_t body_crc) {
-  const std::string h = header(version, saved, bytes, 0);
+uint32_t file_crc(unsigned format, uint64_t version, int64_t saved, uint64_t bytes, uint32_t body_crc) {
+  const std::string h = header(format, version, saved, bytes, 0);
   const std::string_view fields = std::string_view(h).substr(0, h.rfind("crc32="));
   return static_cast<uint32_t>(::crc32_combine(crc32_of(fields, 0), body_crc, static_cast<z_off_t>(bytes)));
 }
@@ -275,7 +294,8 @@ bool write_saved_rules(const RulesData& data, const std::string& file, std::stri
   if (ok) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count();
-    const std::string h = header(data.version, now, w.bytes(), file_crc(data.version, now, w.bytes(), w.crc()));
+    const std::string h =
+        header(kFormat, data.version, now, w.bytes(), file_crc(kFormat, data.version, now, w.bytes(), w.crc()));
     ok = ::pwrite(fd, h.data(), h.size(), 0) == static_cast<ssize_t>(h.size()) && ::fsync(fd) == 0;
   }
   const int err = errno;
@@ -297,10 +317,17 @@ bool read_saved_rules(const std::string& path, RulesData& out, SavedInfo& info, 
     return false;
   }
   uint32_t crc = 0;
+  unsigned format = 0;
   if (all.size() < kHeaderBytes ||
-      std::sscanf(all.c_str(), kHeaderFormat, &info.version, &info.saved_unix_s, &info.bytes, &crc) != 4 ||
-      header(info.version, info.saved_unix_s, info.bytes, crc) != all.substr(0, kHeaderBytes)) {
-    error = path + ": not a file of saved rules (its first line is not tandem-rules-saved 2)";
+      std::sscanf(all.c_str(), kHeaderFormat, &format, &info.version, &info.saved_unix_s, &info.bytes, &crc) != 5 ||
+      header(format, info.version, info.saved_unix_s, info.bytes, crc) != all.substr(0, kHeaderBytes)) {
+    error = path + ": not a file of saved rules (its first line is not tandem-rules-saved " +
+            std::to_string(kFormat) + ")";
+    return false;
+  }
+  if (format < kOldestFormat || format > kFormat) {
+    error = path + ": saved rules of format " + std::to_string(format) + ", this version reads " +
+            std::to_string(kOldestFormat) + " to " + std::to_string(kFormat);
     return false;
   }
   const std::string_view body = std::string_view(all).substr(kHeaderBytes);
@@ -309,11 +336,11 @@ bool read_saved_rules(const std::string& path, RulesData& out, SavedInfo& info, 
             std::to_string(info.bytes) + " (cut short or appended to)";
     return false;
   }
-  if (file_crc(info.version, info.saved_unix_s, info.bytes, crc32_of(body, 0)) != crc) {
+  if (file_crc(format, info.version, info.saved_unix_s, info.bytes, crc32_of(body, 0)) != crc) {
     error = path + ": damaged (checksum differs)";
     return false;
   }
-  Reader r(body);
+  Reader r(body, format);
   RulesData data;
   io(r, data);
   if (!r.ok() || r.left() != 0) {

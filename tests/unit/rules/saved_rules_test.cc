@@ -181,6 +181,35 @@ TEST_F(SavedRules, TheFirstLineSaysWhatItIs) {
   EXPECT_EQ(all.rfind("tandem-rules-saved 2 version=00000000000000000042 saved=", 0), 0u) << all.substr(0, 120);
 }
 
+TEST_F(SavedRules, FormatOneOfTheVersionBeforeMenusIsStillRead) {
+  RulesData back;
+  SavedInfo info;
+  std::string error;
+  const std::string old = std::string(std::getenv("SAVED_RULES_DIR")) + "/format1-one-menu.saved";
+  ASSERT_TRUE(read_saved_rules(old, back, info, error)) << error;
+  EXPECT_EQ(info.version, 7u);
+  ASSERT_EQ(back.customers.size(), 1u);
+  EXPECT_EQ(back.customers[0].vm_sip, "sip:pbx@198.18.2.2");
+  ASSERT_EQ(back.menus.size(), 1u);
+  const Menu& m = back.menus[0];
+  EXPECT_EQ(m.prompt, "/var/lib/tandem/prompts/main.wav");
+  EXPECT_EQ(m.timeout_s, 7);
+  ASSERT_EQ(m.options.size(), 2u);
+  EXPECT_EQ(m.options[0].digits, "1");
+  EXPECT_EQ(m.options[1].digits, "#");
+  EXPECT_EQ(m.options[1].action.number, "+4917000001");
+  EXPECT_EQ(m.invalid_action.sip_code, 404);
+  EXPECT_EQ(m.inter_digit_timeout_s, Menu{}.inter_digit_timeout_s) << "format 1 had none: the default";
+  EXPECT_EQ(m.retries, Menu{}.retries);
+
+  // A format this version does not know is refused with what it is.
+  std::filesystem::copy_file(old, path_);
+  std::string newer = bytes();
+  newer[std::string("tandem-rules-saved ").size()] = '9';
+  put(newer);
+  EXPECT_NE(refusal().find("saved rules of format 9, this version reads 1 to 2"), std::string::npos);
+}
+
 TEST_F(SavedRules, AFileThatIsNotWholeOrNotOursIsRefused) {
   std::string error;
   ASSERT_TRUE(write_saved_rules(full(), path_, error)) << error;
