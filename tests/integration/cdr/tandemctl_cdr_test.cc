@@ -15,7 +15,9 @@
 #include "cdr/mysql_sink.h"
 #include "cdr/record.h"
 #include "cdr/schema.h"
+#include "rules/schema.h"
 #include "tests/support/mariadb_fixture.h"
+#include "tests/support/tandemctl_run.h"
 #include "tests/unit/cdr/sample_records.h"
 
 namespace tandem::cdr {
@@ -26,24 +28,10 @@ using testing::sample_record;
 
 MariaDb* g_db = nullptr;
 
-struct CtlRun {
-  int status = -1;
-  std::string out;   // stdout
-};
+using ::tandem::testing::CtlRun;
 
 // Runs tandemctl with `args` (shell words); stderr goes to the test's log.
-CtlRun tandemctl(const std::string& args) {
-  CtlRun r;
-  const std::string cmd = std::string(std::getenv("TANDEMCTL")) + " " + args;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+CtlRun tandemctl(const std::string& args) { return ::tandem::testing::run_tandemctl(args, false); }
 
 void drop(const std::string& database) {
   std::string e;
@@ -84,14 +72,15 @@ TEST_F(TandemctlCdr, DbInitMigrateThenTailShowQueryReport) {
   const std::string db_opts = "--rules-db " + g_db->address() + " --rules-db-user root --rules-db-name ctl_rules" +
                               " --cdr-db " + g_db->address() + " --cdr-db-user root --cdr-db-name ctl_cdr";
   const std::string latest = std::to_string(schema().latest_version());
+  const std::string rules = std::to_string(rules::schema().latest_version());
   CtlRun r = tandemctl("db " + db_opts + " init");
   ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(r.out, "Rules DB ctl_rules: schema version 0 -> 2\nCDR DB ctl_cdr: schema version 0 -> " +
+  EXPECT_EQ(r.out, "Rules DB ctl_rules: schema version 0 -> " + rules + "\nCDR DB ctl_cdr: schema version 0 -> " +
                        latest + "\n");
   r = tandemctl("db " + db_opts + " migrate");
   ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(r.out, "Rules DB ctl_rules: schema version 2 -> 2\nCDR DB ctl_cdr: schema version " + latest +
-                       " -> " + latest + "\n");
+  EXPECT_EQ(r.out, "Rules DB ctl_rules: schema version " + rules + " -> " + rules +
+                       "\nCDR DB ctl_cdr: schema version " + latest + " -> " + latest + "\n");
 
   {
     MysqlSink sink(g_db->config("ctl_cdr"));

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "db/connection.h"
+#include "tests/support/tandemctl_run.h"
 #include "rules/schema.h"
 #include "rules/store.h"
 #include "tests/support/mariadb_fixture.h"
@@ -67,24 +68,9 @@ inline std::string fresh_database(const std::string& name) {
 }
 
 // The operator's side: `tandemctl rules ...` and `tandemctl route` ($TANDEMCTL).
-struct CtlRun {
-  int status = -1;
-  std::string out;
-};
+using ::tandem::testing::CtlRun;
 
-inline CtlRun tandemctl(const std::string& args) {
-  const char* bin = std::getenv("TANDEMCTL");
-  CtlRun r;
-  const std::string cmd = std::string(bin) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+inline CtlRun tandemctl(const std::string& args) { return ::tandem::testing::run_tandemctl(args, true); }
 
 // main() of a Rules DB test: the tests against a MariaDB started here, or 77
 // (skipped) where MariaDB cannot run.
