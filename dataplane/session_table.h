@@ -54,8 +54,10 @@ class SessionTable {
   // Deleting is two steps so that nothing waits for the workers: retire()
   // takes the sessions out of the index (their ids are refused from then on)
   // and starts a grace period; once settled(), no worker holds a pointer to
-  // them and finish() frees their slots and ports and hands each one's final
-  // counters to `done`. Unknown ids are skipped.
+  // them and finish() frees their slots, ports and index entries and hands
+  // each one's final counters to `done`. Unknown ids are skipped. Retirements
+  // share grace periods: one quiescent state of each worker settles every one
+  // started before it.
   struct Retirement {
     std::vector<uint32_t> slots;
     uint64_t token = 0;  // rte_rcu_qsbr_start()'s
