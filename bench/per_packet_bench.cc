@@ -19,7 +19,7 @@
 // clocks, about a microsecond per call pair) and would hide the mbuf free,
 // which belongs to the path. So the refill is timed with the path, and the
 // same refill with nothing but TX is timed alone: the difference is what the
-// worker's stages add per packet (parse, bulk lookup, relay, rewrite, TX
+// worker's stages add per packet (parse, index lookup, relay, rewrite, TX
 // buffering). Both are reported; ns_per_packet counters use CPU time.
 //
 // Traffic (bench/flow_plan.h): every session's two remotes send to it in a
@@ -185,7 +185,7 @@ std::unique_ptr<Fixture> make_fixture(uint32_t n, std::string& error) {
       return nullptr;
     }
     dp::Session& session = f->table->at(proto::session_slot(created.id));
-    for (unsigned side = 0; side < 2; ++side) session.legs[side].port = static_cast<uint8_t>(e.port[side]);
+    for (unsigned side = 0; side < 2; ++side) session.paths[side].port = static_cast<uint8_t>(e.port[side]);
   }
   f->shared = dp::WorkerShared{f->table.get(), e.neighbors.get(), &e.views, e.arp_ring, e.resolve_ring, e.rcu,
                                &e.clock, kBurst, dp::PollMode::busy, false, &e.stop};

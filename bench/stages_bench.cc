@@ -5,8 +5,8 @@
 // TX), it shows what the lookup and the mbuf handling add.
 //
 //   BM_Stages/N          write a frame from the template, then the three stages
-//   BM_StagesPrefetch/N  the same, prefetching each session 8 packets ahead
-//                        (the worker does not yet: bench/RESULTS.md, F4)
+//   BM_StagesPrefetch/N  the same, prefetching the two lines of session state
+//                        each packet touches, 8 packets ahead
 //   BM_WriteFrame/N      writing the frames alone: subtract it from the others
 //
 // N sessions, each packet for a session drawn in a fixed random order, so that
@@ -24,12 +24,12 @@
 namespace tandem::bench {
 namespace {
 
-using dp::Leg;
 using dp::Session;
 
 constexpr unsigned kBurst = 32;
 
-void init_leg(Leg& leg, unsigned side, uint32_t s) {
+void init_leg(Session& session, unsigned side, uint32_t s) {
+  dp::LegPath& leg = session.paths[side];
   const dp::Remote r{remote_ip(side, s), htons(remote_port_host(s)),
                      htons(static_cast<uint16_t>(remote_port_host(s) + 1))};
   leg.remote.store(r.pack(), std::memory_order_relaxed);
@@ -37,7 +37,7 @@ void init_leg(Leg& leg, unsigned side, uint32_t s) {
   leg.local_port = htons(local_port_host(s));
   leg.flags.store(dp::kLegDefaultMode, std::memory_order_relaxed);
   leg.port = static_cast<uint8_t>(side);
-  leg.rtp.clock_khz = 8;
+  session.counters[side].rtp.clock_khz = 8;
 }
 
 struct Traffic {
@@ -59,7 +59,7 @@ struct Traffic {
 struct Fixture {
   explicit Fixture(uint32_t n) : sessions(new Session[n]()), traffic(std::make_unique<Traffic>(n)), size(n) {
     for (uint32_t s = 0; s < n; ++s) {
-      for (unsigned side = 0; side < 2; ++side) init_leg(sessions[s].legs[side], side, s);
+      for (unsigned side = 0; side < 2; ++side) init_leg(sessions[s], side, s);
     }
   }
   std::unique_ptr<Session[]> sessions;
@@ -93,7 +93,7 @@ void warm_up(Fixture& f) {
         f.traffic->templates[side]->write(frame, packet_of(side, s, r));
         dp::ParsedPacket p;
         dp::parse_frame(frame, kFrameBytes, p);
-        dp::relay_packet(f.sessions[s].legs[side], f.sessions[s].legs[side ^ 1], p, frame + p.l4_offset + 8, clock);
+        dp::relay_packet(f.sessions[s], side, p, frame + p.l4_offset + 8, clock);
       }
     }
   }
@@ -107,13 +107,13 @@ enum class Mode {
 };
 
 // Far enough ahead to cover a miss to memory (about 200 ns here) with ~40 ns of
-// work per packet, near enough that 3 lines per packet stay within the core's
-// outstanding-miss slots (prefetching all 32 x 3 lines at once loses most).
+// work per packet, near enough that 2 lines per packet stay within the core's
+// outstanding-miss slots.
 constexpr unsigned kPrefetchAhead = 8;
 
-void prefetch_session(const Session& s) {
-  const auto* p = reinterpret_cast<const char*>(&s);
-  for (size_t off = 0; off < sizeof(Session); off += 64) __builtin_prefetch(p + off, 1);
+void prefetch_session(const Session& s, unsigned side) {
+  __builtin_prefetch(&s.paths, 1);
+  __builtin_prefetch(&s.counters[side], 1);
 }
 
 void run_stages(benchmark::State& state, Mode mode) {
@@ -143,10 +143,12 @@ void run_stages(benchmark::State& state, Mode mode) {
         continue;
       }
       if (mode == Mode::prefetch) {
-        for (unsigned i = 0; i < kPrefetchAhead; ++i) prefetch_session(sessions[flows[i]]);
+        for (unsigned i = 0; i < kPrefetchAhead; ++i) prefetch_session(sessions[flows[i]], side);
       }
       for (unsigned i = 0; i < kBurst; ++i) {
-        if (mode == Mode::prefetch && i + kPrefetchAhead < kBurst) prefetch_session(sessions[flows[i + kPrefetchAhead]]);
+        if (mode == Mode::prefetch && i + kPrefetchAhead < kBurst) {
+          prefetch_session(sessions[flows[i + kPrefetchAhead]], side);
+        }
         uint8_t* f = t->frames[i];
         dp::ParsedPacket p;
         if (dp::parse_frame(f, kFrameBytes, p).verdict != dp::Verdict::udp) {
@@ -154,7 +156,7 @@ void run_stages(benchmark::State& state, Mode mode) {
           continue;
         }
         Session& s = sessions[flows[i]];
-        const dp::RelayResult r = dp::relay_packet(s.legs[side], s.legs[side ^ 1], p, f + p.l4_offset + 8, clock);
+        const dp::RelayResult r = dp::relay_packet(s, side, p, f + p.l4_offset + 8, clock);
         if (!r.forward) {
           ++dropped;
           continue;

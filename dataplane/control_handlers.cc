@@ -101,7 +101,7 @@ void ControlHandlers::on_update_leg(ControlClient& c, uint32_t seq, const Update
 // other clients (settle()).
 void ControlHandlers::on_delete_session(ControlClient& c, uint32_t seq, const SessionRequest& r) {
   auto retired = rt_.sessions->retire({&r.session_id, 1});
-  if (retired.removed.empty()) {
+  if (retired.slots.empty()) {
     return reply_error(c, seq, {ErrorCode::no_such_session, "no session " + std::to_string(r.session_id)});
   }
   retiring_.push_back({std::move(retired), c.id, ControlServer::defer(c), seq});
@@ -197,7 +197,7 @@ void ControlHandlers::fill_health(HealthReply& out) const {
 
 void ControlHandlers::expire(std::span<const uint64_t> ids) {
   auto retired = rt_.sessions->retire(ids);
-  if (!retired.removed.empty()) retiring_.push_back({std::move(retired), 0, 0, 0});
+  if (!retired.slots.empty()) retiring_.push_back({std::move(retired), 0, 0, 0});
 }
 
 bool ControlHandlers::settle() {

@@ -1,9 +1,9 @@
-// One leg of a media session: the relay's side towards one remote party.
+// A media session: two legs, each the relay's side towards one remote party.
 //
 // Ownership: control (the housekeeping thread) writes the configuration before
-// the session is published in the lookup table and through the atomics after;
-// the worker that receives the leg's flow writes its counters and RTP statistics
-// and latches the remote. Readers of another owner's fields use relaxed atomics,
+// the session is published in the index and through the atomics after; the
+// worker that receives a leg's flow writes its counters and RTP statistics and
+// latches its remote. Readers of another owner's fields use relaxed atomics,
 // so a counter read mid-update is at worst one packet old.
 #pragma once
 
@@ -32,7 +32,7 @@ struct Remote {
   bool operator==(const Remote&) const = default;
 };
 
-// Leg::flags are the protocol's LegInfo::flags, so that control reads them
+// LegPath::flags are the protocol's LegInfo::flags, so that control reads them
 // unchanged. Mode bits set by control:
 inline constexpr uint8_t kLegLearn = proto::kModeLearn;    // take the remote from the first packet
 inline constexpr uint8_t kLegStrict = proto::kModeStrict;  // once latched, drop other sources
@@ -47,26 +47,40 @@ inline constexpr uint8_t kLegDefaultMode = proto::kModeDefault;
 // A MAC address with a valid bit, in one word.
 inline constexpr uint64_t kMacValid = uint64_t{1} << 63;
 
-struct Leg {
+// A session's state is split by who writes it and how often, so that a packet
+// of leg i touches two cache lines: `paths` (its own latch state and the other
+// leg's addresses: mostly read, written when latching or by control) and
+// `counters[i]` (written per packet by the one worker that receives leg i).
+
+// What a leg's packets are checked against, and where the other leg's packets
+// leave through it.
+struct LegPath {
   std::atomic<uint64_t> remote;    // Remote::pack()
   std::atomic<uint64_t> peer_mac;  // source MAC of this leg's last packet | kMacValid
   uint32_t local_ip;               // network order
   uint16_t local_port;             // network order, even; RTCP uses local_port + 1
   std::atomic<uint8_t> flags;
   uint8_t port;                    // DPDK port this leg sends and receives on
-  // Written by the worker that receives this leg's flow.
+  // Refused packets, counted by the receiving worker: a refusal reads this line
+  // anyway, and must not touch the per-packet line of an established flow.
+  uint32_t drop_source;            // martian or refused by strict-source latching
+  uint32_t drop_bad_rtp;
+};
+static_assert(sizeof(LegPath) == 32, "both legs' paths must share one cache line");
+
+// Written by the worker that receives this leg's flow, once per packet relayed.
+struct alignas(64) LegCounters {
   uint64_t packets;                // RTP and RTCP relayed from this leg (RTP statistics
   uint64_t bytes;                  // also count what could not be relayed); UDP payload bytes
   uint32_t last_rx_ms;             // dataplane clock; wraps every 49 days, compared by difference
   uint32_t rtcp_packets;
-  uint32_t drop_source;            // refused by strict-source latching
-  uint32_t drop_bad_rtp;
   RtpStats rtp;
 };
-static_assert(sizeof(Leg) == 96, "two legs must fit three cache lines");
+static_assert(sizeof(LegCounters) == 64, "one cache line per leg");
 
-struct Session {
-  Leg legs[2];
+struct alignas(64) Session {
+  LegPath paths[2];
+  LegCounters counters[2];
 };
 static_assert(sizeof(Session) == 192);
 

@@ -22,7 +22,7 @@ bool may_latch(uint8_t flags, const Remote& r, const ParsedPacket& p, bool rtcp_
 
 // Strict-source latching. Returns false when the packet must be dropped as
 // coming from the wrong place.
-bool check_source(Leg& in, const ParsedPacket& p, bool rtcp_on_odd_port) {
+bool check_source(LegPath& in, const ParsedPacket& p, bool rtcp_on_odd_port) {
   const uint8_t flags = in.flags.load(std::memory_order_acquire);
   const uint8_t latched_bit = rtcp_on_odd_port ? kLegLatchedRtcp : kLegLatchedRtp;
   Remote r = Remote::unpack(in.remote.load(std::memory_order_acquire));
@@ -100,8 +100,11 @@ bool rtcp_header_ok(const uint8_t* p, uint16_t len) {
   return 4u * (uint32_t{load_be16(p + 2)} + 1) <= len;
 }
 
-RelayResult relay_packet(Leg& in, const Leg& out, const ParsedPacket& p, const uint8_t* payload,
+RelayResult relay_packet(Session& s, unsigned leg, const ParsedPacket& p, const uint8_t* payload,
                          const RelayClock& clock) {
+  LegPath& in = s.paths[leg];
+  const LegPath& out = s.paths[leg ^ 1];
+  LegCounters& c = s.counters[leg];
   RelayResult res{};
   const uint16_t local_port = ntohs(p.dst_port);
   const bool odd_port = local_port & 1;
@@ -123,13 +126,13 @@ RelayResult relay_packet(Leg& in, const Leg& out, const ParsedPacket& p, const u
     return res;
   }
 
-  if (counter_read(in.last_rx_ms) != clock.now_ms) counter_set(in.last_rx_ms, clock.now_ms);
+  if (counter_read(c.last_rx_ms) != clock.now_ms) counter_set(c.last_rx_ms, clock.now_ms);
   if (rtcp) {
-    counter_add(in.rtcp_packets, 1u);
+    counter_add(c.rtcp_packets, 1u);
   } else {
     const uint16_t seq = static_cast<uint16_t>((payload[2] << 8) | payload[3]);
-    rtp_stats_update(in.rtp, load_be32(payload + 8), seq, load_be32(payload + 4),
-                     arrival_units(clock.now_us, in.rtp.clock_khz));
+    rtp_stats_update(c.rtp, load_be32(payload + 8), seq, load_be32(payload + 4),
+                     arrival_units(clock.now_us, c.rtp.clock_khz));
   }
 
   const Remote dst = Remote::unpack(out.remote.load(std::memory_order_acquire));
@@ -137,8 +140,8 @@ RelayResult relay_packet(Leg& in, const Leg& out, const ParsedPacket& p, const u
     res.reason = DropReason::no_destination;
     return res;
   }
-  counter_add(in.packets, uint64_t{1});
-  counter_add(in.bytes, uint64_t{p.payload_len});
+  counter_add(c.packets, uint64_t{1});
+  counter_add(c.bytes, uint64_t{p.payload_len});
   res.forward = true;
   res.out.src_ip = out.local_ip;
   res.out.dst_ip = dst.ip;

@@ -1,6 +1,7 @@
 // Stage 3 of the fast path: what to do with a UDP packet that hit a session.
-// Reads: the parsed headers, the RTP/RTCP header, both legs. Writes: the
-// receiving leg (latch, counters, RTP statistics). Pure: no DPDK, unit-tested.
+// Reads: the parsed headers, the RTP/RTCP header, the session's paths and the
+// receiving leg's counters. Writes: the receiving leg (latch, drops in its path;
+// counters, RTP statistics). Pure: no DPDK, unit-tested.
 #pragma once
 
 #include <cstdint>
@@ -45,10 +46,10 @@ bool rtcp_header_ok(const uint8_t* payload, uint16_t len);
 // `own_net`: the leg's relay address.
 bool is_martian(uint32_t src_net, uint32_t own_net);
 
-// Checks, latches and counts a packet of leg `in`; where it goes (the other
-// leg's remote) or why it is dropped. The frame's checksums and link header
-// were checked before (worker.cc).
-RelayResult relay_packet(Leg& in, const Leg& out, const ParsedPacket& p, const uint8_t* payload,
+// Checks, latches and counts a packet of leg `leg` of `s`; where it goes (the
+// other leg's remote) or why it is dropped. The frame's checksums and link
+// header were checked before (worker.cc).
+RelayResult relay_packet(Session& s, unsigned leg, const ParsedPacket& p, const uint8_t* payload,
                          const RelayClock& clock);
 
 }  // namespace tandem::dp

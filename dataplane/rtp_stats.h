@@ -1,6 +1,6 @@
 // RTP reception statistics per RFC 3550: sequence tracking (appendix A.1),
-// cumulative loss (A.3) and interarrival jitter (A.8), kept in 32 bytes so that
-// a two-leg session fits three cache lines.
+// cumulative loss (A.3) and interarrival jitter (A.8), kept in 40 bytes so that
+// a leg's per-packet state fits one cache line (LegCounters, leg.h).
 #pragma once
 
 #include <cstdint>

@@ -11,7 +11,9 @@ uint32_t units_to_us(uint32_t units, uint8_t khz) {
 
 }  // namespace
 
-void read_leg_info(const Leg& leg, uint32_t now_ms, proto::LegInfo& out) {
+void read_leg_info(const Session& session, unsigned leg_index, uint32_t now_ms, proto::LegInfo& out) {
+  const LegPath& leg = session.paths[leg_index];
+  const LegCounters& c = session.counters[leg_index];
   const Remote r = Remote::unpack(leg.remote.load(std::memory_order_acquire));
   out.local_ip = leg.local_ip;
   out.local_port = ntohs(leg.local_port);
@@ -20,31 +22,31 @@ void read_leg_info(const Leg& leg, uint32_t now_ms, proto::LegInfo& out) {
   out.remote_rtcp_port = ntohs(r.rtcp_port);
   out.port = leg.port;
   out.flags = leg.flags.load(std::memory_order_relaxed);
-  out.packets = counter_read(leg.packets);
-  out.bytes = counter_read(leg.bytes);
-  out.rtcp_packets = counter_read(leg.rtcp_packets);
+  out.packets = counter_read(c.packets);
+  out.bytes = counter_read(c.bytes);
+  out.rtcp_packets = counter_read(c.rtcp_packets);
   out.drop_source = counter_read(leg.drop_source);
   out.drop_bad_rtp = counter_read(leg.drop_bad_rtp);
-  const auto idle = static_cast<int32_t>(now_ms - counter_read(leg.last_rx_ms));
+  const auto idle = static_cast<int32_t>(now_ms - counter_read(c.last_rx_ms));
   out.idle_ms = idle > 0 ? static_cast<uint32_t>(idle) : 0;  // the worker may be ahead of `now_ms`
 
   // The worker updates the RTP fields together; a copy taken mid-update is off
   // by at most the packet in flight, which a report can live with.
   RtpStats s;
-  s.max_seq = counter_read(leg.rtp.max_seq);
-  s.cycles = counter_read(leg.rtp.cycles);
-  s.ssrc_changes = counter_read(leg.rtp.ssrc_changes);
-  s.bad_seq = counter_read(leg.rtp.bad_seq);
-  s.base = counter_read(leg.rtp.base);
-  s.received = counter_read(leg.rtp.received);
-  s.transit = counter_read(leg.rtp.transit);
-  s.jitter = counter_read(leg.rtp.jitter);
-  s.jitter_max = counter_read(leg.rtp.jitter_max);
-  s.jitter_sum = counter_read(leg.rtp.jitter_sum);
-  s.ssrc = counter_read(leg.rtp.ssrc);
-  s.probation = counter_read(leg.rtp.probation);
-  s.state = counter_read(leg.rtp.state);
-  s.clock_khz = counter_read(leg.rtp.clock_khz);
+  s.max_seq = counter_read(c.rtp.max_seq);
+  s.cycles = counter_read(c.rtp.cycles);
+  s.ssrc_changes = counter_read(c.rtp.ssrc_changes);
+  s.bad_seq = counter_read(c.rtp.bad_seq);
+  s.base = counter_read(c.rtp.base);
+  s.received = counter_read(c.rtp.received);
+  s.transit = counter_read(c.rtp.transit);
+  s.jitter = counter_read(c.rtp.jitter);
+  s.jitter_max = counter_read(c.rtp.jitter_max);
+  s.jitter_sum = counter_read(c.rtp.jitter_sum);
+  s.ssrc = counter_read(c.rtp.ssrc);
+  s.probation = counter_read(c.rtp.probation);
+  s.state = counter_read(c.rtp.state);
+  s.clock_khz = counter_read(c.rtp.clock_khz);
   const RtpSummary sum = rtp_stats_summary(s);
   out.rtp_expected = sum.expected;
   out.rtp_received = sum.received;

@@ -9,6 +9,6 @@
 
 namespace tandem::dp {
 
-void read_leg_info(const Leg& leg, uint32_t now_ms, proto::LegInfo& out);
+void read_leg_info(const Session& s, unsigned leg, uint32_t now_ms, proto::LegInfo& out);
 
 }  // namespace tandem::dp

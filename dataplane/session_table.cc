@@ -1,9 +1,9 @@
 #include "dataplane/session_table.h"
 
-#include <rte_errno.h>
-#include <rte_hash_crc.h>
+#include <arpa/inet.h>
 #include <rte_malloc.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/session_info.h"
@@ -19,8 +19,10 @@ size_t heap_allocated(int socket) {
 
 proto::Error error(proto::ErrorCode c, std::string m) { return {c, std::move(m)}; }
 
-void init_leg(Leg& leg, const proto::LegSpec& s, uint32_t local_ip, uint16_t local_port_host, uint32_t now_ms) {
+void init_leg(LegPath& leg, LegCounters& c, const proto::LegSpec& s, uint32_t local_ip, uint16_t local_port_host,
+              uint32_t now_ms) {
   std::memset(static_cast<void*>(&leg), 0, sizeof leg);
+  std::memset(static_cast<void*>(&c), 0, sizeof c);
   Remote r{s.remote_ip, htons(s.remote_port),
            htons(s.remote_rtcp_port ? s.remote_rtcp_port : static_cast<uint16_t>(s.remote_port + 1))};
   if (!s.remote_port) r = Remote{};
@@ -29,8 +31,17 @@ void init_leg(Leg& leg, const proto::LegSpec& s, uint32_t local_ip, uint16_t loc
   leg.local_port = htons(local_port_host);
   leg.flags.store(s.mode, std::memory_order_relaxed);
   leg.port = s.port;
-  leg.last_rx_ms = now_ms;
-  leg.rtp.clock_khz = s.clock_khz ? s.clock_khz : 8;
+  c.last_rx_ms = now_ms;
+  c.rtp.clock_khz = s.clock_khz ? s.clock_khz : 8;
+}
+
+// The index's rows: each configured address once.
+std::vector<uint32_t> local_addresses(const std::vector<uint32_t>& port_ips) {
+  std::vector<uint32_t> out;
+  for (uint32_t ip : port_ips) {
+    if (ip != 0 && std::find(out.begin(), out.end(), ip) == out.end()) out.push_back(ip);
+  }
+  return out;
 }
 
 }  // namespace
@@ -45,28 +56,22 @@ std::unique_ptr<SessionTable> SessionTable::create(const SessionTableParams& p, 
   std::unique_ptr<SessionTable> t(new SessionTable(p.max_sessions, p));
   const size_t heap_before = heap_allocated(p.socket_id);
 
-  rte_hash_parameters hp{};
-  hp.name = "tandem_sessions";
-  hp.entries = 2 * p.max_sessions;  // one entry per leg: RTCP shares its RTP leg's entry
-  hp.key_len = sizeof(SessionKey);
-  hp.hash_func = rte_hash_crc;
-  hp.socket_id = p.socket_id;
-  hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-  t->index_ = rte_hash_create(&hp);
-  if (!t->index_) {
-    err = "cannot create the session index for " + std::to_string(p.max_sessions) +
-          " sessions: " + rte_strerror(rte_errno);
-    return nullptr;
-  }
+  const std::vector<uint32_t> addresses = local_addresses(p.port_ips);
+  const size_t entries = SessionIndex::entries_for(addresses.size(), p.relay_port_min, p.relay_port_max);
+  t->index_entries_ = static_cast<uint32_t*>(
+      rte_zmalloc_socket("tandem_index", sizeof(uint32_t) * std::max<size_t>(entries, 1), RTE_CACHE_LINE_SIZE,
+                         p.socket_id));
   t->sessions_ = static_cast<Session*>(
       rte_zmalloc_socket("tandem_sessions", sizeof(Session) * p.max_sessions, RTE_CACHE_LINE_SIZE, p.socket_id));
-  if (!t->sessions_) {
-    err = "cannot allocate " + std::to_string(sizeof(Session) * p.max_sessions) + " bytes for sessions";
+  if (!t->index_entries_ || !t->sessions_) {
+    err = "cannot allocate " + std::to_string(sizeof(Session) * p.max_sessions + sizeof(uint32_t) * entries) +
+          " bytes for sessions and their index";
     return nullptr;
   }
-  t->meta_.assign(p.max_sessions, Meta{0, 0});
-  t->free_slots_.reserve(p.max_sessions);
-  for (uint32_t i = p.max_sessions; i-- > 0;) t->free_slots_.push_back(i);
+  t->index_.emplace(addresses, p.relay_port_min, p.relay_port_max, std::span(t->index_entries_, entries));
+  t->meta_.resize(p.max_sessions);
+  for (uint32_t i = 0; i < p.max_sessions; ++i) t->meta_[i] = Meta{0, i + 1 < p.max_sessions ? i + 1 : kNoSlot};
+  t->free_head_ = 0;
 
   const size_t table_bytes = heap_allocated(p.socket_id) - heap_before + sizeof(Meta) * p.max_sessions;
   t->memory_per_session_ = static_cast<uint32_t>(table_bytes / p.max_sessions);
@@ -74,7 +79,7 @@ std::unique_ptr<SessionTable> SessionTable::create(const SessionTableParams& p, 
 }
 
 SessionTable::~SessionTable() {
-  rte_hash_free(index_);
+  rte_free(index_entries_);
   rte_free(sessions_);
 }
 
@@ -88,7 +93,7 @@ std::optional<uint32_t> SessionTable::live_slot(uint64_t id) const {
 
 SessionTable::Created SessionTable::create(const proto::CreateRequest& r, uint32_t now_ms) {
   Created c;
-  if (free_slots_.empty()) {
+  if (free_head_ == kNoSlot) {
     c.error = error(proto::ErrorCode::table_full, "all " + std::to_string(capacity_) + " sessions in use");
     return c;
   }
@@ -104,32 +109,32 @@ SessionTable::Created SessionTable::create(const proto::CreateRequest& r, uint32
       return c;
     }
   }
-  const uint32_t slot = free_slots_.back();
+  const uint32_t slot = free_head_;
   Session& s = sessions_[slot];
-  for (unsigned i = 0; i < 2; ++i) init_leg(s.legs[i], r.legs[i], port_ips_[r.legs[i].port], local[i], now_ms);
+  for (unsigned i = 0; i < 2; ++i) {
+    init_leg(s.paths[i], s.counters[i], r.legs[i], port_ips_[r.legs[i].port], local[i], now_ms);
+  }
 
   // Publishing the index entries is what makes the session visible to workers:
-  // everything above is written before (the add has release semantics).
+  // everything above is written before (insert() has release semantics). An
+  // entry is taken only when two ports share an address and a relay port.
   for (unsigned i = 0; i < 2; ++i) {
-    const SessionKey key = make_key(s.legs[i].local_ip, s.legs[i].local_port);
-    const int rc = rte_hash_add_key_data(index_, &key, reinterpret_cast<void*>(leg_ref(slot, i)));
-    if (rc < 0) {
-      if (i == 1) {
-        const SessionKey first = make_key(s.legs[0].local_ip, s.legs[0].local_port);
-        const int32_t pos = rte_hash_del_key(index_, &first);
-        rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
-        if (pos >= 0) rte_hash_free_key_with_position(index_, pos);
-      }
-      ports_.give_back(r.legs[0].port, local[0]);
-      ports_.give_back(r.legs[1].port, local[1]);
-      c.error = error(proto::ErrorCode::table_full, "session index full");
-      return c;
+    if (index_->insert(s.paths[i].local_ip, local[i], leg_ref(slot, i))) continue;
+    if (i == 1) {
+      index_->remove(s.paths[0].local_ip, local[0]);
+      rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
+      index_->release(s.paths[0].local_ip, local[0]);
     }
+    ports_.give_back(r.legs[0].port, local[0]);
+    ports_.give_back(r.legs[1].port, local[1]);
+    c.error = error(proto::ErrorCode::table_full,
+                    "leg " + std::to_string(i) + ": its address and port are indexed already");
+    return c;
   }
-  free_slots_.pop_back();
   Meta& m = meta_[slot];
+  free_head_ = m.created_s_or_next_free;
   m.generation += 1;  // odd: live
-  m.created_s = now_ms / 1000;
+  m.created_s_or_next_free = now_ms / 1000;
   ++live_;
   c.id = proto::make_session_id(slot, m.generation);
   return c;
@@ -138,13 +143,13 @@ SessionTable::Created SessionTable::create(const proto::CreateRequest& r, uint32
 std::optional<proto::Error> SessionTable::update(const proto::UpdateLegRequest& r) {
   const auto slot = live_slot(r.session_id);
   if (!slot) return error(proto::ErrorCode::no_such_session, "no session " + std::to_string(r.session_id));
-  Leg& leg = sessions_[*slot].legs[r.leg];
+  LegPath& leg = sessions_[*slot].paths[r.leg];
   Remote remote{};
   if (r.remote_port) {
     remote = {r.remote_ip, htons(r.remote_port),
               htons(r.remote_rtcp_port ? r.remote_rtcp_port : static_cast<uint16_t>(r.remote_port + 1))};
   }
-  if (r.clock_khz) counter_set(leg.rtp.clock_khz, r.clock_khz);
+  if (r.clock_khz) counter_set(sessions_[*slot].counters[r.leg].rtp.clock_khz, r.clock_khz);
   // A new remote from control (an SDP answer, a re-INVITE) starts latching over.
   leg.remote.store(remote.pack(), std::memory_order_release);
   leg.flags.store(r.mode, std::memory_order_release);
@@ -161,26 +166,21 @@ std::optional<proto::Error> SessionTable::info(uint64_t id, uint32_t now_ms, pro
 void SessionTable::fill_info(uint32_t slot, uint32_t now_ms, proto::SessionInfo& out) const {
   out = proto::SessionInfo{};
   out.session_id = proto::make_session_id(slot, meta_[slot].generation);
-  out.age_s = now_ms / 1000 - meta_[slot].created_s;
-  for (unsigned i = 0; i < 2; ++i) read_leg_info(sessions_[slot].legs[i], now_ms, out.legs[i]);
+  out.age_s = now_ms / 1000 - meta_[slot].created_s_or_next_free;
+  for (unsigned i = 0; i < 2; ++i) read_leg_info(sessions_[slot], i, now_ms, out.legs[i]);
 }
 
 SessionTable::Retirement SessionTable::retire(std::span<const uint64_t> ids) {
   Retirement r;
-  r.removed.reserve(ids.size());
+  r.slots.reserve(ids.size());
   for (uint64_t id : ids) {
     const auto slot = live_slot(id);
     if (!slot) continue;
-    Retirement::Removed x{*slot, {-1, -1}};
-    for (unsigned i = 0; i < 2; ++i) {
-      const Leg& leg = sessions_[*slot].legs[i];
-      const SessionKey key = make_key(leg.local_ip, leg.local_port);
-      x.pos[i] = rte_hash_del_key(index_, &key);
-    }
+    unindex(*slot, &SessionIndex::remove);
     meta_[*slot].generation += 1;  // even: dead, so the id is refused from now on
-    r.removed.push_back(x);
+    r.slots.push_back(*slot);
   }
-  if (!r.removed.empty()) r.token = rte_rcu_qsbr_start(rcu_);
+  if (!r.slots.empty()) r.token = rte_rcu_qsbr_start(rcu_);
   return r;
 }
 
@@ -188,22 +188,25 @@ bool SessionTable::settled(const Retirement& r) const { return rte_rcu_qsbr_chec
 
 void SessionTable::finish(const Retirement& r, uint32_t now_ms,
                           const std::function<void(const proto::SessionInfo&)>& done) {
-  for (const Retirement::Removed& x : r.removed) {
-    for (int32_t pos : x.pos) {
-      if (pos >= 0) rte_hash_free_key_with_position(index_, pos);
-    }
+  for (uint32_t slot : r.slots) {
+    unindex(slot, &SessionIndex::release);
     proto::SessionInfo info;
-    fill_info(x.slot, now_ms, info);
-    info.session_id = proto::make_session_id(x.slot, meta_[x.slot].generation - 1);
-    release_ports(x.slot);
-    free_slots_.push_back(x.slot);
+    fill_info(slot, now_ms, info);
+    info.session_id = proto::make_session_id(slot, meta_[slot].generation - 1);
+    release_ports(slot);
+    meta_[slot].created_s_or_next_free = free_head_;
+    free_head_ = slot;
     --live_;
     done(info);
   }
 }
 
+void SessionTable::unindex(uint32_t slot, void (SessionIndex::*step)(uint32_t, uint16_t)) {
+  for (const LegPath& leg : sessions_[slot].paths) ((*index_).*step)(leg.local_ip, ntohs(leg.local_port));
+}
+
 void SessionTable::release_ports(uint32_t slot) {
-  for (const Leg& leg : sessions_[slot].legs) ports_.give_back(leg.port, ntohs(leg.local_port));
+  for (const LegPath& leg : sessions_[slot].paths) ports_.give_back(leg.port, ntohs(leg.local_port));
 }
 
 uint64_t SessionTable::list(uint64_t cursor, uint32_t max, uint32_t now_ms,
@@ -223,9 +226,11 @@ std::vector<uint64_t> SessionTable::idle(uint32_t now_ms, uint32_t idle_ms) cons
     if (!(meta_[slot].generation & 1)) continue;
     const Session& s = sessions_[slot];
     // Signed: a worker may stamp a leg after `now_ms` was read.
-    auto idle_for = [now_ms](const Leg& l) { return static_cast<int32_t>(now_ms - counter_read(l.last_rx_ms)); };
-    const bool quiet = idle_for(s.legs[0]) >= static_cast<int32_t>(idle_ms) &&
-                       idle_for(s.legs[1]) >= static_cast<int32_t>(idle_ms);
+    auto idle_for = [now_ms](const LegCounters& c) {
+      return static_cast<int32_t>(now_ms - counter_read(c.last_rx_ms));
+    };
+    const bool quiet = idle_for(s.counters[0]) >= static_cast<int32_t>(idle_ms) &&
+                       idle_for(s.counters[1]) >= static_cast<int32_t>(idle_ms);
     if (quiet) ids.push_back(proto::make_session_id(slot, meta_[slot].generation));
   }
   return ids;

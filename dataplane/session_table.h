@@ -1,12 +1,11 @@
-// The media session table: a fixed array of sessions and an rte_hash index from
-// (local address, even local port) to a leg. One writer, the control thread;
-// lock-free readers, the workers. A removed session's slot and index entries are
-// reused only after every worker has passed a quiescent state (rte_rcu_qsbr),
-// which is also when its counters become final.
+// The media session table: a fixed array of sessions and the direct-indexed
+// index from (local address, even local port) to a leg (session_index.h). One
+// writer, the control thread; lock-free readers, the workers. A removed
+// session's slot, relay ports and index entries are reused only after every
+// worker has passed a quiescent state (rte_rcu_qsbr), which is also when its
+// counters become final.
 #pragma once
 
-#include <arpa/inet.h>
-#include <rte_hash.h>
 #include <rte_rcu_qsbr.h>
 
 #include <cstdint>
@@ -20,23 +19,9 @@
 #include "dataplane_protocol/codec.h"
 #include "dataplane/leg.h"
 #include "dataplane/relay_ports.h"
+#include "dataplane/session_index.h"
 
 namespace tandem::dp {
-
-struct SessionKey {
-  uint32_t ip;     // network order
-  uint16_t port;   // network order, even
-  uint16_t zero;
-};
-static_assert(sizeof(SessionKey) == 8);
-
-inline SessionKey make_key(uint32_t ip_net, uint16_t port_net) {
-  // Clearing the low bit of the host-order port maps RTCP (odd) onto its RTP leg.
-  return {ip_net, static_cast<uint16_t>(port_net & static_cast<uint16_t>(~htons(1))), 0};
-}
-
-// What a hash hit points at: slot * 2 + leg, stored in the key's data pointer.
-inline uintptr_t leg_ref(uint32_t slot, unsigned leg) { return (uintptr_t{slot} << 1) | leg; }
 
 struct SessionTableParams {
   uint32_t max_sessions;
@@ -55,7 +40,7 @@ class SessionTable {
   SessionTable& operator=(const SessionTable&) = delete;
 
   // Workers.
-  const rte_hash* index() const { return index_; }
+  const SessionIndex& index() const { return *index_; }
   Session& at(uint32_t slot) { return sessions_[slot]; }
 
   // Control thread.
@@ -69,14 +54,12 @@ class SessionTable {
   // Deleting is two steps so that nothing waits for the workers: retire()
   // takes the sessions out of the index (their ids are refused from then on)
   // and starts a grace period; once settled(), no worker holds a pointer to
-  // them and finish() frees their slots and ports and hands each one's final
-  // counters to `done`. Unknown ids are skipped.
+  // them and finish() frees their slots, ports and index entries and hands
+  // each one's final counters to `done`. Unknown ids are skipped. Retirements
+  // share grace periods: one quiescent state of each worker settles every one
+  // started before it.
   struct Retirement {
-    struct Removed {
-      uint32_t slot;
-      int32_t pos[2];  // index entries, freed with the slot
-    };
-    std::vector<Removed> removed;
+    std::vector<uint32_t> slots;
     uint64_t token = 0;  // rte_rcu_qsbr_start()'s
   };
   Retirement retire(std::span<const uint64_t> ids);
@@ -95,20 +78,25 @@ class SessionTable {
  private:
   struct Meta {
     uint32_t generation;  // odd while the slot is live
-    uint32_t created_s;
+    // Live: when the session was created, in seconds. Free: the next free slot,
+    // so that the free list costs no memory of its own.
+    uint32_t created_s_or_next_free;
   };
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
   SessionTable(uint32_t capacity, const SessionTableParams& p);
   std::optional<uint32_t> live_slot(uint64_t id) const;
   void fill_info(uint32_t slot, uint32_t now_ms, proto::SessionInfo& out) const;
   void release_ports(uint32_t slot);
+  void unindex(uint32_t slot, void (SessionIndex::*step)(uint32_t, uint16_t));
 
   uint32_t capacity_;
   std::vector<uint32_t> port_ips_;
   rte_rcu_qsbr* rcu_;
-  rte_hash* index_ = nullptr;
+  uint32_t* index_entries_ = nullptr;
+  std::optional<SessionIndex> index_;
   Session* sessions_ = nullptr;
   std::vector<Meta> meta_;
-  std::vector<uint32_t> free_slots_;
+  uint32_t free_head_ = kNoSlot;
   RelayPorts ports_;
   uint32_t live_ = 0;
   uint32_t memory_per_session_ = 0;

@@ -1,5 +1,5 @@
 // A worker lcore: run to completion over its RX queues. Per burst:
-// RX -> parse -> bulk lookup -> relay (latch, stats) -> rewrite -> buffered TX,
+// RX -> parse -> index lookup -> relay (latch, stats) -> rewrite -> buffered TX,
 // and the rest to the exception path. No locks, no allocation, no syscalls
 // (but the idle sleep of adaptive mode).
 #pragma once

@@ -28,7 +28,7 @@ Remote remote(uint32_t ip, uint16_t rtp_port, uint16_t rtcp_port) {
   return Remote{ip, htons(rtp_port), htons(rtcp_port)};
 }
 
-// Two legs of one session: packets arrive on `in` and leave through `out`,
+// Two legs of one session: packets arrive on leg 0 (`in`) and leave through leg 1 (`out`),
 // whose remote control already knows.
 class RelayTest : public ::testing::Test {
  protected:
@@ -36,7 +36,7 @@ class RelayTest : public ::testing::Test {
     in.local_ip = kInLocalIp;
     in.local_port = htons(kInLocalPort);
     in.flags = kLegDefaultMode;
-    in.rtp.clock_khz = 8;
+    in_counters.rtp.clock_khz = 8;
     out.local_ip = kOutLocalIp;
     out.local_port = htons(kOutLocalPort);
     out.flags = kLegDefaultMode;
@@ -55,7 +55,7 @@ class RelayTest : public ::testing::Test {
     p.dst_port = htons(static_cast<uint16_t>(kInLocalPort + (to == To::rtcp_port ? 1 : 0)));
     p.payload_len = static_cast<uint16_t>(payload.size());
     now_ms += 20;
-    return relay_packet(in, out, p, payload.data(), RelayClock{now_ms, uint64_t{now_ms} * 1000});
+    return relay_packet(session, 0, p, payload.data(), RelayClock{now_ms, uint64_t{now_ms} * 1000});
   }
   // The next packet of an RTP stream, `media` bytes after its header.
   std::vector<uint8_t> rtp(size_t media = 160) {
@@ -71,8 +71,11 @@ class RelayTest : public ::testing::Test {
   Remote in_remote() const { return Remote::unpack(in.remote.load()); }
   uint8_t in_flags() const { return in.flags.load(); }
 
-  Leg in{};
-  Leg out{};
+  Session session{};
+  LegPath& in = session.paths[0];
+  LegPath& out = session.paths[1];
+  LegCounters& in_counters = session.counters[0];
+  LegCounters& out_counters = session.counters[1];
   uint32_t now_ms = 5000;
   uint16_t seq = 1000;
 };
@@ -97,7 +100,7 @@ TEST_F(RelayTest, StrictModeDropsOtherSourcesOnceLatched) {
   expect_dropped(rtp_from(kHostA, 5006), DropReason::source_mismatch);  // another port of the host
   EXPECT_EQ(in.drop_source, 2u);
   EXPECT_EQ(in_remote(), remote(kHostA, 5004, 5005));
-  EXPECT_EQ(in.packets, 1u) << "refused packets are not counted as relayed";
+  EXPECT_EQ(in_counters.packets, 1u) << "refused packets are not counted as relayed";
   EXPECT_TRUE(rtp_from(kHostA, 5004).forward);
 }
 
@@ -171,7 +174,7 @@ TEST_F(RelayTest, RtcpOnOddPortLatchesItsOwnPort) {
   EXPECT_EQ(in_remote(), remote(kHostA, 5004, 5011));
   EXPECT_TRUE(in_flags() & kLegLatchedRtp);
   EXPECT_TRUE(in_flags() & kLegLatchedRtcp);
-  EXPECT_EQ(in.rtcp_packets, 1u);
+  EXPECT_EQ(in_counters.rtcp_packets, 1u);
 
   expect_dropped(rtcp_from(kHostA, 5005), DropReason::source_mismatch);  // the guess, now refused
   EXPECT_TRUE(rtp_from(kHostA, 5004).forward);
@@ -199,14 +202,14 @@ TEST_F(RelayTest, StrictModeRefusesRtpFromAnotherHostThanTheLatchedRtcp) {
 TEST_F(RelayTest, RtcpMuxOnTheRtpPortIsCountedAsRtcp) {
   ASSERT_TRUE(rtp_from(kHostA, 5004).forward);
   ASSERT_TRUE(rtp_from(kHostA, 5004).forward);
-  const uint32_t rtp_received = in.rtp.received;
-  const uint16_t max_seq = in.rtp.max_seq;
+  const uint32_t rtp_received = in_counters.rtp.received;
+  const uint16_t max_seq = in_counters.rtp.max_seq;
   const RelayResult r = receive(kHostA, 5004, To::rtp_port, test::rtcp_payload(200));
   ASSERT_TRUE(r.forward);
-  EXPECT_EQ(in.rtcp_packets, 1u);
-  EXPECT_EQ(in.packets, 3u);
-  EXPECT_EQ(in.rtp.received, rtp_received) << "RTCP must not feed the RTP statistics";
-  EXPECT_EQ(in.rtp.max_seq, max_seq);
+  EXPECT_EQ(in_counters.rtcp_packets, 1u);
+  EXPECT_EQ(in_counters.packets, 3u);
+  EXPECT_EQ(in_counters.rtp.received, rtp_received) << "RTCP must not feed the RTP statistics";
+  EXPECT_EQ(in_counters.rtp.max_seq, max_seq);
   EXPECT_EQ(r.out.src_port, htons(kOutLocalPort)) << "muxed RTCP stays on the RTP ports";
   EXPECT_EQ(r.out.dst_port, htons(7078));
   EXPECT_FALSE(in_flags() & kLegLatchedRtcp);
@@ -236,7 +239,7 @@ TEST_F(RelayTest, BadRtpAndRtcpAreDropped) {
   expect_dropped(receive(kHostA, 5005, To::rtcp_port, test::rtcp_payload(200, 7)), DropReason::bad_rtcp);
   expect_dropped(receive(kHostA, 5005, To::rtcp_port, test::rtcp_payload(200, 28, 3)), DropReason::bad_rtcp);
   EXPECT_EQ(in.drop_bad_rtp, 5u);
-  EXPECT_EQ(in.packets, 0u);
+  EXPECT_EQ(in_counters.packets, 0u);
   EXPECT_FALSE(in_remote().known()) << "a bad packet must not latch";
   EXPECT_EQ(in_flags(), kLegDefaultMode);
 
@@ -250,9 +253,9 @@ TEST_F(RelayTest, NoDestinationUntilTheOtherLegKnowsItsRemote) {
   out.remote = 0;
   expect_dropped(rtp_from(kHostA, 5004), DropReason::no_destination);
   EXPECT_EQ(in_remote(), remote(kHostA, 5004, 5005)) << "the receiving leg still latches";
-  EXPECT_EQ(in.last_rx_ms, now_ms) << "and is not idle";
-  EXPECT_EQ(in.packets, 0u) << "nothing was relayed";
-  EXPECT_EQ(in.rtp.state & kRtpStarted, kRtpStarted) << "but the stream is measured";
+  EXPECT_EQ(in_counters.last_rx_ms, now_ms) << "and is not idle";
+  EXPECT_EQ(in_counters.packets, 0u) << "nothing was relayed";
+  EXPECT_EQ(in_counters.rtp.state & kRtpStarted, kRtpStarted) << "but the stream is measured";
 
   out.remote = Remote{kOutRemoteIp, 0, 0}.pack();  // an address without a port is not enough
   expect_dropped(rtp_from(kHostA, 5004), DropReason::no_destination);
@@ -285,25 +288,25 @@ TEST_F(RelayTest, RtcpIsForwardedFromTheOutgoingLegsRtcpPort) {
 TEST_F(RelayTest, CountsPacketsBytesAndLastReceiveTime) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(receive(kHostA, 5004, To::rtp_port, rtp(160)).forward);
   ASSERT_TRUE(receive(kHostA, 5005, To::rtcp_port, test::rtcp_payload(200, 52)).forward);
-  EXPECT_EQ(in.packets, 4u);
-  EXPECT_EQ(in.bytes, 3u * 172 + 52);
-  EXPECT_EQ(in.rtcp_packets, 1u);
-  EXPECT_EQ(in.last_rx_ms, now_ms);
+  EXPECT_EQ(in_counters.packets, 4u);
+  EXPECT_EQ(in_counters.bytes, 3u * 172 + 52);
+  EXPECT_EQ(in_counters.rtcp_packets, 1u);
+  EXPECT_EQ(in_counters.last_rx_ms, now_ms);
   const uint32_t last = now_ms;
 
   expect_dropped(rtp_from(kHostB, 5004), DropReason::source_mismatch);
-  EXPECT_EQ(in.packets, 4u);
-  EXPECT_EQ(in.bytes, 3u * 172 + 52);
-  EXPECT_EQ(in.last_rx_ms, last) << "a refused packet does not keep the leg alive";
-  EXPECT_EQ(out.packets, 0u) << "only the receiving leg counts";
+  EXPECT_EQ(in_counters.packets, 4u);
+  EXPECT_EQ(in_counters.bytes, 3u * 172 + 52);
+  EXPECT_EQ(in_counters.last_rx_ms, last) << "a refused packet does not keep the leg alive";
+  EXPECT_EQ(out_counters.packets, 0u) << "only the receiving leg counts";
 }
 
 TEST_F(RelayTest, RtpFeedsTheReceivingLegsStatistics) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(rtp_from(kHostA, 5004).forward);
-  EXPECT_EQ(in.rtp.ssrc, 0x11223344u);
-  EXPECT_EQ(in.rtp.received, 5u) << "the probation packets count once the source is valid";
-  EXPECT_EQ(in.rtp.max_seq, 1004);
-  EXPECT_EQ(out.rtp.received, 0u);
+  EXPECT_EQ(in_counters.rtp.ssrc, 0x11223344u);
+  EXPECT_EQ(in_counters.rtp.received, 5u) << "the probation packets count once the source is valid";
+  EXPECT_EQ(in_counters.rtp.max_seq, 1004);
+  EXPECT_EQ(out_counters.rtp.received, 0u);
 }
 
 // RFC 3550 5.1 and A.1: what the fixed header announces must be in the packet.
