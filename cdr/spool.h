@@ -30,6 +30,8 @@
 #include <string_view>
 #include <vector>
 
+#include "disk/crc32.h"
+
 namespace tandem::cdr {
 
 struct SpoolPosition {
@@ -69,7 +71,7 @@ inline constexpr uint32_t kSpoolMagic = 0x31524354;  // "TCR1"
 inline constexpr size_t kSpoolHeader = 12;
 inline constexpr uint32_t kMaxSpoolPayload = 64 * 1024;
 
-uint32_t crc32_of(std::string_view data, uint32_t crc = 0);
+using disk::crc32_of;  // the spool's records, checkpoint and id sequence
 
 class Spool {
  public:

@@ -9,11 +9,6 @@
 
 namespace tandem::cdr {
 
-uint32_t crc32_of(std::string_view data, uint32_t crc) {
-  return static_cast<uint32_t>(
-      ::crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
-}
-
 namespace spool_format {
 namespace {
 

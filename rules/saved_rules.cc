@@ -15,6 +15,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "disk/crc32.h"
+
 namespace tandem::rules {
 
 namespace {
@@ -30,10 +32,7 @@ constexpr char kHeaderFormat[] =
 // format: 1 digit; version, saved, bytes: 20 digits each; crc32: 8.
 constexpr size_t kHeaderBytes = sizeof("tandem-rules-saved 2 version= saved= bytes= crc32=\n") - 1 + 3 * 20 + 8;
 
-uint32_t crc32_of(std::string_view data, uint32_t crc) {
-  return static_cast<uint32_t>(::crc32(crc, reinterpret_cast<const Bytef*>(data.data()),
-                                       static_cast<uInt>(data.size())));
-}
+using disk::crc32_of;
 
 // Serialises into a buffer that goes to the file a megabyte at a time, with
 // its checksum as it goes.
