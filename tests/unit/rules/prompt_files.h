@@ -27,6 +27,7 @@ struct Wav {
   uint32_t list_bytes = 0;    // not 0: a LIST chunk of this size before fmt
   bool no_fmt = false;
   bool odd_data = false;      // a byte more than whole samples
+  std::string data;           // not empty: the data chunk (samples and odd_data then unused)
 
   std::string bytes() const {
     const uint16_t align = block_align ? block_align : static_cast<uint16_t>(channels * bits / 8);
@@ -50,7 +51,7 @@ struct Wav {
       put32(n, samples);
       chunk(chunks, "fact", n);
     }
-    chunk(chunks, "data", std::string(size_t{samples} * align + (odd_data ? 1 : 0), '\x55'));
+    chunk(chunks, "data", data.empty() ? std::string(size_t{samples} * align + (odd_data ? 1 : 0), '\x55') : data);
     std::string file = "RIFF";
     put32(file, static_cast<uint32_t>(4 + chunks.size()));
     return file + "WAVE" + chunks;
