@@ -47,9 +47,9 @@ std::unique_ptr<MediaSession> MediaSession::open(const CallerMedia& media, std::
     error = "remote port " + std::to_string(media.remote.port) + " (RTCP takes PORT+1)";
     return nullptr;
   }
-  // Send-only as far as oRTP knows: then its send path also reads the RTCP
-  // socket (nothing else would), and its receive path, which we bypass, is never used.
-  m->session_ = rtp_session_new(RTP_SESSION_SENDONLY);
+  // Not send-only: oRTP would then try to read the RTCP socket on every send,
+  // a system call per packet; the engine reads it only when something arrived.
+  m->session_ = rtp_session_new(RTP_SESSION_SENDRECV);
   RtpSession* s = m->session_;
   rtp_session_set_scheduling_mode(s, FALSE);  // the engine paces; oRTP's scheduler thread stays off
   rtp_session_set_blocking_mode(s, FALSE);
@@ -69,6 +69,7 @@ std::unique_ptr<MediaSession> MediaSession::open(const CallerMedia& media, std::
   rtp_session_set_ssrc(s, random_rtp_start());
   rtp_session_set_seq_number(s, static_cast<uint16_t>(random_rtp_start()));
   m->fd_ = rtp_session_get_rtp_socket(s);
+  m->rtcp_fd_ = rtp_session_get_rtcp_socket(s);
   m->local_port_ = static_cast<uint16_t>(rtp_session_get_local_port(s));
   return m;
 }

@@ -32,6 +32,7 @@ class MediaSession {
   MediaSession& operator=(const MediaSession&) = delete;
 
   int fd() const { return fd_; }
+  int rtcp_fd() const { return rtcp_fd_; }
   uint16_t local_port() const { return local_port_; }
   // The RTP packet of one frame at `timestamp` (the session numbers it); false if the send failed.
   bool send(std::span<const uint8_t> payload, uint32_t timestamp, bool marker);
@@ -42,6 +43,7 @@ class MediaSession {
   MediaSession() = default;
   RtpSession* session_ = nullptr;
   int fd_ = -1;
+  int rtcp_fd_ = -1;
   uint16_t local_port_ = 0;
   sockaddr_storage remote_{};
 };

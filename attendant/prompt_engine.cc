@@ -2,6 +2,7 @@
 
 #include <ortp/ortp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -43,6 +44,7 @@ constexpr size_t kMaxEvents = 1 << 16;
 constexpr int kMaxReadsPerWake = 64;  // one caller's flood cannot hold the thread
 constexpr size_t kMaxDatagram = 2048;
 constexpr uint64_t kTimerKey = 1, kWakeKey = 2, kFirstCaller = 16;  // epoll keys; caller ids above
+constexpr uint64_t kRtcpKey = uint64_t{1} << 63;                      // a caller's id | this: its RTCP socket
 
 int64_t now_ns() {
   timespec ts{};
@@ -101,8 +103,10 @@ struct PromptEngine::Impl {
   struct Counters {
     std::atomic<uint64_t> callers{0}, frames_sent{0}, send_errors{0}, prompts_finished{0}, barge_ins{0};
     std::array<std::atomic<uint64_t>, kDtmfOutcomes> dtmf{};
-    std::atomic<uint64_t> foreign_source{0}, not_rtp{0}, other_payload{0}, ticks_skipped{0}, events_dropped{0};
+    std::atomic<uint64_t> foreign_source{0}, not_rtp{0}, other_payload{0}, rtcp_dropped{0}, ticks_skipped{0},
+        events_dropped{0};
   } counters;
+  std::atomic<bool> realtime{false};
   PacingHistogram pacing;
 
   // The media thread's alone.
@@ -117,7 +121,7 @@ struct PromptEngine::Impl {
   std::thread thread;
   pthread_t thread_handle{};
 
-  Impl();
+  explicit Impl(const EngineOptions& options);
   ~Impl();
   void post(Command c);
   void push_event(const Event& e);
@@ -131,10 +135,11 @@ struct PromptEngine::Impl {
   void serve_ticks();
   void serve(CallerId id, Caller& c, int64_t tick);
   void receive(CallerId id, Caller& c);
+  void drain_rtcp(Caller& c);
   Caller* find(CallerId id);
 };
 
-PromptEngine::Impl::Impl() {
+PromptEngine::Impl::Impl(const EngineOptions& options) {
   event_fd = checked(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd");
   wake_fd = checked(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd");
   epoll_fd = checked(epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
@@ -147,7 +152,14 @@ PromptEngine::Impl::Impl() {
   }
   base_ns = now_ns();
   ortp_init();  // reference-counted by oRTP: one per engine is fine
-  thread = std::thread([this] { run(); });
+  thread = std::thread([this, priority = options.realtime_priority] {
+    if (priority > 0) {
+      sched_param param{};
+      param.sched_priority = priority;
+      realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0;
+    }
+    run();
+  });
   thread_handle = thread.native_handle();
 }
 
@@ -197,8 +209,12 @@ void PromptEngine::Impl::run() {
         uint64_t count = 0;
         (void)!read(wake_fd, &count, sizeof count);
         drain_commands();
-      } else if (Caller* c = find(key)) {  // not found: closed earlier in this batch
-        receive(key, *c);
+      } else if (Caller* c = find(key & ~kRtcpKey)) {  // not found: closed earlier in this batch
+        if (key & kRtcpKey) {
+          drain_rtcp(*c);
+        } else {
+          receive(key, *c);
+        }
       }
     }
   }
@@ -227,13 +243,15 @@ void PromptEngine::Impl::handle(OpenCommand& cmd) {
     return;
   }
   const CallerId id = next_id++;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = id;
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, media->fd(), &ev) != 0) {
-    r.error = std::string("epoll_ctl: ") + std::strerror(errno);
-    cmd.result.set_value(std::move(r));
-    return;
+  for (auto [fd, key] : {std::pair{media->fd(), id}, std::pair{media->rtcp_fd(), id | kRtcpKey}}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = key;
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      r.error = std::string("epoll_ctl: ") + std::strerror(errno);
+      cmd.result.set_value(std::move(r));
+      return;  // closing the session's sockets takes them out of the epoll set
+    }
   }
   // The least loaded slot: callers who arrive together are spread over the 20 ms.
   uint32_t slot = 0;
@@ -276,6 +294,7 @@ void PromptEngine::Impl::handle(CloseCommand& cmd) {
   callers.at(slot[c.slot_index]).slot_index = c.slot_index;
   slot.pop_back();
   epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.media->fd(), nullptr);
+  epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.media->rtcp_fd(), nullptr);
   callers.erase(it);  // the session and its sockets go now: nothing more is sent
   counters.callers.store(callers.size(), std::memory_order_relaxed);
 }
@@ -359,7 +378,14 @@ void PromptEngine::Impl::receive(CallerId id, Caller& c) {
   }
 }
 
-PromptEngine::PromptEngine() : impl_(std::make_unique<Impl>()) {}
+void PromptEngine::Impl::drain_rtcp(Caller& c) {
+  std::array<uint8_t, kMaxDatagram> buf;
+  for (int i = 0; i < kMaxReadsPerWake && recv(c.media->rtcp_fd(), buf.data(), buf.size(), MSG_DONTWAIT) >= 0; ++i) {
+    counters.rtcp_dropped.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+PromptEngine::PromptEngine(const EngineOptions& options) : impl_(std::make_unique<Impl>(options)) {}
 PromptEngine::~PromptEngine() = default;
 
 OpenResult PromptEngine::open(const CallerMedia& media) {
@@ -407,11 +433,13 @@ EngineStats PromptEngine::stats() const {
   s.foreign_source = get(c.foreign_source);
   s.not_rtp = get(c.not_rtp);
   s.other_payload = get(c.other_payload);
+  s.rtcp_dropped = get(c.rtcp_dropped);
   s.ticks_skipped = get(c.ticks_skipped);
   s.events_dropped = get(c.events_dropped);
   s.pacing_p50_us = impl_->pacing.quantile_us(0.50);
   s.pacing_p99_us = impl_->pacing.quantile_us(0.99);
   s.pacing_max_us = impl_->pacing.quantile_us(1.0);
+  s.realtime = impl_->realtime.load();
   clockid_t cpu_clock{};
   timespec cpu{};
   if (pthread_getcpuclockid(impl_->thread_handle, &cpu_clock) == 0 && clock_gettime(cpu_clock, &cpu) == 0) {

@@ -69,17 +69,26 @@ struct EngineStats {
   uint64_t foreign_source = 0;      // RTP from an address other than the caller's
   uint64_t not_rtp = 0;             // datagrams that are not RTP version 2
   uint64_t other_payload = 0;       // the caller's audio, comfort noise: read and dropped
+  uint64_t rtcp_dropped = 0;        // the caller's RTCP: read so that it does not queue, not used
   uint64_t ticks_skipped = 0;       // ticks given up after a stall longer than the catch-up window
   uint64_t events_dropped = 0;      // the event queue was full (nobody reads it)
   uint64_t pacing_p50_us = 0;       // how late frames left against their deadline
   uint64_t pacing_p99_us = 0;
   uint64_t pacing_max_us = 0;       // the upper edge of the latest bucket with a frame in it
   uint64_t thread_cpu_ns = 0;       // the media thread's CPU time
+  bool realtime = false;            // the media thread runs SCHED_FIFO
+};
+
+struct EngineOptions {
+  // Not 0: the media thread asks for SCHED_FIFO at this priority (1-99), so
+  // that compilers and batch jobs on the same cores do not delay the frames;
+  // EngineStats::realtime says whether it got it (needs CAP_SYS_NICE).
+  int realtime_priority = 0;
 };
 
 class PromptEngine {
  public:
-  PromptEngine();  // starts the media thread
+  explicit PromptEngine(const EngineOptions& options = {});  // starts the media thread
   ~PromptEngine();  // stops it; every caller's session is closed
   PromptEngine(const PromptEngine&) = delete;
   PromptEngine& operator=(const PromptEngine&) = delete;
