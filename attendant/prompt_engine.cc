@@ -58,6 +58,7 @@ int checked(int fd, const char* what) {
 }
 
 struct Caller {
+  CallerId id = 0;
   std::unique_ptr<MediaSession> media;
   Codec codec = Codec::pcmu;
   uint8_t telephone_event_pt = 0;
@@ -116,8 +117,8 @@ struct PromptEngine::Impl {
   int64_t next_tick = 0;   // the first tick not served yet
   bool timer_armed = false;
   CallerId next_id = kFirstCaller;
-  std::unordered_map<CallerId, Caller> callers;
-  std::array<std::vector<CallerId>, kSlots> slots;
+  std::unordered_map<CallerId, Caller> callers;  // its nodes do not move: the slots point into it
+  std::array<std::vector<Caller*>, kSlots> slots;
   std::thread thread;
   pthread_t thread_handle{};
 
@@ -133,8 +134,8 @@ struct PromptEngine::Impl {
   void handle(CloseCommand& c);
   void arm_timer(bool on);
   void serve_ticks();
-  void serve(CallerId id, Caller& c, int64_t tick);
-  void receive(CallerId id, Caller& c);
+  void serve(Caller& c, int64_t tick);
+  void receive(Caller& c);
   void drain_rtcp(Caller& c);
   Caller* find(CallerId id);
 };
@@ -213,7 +214,7 @@ void PromptEngine::Impl::run() {
         if (key & kRtcpKey) {
           drain_rtcp(*c);
         } else {
-          receive(key, *c);
+          receive(*c);
         }
       }
     }
@@ -259,6 +260,7 @@ void PromptEngine::Impl::handle(OpenCommand& cmd) {
     if (slots[s].size() < slots[slot].size()) slot = s;
   }
   Caller c;
+  c.id = id;
   c.codec = cmd.media.codec;
   c.telephone_event_pt = cmd.media.telephone_event_pt;
   c.slot = slot;
@@ -268,8 +270,7 @@ void PromptEngine::Impl::handle(OpenCommand& cmd) {
   r.id = id;
   r.local_port = media->local_port();
   c.media = std::move(media);
-  slots[slot].push_back(id);
-  callers.emplace(id, std::move(c));
+  slots[slot].push_back(&callers.emplace(id, std::move(c)).first->second);
   counters.callers.store(callers.size(), std::memory_order_relaxed);
   cmd.result.set_value(std::move(r));
 }
@@ -289,9 +290,9 @@ void PromptEngine::Impl::handle(CloseCommand& cmd) {
   const auto it = callers.find(cmd.caller);
   if (it == callers.end()) return;
   Caller& c = it->second;
-  std::vector<CallerId>& slot = slots[c.slot];
+  std::vector<Caller*>& slot = slots[c.slot];
   slot[c.slot_index] = slot.back();  // swap-remove, fixing the moved caller's index
-  callers.at(slot[c.slot_index]).slot_index = c.slot_index;
+  slot[c.slot_index]->slot_index = c.slot_index;
   slot.pop_back();
   epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.media->fd(), nullptr);
   epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.media->rtcp_fd(), nullptr);
@@ -324,11 +325,11 @@ void PromptEngine::Impl::serve_ticks() {
   for (; next_tick <= due; ++next_tick) {
     // A caller's prompt may end (or a close may come) while its slot is
     // served; the slot's list itself changes only in handle(Open/Close).
-    for (CallerId id : slots[static_cast<size_t>(next_tick % kSlots)]) serve(id, callers.at(id), next_tick);
+    for (Caller* c : slots[static_cast<size_t>(next_tick % kSlots)]) serve(*c, next_tick);
   }
 }
 
-void PromptEngine::Impl::serve(CallerId id, Caller& c, int64_t tick) {
+void PromptEngine::Impl::serve(Caller& c, int64_t tick) {
   if (!c.prompt) return;
   const auto timestamp =
       static_cast<uint32_t>(c.timestamp_origin + static_cast<uint64_t>(tick - c.open_tick) * kSamplesPerTick);
@@ -341,11 +342,11 @@ void PromptEngine::Impl::serve(CallerId id, Caller& c, int64_t tick) {
   if (++c.next_frame == c.prompt->frames()) {
     c.prompt.reset();
     counters.prompts_finished.fetch_add(1, std::memory_order_relaxed);
-    push_event({id, EventKind::prompt_finished});
+    push_event({c.id, EventKind::prompt_finished});
   }
 }
 
-void PromptEngine::Impl::receive(CallerId id, Caller& c) {
+void PromptEngine::Impl::receive(Caller& c) {
   std::array<uint8_t, kMaxDatagram> buf;
   for (int i = 0; i < kMaxReadsPerWake; ++i) {
     sockaddr_storage from{};
@@ -374,7 +375,7 @@ void PromptEngine::Impl::receive(CallerId id, Caller& c) {
       c.prompt.reset();
       counters.barge_ins.fetch_add(1, std::memory_order_relaxed);
     }
-    push_event({id, EventKind::digit, r.digit, barge_in});
+    push_event({c.id, EventKind::digit, r.digit, barge_in});
   }
 }
 

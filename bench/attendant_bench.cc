@@ -73,11 +73,11 @@ void run(size_t n, const Options& o, const std::shared_ptr<const tandem::attenda
   }
   const auto pacing = tandem::testing::inter_arrival(streams, 20'000'000);
   const double caller_seconds = static_cast<double>(n) * o.seconds;
-  std::printf("%5zu callers%s: sent %llu received %zu (sequence gaps %zu, send errors %llu, ticks skipped %llu); "
+  std::printf("%5zu callers%s: sent %llu received %zu (RTCP %zu, sequence gaps %zu, send errors %llu, ticks skipped %llu); "
               "send lateness p50 %llu us p99 %llu us max %llu us; inter-arrival error p50 %.3f ms p99 %.3f ms "
               "max %.3f ms; media thread CPU %.1f us per caller-second (%.1f %% of a core)\n",
               n, s.realtime ? " (SCHED_FIFO)" : "", static_cast<unsigned long long>(s.frames_sent), received,
-              gaps_in_sequence, static_cast<unsigned long long>(s.send_errors),
+              receivers.rtcp(), gaps_in_sequence, static_cast<unsigned long long>(s.send_errors),
               static_cast<unsigned long long>(s.ticks_skipped), static_cast<unsigned long long>(s.pacing_p50_us),
               static_cast<unsigned long long>(s.pacing_p99_us), static_cast<unsigned long long>(s.pacing_max_us),
               pacing.p50_ms, pacing.p99_ms, pacing.max_ms,

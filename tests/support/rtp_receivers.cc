@@ -77,6 +77,12 @@ void RtpReceivers::run() {
       const size_t i = ready[static_cast<size_t>(k)].data.u64;
       ssize_t len;
       while ((len = recv(fds_[i], buf.data(), buf.size(), 0)) >= 12) {
+        // Another session's RTCP (oRTP sends it to PORT+1, which may be one of
+        // ours): told apart by its packet type as RFC 5761 does, and left out.
+        if (buf[1] >= 200 && buf[1] <= 204) {
+          rtcp_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
         ReceivedRtp r;
         r.arrival_ns = now_ns();
         r.marker = (buf[1] & 0x80) != 0;

@@ -35,6 +35,7 @@ class RtpReceivers {
   uint16_t port(size_t i) const { return ports_[i]; }
   size_t count(size_t i) const;
   std::vector<ReceivedRtp> packets(size_t i) const;
+  size_t rtcp() const { return rtcp_.load(std::memory_order_relaxed); }  // RTCP packets left out
   // From receiver i's socket to 127.0.0.1:port.
   void send(size_t i, uint16_t port, const std::vector<uint8_t>& datagram) const;
 
@@ -46,6 +47,7 @@ class RtpReceivers {
   bool keep_payload_;
   mutable std::mutex mutex_;
   std::vector<std::vector<ReceivedRtp>> received_;
+  std::atomic<size_t> rtcp_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
