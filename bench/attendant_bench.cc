@@ -7,6 +7,7 @@
 // Figures and the command: bench/RESULTS.md, "Issue 15: the attendant's media engine".
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -35,6 +36,14 @@ std::string write_prompt(uint32_t seconds) {
   return path;
 }
 
+// Resident memory, from /proc/self/statm.
+uint64_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
 struct Options {
   std::vector<size_t> callers{100, 200, 500};
   uint32_t seconds = 10;
@@ -45,6 +54,7 @@ void run(size_t n, const Options& o, const std::shared_ptr<const tandem::attenda
   PromptEngine engine({o.realtime_priority});
   tandem::testing::RtpReceivers receivers(n, false);
   std::vector<uint64_t> ids;
+  const uint64_t rss_before = rss_bytes();
   for (size_t i = 0; i < n; ++i) {
     CallerMedia m;
     m.local = {"127.0.0.1", 0};
@@ -56,6 +66,8 @@ void run(size_t n, const Options& o, const std::shared_ptr<const tandem::attenda
     }
     ids.push_back(r.id);
   }
+  // The sessions and the engine's state per caller (the kernel's socket buffers are not in it).
+  const double bytes_per_caller = static_cast<double>(rss_bytes() - rss_before) / static_cast<double>(n);
   const uint64_t cpu_before = engine.stats().thread_cpu_ns;
   for (uint64_t id : ids) engine.play(id, prompt);
   std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
@@ -75,14 +87,14 @@ void run(size_t n, const Options& o, const std::shared_ptr<const tandem::attenda
   const double caller_seconds = static_cast<double>(n) * o.seconds;
   std::printf("%5zu callers%s: sent %llu received %zu (RTCP %zu, sequence gaps %zu, send errors %llu, ticks skipped %llu); "
               "send lateness p50 %llu us p99 %llu us max %llu us; inter-arrival error p50 %.3f ms p99 %.3f ms "
-              "max %.3f ms; media thread CPU %.1f us per caller-second (%.1f %% of a core)\n",
+              "max %.3f ms; media thread CPU %.1f us per caller-second (%.1f %% of a core); %.0f bytes per caller\n",
               n, s.realtime ? " (SCHED_FIFO)" : "", static_cast<unsigned long long>(s.frames_sent), received,
               receivers.rtcp(), gaps_in_sequence, static_cast<unsigned long long>(s.send_errors),
               static_cast<unsigned long long>(s.ticks_skipped), static_cast<unsigned long long>(s.pacing_p50_us),
               static_cast<unsigned long long>(s.pacing_p99_us), static_cast<unsigned long long>(s.pacing_max_us),
               pacing.p50_ms, pacing.p99_ms, pacing.max_ms,
               static_cast<double>(s.thread_cpu_ns - cpu_before) / 1e3 / caller_seconds,
-              static_cast<double>(s.thread_cpu_ns - cpu_before) / 1e7 / o.seconds);
+              static_cast<double>(s.thread_cpu_ns - cpu_before) / 1e7 / o.seconds, bytes_per_caller);
 }
 
 }  // namespace
