@@ -276,10 +276,15 @@ void PromptEngine::Impl::handle(OpenCommand& cmd) {
 }
 
 void PromptEngine::Impl::handle(PlayCommand& cmd) {
-  if (Caller* c = find(cmd.caller)) {
-    c->prompt = std::move(cmd.prompt);
-    c->next_frame = 0;
+  Caller* c = find(cmd.caller);
+  if (c == nullptr) return;
+  if (!cmd.prompt || cmd.prompt->frames() == 0) {  // nothing to send: finished as soon as started
+    c->prompt.reset();
+    push_event({c->id, EventKind::prompt_finished});
+    return;
   }
+  c->prompt = std::move(cmd.prompt);
+  c->next_frame = 0;
 }
 
 void PromptEngine::Impl::handle(StopCommand& cmd) {

@@ -146,6 +146,14 @@ TEST(AttendantEngine, DigitsAreReportedOnceAndStopThePrompt) {
 
   // A stranger's digit to caller 0's port: not the caller's address, ignored.
   stranger.send(0, f.callers[0].local_port, tandem::testing::telephone_event_packet(kEventPt, 1, 5000, 7, 9, false, 160));
+  // Caller 1's own bad input, each counted: not RTP, a telephone event cut
+  // short, an event that is no key, and its voice (another payload type).
+  f.receivers.send(1, f.callers[1].local_port, {0x80, 0x65, 0x00});
+  auto cut = tandem::testing::telephone_event_packet(kEventPt, 2, 4000, 42, 1, false, 160);
+  cut.pop_back();
+  f.receivers.send(1, f.callers[1].local_port, cut);
+  f.receivers.send(1, f.callers[1].local_port, tandem::testing::telephone_event_packet(kEventPt, 3, 4000, 42, 20, false, 160));
+  f.receivers.send(1, f.callers[1].local_port, tandem::testing::telephone_event_packet(0, 4, 4000, 42, 1, false, 160));
   const std::string keys = "0123456789*#ABCD";
   for (size_t i = 0; i < kCallers; ++i) {
     // Three updates then the end packet three times (RFC 4733 2.5.1.4), one timestamp.
@@ -181,6 +189,10 @@ TEST(AttendantEngine, DigitsAreReportedOnceAndStopThePrompt) {
   EXPECT_EQ(s.barge_ins, kCallers);
   EXPECT_EQ(s.dtmf_repeats, 5 * kCallers);
   EXPECT_EQ(s.foreign_source, 1u);
+  EXPECT_EQ(s.not_rtp, 1u);
+  EXPECT_EQ(s.dtmf_bad_length, 1u);
+  EXPECT_EQ(s.dtmf_unknown_event, 1u);
+  EXPECT_EQ(s.other_payload, 1u);
 }
 
 TEST(AttendantEngine, ClosedCallersGetNothingMoreAndOthersGoOn) {
