@@ -328,8 +328,7 @@ void PromptEngine::Impl::serve_ticks() {
     next_tick = due - kMaxCatchUpTicks + 1;
   }
   for (; next_tick <= due; ++next_tick) {
-    // A caller's prompt may end (or a close may come) while its slot is
-    // served; the slot's list itself changes only in handle(Open/Close).
+    // The slot's list changes only in handle(Open/Close), on this thread, never while it is served.
     for (Caller* c : slots[static_cast<size_t>(next_tick % kSlots)]) serve(*c, next_tick);
   }
 }
