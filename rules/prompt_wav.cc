@@ -7,7 +7,6 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
-#include <vector>
 
 namespace tandem::rules {
 
@@ -98,6 +97,8 @@ std::string format_problems(const Fmt& f, PromptEncoding& enc) {
   return why;
 }
 
+int64_t mtime_ns(const struct stat& st) { return int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec; }
+
 }  // namespace
 
 std::string_view name(PromptEncoding e) {
@@ -171,7 +172,7 @@ bool parse_prompt_wav(std::string_view file, PromptInfo& out, std::string& error
   return false;
 }
 
-bool check_prompt_file(const std::string& path, PromptInfo& out, std::string& error) {
+bool read_prompt_file(const std::string& path, PromptFile& out, std::string& error) {
   const auto refuse = [&](const std::string& why) {
     error = path + ": " + why;
     return false;
@@ -187,12 +188,29 @@ bool check_prompt_file(const std::string& path, PromptInfo& out, std::string& er
                   " s of audio can take");
   }
   std::ifstream f(path, std::ios::binary);
-  std::vector<char> bytes(static_cast<size_t>(st.st_size));
-  if (!f || !f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+  out.bytes.assign(static_cast<size_t>(st.st_size), '\0');
+  if (!f || !f.read(out.bytes.data(), static_cast<std::streamsize>(out.bytes.size()))) {
     return refuse(errno ? std::strerror(errno) : "cannot be read");
   }
+  out.mtime_ns = mtime_ns(st);
+  out.size = static_cast<uint64_t>(st.st_size);
   std::string why;
-  if (!parse_prompt_wav(std::string_view(bytes.data(), bytes.size()), out, why)) return refuse(why);
+  if (!parse_prompt_wav(out.bytes, out.info, why)) return refuse(why);
+  return true;
+}
+
+bool stat_prompt_file(const std::string& path, int64_t& mtime, uint64_t& size) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  mtime = mtime_ns(st);
+  size = static_cast<uint64_t>(st.st_size);
+  return true;
+}
+
+bool check_prompt_file(const std::string& path, PromptInfo& out, std::string& error) {
+  PromptFile file;
+  if (!read_prompt_file(path, file, error)) return false;
+  out = file.info;
   return true;
 }
 

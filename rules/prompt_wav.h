@@ -31,8 +31,21 @@ inline constexpr uint32_t kMaxPromptSeconds = 600;
 // The bytes of a WAV file. False with why ("sample rate 44100 Hz, expected 8000").
 bool parse_prompt_wav(std::string_view file, PromptInfo& out, std::string& error);
 
+// A prompt file as read: its bytes, what they hold, and what identifies this
+// version of the file (the attendant's prompt cache re-reads it when either changes).
+struct PromptFile {
+  PromptInfo info;
+  std::string bytes;
+  int64_t mtime_ns = 0;
+  uint64_t size = 0;
+};
+
 // The file at `path` (absolute, as every call server must find it at the
 // same place), read and parsed. False with "PATH: why".
+bool read_prompt_file(const std::string& path, PromptFile& out, std::string& error);
+// The file's mtime and size now, as read_prompt_file records them; false if it cannot be stat()ed.
+bool stat_prompt_file(const std::string& path, int64_t& mtime_ns, uint64_t& size);
+// The same, keeping only what the file holds.
 bool check_prompt_file(const std::string& path, PromptInfo& out, std::string& error);
 
 // "G.711 mu-law, 8000 Hz mono, 4.25 s"
