@@ -38,6 +38,7 @@ inline constexpr uint8_t kLegLearn = proto::kModeLearn;    // take the remote fr
 inline constexpr uint8_t kLegStrict = proto::kModeStrict;  // once latched, drop other sources
 inline constexpr uint8_t kLegLockAddress = proto::kModeLockAddress;  // a known remote's address only
 inline constexpr uint8_t kLegLockPort = proto::kModeLockPort;        // and its port
+inline constexpr uint8_t kLegNode = proto::kModeNode;  // the far end is the node's kernel
 // State bits set by the worker.
 inline constexpr uint8_t kLegLatchedRtp = proto::kFlagLatchedRtp;
 inline constexpr uint8_t kLegLatchedRtcp = proto::kFlagLatchedRtcp;

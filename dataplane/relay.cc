@@ -135,6 +135,12 @@ RelayResult relay_packet(Session& s, unsigned leg, const ParsedPacket& p, const 
                      arrival_units(clock.now_us, c.rtp.clock_khz));
   }
 
+  if (out.flags.load(std::memory_order_relaxed) & kLegNode) {
+    counter_add(c.packets, uint64_t{1});
+    counter_add(c.bytes, uint64_t{p.payload_len});
+    res.forward = res.to_node = true;
+    return res;
+  }
   const Remote dst = Remote::unpack(out.remote.load(std::memory_order_acquire));
   if (!dst.known()) {
     res.reason = DropReason::no_destination;

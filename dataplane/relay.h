@@ -28,6 +28,7 @@ struct Forward {
 
 struct RelayResult {
   bool forward;
+  bool to_node;       // with forward: to the node's kernel as it came (kLegNode), not to `out`
   DropReason reason;  // when !forward
   Forward out;
 };

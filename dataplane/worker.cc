@@ -134,6 +134,17 @@ void learn_peer_mac(LegPath& in, const uint8_t* frame) {
   if (in.peer_mac.load(std::memory_order_relaxed) != mac) in.peer_mac.store(mac, std::memory_order_relaxed);
 }
 
+// Media for the node itself (a leg in kLegNode mode: the attendant in
+// tandem-control answers on the relay's address and port). Relayed, not
+// punted: it is counted on the session and never policed as exception traffic.
+void deliver_to_node(Worker& w, rte_mbuf* m) {
+  const PortView& in = (*w.shared->ports)[m->port];
+  if (!w.shared->exception_path || in.tap == kNoPort) return drop(w, m, DropReason::no_destination);
+  if (m->pkt_len > in.tap_max_frame()) return drop(w, m, DropReason::unrelayable);
+  counter_add(w.counters.relayed, uint64_t{1});
+  send(w, in.tap, m);
+}
+
 void relay_one(Worker& w, rte_mbuf* m, const ParsedPacket& p, uint32_t ref, const RelayClock& clock) {
   const unsigned leg = ref & 1;
   Session& s = w.shared->sessions->at(ref >> 1);
@@ -143,6 +154,7 @@ void relay_one(Worker& w, rte_mbuf* m, const ParsedPacket& p, uint32_t ref, cons
   const RelayResult r = relay_packet(s, leg, p, frame + p.l4_offset + 8, clock);
   if (!r.forward) return drop(w, m, r.reason);
   learn_peer_mac(s.paths[leg], frame);
+  if (r.to_node) return deliver_to_node(w, m);
 
   const uint64_t mac = destination_mac(w, s.paths[leg ^ 1], r.out.dst_ip);
   if (!mac) return drop(w, m, DropReason::no_neighbor);

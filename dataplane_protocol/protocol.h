@@ -107,8 +107,14 @@ inline constexpr uint8_t kModeStrict = 0x02;  // after latching, drop other sour
 // either, anyone may latch a learning leg (the SDP's address is known wrong).
 inline constexpr uint8_t kModeLockAddress = 0x04;
 inline constexpr uint8_t kModeLockPort = 0x08;
+// The leg's far end is the node itself (the attendant's media endpoint in
+// tandem-control, bound on the other leg's relay address and port): the other
+// leg's packets go to the node's kernel as they came, through the exception
+// port, and nothing is sent from this leg. Clearing it (an update) makes the
+// leg an ordinary one: the caller's relay port stays the same.
+inline constexpr uint8_t kModeNode = 0x40;
 inline constexpr uint8_t kModeDefault = kModeLearn | kModeStrict | kModeLockAddress;
-inline constexpr uint8_t kModeAll = kModeLearn | kModeStrict | kModeLockAddress | kModeLockPort;
+inline constexpr uint8_t kModeAll = kModeLearn | kModeStrict | kModeLockAddress | kModeLockPort | kModeNode;
 // LegInfo::flags: the mode bits and what the dataplane found.
 inline constexpr uint8_t kFlagLatchedRtp = 0x10;
 inline constexpr uint8_t kFlagLatchedRtcp = 0x20;

@@ -15,6 +15,7 @@
 
 #include "cdr/record.h"
 #include "control/server/media.h"
+#include "control/server/menu_call.h"
 #include "control/server/routing.h"
 #include "rules/snapshot.h"
 
@@ -73,6 +74,8 @@ struct Call {
   su_timer_t* expires_timer = nullptr;  // the caller's Expires ran out before a final answer
 
   MediaAnchor media;
+  std::unique_ptr<MenuCall> menu;   // the attendant answered the caller (A is up before any target)
+  bool b_up = false;                // the callee answered: B's dialog gets a BYE at the end
   Side side_of[2] = {Side::external, Side::internal};
   std::array<cdr::LegQuality, 2> quality{};
 

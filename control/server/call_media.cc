@@ -68,8 +68,16 @@ void CallServer::take_media_outcomes() {
                                                                 : std::to_string(o.session);
       spdlog::warn("[{}] {}", id, o.error);
     }
+    if (o.deleted) {
+      if (auto moving = moving_media_.find(o.session); moving != moving_media_.end()) {
+        auto call = calls_.find(moving->second);
+        moving_media_.erase(moving);
+        if (call != calls_.end()) menu_media_moved(*call->second, o.quality);
+        continue;
+      }
+    }
     if (!o.deleted || pending == awaiting_media_.end()) continue;
-    pending->second.record.legs = o.quality;
+    pending->second.record.legs = Media::combined(pending->second.earlier, o.quality);
     submit_cdr(std::move(pending->second.record), pending->second.call_id);
     awaiting_media_.erase(pending);
   }

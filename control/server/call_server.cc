@@ -17,8 +17,8 @@
 namespace tandem::control {
 
 CallServer::CallServer(const ServerConfig& config, su_root_t* root, Media& media, rules::Reloader& rules,
-                       cdr::Writer& cdrs)
-    : config_(config), root_(root), media_(media), rules_(rules), cdrs_(cdrs) {}
+                       cdr::Writer& cdrs, attendant::PromptEngine& attendant)
+    : config_(config), root_(root), media_(media), rules_(rules), cdrs_(cdrs), attendant_(attendant) {}
 
 CallServer::~CallServer() {
   shutdown();
@@ -42,6 +42,7 @@ bool CallServer::start(std::string& error) {
     return false;
   }
   watch_media();
+  watch_attendant();
   if (config_.media_sample_s) {
     media_sample_ = su_timer_create(su_root_task(root_), config_.media_sample_s * 1000);
     su_timer_set_for_ever(media_sample_, media_sample_cb, reinterpret_cast<su_timer_arg_t*>(this));

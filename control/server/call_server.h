@@ -20,6 +20,8 @@
 #include <sofia-sip/nta.h>
 #include <sofia-sip/su_wait.h>
 
+#include "attendant/prompt.h"
+#include "attendant/prompt_engine.h"
 #include "cdr/writer.h"
 #include "control/server/call.h"
 #include "control/server/call_histograms.h"
@@ -33,7 +35,7 @@ namespace tandem::control {
 class CallServer : public rules::ProviderLoad {
  public:
   CallServer(const ServerConfig& config, su_root_t* root, Media& media, rules::Reloader& rules,
-             cdr::Writer& cdrs);
+             cdr::Writer& cdrs, attendant::PromptEngine& attendant);
   ~CallServer() override;
   CallServer(const CallServer&) = delete;
   CallServer& operator=(const CallServer&) = delete;
@@ -133,6 +135,30 @@ class CallServer : public rules::ProviderLoad {
   // is an INVITE's 2xx.
   void release_answered(Call& call, int side, nta_incoming_t* irq, bool invite_2xx);
 
+  // attendant_calls.cc: a menu call: answered by the attendant (its media
+  // session's far end is this node, where the prompt engine answers on the
+  // caller's relay port), the prompt, the caller's digits (RFC 4733 from the
+  // engine, SIP INFO here), the timeouts and retries, and the transfer: the
+  // attendant's session deleted, the callee's created on the caller's relay
+  // port, the targets invited while the caller stays connected.
+  static int attendant_event_cb(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t*);
+  static void digit_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
+  void watch_attendant();
+  void answer_menu(Call& call, const sip_t* sip);
+  // Menu `menu_id` from its start; `again`: the same menu after a timeout or invalid entry.
+  void play_menu(Call& call, rules::Id menu_id, bool again);
+  void prompt_finished(Call& call);
+  void on_digit(Call& call, char digit);
+  void entry_decided(Call& call, rules::MenuOutcome outcome);
+  void menu_action(Call& call, const rules::Action& action);
+  void transfer(Call& call, const rules::Action& action);
+  // The attendant's session is gone (its final counters): the callee's takes the caller's port.
+  void menu_media_moved(Call& call, const std::array<cdr::LegQuality, 2>& menu_quality);
+  // INFO (digits), re-INVITE and the rest from the caller while the attendant has it.
+  void on_menu_request(Call& call, nta_incoming_t* irq, const sip_t* sip);
+  // The engine's session closed and the timers stopped (transfer, or the call's end).
+  void close_menu(Call& call);
+
   // teardown.cc: a call's end, its BYEs, its CDR, its legs reaped.
   void hang_up(Call& call, cdr::HangupSide side, const std::string& reason, int from_side);
   void end(Call& call);
@@ -178,6 +204,12 @@ class CallServer : public rules::ProviderLoad {
   Media& media_;
   rules::Reloader& rules_;
   cdr::Writer& cdrs_;
+  attendant::PromptEngine& attendant_;
+  attendant::PromptCache prompts_;
+  std::unordered_map<attendant::CallerId, Call*> by_caller_;
+  su_wait_t attendant_wait_[1] = {};
+  // The attendants' sessions being deleted before their calls' callees get the caller's port.
+  std::unordered_map<uint64_t, uint64_t> moving_media_;  // session -> call serial
   Counters counters_;
   CallHistograms histograms_;
   nta_agent_t* agent_ = nullptr;
@@ -216,6 +248,7 @@ class CallServer : public rules::ProviderLoad {
   struct PendingRecord {
     cdr::Record record;
     std::string call_id;
+    std::array<cdr::LegQuality, 2> earlier{};  // a menu call's: its attendant session's counters
   };
   std::unordered_map<uint64_t, PendingRecord> awaiting_media_;
 };

@@ -46,6 +46,11 @@ void add_media_flags(CLI::App& app, ServerConfig& c) {
                  "role of the dataplane port facing providers and SBCs (default: the first port)");
   app.add_option("--internal-media", c.internal_role,
                  "role of the dataplane port facing customers' VMs (default: the external one)");
+  app.add_option("--attendant-rtprio", c.attendant_rtprio,
+                 "SCHED_FIFO priority (1-99) of the attendant's media thread, so that other work on its core "
+                 "does not delay the prompts' packets; needs CAP_SYS_NICE (0: ordinary scheduling)")
+      ->check(CLI::Range(0, 99))
+      ->capture_default_str();
 }
 
 void add_rules_flags(CLI::App& app, ServerConfig& c) {

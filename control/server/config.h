@@ -34,6 +34,7 @@ struct ServerConfig : ProcessFlags {
   uint32_t media_restore_deadline_s = 10;  // a restarted dataplane gets the calls' sessions back until then
   uint32_t media_sample_s = 5;            // sessions' counters read this often (0: never): a restart loses less
   std::string internal_role;          // dataplane port facing the VMs ("" = the external one)
+  int attendant_rtprio = 0;           // the attendant's media thread: SCHED_FIFO priority, 0: none
   // Rules
   rules::DbConfig rules_db;
   db::DbFlags rules_db_flags{.name = "rules", .what = "Rules DB", .password_file = {}};

@@ -32,6 +32,14 @@ namespace tandem::control {
   X(media_timeouts, "calls ended by the dataplane's media timeout")                 \
   X(max_duration, "calls ended at --max-call")                                      \
   X(no_ack, "calls ended because a 2xx got no ACK within 64*T1 (RFC 3261 13.3.1.4)") \
+  X(menu_calls, "calls answered by the attendant")                                   \
+  X(menu_digits, "digits keyed in menus (RFC 4733 and SIP INFO)")                    \
+  X(menu_retries, "menu prompts played again after a timeout or an invalid entry")  \
+  X(menu_timeouts, "menu entries that timed out")                                    \
+  X(menu_invalid, "menu entries that are no option")                                \
+  X(menu_transfers, "calls sent from a menu to a target")                            \
+  X(menu_prompt_errors, "menu prompts that could not be read (timeout action taken)") \
+  X(menu_bad_info, "SIP INFO in a menu without a digit we can read")                 \
   X(cdr_errors, "CDRs the writer refused")                                          \
   X(stray, "stray messages (responses to no transaction of ours)")
 

@@ -70,6 +70,10 @@ int CallServer::on_dialog_request(Call& call, int side, nta_incoming_t* irq, con
     hang_up(call, side == kA ? cdr::HangupSide::caller : cdr::HangupSide::callee, "BYE", side);
     return 0;
   }
+  if (call.menu && !call.b_up && side == kA) {
+    on_menu_request(call, irq, sip);
+    return 0;
+  }
   const bool busy = std::any_of(call.relayed.begin(), call.relayed.end(), [](const Relayed& r) { return r.is_invite; });
   if (method == sip_method_invite && (call.state != CallState::answered || busy)) {
     nta_incoming_treply(irq, SIP_491_REQUEST_PENDING, TAG_END());

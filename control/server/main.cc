@@ -10,6 +10,7 @@
 #include <chrono>
 #include <thread>
 
+#include "attendant/prompt_engine.h"
 #include "cdr/mysql_sink.h"
 #include "cdr/writer.h"
 #include "dataplane_protocol/latch_mode.h"
@@ -76,7 +77,10 @@ int main(int argc, char** argv) {
     control::SipLoop loop;
     su_root_t* root = loop.root();
     if (!loop.sleeps_on_epoll()) spdlog::warn("sofia-sip's poller is not epoll: using su_root_run()");
-    control::CallServer server(config, root, media, reloader, writer);
+    attendant::PromptEngine attendant(attendant::EngineOptions{.realtime_priority = config.attendant_rtprio});
+    if (config.attendant_rtprio && !attendant.stats().realtime)
+      spdlog::warn("the attendant's media thread did not get SCHED_FIFO {} (needs CAP_SYS_NICE)", config.attendant_rtprio);
+    control::CallServer server(config, root, media, reloader, writer, attendant);
     control::OperatorSocket control_socket(root);
     control::add_server_commands(control_socket, server, reloader, writer);
     control::MetricsServer metrics(root, [&] { return control::server_metrics(server, reloader, writer); });

@@ -66,11 +66,13 @@ bool Media::open(const std::string& socket, const std::string& external_role, co
 }
 
 bool Media::create(const MediaEndpoint& caller, Side caller_side, Side callee_side, MediaAnchor& anchor,
-                   std::string& error) {
+                   std::string& error, const CreateOptions& options) {
   proto::CreateRequest r{};
   r.legs[0] = leg_spec(caller, port_of(caller_side));
+  r.legs[0].local_port = options.caller_port;
   r.legs[1] = leg_spec(MediaEndpoint{}, port_of(callee_side));
   r.legs[1].clock_khz = caller.clock_khz;
+  if (options.callee_is_node) r.legs[1].mode |= proto::kModeNode;
   auto info = requests_.create(r);
   if (!info) {
     if (info.error_code == 0) fail_awaited("the dataplane connection broke");

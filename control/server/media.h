@@ -45,10 +45,18 @@ class Media {
   // The dataplane closed the events connection (it stopped or restarted).
   bool lost() const { return events_.peer_closed(); }
 
+  struct CreateOptions {
+    uint16_t caller_port = 0;     // not 0: leg 0 on this relay port (the caller's, kept across the attendant)
+    bool callee_is_node = false;  // leg 1 is the attendant: leg 0's media goes to the node (proto::kModeNode)
+  };
   // Leg 0 towards the caller at `caller` (its side `caller_side`), leg 1 towards
   // the callee on the other side, its remote learnt from the answer.
   bool create(const MediaEndpoint& caller, Side caller_side, Side callee_side, MediaAnchor& anchor,
-              std::string& error);
+              std::string& error, const CreateOptions& options);
+  bool create(const MediaEndpoint& caller, Side caller_side, Side callee_side, MediaAnchor& anchor,
+              std::string& error) {
+    return create(caller, caller_side, callee_side, anchor, error, CreateOptions{});
+  }
   // Queued: the leg's remote from the SDP of its side (checked here as the
   // dataplane checks it).
   bool update(uint64_t session, int leg, const MediaEndpoint& remote, std::string& error);

@@ -185,6 +185,7 @@ void CallServer::new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* pee
   route(call, vm, this);
   spdlog::info("[{}] {} {} -> {} from {}: {}", call.call_id, cdr::name(call.plan.direction), call.from_user, call.to_uri,
                vm ? vm->name : (peer ? peer->name : (host ? host->name : "?")), call.plan.why);
+  if (call.plan.menu_id) return answer_menu(call, sip);
   if (call.plan.targets.empty())
     return refuse_call(call, Counter::refused_by_rules, call.plan.refuse_status, call.plan.refuse_phrase.c_str(),
                        call.plan.why);

@@ -79,15 +79,26 @@ Plan plan_inbound(const rules::Snapshot& rules, std::string_view called, std::st
       break;
   }
   p.customer = d.customer->name;
-  const rules::Action& a = *d.action;
-  const std::string decided = rule_text(d);
+  return plan_action(rules, *d.customer, *d.action, rule_text(d), now, load, std::move(p));
+}
+
+Plan plan_action(const rules::Snapshot& rules, const rules::Customer& customer, const rules::Action& a,
+                 const std::string& decided, rules::UtcSeconds now, const rules::ProviderLoad* load, Plan p) {
   switch (a.kind) {
     case rules::ActionKind::voicemail: {
       Target t;
-      t.uri = number_at(p.called, d.customer->vm_sip);
-      t.label = "vm " + std::string(uri_hostport(d.customer->vm_sip));
+      t.uri = number_at(p.called, customer.vm_sip);
+      t.label = "vm " + std::string(uri_hostport(customer.vm_sip));
       p.targets.push_back(std::move(t));
       p.why = decided + ": the customer's VM";
+      return p;
+    }
+    case rules::ActionKind::extension: {
+      Target t;
+      t.uri = number_at(a.number, customer.vm_sip);
+      t.label = fmt::format("extension {} on vm {}", a.number, uri_hostport(customer.vm_sip));
+      p.targets.push_back(std::move(t));
+      p.why = fmt::format("{}: extension {}", decided, a.number);
       return p;
     }
     case rules::ActionKind::forward: {
@@ -121,14 +132,14 @@ Plan plan_inbound(const rules::Snapshot& rules, std::string_view called, std::st
       return p;
     }
     case rules::ActionKind::menu:
-      return refused(std::move(p), 480, "Temporarily Unavailable",
-                     fmt::format("{}: automated attendant menu {} (not served by this release)", decided, a.menu_id));
+      p.menu_id = a.menu_id;
+      p.why = fmt::format("{}: automated attendant menu {}", decided, a.menu_id);
+      return p;
     case rules::ActionKind::reject:
       return refused(std::move(p), a.sip_code, "Rejected", fmt::format("{}: reject with {}", decided, a.sip_code));
-    case rules::ActionKind::extension:
     case rules::ActionKind::repeat:
     case rules::ActionKind::hangup:
-      break;  // menus' own: a snapshot has none outside menus
+      break;  // the attendant's own: it acts on them without a plan
   }
   return refused(std::move(p), 500, "Server Internal Error", "unknown action");
 }

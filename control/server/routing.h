@@ -29,7 +29,8 @@ struct Plan {
   std::string caller;               // normalised where it could be
   std::string called;
   std::string customer;
-  std::vector<Target> targets;      // empty: refused
+  std::vector<Target> targets;      // empty: refused, or a menu
+  rules::Id menu_id = 0;            // not 0: the attendant answers and plays this menu
   int refuse_status = 0;            // when targets is empty
   std::string refuse_phrase;
   std::string why;                  // the decision, one line, for the log
@@ -38,6 +39,10 @@ struct Plan {
 // A call from a provider or the SBC to one of our numbers.
 Plan plan_inbound(const rules::Snapshot& rules, std::string_view called, std::string_view caller,
                   rules::UtcSeconds now, const rules::ProviderLoad* load);
+// Where `action` of `customer` leads, `decided` saying which rule chose it (for
+// `why`); `p` has the call's numbers. A menu's extension is a number on the VM.
+Plan plan_action(const rules::Snapshot& rules, const rules::Customer& customer, const rules::Action& action,
+                 const std::string& decided, rules::UtcSeconds now, const rules::ProviderLoad* load, Plan p);
 // A call from a customer's VM to `dialled`, out through the providers by cost.
 Plan plan_outbound(const rules::Snapshot& rules, const rules::Customer& customer, std::string_view dialled,
                    std::string_view caller, rules::UtcSeconds now, const rules::ProviderLoad* load);

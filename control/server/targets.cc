@@ -118,7 +118,7 @@ void CallServer::open_dialog_b(Call& call, const Target& t) {
 
 int CallServer::on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t* sip) {
   const int status = status_of(orq, sip);
-  if (orq == call.invite_b && status >= 200 && status < 300 && call.state == CallState::answered) {
+  if (orq == call.invite_b && status >= 200 && status < 300 && call.b_up) {
     send_ack(call, kB);  // the answer again: so is our ACK (unless it still waits for the caller's answer)
     return 0;
   }
@@ -139,6 +139,7 @@ int CallServer::on_invite_response(Call& call, nta_outgoing_t* orq, const sip_t*
 }
 
 void CallServer::target_ringing(Call& call, int status, const sip_t* sip) {
+  if (call.menu) return;  // the caller was answered by the attendant: it hears nothing of the ringing
   call.state = CallState::ringing;
   std::string sdp, error;
   if (has_body(sip) && !(anchor_sdp(call, kB, sip, sdp, error) && answers_offer(call, sdp, error))) {
@@ -158,6 +159,12 @@ void CallServer::target_answered(Call& call, const sip_t* sip) {
   if (!answers_offer(call, sdp, error))
     return answer_unusable(call, "callee's SDP answer does not match the offer", error);
   offer_relayed(call, kB, sdp);  // a delayed offer: the caller's ACK brings the answer
+  call.b_up = true;
+  if (call.menu) {
+    // The caller has had its answer since the attendant's: the relay now carries its stream to the callee.
+    spdlog::info("[{}] transferred from the menus to {}", call.call_id, call.plan.targets[call.target].label);
+    return;
+  }
   call.state = CallState::answered;
   call.answer_ms = now_ms();
   call.disposition = cdr::Disposition::answered;
@@ -174,7 +181,9 @@ void CallServer::answer_unusable(Call& call, const char* reason, const std::stri
     send_ack(call, kB);
   }
   spdlog::warn("[{}] {} ({}): {}", call.call_id, reason, call.plan.targets[call.target].label, error);
-  call.state = CallState::answered;  // B's dialog exists: it gets a BYE
+  call.b_up = true;  // B's dialog exists: it gets a BYE
+  if (call.menu) return hang_up(call, cdr::HangupSide::system, reason, -1);
+  call.state = CallState::answered;
   call.answer_ms = 0;
   call.disposition = cdr::Disposition::failed;
   call.hangup_reason = reason;
@@ -202,7 +211,7 @@ void CallServer::target_failed(Call& call, int status, const char* why) {
   if (more && (t.any_failure_moves_on || retryable)) {
     ++call.target;
     counters_.add(Counter::failovers);
-    call.state = CallState::calling;
+    if (!call.menu) call.state = CallState::calling;
     send_invite(call);
     return;
   }
@@ -211,6 +220,10 @@ void CallServer::target_failed(Call& call, int status, const char* why) {
 }
 
 void CallServer::targets_exhausted(Call& call, int status, const char* why, bool providers_failed) {
+  if (call.menu) {  // answered by the attendant: the call ends with a BYE, billed for its time in the menus
+    counters_.add(Counter::failed);
+    return hang_up(call, cdr::HangupSide::callee, fmt::format("transfer failed: {} {}", status, why), -1);
+  }
   int code = status;
   std::string phrase = why;
   if (providers_failed) {

@@ -21,7 +21,7 @@ void CallServer::hang_up(Call& call, cdr::HangupSide side, const std::string& re
   spdlog::info("[{}] hang-up by {}: {}", call.call_id, cdr::name(side), reason);
   if (call.state == CallState::answered) {
     for (int s : {kA, kB})
-      if (s != from_side) send_bye(call, s);
+      if (s != from_side && (s == kA || call.b_up)) send_bye(call, s);
   } else {
     // Not answered yet (media timeout, shutdown): the caller gets a final answer, the callee a CANCEL (in end()).
     call.disposition = side == cdr::HangupSide::caller ? cdr::Disposition::cancelled : cdr::Disposition::failed;
@@ -38,9 +38,10 @@ void CallServer::end(Call& call) {
   stop_timer(call.max_timer);
   stop_timer(call.expires_timer);
   drop_transactions(call);
+  close_menu(call);
   const bool answered = call.answer_ms != 0;
   if (call.invite_b) {
-    if (!answered) nta_outgoing_cancel(call.invite_b);
+    if (nta_outgoing_status(call.invite_b) < 200) nta_outgoing_cancel(call.invite_b);
     nta_outgoing_destroy(call.invite_b);
     call.invite_b = nullptr;
     release_provider(call);
@@ -70,11 +71,17 @@ void CallServer::drop_transactions(Call& call) {
 
 void CallServer::hand_off_record(Call& call) {
   cdr::Record record = call_record(call, config_.dc, config_.node);
-  if (call.media.session) {
+  const std::array<cdr::LegQuality, 2> earlier = call.menu ? call.menu->menu_quality : std::array<cdr::LegQuality, 2>{};
+  if (call.menu && call.menu->moving_session) {
+    // Ended while the attendant's session was being deleted: its deletion brings the counters.
+    moving_media_.erase(call.menu->moving_session);
+    awaiting_media_.emplace(call.menu->moving_session, PendingRecord{std::move(record), call.call_id, earlier});
+    call.menu->moving_session = 0;
+  } else if (call.media.session) {
     // The record waits for the session's final counters, which its deletion returns.
     by_media_session_.erase(call.media.session);
     media_.finish(call.media.session);
-    awaiting_media_.emplace(call.media.session, PendingRecord{std::move(record), call.call_id});
+    awaiting_media_.emplace(call.media.session, PendingRecord{std::move(record), call.call_id, earlier});
     call.media.session = 0;
     schedule_media_flush();
   } else {

@@ -79,14 +79,40 @@ TEST(Routing, RefusalsCarryTheirCode) {
   EXPECT_EQ(plan_inbound(*s, kDid, "+4940111", kNow, nullptr).refuse_status, 603);
   EXPECT_EQ(plan_inbound(*s, "+49309999999", "+4940111", kNow, nullptr).refuse_status, 404);
   EXPECT_EQ(plan_inbound(*s, "vivekg", "+4940111", kNow, nullptr).refuse_status, 484);
+}
 
+TEST(Routing, AMenuIsAnsweredByTheAttendantAndItsActionsLeadToTargets) {
   RulesData m = with_providers();
   m.menus = {attendant(5)};
   m.rules = {rule(1, 10, menu(5))};
   auto sm = build_ok(m);
   Plan p = plan_inbound(*sm, kDid, "+4940111", kNow, nullptr);
-  EXPECT_EQ(p.refuse_status, 480);
+  EXPECT_EQ(p.menu_id, 5u);
+  EXPECT_TRUE(p.targets.empty());
+  EXPECT_EQ(p.refuse_status, 0);
   EXPECT_NE(p.why.find("menu 5"), std::string::npos) << p.why;
+
+  const rules::Customer& c = *sm->customer(kCustomer);
+  Action ext;
+  ext.kind = ActionKind::extension;
+  ext.number = "201";
+  Plan e = plan_action(*sm, c, ext, "menu 5", kNow, nullptr, p);
+  ASSERT_EQ(e.targets.size(), 1u) << e.why;
+  EXPECT_EQ(e.targets[0].uri, number_at("201", c.vm_sip)) << "an extension is a number on the customer's VM";
+  EXPECT_TRUE(e.targets[0].provider.empty());
+
+  Action fwd;
+  fwd.kind = ActionKind::forward;
+  fwd.number = "+4917012345";
+  Plan f = plan_action(*sm, c, fwd, "menu 5", kNow, nullptr, p);
+  ASSERT_EQ(f.targets.size(), 2u) << "every provider by cost, for failover: " << f.why;
+  EXPECT_EQ(f.targets[0].provider, "alpha");
+
+  Action vm;
+  vm.kind = ActionKind::voicemail;
+  Plan v = plan_action(*sm, c, vm, "menu 5", kNow, nullptr, p);
+  ASSERT_EQ(v.targets.size(), 1u);
+  EXPECT_EQ(v.targets[0].uri, number_at(p.called, c.vm_sip));
 }
 
 TEST(Routing, OutboundByCostAnd503WhenNoProviderIsLeft) {

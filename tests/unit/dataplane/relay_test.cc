@@ -264,6 +264,24 @@ TEST_F(RelayTest, NoDestinationUntilTheOtherLegKnowsItsRemote) {
   EXPECT_TRUE(rtp_from(kHostA, 5004).forward);
 }
 
+TEST_F(RelayTest, ALegWhoseFarEndIsTheNodeSendsTheOtherLegsPacketsToTheKernel) {
+  out.remote = 0;  // the attendant: no remote, the node answers on the relay's address
+  out.flags = kLegDefaultMode | kLegNode;
+  RelayResult r = rtp_from(kHostA, 5004);
+  EXPECT_TRUE(r.forward);
+  EXPECT_TRUE(r.to_node);
+  EXPECT_TRUE(receive(kHostA, 5005, To::rtcp_port, test::rtcp_payload()).to_node) << "RTCP too";
+  EXPECT_EQ(in_counters.packets, 2u) << "counted as relayed: the menu's media is in the CDR";
+  expect_dropped(rtp_from(kHostB, 5004), DropReason::source_mismatch);  // the caller's latching still applies
+
+  out.flags = kLegDefaultMode;  // the transfer: an ordinary leg again
+  out.remote = remote(kOutRemoteIp, 7078, 7079).pack();
+  r = rtp_from(kHostA, 5004);
+  EXPECT_TRUE(r.forward);
+  EXPECT_FALSE(r.to_node);
+  EXPECT_EQ(r.out.dst_ip, kOutRemoteIp);
+}
+
 TEST_F(RelayTest, RtpIsForwardedFromTheOutgoingLegsRtpPort) {
   const RelayResult r = rtp_from(kHostA, 5004);
   ASSERT_TRUE(r.forward);
