@@ -15,7 +15,7 @@ namespace tandem::cdr {
 namespace {
 
 constexpr const char* kColumns[] = {
-    "id", "call_id", "direction", "caller", "called", "customer", "target", "provider", "cost",
+    "id", "call_id", "direction", "caller", "called", "customer", "target", "menu_path", "provider", "cost",
     "dc", "server", "start_time", "answer_time", "end_time", "duration_ms", "billable_s",
     "disposition", "sip_code", "hangup_side", "hangup_reason",
     "a_packets", "a_bytes", "a_lost", "a_jitter_max_us", "a_jitter_mean_us",
@@ -84,6 +84,7 @@ void bind_record(sql::PreparedStatement& st, unsigned base, const Record& r) {
   st.setString(++i, r.called);
   st.setString(++i, r.customer);
   st.setString(++i, r.target);
+  st.setString(++i, r.menu_path);
   st.setString(++i, r.provider);
   st.setString(++i, format_cost(r.cost_micros));
   st.setString(++i, r.dc);

@@ -27,7 +27,7 @@ struct DbConfig : db::Config {
 // The multi-row INSERT of `rows` records (with ON DUPLICATE KEY UPDATE of every
 // column but the id when update_on_duplicate), and the binding of one record's
 // kRecordColumns parameters after the first `base`.
-inline constexpr unsigned kRecordColumns = 30;
+inline constexpr unsigned kRecordColumns = 31;
 std::string insert_sql(size_t rows, bool update_on_duplicate);
 void bind_record(sql::PreparedStatement& st, unsigned base, const Record& r);
 

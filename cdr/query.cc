@@ -15,7 +15,7 @@ namespace tandem::cdr {
 namespace {
 
 constexpr const char* kSelect =
-    "SELECT id, call_id, direction, caller, called, customer, target, provider, cost, dc, "
+    "SELECT id, call_id, direction, caller, called, customer, target, menu_path, provider, cost, dc, "
     "server, start_time, answer_time, end_time, duration_ms, billable_s, disposition, sip_code, "
     "hangup_side, hangup_reason, a_packets, a_bytes, a_lost, a_jitter_max_us, a_jitter_mean_us, "
     "b_packets, b_bytes, b_lost, b_jitter_max_us, b_jitter_mean_us FROM cdr";
@@ -61,6 +61,7 @@ bool row_to_record(sql::ResultSet& rs, Record& r, std::string& error) {
   r.called = rs.getString(++i);
   r.customer = rs.getString(++i);
   r.target = rs.getString(++i);
+  r.menu_path = rs.getString(++i);
   r.provider = rs.getString(++i);
   ok &= parse_micros(rs.getString(++i), r.cost_micros);
   r.dc = rs.getString(++i);

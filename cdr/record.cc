@@ -85,7 +85,8 @@ bool check_text(std::string& error, const char* field, const std::string& v, siz
 
 // Encoding ------------------------------------------------------------------
 
-constexpr uint8_t kEncodingVersion = 1;
+// 2 added menu_path (at the end); a spool written before holds records of 1.
+constexpr uint8_t kEncodingVersion = 2;
 
 template <typename T>
 void put(std::string& out, T v) {
@@ -238,6 +239,7 @@ bool check_text_fields(const Record& r, std::string& error) {
          check_text(error, "called", r.called, kMaxNumber, true) &&
          check_text(error, "customer", r.customer, kMaxName, true) &&
          check_text(error, "target", r.target, kMaxTarget, answered) &&
+         check_text(error, "menu_path", r.menu_path, kMaxMenuPath, false) &&
          check_text(error, "provider", r.provider, kMaxName, outbound && answered) &&
          check_text(error, "dc", r.dc, kMaxName, true) &&
          check_text(error, "server", r.server, kMaxName, true) &&
@@ -355,12 +357,13 @@ void encode(const Record& r, std::string& out) {
     put<uint32_t>(out, leg.jitter_max_us);
     put<uint32_t>(out, leg.jitter_mean_us);
   }
+  put_str(out, r.menu_path);
 }
 
 bool decode(std::string_view in, Record& r, std::string& error) {
   Reader rd{in};
   const auto version = rd.get<uint8_t>();
-  if (rd.ok && version != kEncodingVersion) {
+  if (rd.ok && (version < 1 || version > kEncodingVersion)) {
     error = "unknown record encoding version " + std::to_string(version);
     return false;
   }
@@ -391,6 +394,7 @@ bool decode(std::string_view in, Record& r, std::string& error) {
     leg.jitter_max_us = rd.get<uint32_t>();
     leg.jitter_mean_us = rd.get<uint32_t>();
   }
+  r.menu_path = version >= 2 ? rd.get_str() : std::string();
   if (!rd.ok) {
     error = "record is truncated";
     return false;

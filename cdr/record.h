@@ -65,6 +65,7 @@ struct Record {
   std::string called;
   std::string customer;
   std::string target;             // what was reached (number, URI, voicemail...); empty if nothing
+  std::string menu_path;          // the attendant's menus and entries: "MENU:ENTRY ..."; empty if none
   std::string provider;           // outbound: the carrier used
   int64_t cost_micros = 0;        // outbound: cost in millionths of the currency unit
   std::string dc;                 // DC name
@@ -88,6 +89,7 @@ inline constexpr size_t kMaxCallId = 255;
 inline constexpr size_t kMaxNumber = 64;     // caller, called
 inline constexpr size_t kMaxName = 64;       // customer, provider, dc, server, hangup_reason
 inline constexpr size_t kMaxTarget = 255;
+inline constexpr size_t kMaxMenuPath = 255;
 // Times before this are impossible for a call we handled (2001-09-09).
 inline constexpr int64_t kMinTimeMs = 1'000'000'000'000;
 

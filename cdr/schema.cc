@@ -51,6 +51,9 @@ CREATE TABLE cdr (
   KEY called_start (called, start_time),
   KEY call_id (call_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin)sql"}},
+          {2, "the attendant's menu path",
+           {"ALTER TABLE cdr ADD COLUMN menu_path VARCHAR(255) NOT NULL DEFAULT '' "
+            "COMMENT 'menus and entries: MENU:ENTRY ...' AFTER target"}},
       },
   };
   return s;

@@ -21,6 +21,7 @@ CREATE TABLE cdr (
   called VARCHAR(64) NOT NULL,
   customer VARCHAR(64) NOT NULL,
   target VARCHAR(255) NOT NULL,
+  menu_path VARCHAR(255) NOT NULL DEFAULT '' COMMENT 'menus and entries: MENU:ENTRY ...',
   provider VARCHAR(64) NOT NULL,
   cost DECIMAL(18,6) NOT NULL,
   dc VARCHAR(64) NOT NULL,

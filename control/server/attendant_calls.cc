@@ -130,6 +130,7 @@ void CallServer::play_menu(Call& call, rules::Id menu_id, bool again) {
   if (!again) m.retry = 0;
   m.menu = menu;
   m.entry.emplace(*menu);
+  m.keys.clear();
   attendant::PromptResult prompt = prompts_.get(menu->prompt);
   if (!prompt.prompt) {
     // Never silence for ever: what the menu does when nobody keys anything.
@@ -148,7 +149,7 @@ void CallServer::prompt_finished(Call& call) {
   MenuCall& m = *call.menu;
   m.playing = false;
   // The caller keys on from the prompt's end; an entry already begun has its inter-digit timer.
-  if (m.entry && m.entry->digits().empty())
+  if (m.entry && m.keys.empty())
     start_timer(call, m.digit_timer, uint64_t{m.menu->timeout_s} * 1000, digit_timeout);
 }
 
@@ -157,7 +158,7 @@ void CallServer::digit_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* c)
   MenuCall& m = *call.menu;
   call.server->stop_timer(m.digit_timer);
   if (!m.entry) return;
-  if (m.entry->digits().empty()) return call.server->entry_decided(call, rules::MenuOutcome::timeout);
+  if (m.keys.empty()) return call.server->entry_decided(call, rules::MenuOutcome::timeout);
   const bool option = m.entry->ended() == rules::EntryMatch::option;
   call.server->entry_decided(call, option ? rules::MenuOutcome::option : rules::MenuOutcome::invalid);
 }
@@ -171,6 +172,7 @@ void CallServer::on_digit(Call& call, char digit) {
     m.playing = false;
   }
   stop_timer(m.digit_timer);
+  m.keys += digit;
   switch (m.entry->key(digit)) {
     case rules::EntryMatch::more:
       start_timer(call, m.digit_timer, uint64_t{m.menu->inter_digit_timeout_s} * 1000, digit_timeout);
@@ -183,7 +185,7 @@ void CallServer::on_digit(Call& call, char digit) {
 void CallServer::entry_decided(Call& call, rules::MenuOutcome outcome) {
   MenuCall& m = *call.menu;
   const rules::Menu& menu = *m.menu;
-  const std::string digits = m.entry->digits();
+  const std::string digits = m.keys;
   const rules::MenuOption* option = m.entry->option();
   m.entry.reset();
   m.path += fmt::format("{}:{} ", menu.id, outcome == rules::MenuOutcome::timeout ? "timeout" : digits);

@@ -1,6 +1,9 @@
 #include "control/server/call_record.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <string_view>
 
 namespace tandem::control {
 
@@ -20,6 +23,15 @@ cdr::Record call_record(const Call& call, const std::string& dc, const std::stri
     const Target& t = call.plan.targets[std::min(call.target, call.plan.targets.size() - 1)];
     r.target = printable(t.label, cdr::kMaxTarget);
     r.provider = printable(t.provider, cdr::kMaxName);
+  }
+  if (call.menu) {
+    std::string_view path = call.menu->path;
+    while (path.ends_with(' ')) path.remove_suffix(1);
+    r.menu_path = printable(path, cdr::kMaxMenuPath);
+    // Answered by the attendant and ended in its menus: it is what the caller reached.
+    if (!call.menu->transferred && call.menu->menu)
+      r.target = printable(fmt::format("attendant menu {} ({})", call.menu->menu->id, call.menu->menu->name), cdr::kMaxTarget);
+    if (r.target.empty()) r.target = "attendant";
   }
   r.id = call.cdr_id;
   r.dc = dc;

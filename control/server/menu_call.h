@@ -26,6 +26,7 @@ struct MenuCall {
   attendant::CallerId caller = 0;           // the engine's session; 0: closed
   const rules::Menu* menu = nullptr;        // in the call's rules snapshot
   std::optional<rules::Entry> entry;        // the entry being keyed in `menu`
+  std::string keys;                         // as keyed for it, '#' included: the CDR's entry
   uint8_t retry = 0;                        // prompts again after a timeout or invalid entry
   uint32_t steps = 0;                       // menus played, bounded: a loop of menus ends
   bool playing = false;                     // the prompt is being sent (an INFO digit stops it)

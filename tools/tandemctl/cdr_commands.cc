@@ -59,6 +59,7 @@ nlohmann::json to_json(const cdr::Record& r) {
           {"called", r.called},
           {"customer", r.customer},
           {"target", r.target},
+          {"menu_path", r.menu_path},
           {"provider", r.provider},
           {"cost", money(r.cost_micros)},
           {"dc", r.dc},
@@ -119,6 +120,7 @@ std::string record_detail(const cdr::Record& r) {
   field("called", r.called);
   field("customer", r.customer);
   field("target", r.target.empty() ? "-" : r.target);
+  if (!r.menu_path.empty()) field("menus", r.menu_path);
   field("provider", r.provider.empty() ? "-" : r.provider);
   field("cost", money(r.cost_micros));
   field("dc/server", r.dc + "/" + r.server);

@@ -45,7 +45,7 @@ CARRIER_B_PORT = 5064
 DID_VM = "+4930100001"          # the customer's VM (default action)
 DID_REJECT = "+4930100003"      # a rule rejects with 603
 DID_FORWARD = "+4930100004"     # forwarded to a mobile through least-cost routing
-DID_MENU = "+4930100005"        # an attendant menu: 480 until that issue lands
+DID_MENU = "+4930100005"        # the attendant's menu "main" (no options: tests/integration/attendant adds them)
 DID_RING = "+4930100006"        # ring the VM for 2 s, then the mobile
 MOBILE = "+4917000001"
 

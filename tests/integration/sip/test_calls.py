@@ -81,10 +81,14 @@ class Calls(lab.CallTest):
         self.check_sipp(caller)
         self.assert_cdr(self.new_cdr(), disposition="rejected", sip_code=404, customer="(none)")
 
-    def test_attendant_menu_is_unavailable_for_now(self):
-        caller = LAB.provider_call("uac_reject", DID_MENU, keys={"expect_code": 480})
+    def test_attendant_answers_a_menu_number(self):
+        # The menus themselves: tests/integration/attendant.
+        caller = LAB.provider_call("uac_call", DID_MENU, keys={"hold_ms": 0, "rtcp_mux": 0, "delayed_offer": 0})
         self.check_sipp(caller)
-        self.assert_cdr(self.new_cdr(), disposition="rejected", sip_code=480)
+        cdr = self.new_cdr()
+        self.assert_cdr(cdr, disposition="answered", hangup_side="caller")
+        self.assertIn("(main)", cdr["target"])
+        self.assertEqual(self.counted("menu_calls"), 1)
 
     def test_caller_cancels_while_ringing(self):
         vm = LAB.vm("uas_ring_no_answer")

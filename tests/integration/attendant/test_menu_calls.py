@@ -1,0 +1,272 @@
+"""The attendant end to end: sipp callers (sip/lab.py's lab: tandem-control,
+tandem-dataplane, MariaDB, the customer's VM) call a menu number; the prompt's
+RTP is captured on the caller's wire and checked packet by packet against the
+prompt file; digits go as RFC 4733 events (sipp's own captures) and as SIP
+INFO; the calls end where the menus say, with the menu path in their CDR.
+
+Menus (the lab's customer Acme):
+  main   prompt 1 s; 1 = voicemail, 2 = menu sub, 8 = menu broken, 9 = hang up;
+         first digit within 2 s, 1 retry, then hang up (timeout and invalid)
+  sub    prompt 1 s; 3 = extension 201, 4 = hang up, 50 = extension 50, 501 = extension 501
+  broken its prompt file is gone at run time; timeout action: voicemail
+"""
+
+import math
+import os
+import struct
+import subprocess
+import sys
+import time
+import unittest
+import wave
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "sip"))
+sys.path.insert(0, os.path.join(HERE, ".."))
+
+import lab as sip_lab  # noqa: E402
+from harness import CLEANUP, in_ns, log, spawn, stop_process, wait_for  # noqa: E402
+from lab import DID_MENU, NODE_IP, PROVIDER_IP, CallTest  # noqa: E402
+
+import menu_caller  # noqa: E402
+
+LAB = None
+PROMPT_S = 1
+FRAMES = PROMPT_S * 50
+
+
+def tone_wav(path, hz, seconds):
+    """8 kHz mono 16-bit PCM: a tone, so that every frame's payload differs from silence."""
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * i / 8000)))
+                               for i in range(8000 * seconds)))
+    return path
+
+
+def ulaw(sample):
+    """G.711 u-law of a 16-bit sample (bias 132, clipped at 32635), as ITU-T G.711's table gives it and
+    as spandsp and Asterisk compute it. (Python's audioop works from 14 bits, the Sun way, and differs in
+    the last bit of some codes.)"""
+    sign = 0x80 if sample < 0 else 0
+    v = min(abs(sample), 32635) + 132
+    seg = v.bit_length() - 8
+    return ~(sign | seg << 4 | (v >> (seg + 3)) & 0x0f) & 0xff
+
+
+def pcmu_frames(path):
+    """The prompt as the caller must hear it: G.711 u-law, 160 bytes a frame, the last one filled with silence."""
+    with wave.open(path) as w:
+        pcm = w.readframes(w.getnframes())
+    samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
+    law = bytes(ulaw(s) for s in samples)
+    law += bytes([ulaw(0)]) * ((-len(law)) % 160)
+    return [law[i:i + 160] for i in range(0, len(law), 160)]
+
+
+def read_pcap(path):
+    """(time, src_port, dst_port, udp payload) of each IPv4/UDP frame of a pcap file."""
+    out = []
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return out
+    endian = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+    off = 24
+    while off + 16 <= len(data):
+        sec, usec, caplen, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+        frame = data[off + 16:off + 16 + caplen]
+        off += 16 + caplen
+        if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+            continue
+        ihl = (frame[14] & 0x0f) * 4
+        udp = frame[14 + ihl:]
+        sport, dport, length = struct.unpack(">HHH", udp[:6])
+        out.append((sec + usec / 1e6, sport, dport, udp[8:length]))
+    return out
+
+
+class Capture:
+    """tshark on the caller's wire: what the node sends it, RTP and RTCP (not SIP)."""
+
+    def __init__(self, name):
+        self.path = os.path.join(LAB.workdir, f"{name}-{time.monotonic_ns()}.pcap")
+        self.err = open(self.path + ".err", "w")
+        self.proc = spawn(in_ns(LAB.topo.caller, ["tshark", "-q", "-i", LAB.topo.caller_if, "-F", "pcap", "-w", self.path,
+                                                  "-f", f"udp and src host {NODE_IP} and not port 5060"]),
+                          stdout=subprocess.DEVNULL, stderr=self.err)
+        wait_for(lambda: "Capturing on" in sip_lab.read_text(self.path + ".err"), 20, interval=0.05,
+                 what="tshark ready")
+
+    def stop(self):
+        time.sleep(0.3)  # the last packets in flight
+        stop_process(self.proc, timeout=10, sig=2)
+        self.err.close()
+        return [p for p in read_pcap(self.path) if len(p[3]) >= 12 and p[3][0] >> 6 == 2 and p[3][1] & 0x7f < 72]
+
+
+def rtp_fields(payload):
+    b0, b1, seq, ts, ssrc = struct.unpack(">BBHII", payload[:12])
+    return {"marker": bool(b1 & 0x80), "pt": b1 & 0x7f, "seq": seq, "ts": ts, "ssrc": ssrc, "data": payload[12:]}
+
+
+def setUpModule():
+    global LAB
+    sip_lab.require_environment()
+    LAB = sip_lab.Lab()
+    db = ["--db", f"unix:{LAB.db.socket}", "--db-user", "root"]
+    main_prompt = tone_wav(os.path.join(LAB.workdir, "main.wav"), 440, PROMPT_S)
+    sub_prompt = tone_wav(os.path.join(LAB.workdir, "sub.wav"), 620, PROMPT_S)
+    broken_prompt = tone_wav(os.path.join(LAB.workdir, "broken.wav"), 300, PROMPT_S)
+    LAB.ctl("rules", "menus", "add", *db, "customer=Acme", "name=sub", f"prompt={sub_prompt}", "timeout_s=2",
+            "retries=0", "timeout_action=hangup", "invalid_action=hangup", "inter_digit_timeout_s=2",
+            "--option", "3=extension:201", "--option", "4=hangup", "--option", "50=extension:50",
+            "--option", "501=extension:501")
+    LAB.ctl("rules", "menus", "add", *db, "customer=Acme", "name=broken", f"prompt={broken_prompt}",
+            "timeout_action=voicemail", "--option", "1=hangup")
+    ids = {name: menu_id for menu_id, name in LAB.db.sql("SELECT id, name FROM menus", db="tandem_rules")}
+    LAB.ctl("rules", "menus", "edit", *db, ids["main"], f"prompt={main_prompt}", "timeout_s=2", "retries=1",
+            "timeout_action=hangup", "invalid_action=hangup", "--option", "1=voicemail",
+            "--option", f"2=menu:{ids['sub']}", "--option", f"8=menu:{ids['broken']}", "--option", "9=hangup")
+    os.remove(broken_prompt)  # saved while it was there; gone when a caller needs it
+    LAB.request("rules-reload")
+    LAB.ids = ids
+    LAB.main_frames = pcmu_frames(main_prompt)
+    LAB.sub_frames = pcmu_frames(sub_prompt)
+
+
+def tearDownModule():
+    CLEANUP.run()
+
+
+class MenuCallTest(CallTest):
+    def setUp(self):
+        self.lab = LAB
+        super().setUp()
+
+    def call(self, name, steps, timeout=60):
+        path = menu_caller.write(os.path.join(LAB.workdir, f"{name}.xml"), steps)
+        return LAB.provider_call(path[:-4], DID_MENU, timeout=timeout)
+
+    def prompt_streams(self, packets):
+        """The prompts received, split at each marker bit: lists of RTP fields with arrival times."""
+        streams = []
+        for t, _sport, _dport, payload in packets:
+            f = rtp_fields(payload)
+            if f["pt"] != 0:
+                continue
+            f["t"] = t
+            if f["marker"] or not streams:
+                streams.append([])
+            streams[-1].append(f)
+        return streams
+
+    def assert_prompt(self, stream, frames, complete=True):
+        """Consecutive sequence numbers and timestamps, the prompt's own bytes, paced (not sent in a burst)."""
+        if complete:
+            self.assertEqual(len(stream), len(frames), "every frame of the prompt, none missing")
+        self.assertTrue(stream[0]["marker"], "the marker bit on the prompt's first packet")
+        for i, f in enumerate(stream):
+            self.assertEqual((f["seq"] - stream[0]["seq"]) & 0xffff, i, "continuous sequence numbers")
+            self.assertEqual((f["ts"] - stream[0]["ts"]) & 0xffffffff, 160 * i, "20 ms of timestamp per packet")
+            self.assertEqual(f["data"], frames[i], f"frame {i} is the prompt's")
+        deltas = [(b["t"] - a["t"]) * 1000 for a, b in zip(stream, stream[1:])]
+        if deltas:
+            errors = sorted(abs(d - 20) for d in deltas)
+            log(f"prompt pacing on the caller's wire: {len(stream)} packets, |arrival gap - 20 ms| "
+                f"p50 {errors[len(errors) // 2]:.2f} ms, p99 {errors[int(len(errors) * 0.99)]:.2f} ms, "
+                f"max {errors[-1]:.2f} ms")
+            # Delays only stretch a stream; a prompt sent without pacing would arrive within a few ms.
+            self.assertGreater(stream[-1]["t"] - stream[0]["t"], 0.8 * 0.020 * (len(stream) - 1), "paced at 20 ms")
+
+    def menu_cdr(self, **expected):
+        cdr = self.new_cdr()
+        path = LAB.db.sql(f"SELECT menu_path FROM cdr WHERE id={cdr['id']}", db="tandem_cdr")[0][0]
+        for k, v in expected.items():
+            self.assertEqual(path if k == "menu_path" else cdr[k], str(v), f"{k} of {cdr} (menu path {path!r})")
+        return cdr
+
+    def test_rfc4733_digit_after_the_prompt_transfers_to_the_vm_with_media_both_ways(self):
+        m = LAB.ids["main"]
+        vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
+        cap = Capture("vm")
+        caller = self.call("to_vm", [("pause", 1500), ("rfc4733", 1), ("pause", 1000), ("media", 2000), ("bye",)])
+        self.check_sipp(caller, vm)
+        packets = cap.stop()
+        streams = self.prompt_streams([p for p in packets if p[1] % 2 == 0])
+        self.assertGreaterEqual(len(streams), 1, packets[:5])
+        self.assert_prompt(streams[0], LAB.main_frames)
+        cdr = self.menu_cdr(disposition="answered", hangup_side="caller", menu_path=f"{m}:1")
+        self.assertIn("vm", cdr["target"])
+        self.assertGreater(int(cdr["a_packets"]), 50, "the caller's media reached the relay")
+        self.assertGreater(int(cdr["b_packets"]), 0, "the VM's echo came back through the relay")
+        self.assertEqual(self.counted("menu_calls"), 1)
+        self.assertEqual(self.counted("menu_transfers"), 1)
+        self.assertEqual(self.counted("menu_digits"), 1, "one digit, however many end packets it has")
+
+    def test_barge_in_and_nested_menu_lead_to_an_extension(self):
+        m, s = LAB.ids["main"], LAB.ids["sub"]
+        vm = LAB.vm("uas_answer")
+        cap = Capture("nested")
+        caller = self.call("nested", [("pause", 300), ("rfc4733", 2), ("pause", 1500), ("rfc4733", 3),
+                                      ("pause", 1000), ("bye",)])
+        self.check_sipp(caller, vm)
+        streams = self.prompt_streams(cap.stop())
+        self.assertEqual(len(streams), 2, "main's prompt, then sub's")
+        self.assertLess(len(streams[0]), FRAMES, "the digit stopped main's prompt (barge-in)")
+        self.assert_prompt(streams[0], LAB.main_frames, complete=False)
+        self.assert_prompt(streams[1], LAB.sub_frames)
+        self.assertIn("sip:201@", vm.text("msg"), "the VM was invited for extension 201")
+        cdr = self.menu_cdr(disposition="answered", menu_path=f"{m}:2 {s}:3")
+        self.assertIn("extension 201", cdr["target"])
+
+    def test_sip_info_digits_of_both_types_and_a_multi_digit_entry(self):
+        m, s = LAB.ids["main"], LAB.ids["sub"]
+        vm = LAB.vm("uas_answer")
+        caller = self.call("info", [("pause", 200), ("info", 2), ("pause", 300), ("info_dtmf", 5), ("info", 0),
+                                    ("info", "#"), ("pause", 1000), ("bye",)])
+        self.check_sipp(caller, vm)
+        self.assertIn("sip:50@", vm.text("msg"), "50# is extension 50, not 501")
+        self.menu_cdr(disposition="answered", menu_path=f"{m}:2 {s}:50#")
+
+    def test_no_digit_plays_the_prompt_again_then_takes_the_timeout_action(self):
+        m = LAB.ids["main"]
+        cap = Capture("timeout")
+        caller = self.call("timeout", [("wait_bye", 15000)])
+        self.check_sipp(caller)
+        streams = self.prompt_streams(cap.stop())
+        self.assertEqual(len(streams), 2, "the prompt and its one retry")
+        for st in streams:
+            self.assert_prompt(st, LAB.main_frames)
+        self.menu_cdr(disposition="answered", hangup_side="system", menu_path=f"{m}:timeout {m}:timeout")
+        self.assertEqual(self.counted("menu_timeouts"), 2)
+        self.assertEqual(self.counted("menu_retries"), 1)
+
+    def test_invalid_digit_then_a_valid_one(self):
+        m = LAB.ids["main"]
+        caller = self.call("invalid", [("pause", 1500), ("rfc4733", 7), ("pause", 1500), ("rfc4733", 9),
+                                       ("wait_bye", 5000)])
+        self.check_sipp(caller)
+        self.menu_cdr(hangup_side="system", menu_path=f"{m}:7 {m}:9")
+        self.assertEqual(self.counted("menu_invalid"), 1)
+
+    def test_missing_prompt_takes_the_menus_timeout_action(self):
+        m, b = LAB.ids["main"], LAB.ids["broken"]
+        vm = LAB.vm("uas_answer")
+        caller = self.call("broken", [("pause", 300), ("rfc4733", 8), ("pause", 1500), ("bye",)])
+        self.check_sipp(caller, vm)
+        self.menu_cdr(disposition="answered", menu_path=f"{m}:8 {b}:prompt-error")
+        self.assertEqual(self.counted("menu_prompt_errors"), 1)
+        self.assertIn("cannot play the prompt", LAB.control_text())
+
+    def test_caller_hangs_up_mid_prompt(self):
+        caller = self.call("hangup", [("pause", 400), ("bye",)])
+        self.check_sipp(caller)
+        cdr = self.menu_cdr(hangup_side="caller", menu_path="")
+        self.assertEqual(cdr["disposition"], "answered")
+
+
+if __name__ == "__main__":
+    sip_lab.main()
