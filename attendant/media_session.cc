@@ -84,16 +84,39 @@ bool MediaSession::send(std::span<const uint8_t> payload, uint32_t timestamp, bo
   return rtp_session_sendm_with_ts(session_, mp, timestamp) >= 0;  // frees mp
 }
 
-bool MediaSession::from_caller(const sockaddr_storage& from) const {
+bool MediaSession::from_caller(const sockaddr_storage& from) {
   if (from.ss_family != remote_.ss_family) return false;
+  in_port_t* port = nullptr;
+  in_port_t from_port = 0;
   if (from.ss_family == AF_INET) {
     const auto& a = reinterpret_cast<const sockaddr_in&>(from);
-    const auto& b = reinterpret_cast<const sockaddr_in&>(remote_);
-    return a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr;
+    auto& b = reinterpret_cast<sockaddr_in&>(remote_);
+    if (a.sin_addr.s_addr != b.sin_addr.s_addr) return false;
+    port = &b.sin_port;
+    from_port = a.sin_port;
+  } else {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(from);
+    auto& b = reinterpret_cast<sockaddr_in6&>(remote_);
+    if (std::memcmp(&a.sin6_addr, &b.sin6_addr, sizeof a.sin6_addr) != 0) return false;
+    port = &b.sin6_port;
+    from_port = a.sin6_port;
   }
-  const auto& a = reinterpret_cast<const sockaddr_in6&>(from);
-  const auto& b = reinterpret_cast<const sockaddr_in6&>(remote_);
-  return a.sin6_port == b.sin6_port && std::memcmp(&a.sin6_addr, &b.sin6_addr, sizeof a.sin6_addr) == 0;
+  if (*port == from_port) {
+    latched_ = true;
+    return true;
+  }
+  if (latched_) return false;
+  // The first packet from the caller's address: its port is where the caller listens.
+  latched_ = true;
+  *port = from_port;
+  char host[INET6_ADDRSTRLEN] = {};
+  const void* addr = from.ss_family == AF_INET
+                         ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in&>(from).sin_addr)
+                         : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6&>(from).sin6_addr);
+  inet_ntop(from.ss_family, addr, host, sizeof host);
+  const int rtp = ntohs(from_port);
+  rtp_session_set_remote_addr_full(session_, host, rtp, host, rtp == 65535 ? rtp : rtp + 1);
+  return true;
 }
 
 }  // namespace tandem::attendant

@@ -36,8 +36,12 @@ class MediaSession {
   uint16_t local_port() const { return local_port_; }
   // The RTP packet of one frame at `timestamp` (the session numbers it); false if the send failed.
   bool send(std::span<const uint8_t> payload, uint32_t timestamp, bool marker);
-  // Whether a datagram from `from` is the caller's (the address and port media.remote named).
-  bool from_caller(const sockaddr_storage& from) const;
+  // Whether a datagram from `from` is the caller's: from the address media.remote
+  // named. Its port is the one the first such datagram came from (symmetric
+  // RTP, RFC 4961: a caller behind NAT sends from another port than its SDP
+  // says), and the prompt goes there from then on; the dataplane's address
+  // latch lets through only that address anyway.
+  bool from_caller(const sockaddr_storage& from);
 
  private:
   MediaSession() = default;
@@ -46,6 +50,7 @@ class MediaSession {
   int rtcp_fd_ = -1;
   uint16_t local_port_ = 0;
   sockaddr_storage remote_{};
+  bool latched_ = false;
 };
 
 }  // namespace tandem::attendant

@@ -62,6 +62,8 @@ class CallServer : public rules::ProviderLoad {
   bool exiting() const { return exit_when_drained_; }
   const std::map<uint64_t, std::unique_ptr<Call>>& calls() const { return calls_; }
   uint32_t active_calls(rules::Id provider) const override;
+  attendant::EngineStats attendant_stats() const { return attendant_.stats(); }
+  size_t prompts_cached() const { return prompts_.size(); }
   nta_agent_t* agent() const { return agent_; }
 
  private:

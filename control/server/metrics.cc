@@ -1,6 +1,7 @@
 #include "control/server/metrics.h"
 
 #include "control/metrics.h"
+#include "control/server/attendant_report.h"
 
 namespace tandem::control {
 
@@ -16,6 +17,7 @@ std::string server_metrics(CallServer& server, const rules::Reloader& rules, con
   add_rules(e, rules.stats());
   add_db_connects(e);
   server.histograms().add_to(e);
+  add_attendant(e, server.attendant_stats(), server.prompts_cached());
 
   const cdr::WriterStats w = cdrs.stats();
   auto count = [](uint64_t v) { return static_cast<double>(v); };

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "control/rules_status.h"
+#include "control/server/attendant_report.h"
 #include "control/sip/settings.h"
 
 namespace tandem::control {
@@ -26,7 +27,14 @@ nlohmann::json call_json(const Call& call, bool detail) {
     j["target"] = t.label;
     j["provider"] = t.provider;
   }
+  if (call.menu && !call.menu->transferred && call.menu->menu)
+    j["target"] = "attendant menu " + std::to_string(call.menu->menu->id) + " (" + call.menu->menu->name + ")";
   if (!detail) return j;
+  if (call.menu) {
+    const MenuCall& m = *call.menu;
+    j["attendant"] = {{"menu", m.menu ? m.menu->id : 0}, {"path", m.path}, {"keys", m.keys},
+                      {"retry", m.retry}, {"playing", m.playing}, {"transferred", m.transferred}};
+  }
   j["call_id_callee"] = call.call_id_b;
   j["decision"] = call.plan.why;
   j["target_index"] = call.target;
@@ -89,6 +97,7 @@ void add_server_commands(OperatorSocket& socket, CallServer& server, rules::Relo
         {"draining", server.draining()},
         {"counters", counters},
         {"rules", rules_status(r)},
+        {"attendant", attendant_json(server.attendant_stats(), server.prompts_cached())},
         {"cdr", {{"written", w.written}, {"queue_depth", w.queue_depth}, {"spool_bytes", w.spool_bytes},
                  {"db_up", w.db_up}, {"alarm", w.alarm}}}};
   });

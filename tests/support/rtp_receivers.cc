@@ -23,11 +23,11 @@ int64_t now_ns() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-sockaddr_in loopback(uint16_t port) {
+sockaddr_in loopback(uint16_t port, uint32_t host = INADDR_LOOPBACK) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_addr.s_addr = htonl(host);
   return a;
 }
 
@@ -39,11 +39,12 @@ void put32(std::vector<uint8_t>& p, uint32_t v) { put16(p, static_cast<uint16_t>
 
 }  // namespace
 
-RtpReceivers::RtpReceivers(size_t count, bool keep_payload) : keep_payload_(keep_payload), received_(count) {
+RtpReceivers::RtpReceivers(size_t count, bool keep_payload, uint32_t host)
+    : keep_payload_(keep_payload), received_(count) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   for (size_t i = 0; i < count; ++i) {
     const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    sockaddr_in a = loopback(0);
+    sockaddr_in a = loopback(0, host);
     socklen_t len = sizeof a;
     if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
         getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {

@@ -26,7 +26,9 @@ struct ReceivedRtp {
 
 class RtpReceivers {
  public:
-  RtpReceivers(size_t count, bool keep_payload);  // binds the sockets and starts receiving
+  // Binds the sockets on 127.0.0.1 (or another loopback address `host`, host
+  // order: another party) and starts receiving.
+  RtpReceivers(size_t count, bool keep_payload, uint32_t host = 0x7f000001);
   ~RtpReceivers();
   RtpReceivers(const RtpReceivers&) = delete;
   RtpReceivers& operator=(const RtpReceivers&) = delete;

@@ -115,7 +115,7 @@ void add_call_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     std::cout << r->dump(2) << "\n";  // nested (targets, media): JSON either way
   });
 
-  app.add_subcommand("stats", "tandem-control's load and counters (calls, SIP, rules, CDR writer)")
+  app.add_subcommand("stats", "tandem-control's load and counters (calls, SIP, rules, CDR writer, attendant)")
       ->callback([&g, &exit_code] {
         std::string e;
         auto r = control_request(g.control_socket, {{"cmd", "stats"}}, e);

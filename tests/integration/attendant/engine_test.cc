@@ -140,7 +140,7 @@ TEST(AttendantEngine, DigitsAreReportedOnceAndStopThePrompt) {
   const auto prompt = make_prompt(cache, dir, "long.wav", 5000);
   ASSERT_TRUE(prompt);
   Fixture f(kCallers);
-  RtpReceivers stranger(1, false);
+  RtpReceivers stranger(1, false, 0x7f000002);  // 127.0.0.2: another host
   for (const auto& c : f.callers) f.engine.play(c.id, prompt);
   ASSERT_TRUE(f.wait_for_packets(10, 5s));
 
@@ -193,6 +193,33 @@ TEST(AttendantEngine, DigitsAreReportedOnceAndStopThePrompt) {
   EXPECT_EQ(s.dtmf_bad_length, 1u);
   EXPECT_EQ(s.dtmf_unknown_event, 1u);
   EXPECT_EQ(s.other_payload, 1u);
+}
+
+TEST(AttendantEngine, ACallerBehindNatIsAnsweredWhereItsMediaComesFrom) {
+  PromptDir dir;
+  PromptCache cache;
+  const auto prompt = make_prompt(cache, dir, "short.wav", 200);
+  ASSERT_TRUE(prompt);
+  PromptEngine engine;
+  RtpReceivers ports(2, false);  // 0: the port the caller's SDP names; 1: where its media comes from
+  CallerMedia m;
+  m.local = {"127.0.0.1", 0};
+  m.remote = {"127.0.0.1", ports.port(0)};
+  m.telephone_event_pt = kEventPt;
+  const OpenResult caller = engine.open(m);
+  ASSERT_NE(caller.id, 0u) << caller.error;
+  ports.send(1, caller.local_port, tandem::testing::telephone_event_packet(kEventPt, 1, 800, 7, 5, false, 160));
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (engine.stats().digits == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  engine.play(caller.id, prompt);
+  while (ports.count(1) < prompt->frames() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(ports.count(1), prompt->frames()) << "the prompt goes where the caller's media comes from";
+  EXPECT_EQ(ports.count(0), 0u);
+  ports.send(0, caller.local_port, tandem::testing::telephone_event_packet(kEventPt, 2, 1600, 7, 6, false, 160));
+  std::this_thread::sleep_for(100ms);
+  const EngineStats s = engine.stats();
+  EXPECT_EQ(s.digits, 1u) << "the first packet's digit counts; after it, the SDP's port is a stranger";
+  EXPECT_EQ(s.foreign_source, 1u);
 }
 
 TEST(AttendantEngine, ClosedCallersGetNothingMoreAndOthersGoOn) {

@@ -146,9 +146,9 @@ class MenuCallTest(CallTest):
         self.lab = LAB
         super().setUp()
 
-    def call(self, name, steps, timeout=60):
+    def call(self, name, steps, timeout=60, **kw):
         path = menu_caller.write(os.path.join(LAB.workdir, f"{name}.xml"), steps)
-        return LAB.provider_call(path[:-4], DID_MENU, timeout=timeout)
+        return LAB.provider_call(path[:-4], DID_MENU, timeout=timeout, **kw)
 
     def prompt_streams(self, packets):
         """The prompts received, split at each marker bit: lists of RTP fields with arrival times."""
@@ -174,12 +174,15 @@ class MenuCallTest(CallTest):
             self.assertEqual(f["data"], frames[i], f"frame {i} is the prompt's")
         deltas = [(b["t"] - a["t"]) * 1000 for a, b in zip(stream, stream[1:])]
         if deltas:
-            errors = sorted(abs(d - 20) for d in deltas)
-            log(f"prompt pacing on the caller's wire: {len(stream)} packets, |arrival gap - 20 ms| "
-                f"p50 {errors[len(errors) // 2]:.2f} ms, p99 {errors[int(len(errors) * 0.99)]:.2f} ms, "
-                f"max {errors[-1]:.2f} ms")
             # Delays only stretch a stream; a prompt sent without pacing would arrive within a few ms.
             self.assertGreater(stream[-1]["t"] - stream[0]["t"], 0.8 * 0.020 * (len(stream) - 1), "paced at 20 ms")
+        return [abs(d - 20) for d in deltas]
+
+    def log_pacing(self, errors, what):
+        errors = sorted(errors)
+        log(f"prompt pacing on the caller's wire, {what}: {len(errors) + 1} packets, |arrival gap - 20 ms| "
+            f"p50 {errors[len(errors) // 2]:.2f} ms, p99 {errors[int(len(errors) * 0.99)]:.2f} ms, "
+            f"max {errors[-1]:.2f} ms")
 
     def menu_cdr(self, **expected):
         cdr = self.new_cdr()
@@ -197,7 +200,7 @@ class MenuCallTest(CallTest):
         packets = cap.stop()
         streams = self.prompt_streams([p for p in packets if p[1] % 2 == 0])
         self.assertGreaterEqual(len(streams), 1, packets[:5])
-        self.assert_prompt(streams[0], LAB.main_frames)
+        self.log_pacing(self.assert_prompt(streams[0], LAB.main_frames), "one caller")
         cdr = self.menu_cdr(disposition="answered", hangup_side="caller", menu_path=f"{m}:1")
         self.assertIn("vm", cdr["target"])
         self.assertGreater(int(cdr["a_packets"]), 50, "the caller's media reached the relay")
@@ -260,6 +263,34 @@ class MenuCallTest(CallTest):
         self.menu_cdr(disposition="answered", menu_path=f"{m}:8 {b}:prompt-error")
         self.assertEqual(self.counted("menu_prompt_errors"), 1)
         self.assertIn("cannot play the prompt", LAB.control_text())
+
+    def test_200_callers_in_menus_at_once(self):
+        m = LAB.ids["main"]
+        n = 200
+        vm = LAB.vm("uas_answer", calls=n, timeout=120)
+        cap = Capture("many")
+        # 100 calls a second: all 200 hear the prompt at once; each keys 1 after it.
+        caller = self.call("many", [("pause", 1500), ("rfc4733", 1), ("pause", 1000), ("bye",)], timeout=120,
+                           calls=n, extra=["-r", "100", "-l", str(n)])
+        self.check_sipp(caller, vm, timeout=150)
+        by_port = {}
+        for packet in cap.stop():
+            by_port.setdefault(packet[1], []).append(packet)
+        prompts = [self.prompt_streams(p)[0] for port, p in sorted(by_port.items()) if port % 2 == 0]
+        self.assertEqual(len(prompts), n, "a prompt to every caller, each from its own relay port")
+        errors = []
+        for stream in prompts:
+            errors += self.assert_prompt(stream, LAB.main_frames)
+        self.log_pacing(errors, f"{n} callers at once")
+        cdrs = self.new_cdrs(n)
+        self.assertEqual(len(cdrs), n)
+        for cdr in cdrs:
+            self.assertEqual((cdr["disposition"], cdr["hangup_side"]), ("answered", "caller"), cdr)
+            self.assertIn("vm", cdr["target"], cdr)
+        paths = LAB.db.sql(f"SELECT menu_path, COUNT(*) FROM cdr WHERE id IN ({','.join(c['id'] for c in cdrs)}) "
+                           "GROUP BY menu_path", db="tandem_cdr")
+        self.assertEqual(paths, [[f"{m}:1", str(n)]], "every digit routed")
+        self.assertEqual(self.counted("menu_transfers"), n)
 
     def test_caller_hangs_up_mid_prompt(self):
         caller = self.call("hangup", [("pause", 400), ("bye",)])
