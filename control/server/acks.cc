@@ -40,6 +40,8 @@ void CallServer::send_ack(Call& call, int side) {
 }
 
 void CallServer::on_ack(Call& call, int from, const sip_t* sip) {
+  if (call.menu && call.menu->awaits_answer && from == kA && call.state == CallState::answered)
+    return menu_answer_in_ack(call, sip);
   const int to = 1 - from;
   Call::Ack& a = call.ack[to];
   if (!a.waits || call.state != CallState::answered) return;

@@ -79,12 +79,14 @@ void CallServer::answer_menu(Call& call, const sip_t* sip) {
   SuHome home = new_su_home();
   std::string error;
   const std::string body = sdp_body(home.get(), sip, error);
-  if (body.empty() && error.empty()) error = "the attendant needs the caller's SDP offer in the INVITE";
   auto menu = std::make_unique<MenuCall>();
   std::unique_ptr<ParsedSdp> offer;
-  if (!error.empty() || !(offer = ParsedSdp::parse(body, error)) || !choose_codecs(body, menu->codecs, error))
+  // No SDP at all: a delayed offer. Ours goes in the 200, the caller's answer comes in its ACK.
+  menu->awaits_answer = body.empty() && error.empty();
+  if (!menu->awaits_answer &&
+      (!error.empty() || !(offer = ParsedSdp::parse(body, error)) || !choose_codecs(body, menu->codecs, error)))
     return refuse_call(call, Counter::refused_sdp, 488, "Not Acceptable Here", error, warn_code(error));
-  menu->caller_media = offer->endpoint();
+  if (offer) menu->caller_media = offer->endpoint();
 
   // The callee leg is this node: the relay hands the caller's media to the kernel, where the engine listens.
   const Media::CreateOptions node{.caller_port = 0, .callee_is_node = true};
@@ -92,20 +94,12 @@ void CallServer::answer_menu(Call& call, const sip_t* sip) {
   take_media_outcomes();
   if (!created) return refuse_call(call, Counter::media_errors, 503, "Service Unavailable", "media relay: " + error);
   by_media_session_[call.media.session] = &call;
-
-  attendant::CallerMedia media;
-  media.local = {call.media.local_ip[kA], call.media.local_port[kA]};
-  media.remote = {dotted(menu->caller_media.ip), menu->caller_media.rtp_port};
-  media.codec = menu->codecs.codec;
-  media.telephone_event_pt =
-      menu->codecs.telephone_event_pt >= 0 ? static_cast<uint8_t>(menu->codecs.telephone_event_pt) : kNoTelephoneEvent;
-  const attendant::OpenResult opened = attendant_.open(media);
-  if (!opened.id)
-    return refuse_call(call, Counter::media_errors, 503, "Service Unavailable", "attendant: " + opened.error);
-  menu->caller = opened.id;
-  by_caller_[opened.id] = &call;
-  menu->answer_sdp = attendant_answer(body, menu->codecs, call.media.local_ip[kA], call.media.local_port[kA], call.serial);
+  const std::string& relay_ip = call.media.local_ip[kA];
+  const uint16_t relay_port = call.media.local_port[kA];
+  menu->answer_sdp = menu->awaits_answer ? attendant_delayed_offer(relay_ip, relay_port, call.serial)
+                                         : attendant_answer(body, menu->codecs, relay_ip, relay_port, call.serial);
   call.menu = std::move(menu);
+  if (!call.menu->awaits_answer && !open_attendant(call)) return;
 
   call.expires_at_ms = 0;  // answered at once: the caller's Expires is met
   call.state = CallState::answered;
@@ -117,7 +111,55 @@ void CallServer::answer_menu(Call& call, const sip_t* sip) {
   counters_.add(Counter::menu_calls);
   reply_a(call, 200, "OK", call.menu->answer_sdp);
   start_timer(call, call.max_timer, uint64_t{config_.max_call_s} * 1000, max_timeout);
-  play_menu(call, call.plan.menu_id, false);
+  if (!call.menu->awaits_answer) play_menu(call, call.plan.menu_id, false);
+}
+
+bool CallServer::open_attendant(Call& call) {
+  MenuCall& m = *call.menu;
+  attendant::CallerMedia media;
+  media.local = {call.media.local_ip[kA], call.media.local_port[kA]};
+  media.remote = {dotted(m.caller_media.ip), m.caller_media.rtp_port};
+  media.codec = m.codecs.codec;
+  media.telephone_event_pt =
+      m.codecs.telephone_event_pt >= 0 ? static_cast<uint8_t>(m.codecs.telephone_event_pt) : kNoTelephoneEvent;
+  const attendant::OpenResult opened = attendant_.open(media);
+  if (!opened.id) {
+    const std::string why = "attendant: " + opened.error;
+    if (call.state == CallState::answered) {
+      counters_.add(Counter::media_errors);
+      hang_up(call, cdr::HangupSide::system, why, -1);
+    } else {
+      refuse_call(call, Counter::media_errors, 503, "Service Unavailable", why);
+    }
+    return false;
+  }
+  m.caller = opened.id;
+  by_caller_[opened.id] = &call;
+  return true;
+}
+
+void CallServer::menu_answer_in_ack(Call& call, const sip_t* ack) {
+  MenuCall& m = *call.menu;
+  m.awaits_answer = false;
+  SuHome home = new_su_home();
+  std::string error;
+  const std::string body = sdp_body(home.get(), ack, error);
+  std::unique_ptr<ParsedSdp> answer;
+  if (body.empty() && error.empty()) error = "no SDP answer in the ACK";
+  if (!error.empty() || !(answer = ParsedSdp::parse(body, error)) || !choose_codecs(body, m.codecs, error)) {
+    counters_.add(Counter::refused_sdp);
+    spdlog::warn("[{}] the ACK carries no answer the attendant can use: {}", call.call_id, error);
+    return hang_up(call, cdr::HangupSide::system, "no usable SDP answer in the ACK", -1);
+  }
+  // Our offer had telephone-event at one payload type: an answer must keep it (RFC 3264 6.1).
+  if (m.codecs.telephone_event_pt != kOfferedTelephoneEvent) m.codecs.telephone_event_pt = -1;
+  m.caller_media = answer->endpoint();
+  if (!media_.update(call.media.session, kA, m.caller_media, error)) {
+    counters_.add(Counter::media_errors);
+    return hang_up(call, cdr::HangupSide::system, "media relay: " + error, -1);
+  }
+  flush_media();
+  if (open_attendant(call)) play_menu(call, call.plan.menu_id, false);
 }
 
 void CallServer::play_menu(Call& call, rules::Id menu_id, bool again) {
@@ -285,12 +327,24 @@ void CallServer::on_menu_request(Call& call, nta_incoming_t* irq, const sip_t* s
       reply(200, "OK");
       return on_digit(call, *digit);
     }
-    case sip_method_invite:
-      // A session refresh or a hold while in the menus: the attendant's media stays as it is.
+    case sip_method_invite: {
+      // A session refresh or a hold while in the menus: the attendant's media stays as it is, in the
+      // codec it plays; an offer without it is refused.
+      SuHome home = new_su_home();
+      std::string error;
+      const std::string body = sdp_body(home.get(), sip, error);
+      AttendantCodecs codecs;
+      if (!body.empty() && !(choose_codecs(body, codecs, error) && codecs.codec == call.menu->codecs.codec)) {
+        counters_.add(Counter::refused_sdp);
+        return reply(488, "Not Acceptable Here");
+      }
+      const std::string sdp = body.empty() ? call.menu->answer_sdp
+                                           : attendant_answer(body, call.menu->codecs, call.media.local_ip[kA],
+                                                              call.media.local_port[kA], call.serial);
       nta_incoming_treply(irq, SIP_200_OK, SIPTAG_CONTACT_STR(contact_for(call, kA)),
-                          SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(call.menu->answer_sdp.c_str()),
-                          TAG_END());
+                          SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
       return release_answered(call, kA, irq, true);
+    }
     case sip_method_options: return reply(200, "OK", SIPTAG_ALLOW_STR(std::string(kAllow).c_str()));
     default: return reply(405, "Method Not Allowed", SIPTAG_ALLOW_STR(std::string(kAllow).c_str()));
   }

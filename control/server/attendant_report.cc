@@ -28,8 +28,6 @@ constexpr Figure kFigures[] = {
     {"not_rtp", "datagrams on a caller's port that are not RTP", &attendant::EngineStats::not_rtp, true},
     {"ticks_skipped", "1 ms ticks given up after a stall", &attendant::EngineStats::ticks_skipped, true},
     {"events_dropped", "digits and prompt ends lost: the event queue was full", &attendant::EngineStats::events_dropped, true},
-    {"pacing_p99_us", "99th percentile of how late prompt packets left, us", &attendant::EngineStats::pacing_p99_us, false},
-    {"pacing_max_us", "the latest prompt packet's lateness bucket, us", &attendant::EngineStats::pacing_max_us, false},
 };
 
 }  // namespace
@@ -37,6 +35,8 @@ constexpr Figure kFigures[] = {
 nlohmann::json attendant_json(const attendant::EngineStats& s, size_t prompts_cached) {
   nlohmann::json j;
   for (const Figure& f : kFigures) j[f.name] = s.*f.field;
+  j["pacing_p99_us"] = s.pacing_p99_us;
+  j["pacing_max_us"] = s.pacing_max_us;
   j["prompts_cached"] = prompts_cached;
   j["realtime"] = s.realtime;
   j["thread_cpu_ms"] = s.thread_cpu_ns / 1000000;
@@ -52,6 +52,10 @@ void add_attendant(metrics::Exposition& e, const attendant::EngineStats& s, size
       e.gauge(name, f.help, static_cast<double>(s.*f.field));
     }
   }
+  e.gauge("tandem_attendant_pacing_p99_seconds", "99th percentile of how late prompt packets left their deadline",
+          static_cast<double>(s.pacing_p99_us) / 1e6);
+  e.gauge("tandem_attendant_pacing_max_seconds", "the latest prompt packet's lateness (its histogram bucket)",
+          static_cast<double>(s.pacing_max_us) / 1e6);
   e.gauge("tandem_attendant_prompts_cached", "prompt files decoded and shared", static_cast<double>(prompts_cached));
   e.counter("tandem_attendant_cpu_seconds_total", "the media thread's CPU time", static_cast<double>(s.thread_cpu_ns) / 1e9);
 }

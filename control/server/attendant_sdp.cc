@@ -141,4 +141,11 @@ std::string attendant_offer(const AttendantCodecs& codecs, std::string_view ip, 
   return session_lines(ip, session_id) + media_lines(codecs, port);
 }
 
+std::string attendant_delayed_offer(std::string_view ip, uint16_t port, uint64_t session_id) {
+  return session_lines(ip, session_id) +
+         fmt::format("m=audio {0} RTP/AVP 0 8 {1}\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+                     "a=rtpmap:{1} telephone-event/8000\r\na=fmtp:{1} 0-15\r\na=ptime:20\r\na=sendrecv\r\n",
+                     port, kOfferedTelephoneEvent);
+}
+
 }  // namespace tandem::control

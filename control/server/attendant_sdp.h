@@ -28,5 +28,9 @@ std::string attendant_answer(std::string_view offer, const AttendantCodecs& code
                              uint16_t port, uint64_t session_id);
 // An offer of just `codecs` on ip:port: to the callee after the menu.
 std::string attendant_offer(const AttendantCodecs& codecs, std::string_view ip, uint16_t port, uint64_t session_id);
+// Our offer to a caller whose INVITE had none (a delayed offer, answered in its
+// ACK): both laws and telephone-event on ip:port.
+inline constexpr int kOfferedTelephoneEvent = 101;
+std::string attendant_delayed_offer(std::string_view ip, uint16_t port, uint64_t session_id);
 
 }  // namespace tandem::control

@@ -147,6 +147,10 @@ class CallServer : public rules::ProviderLoad {
   static void digit_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t*);
   void watch_attendant();
   void answer_menu(Call& call, const sip_t* sip);
+  // The engine's session for the caller, once its media address and codec are known; false: the call ended.
+  bool open_attendant(Call& call);
+  // A delayed offer's ACK: the caller's answer to our offer, then the menu.
+  void menu_answer_in_ack(Call& call, const sip_t* ack);
   // Menu `menu_id` from its start; `again`: the same menu after a timeout or invalid entry.
   void play_menu(Call& call, rules::Id menu_id, bool again);
   void prompt_finished(Call& call);

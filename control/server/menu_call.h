@@ -22,7 +22,8 @@ namespace tandem::control {
 struct MenuCall {
   AttendantCodecs codecs;
   MediaEndpoint caller_media;               // from the caller's offer
-  std::string answer_sdp;                   // ours, again for a re-INVITE while in the menus
+  std::string answer_sdp;                   // ours: the answer, or the offer of a delayed-offer call
+  bool awaits_answer = false;               // a delayed offer: the caller's ACK brings the answer
   attendant::CallerId caller = 0;           // the engine's session; 0: closed
   const rules::Menu* menu = nullptr;        // in the call's rules snapshot
   std::optional<rules::Entry> entry;        // the entry being keyed in `menu`

@@ -119,8 +119,25 @@ _WAIT_BYE = """  <recv request="BYE" timeout="{ms}">
 """
 
 
-def scenario(steps):
-    parts = [_HEAD]
+_ANSWER_PCMA = """      m=audio [media_port] RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000"""
+
+
+def _delayed(head):
+    """The INVITE without SDP; the ACK with the answer (PCMA) to the offer of the 200."""
+    invite_start = head.index("      Content-Type: application/sdp")
+    invite_end = head.index("    ]]>", invite_start)
+    head = head[:invite_start] + "      Content-Length: 0\n\n" + head[invite_end:]
+    ack_tail = head.rindex("      Content-Length: 0")
+    body = ("      Content-Type: application/sdp\n      Content-Length: [len]\n\n      v=0\n"
+            "      o=sipp [pid][call_number] 1 IN IP[local_ip_type] [local_ip]\n      s=-\n"
+            "      c=IN IP[media_ip_type] [media_ip]\n      t=0 0\n" + _ANSWER_PCMA + "\n      a=sendrecv\n")
+    return head[:ack_tail] + body + head[ack_tail + len("      Content-Length: 0\n"):]
+
+
+def scenario(steps, delayed_offer=False):
+    parts = [_delayed(_HEAD) if delayed_offer else _HEAD]
     cseq = 2
     for step in steps:
         kind = step[0]
@@ -155,7 +172,7 @@ def scenario(steps):
     return "".join(parts)
 
 
-def write(path, steps):
+def write(path, steps, delayed_offer=False):
     with open(path, "w") as f:
-        f.write(scenario(steps))
+        f.write(scenario(steps, delayed_offer))
     return path

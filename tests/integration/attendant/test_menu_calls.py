@@ -56,14 +56,24 @@ def ulaw(sample):
     return ~(sign | seg << 4 | (v >> (seg + 3)) & 0x0f) & 0xff
 
 
-def pcmu_frames(path):
-    """The prompt as the caller must hear it: G.711 u-law, 160 bytes a frame, the last one filled with silence."""
+def alaw(sample):
+    """G.711 A-law of a 16-bit sample: its 13 most significant bits, even bits inverted."""
+    v = sample >> 3
+    sign = 0x80 if v >= 0 else 0
+    v = min(v if v >= 0 else -v - 1, 0xfff)
+    seg = 0 if v < 0x20 else v.bit_length() - 5
+    mantissa = (v >> 1) & 0x0f if seg == 0 else (v >> seg) & 0x0f
+    return (sign | seg << 4 | mantissa) ^ 0x55
+
+
+def law_frames(path, law=ulaw):
+    """The prompt as the caller must hear it: G.711, 160 bytes a frame, the last one filled with silence."""
     with wave.open(path) as w:
         pcm = w.readframes(w.getnframes())
     samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
-    law = bytes(ulaw(s) for s in samples)
-    law += bytes([ulaw(0)]) * ((-len(law)) % 160)
-    return [law[i:i + 160] for i in range(0, len(law), 160)]
+    coded = bytes(law(s) for s in samples)
+    coded += bytes([law(0)]) * ((-len(coded)) % 160)
+    return [coded[i:i + 160] for i in range(0, len(coded), 160)]
 
 
 def read_pcap(path):
@@ -133,8 +143,9 @@ def setUpModule():
     os.remove(broken_prompt)  # saved while it was there; gone when a caller needs it
     LAB.request("rules-reload")
     LAB.ids = ids
-    LAB.main_frames = pcmu_frames(main_prompt)
-    LAB.sub_frames = pcmu_frames(sub_prompt)
+    LAB.main_frames = law_frames(main_prompt)
+    LAB.sub_frames = law_frames(sub_prompt)
+    LAB.main_frames_pcma = law_frames(main_prompt, alaw)
 
 
 def tearDownModule():
@@ -146,16 +157,16 @@ class MenuCallTest(CallTest):
         self.lab = LAB
         super().setUp()
 
-    def call(self, name, steps, timeout=60, **kw):
-        path = menu_caller.write(os.path.join(LAB.workdir, f"{name}.xml"), steps)
+    def call(self, name, steps, timeout=60, delayed_offer=False, **kw):
+        path = menu_caller.write(os.path.join(LAB.workdir, f"{name}.xml"), steps, delayed_offer)
         return LAB.provider_call(path[:-4], DID_MENU, timeout=timeout, **kw)
 
-    def prompt_streams(self, packets):
+    def prompt_streams(self, packets, pt=0):
         """The prompts received, split at each marker bit: lists of RTP fields with arrival times."""
         streams = []
         for t, _sport, _dport, payload in packets:
             f = rtp_fields(payload)
-            if f["pt"] != 0:
+            if f["pt"] != pt:
                 continue
             f["t"] = t
             if f["marker"] or not streams:
@@ -291,6 +302,17 @@ class MenuCallTest(CallTest):
                            "GROUP BY menu_path", db="tandem_cdr")
         self.assertEqual(paths, [[f"{m}:1", str(n)]], "every digit routed")
         self.assertEqual(self.counted("menu_transfers"), n)
+
+    def test_delayed_offer_gets_our_offer_and_the_law_the_ack_chose(self):
+        m = LAB.ids["main"]
+        cap = Capture("delayed")
+        caller = self.call("delayed", [("pause", 1500), ("rfc4733", 9), ("wait_bye", 5000)], delayed_offer=True)
+        self.check_sipp(caller)
+        streams = self.prompt_streams(cap.stop(), pt=8)
+        self.assertEqual(len(streams), 1, "the prompt in PCMA, as the ACK's answer chose")
+        self.assert_prompt(streams[0], LAB.main_frames_pcma)
+        self.assertIn("m=audio", caller.text("msg"))
+        self.menu_cdr(disposition="answered", hangup_side="system", menu_path=f"{m}:9")
 
     def test_caller_hangs_up_mid_prompt(self):
         caller = self.call("hangup", [("pause", 400), ("bye",)])

@@ -75,5 +75,16 @@ TEST(AttendantSdp, OfferToTheCalleeIsWhatTheCallerAgreedTo) {
   EXPECT_TRUE(ParsedSdp::parse(o, error)) << error;
 }
 
+TEST(AttendantSdp, DelayedOfferHasBothLawsAndTheAnswerPicksOne) {
+  const std::string o = attendant_delayed_offer("198.18.1.1", 30004, 3);
+  EXPECT_NE(o.find("m=audio 30004 RTP/AVP 0 8 101\r\n"), std::string::npos) << o;
+  std::string error;
+  ASSERT_TRUE(ParsedSdp::parse(o, error)) << error;
+  AttendantCodecs c;
+  ASSERT_TRUE(choose_codecs(offer("m=audio 4000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n"), c, error));
+  EXPECT_EQ(c.codec, attendant::Codec::pcma);
+  EXPECT_EQ(c.telephone_event_pt, kOfferedTelephoneEvent);
+}
+
 }  // namespace
 }  // namespace tandem::control
