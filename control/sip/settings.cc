@@ -28,9 +28,20 @@ void add_sip_flags(CLI::App& app, SipSettings& s, SipFlagText& text, const std::
                  "RFC 3261's T1 (RTT estimate), ms: retransmission intervals start there and a transaction "
                  "(or a 2xx waiting for its ACK) times out after 64*T1")
       ->check(CLI::Range(50u, 4000u))->capture_default_str();
+  app.add_option("--sip-transaction-lifetime", s.transaction_lifetime_ms,
+                 "ms a transaction lives at most, answered or not (sofia-sip's 64*T1: RFC 3261's timers B, D, F, "
+                 "H and J); 0: 64*T1 (32 s). Less holds less memory per call per second at high call rates, as "
+                 "Kamailio's tm keeps finished transactions 5 s (wt_timer); a retransmission arriving later is "
+                 "then taken as a new request, and a peer silent that long times out")
+      ->check(CLI::Range(0u, 300000u))->capture_default_str();
 }
 
 bool finish_sip_flags(SipSettings& s, const SipFlagText& text, std::string& error) {
+  if (s.transaction_lifetime_ms && s.transaction_lifetime_ms < 1000) {
+    error = "--sip-transaction-lifetime " + std::to_string(s.transaction_lifetime_ms) +
+            ": at least 1000 ms (or 0: 64*T1), or a transaction ends before its retransmissions";
+    return false;
+  }
   const std::string& listen = text.listen;
   std::string host = listen;
   if (const auto colon = listen.rfind(':'); colon != std::string::npos) {
@@ -74,7 +85,7 @@ nta_agent_t* create_agent(su_root_t* root, const SipSettings& s, bool user_agent
                           NTATAG_MCLASS(sip_message_class()),
                           NTATAG_USE_SRV(0), NTATAG_USE_NAPTR(0),
                           // sofia derives no 64*T1 from T1: both, so that timers B, F and H follow --sip-t1.
-                          NTATAG_SIP_T1(s.t1_ms), NTATAG_SIP_T1X64(64 * s.t1_ms),
+                          NTATAG_SIP_T1(s.t1_ms), NTATAG_SIP_T1X64(s.t1x64_ms()),
                           // A proxy's CANCEL gets the 487 from downstream, not from nta.
                           TAG_IF(!user_agent, NTATAG_CANCEL_487(0)),
                           // The kernel's 208 KiB hold 20-40 ms of 1,500 calls/s: a burst overflowed it.

@@ -25,6 +25,8 @@ struct SipSettings {
   uint32_t max_message_bytes = 65535; // larger messages are refused (513) or dropped
   uint32_t udp_buffer_bytes = 8u << 20;  // the UDP socket's receive and send buffers; 0: the kernel's
   uint32_t t1_ms = 500;               // RFC 3261's T1: retransmissions, and 64*T1 (timers B, F, H)
+  uint32_t transaction_lifetime_ms = 0;  // nta's "64*T1" (timers B, D, F, H, J); 0: 64*T1 as RFC 3261 says
+  uint32_t t1x64_ms() const { return transaction_lifetime_ms ? transaction_lifetime_ms : 64 * t1_ms; }
 };
 
 // What the command line gives as text, checked by finish_sip_flags.
@@ -33,7 +35,7 @@ struct SipFlagText {
   std::vector<std::string> peers;
 };
 
-// --sip, --peer, --max-message, --sip-udp-buffer, --sip-t1; `peer_help` says
+// --sip, --peer, --max-message, --sip-udp-buffer, --sip-t1, --sip-transaction-lifetime; `peer_help` says
 // who the peers are for this binary.
 void add_sip_flags(CLI::App& app, SipSettings& s, SipFlagText& text, const std::string& peer_help);
 // Checks the text flags into `s`; false and why otherwise.

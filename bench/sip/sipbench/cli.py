@@ -108,6 +108,8 @@ def add_setup_options(p):
     p.add_argument("--kamailio-shm", type=int, default=4096,
                    help="shared memory MB (-m); 512 ran out at 3,000 CPS (tm: out of mem, 500)")
     p.add_argument("--kamailio-pkg", type=int, default=16, help="private memory MB per process (-M)")
+    p.add_argument("--sbc-transaction-lifetime", type=int, default=None,
+                   help="tandem-sbc --sip-transaction-lifetime, ms (default: the SBC's own)")
     p.add_argument("--server-ips", default=",".join(DISPATCH_SERVER_IPS),
                    help="a dispatching target's servers: one sipp UAS on each address (port --uas-port, "
                         "control ports from --uas-control-port up); 127/8, or 198.18.0.0/15 put on lo")

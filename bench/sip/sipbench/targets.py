@@ -452,7 +452,8 @@ class TandemSbc(Dispatching, Target):
             tandem_binary("control/sbc/tandem-sbc"), "--sip", f"{net.LOCAL}:{self.ctx.sip_port}", *servers,
             "--peer", f"uac={net.LOCAL}/32", "--invite-rate", "0",
             "--probe-interval", a.probe_interval, "--probe-misses", "2", "--server-timeout", a.server_timeout,
-            "--control-socket", self.socket, "--log-level", "warn"])
+            "--control-socket", self.socket, "--log-level", "warn",
+            *(["--sip-transaction-lifetime", a.sbc_transaction_lifetime] if a.sbc_transaction_lifetime else [])])
         self.procs.append(self.sbc)
         wait_until(lambda: net.sip_options(*self.sip_addr), 20, "tandem-sbc to answer OPTIONS", self.sbc)
 

@@ -5,19 +5,16 @@ prompt file; digits go as RFC 4733 events (sipp's own captures) and as SIP
 INFO; the calls end where the menus say, with the menu path in their CDR.
 
 Menus (the lab's customer Acme):
-  main   prompt 1 s; 1 = voicemail, 2 = menu sub, 8 = menu broken, 9 = hang up;
+  main   prompt 1 s; 1 = voicemail, 2 = menu sub, 3 = forward to the mobile (least-cost routing),
+         8 = menu broken, 9 = hang up;
          first digit within 2 s, 1 retry, then hang up (timeout and invalid)
   sub    prompt 1 s; 3 = extension 201, 4 = hang up, 50 = extension 50, 501 = extension 501
   broken its prompt file is gone at run time; timeout action: voicemail
 """
 
-import math
 import os
 import struct
-import subprocess
 import sys
-import time
-import unittest
 import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,25 +22,15 @@ sys.path.insert(0, os.path.join(HERE, "..", "sip"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import lab as sip_lab  # noqa: E402
-from harness import CLEANUP, in_ns, log, spawn, stop_process, wait_for  # noqa: E402
-from lab import DID_MENU, NODE_IP, PROVIDER_IP, CallTest  # noqa: E402
+from harness import CLEANUP, log  # noqa: E402
+from lab import CARRIER_A_PORT, CARRIER_B_PORT, DID_MENU, MOBILE, CallTest  # noqa: E402
 
 import menu_caller  # noqa: E402
+from caller_side import Capture, rtp_fields, tone_wav  # noqa: E402
 
 LAB = None
 PROMPT_S = 1
 FRAMES = PROMPT_S * 50
-
-
-def tone_wav(path, hz, seconds):
-    """8 kHz mono 16-bit PCM: a tone, so that every frame's payload differs from silence."""
-    with wave.open(path, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * i / 8000)))
-                               for i in range(8000 * seconds)))
-    return path
 
 
 def ulaw(sample):
@@ -76,52 +63,6 @@ def law_frames(path, law=ulaw):
     return [coded[i:i + 160] for i in range(0, len(coded), 160)]
 
 
-def read_pcap(path):
-    """(time, src_port, dst_port, udp payload) of each IPv4/UDP frame of a pcap file."""
-    out = []
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 24:
-        return out
-    endian = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
-    off = 24
-    while off + 16 <= len(data):
-        sec, usec, caplen, _ = struct.unpack(endian + "IIII", data[off:off + 16])
-        frame = data[off + 16:off + 16 + caplen]
-        off += 16 + caplen
-        if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
-            continue
-        ihl = (frame[14] & 0x0f) * 4
-        udp = frame[14 + ihl:]
-        sport, dport, length = struct.unpack(">HHH", udp[:6])
-        out.append((sec + usec / 1e6, sport, dport, udp[8:length]))
-    return out
-
-
-class Capture:
-    """tshark on the caller's wire: what the node sends it, RTP and RTCP (not SIP)."""
-
-    def __init__(self, name):
-        self.path = os.path.join(LAB.workdir, f"{name}-{time.monotonic_ns()}.pcap")
-        self.err = open(self.path + ".err", "w")
-        self.proc = spawn(in_ns(LAB.topo.caller, ["tshark", "-q", "-i", LAB.topo.caller_if, "-F", "pcap", "-w", self.path,
-                                                  "-f", f"udp and src host {NODE_IP} and not port 5060"]),
-                          stdout=subprocess.DEVNULL, stderr=self.err)
-        wait_for(lambda: "Capturing on" in sip_lab.read_text(self.path + ".err"), 20, interval=0.05,
-                 what="tshark ready")
-
-    def stop(self):
-        time.sleep(0.3)  # the last packets in flight
-        stop_process(self.proc, timeout=10, sig=2)
-        self.err.close()
-        return [p for p in read_pcap(self.path) if len(p[3]) >= 12 and p[3][0] >> 6 == 2 and p[3][1] & 0x7f < 72]
-
-
-def rtp_fields(payload):
-    b0, b1, seq, ts, ssrc = struct.unpack(">BBHII", payload[:12])
-    return {"marker": bool(b1 & 0x80), "pt": b1 & 0x7f, "seq": seq, "ts": ts, "ssrc": ssrc, "data": payload[12:]}
-
-
 def setUpModule():
     global LAB
     sip_lab.require_environment()
@@ -139,7 +80,8 @@ def setUpModule():
     ids = {name: menu_id for menu_id, name in LAB.db.sql("SELECT id, name FROM menus", db="tandem_rules")}
     LAB.ctl("rules", "menus", "edit", *db, ids["main"], f"prompt={main_prompt}", "timeout_s=2", "retries=1",
             "timeout_action=hangup", "invalid_action=hangup", "--option", "1=voicemail",
-            "--option", f"2=menu:{ids['sub']}", "--option", f"8=menu:{ids['broken']}", "--option", "9=hangup")
+            "--option", f"2=menu:{ids['sub']}", "--option", f"3=forward:{MOBILE}", "--option", f"8=menu:{ids['broken']}",
+            "--option", "9=hangup")
     os.remove(broken_prompt)  # saved while it was there; gone when a caller needs it
     LAB.request("rules-reload")
     LAB.ids = ids
@@ -205,7 +147,7 @@ class MenuCallTest(CallTest):
     def test_rfc4733_digit_after_the_prompt_transfers_to_the_vm_with_media_both_ways(self):
         m = LAB.ids["main"]
         vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
-        cap = Capture("vm")
+        cap = Capture(LAB, "vm")
         caller = self.call("to_vm", [("pause", 1500), ("rfc4733", 1), ("pause", 1000), ("media", 2000), ("bye",)])
         self.check_sipp(caller, vm)
         packets = cap.stop()
@@ -220,10 +162,22 @@ class MenuCallTest(CallTest):
         self.assertEqual(self.counted("menu_transfers"), 1)
         self.assertEqual(self.counted("menu_digits"), 1, "one digit, however many end packets it has")
 
+    def test_forward_after_the_menu_fails_over_between_providers(self):
+        m = LAB.ids["main"]
+        first = LAB.carrier("uas_503", CARRIER_A_PORT)
+        second = LAB.carrier("uas_answer", CARRIER_B_PORT, extra=["-rtp_echo"])
+        caller = self.call("forward", [("pause", 1200), ("rfc4733", 3), ("media", 2000), ("bye",)])
+        self.check_sipp(caller, first)
+        second.stop()
+        cdr = self.menu_cdr(disposition="answered", provider="carrier-b", menu_path=f"{m}:3")
+        self.assertEqual(cdr["target"], MOBILE)
+        self.assertGreater(int(cdr["b_packets"]), 0, "carrier-b's echo came back through the relay")
+        self.assertEqual(self.counted("failovers"), 1)
+
     def test_barge_in_and_nested_menu_lead_to_an_extension(self):
         m, s = LAB.ids["main"], LAB.ids["sub"]
         vm = LAB.vm("uas_answer")
-        cap = Capture("nested")
+        cap = Capture(LAB, "nested")
         caller = self.call("nested", [("pause", 300), ("rfc4733", 2), ("pause", 1500), ("rfc4733", 3),
                                       ("pause", 1000), ("bye",)])
         self.check_sipp(caller, vm)
@@ -247,7 +201,7 @@ class MenuCallTest(CallTest):
 
     def test_no_digit_plays_the_prompt_again_then_takes_the_timeout_action(self):
         m = LAB.ids["main"]
-        cap = Capture("timeout")
+        cap = Capture(LAB, "timeout")
         caller = self.call("timeout", [("wait_bye", 15000)])
         self.check_sipp(caller)
         streams = self.prompt_streams(cap.stop())
@@ -279,7 +233,7 @@ class MenuCallTest(CallTest):
         m = LAB.ids["main"]
         n = 200
         vm = LAB.vm("uas_answer", calls=n, timeout=120)
-        cap = Capture("many")
+        cap = Capture(LAB, "many")
         # 100 calls a second: all 200 hear the prompt at once; each keys 1 after it.
         caller = self.call("many", [("pause", 1500), ("rfc4733", 1), ("pause", 1000), ("bye",)], timeout=120,
                            calls=n, extra=["-r", "100", "-l", str(n)])
@@ -305,7 +259,7 @@ class MenuCallTest(CallTest):
 
     def test_delayed_offer_gets_our_offer_and_the_law_the_ack_chose(self):
         m = LAB.ids["main"]
-        cap = Capture("delayed")
+        cap = Capture(LAB, "delayed")
         caller = self.call("delayed", [("pause", 1500), ("rfc4733", 9), ("wait_bye", 5000)], delayed_offer=True)
         self.check_sipp(caller)
         streams = self.prompt_streams(cap.stop(), pt=8)
