@@ -68,6 +68,8 @@ TEST(ServerConfig, BadFlagsExitWith2) {
            {"--sip", "198.18.1.1", "--sip-udp-buffer", "2G"},
            {"--sip", "198.18.1.1", "--media-latch", "anyone"},
            {"--sip", "198.18.1.1", "--sip-t1", "5000"},            // beyond T2 (4 s)
+           {"--sip", "198.18.1.1", "--sip-transaction-lifetime", "500"},  // ends before its retransmissions
+           {"--sip", "198.18.1.1", "--attendant-rtprio", "100"},
        }) {
     std::vector<std::string> args = bad;
     args.insert(args.end(), {"--rules-db", "unix:/x", "--cdr-db", "unix:/x", "--cdr-spool-dir", "/tmp"});
@@ -76,6 +78,20 @@ TEST(ServerConfig, BadFlagsExitWith2) {
   }
   ServerConfig c;
   EXPECT_EQ(parse({"--sip", "198.18.1.1"}, c), 2);  // no --rules-db
+}
+
+TEST(ServerConfig, TransactionLifetimeIs64T1UnlessGiven) {
+  const std::vector<std::string> db = {"--rules-db", "unix:/x", "--cdr-db", "unix:/x", "--cdr-spool-dir", "/tmp"};
+  ServerConfig c;
+  std::vector<std::string> args = {"--sip", "198.18.1.1", "--sip-t1", "250"};
+  args.insert(args.end(), db.begin(), db.end());
+  ASSERT_EQ(parse(args, c), -1);
+  EXPECT_EQ(c.sip.t1x64_ms(), 16000u);
+  ServerConfig d;
+  args = {"--sip", "198.18.1.1", "--sip-transaction-lifetime", "5000"};
+  args.insert(args.end(), db.begin(), db.end());
+  ASSERT_EQ(parse(args, d), -1);
+  EXPECT_EQ(d.sip.t1x64_ms(), 5000u);
 }
 
 TEST(ServerConfig, LongListsFromAConfigFile) {
