@@ -41,7 +41,7 @@ INDEXES = ("start_time (start_time)", "customer_start (customer, start_time)", "
 def rows_sql(first, last, customers, records):
     """INSERT ... SELECT of records first..last, spread evenly over 2026."""
     step_us = 365 * 86400 * 1_000_000 // records
-    return f"""INSERT INTO cdr SELECT
+    return f"""INSERT INTO cdr ({pl.CDR_COLUMNS}) SELECT
   (1 << 56) | (2 << 40) | seq, CONCAT('bench-', seq), IF(seq % 2, 'inbound', 'outbound'),
   CONCAT('+4930', LPAD(seq % 100000, 6, '0')), CONCAT('+33', LPAD(seq % 77777, 9, '0')),
   CONCAT('customer-', LPAD(seq % {customers}, 4, '0')), 'sip:pbx@vm', IF(seq % 2, '', 'carrier-a'),

@@ -34,6 +34,11 @@ OTHER = "Zürich & <Co>"     # escaping everywhere it shows
 PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-22", "carol": "carol-password-3",
              "ops": "operator-password-4"}
 ACCOUNTS = {"alice": ACME, "bob": OTHER, "carol": ACME, "ops": None}
+# The CDR columns the rows below fill, by name: the table grows columns (with defaults) over time.
+CDR_COLUMNS = ("id, call_id, direction, caller, called, customer, target, provider, cost, dc, server, start_time, "
+               "answer_time, end_time, duration_ms, billable_s, disposition, sip_code, hangup_side, hangup_reason, "
+               "a_packets, a_bytes, a_lost, a_jitter_max_us, a_jitter_mean_us, "
+               "b_packets, b_bytes, b_lost, b_jitter_max_us, b_jitter_mean_us")
 SIP_CODES = {"answered": 200, "busy": 486, "no_answer": 480, "failed": 503, "cancelled": 487, "rejected": 603}
 
 
@@ -114,7 +119,7 @@ class Cdrs:
                 f"'dc1', 'srv1', {self._time(r['start_ms'])}, {self._time(r['answer_ms'])}, "
                 f"{self._time(r['end_ms'])}, {r['end_ms'] - r['start_ms']}, {r['billable_s']}, "
                 f"'{r['disposition']}', {SIP_CODES[r['disposition']]}, 'caller', '', {legs})")
-        return "INSERT INTO cdr VALUES " + ",\n".join(values)
+        return f"INSERT INTO cdr ({CDR_COLUMNS}) VALUES " + ",\n".join(values)
 
     def of(self, customer, month=11, **where):
         """The customer's records of that month, newest first, as the portal lists them."""
