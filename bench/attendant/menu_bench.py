@@ -80,7 +80,7 @@ def run(the_lab, n, seconds):
     stats = the_lab.stats()["attendant"]
     rc = caller.wait(timeout=seconds + 120)
     callers, packets, missing, p50, p99, worst = wire_pacing(cap.stop())
-    per = 1e6 / (n * window)  # us per caller-second
+    per = 1 / (n * window)  # per caller-second
     return {
         "callers": n, "sipp": rc, "heard": callers, "packets": packets, "missing": missing,
         "thread_us": (after[0] - before[0]) * 1000 * per, "control_us": (after[1] - before[1]) * 1e6 * per,
