@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/config.h"
@@ -138,6 +139,21 @@ void ControlHandlers::on_health(ControlClient& c, uint32_t seq, const HealthRequ
   HealthReply out;
   fill_health(out);
   reply(c, MsgType::health, seq, out);
+}
+
+void ControlHandlers::on_punt_offenders(ControlClient& c, uint32_t seq, const OffendersRequest& r) {
+  if (auto e = validate(r)) return reply_error(c, seq, *e);
+  OffendersReply out{};
+  std::vector<const PuntPolicer*> policers;
+  for (const auto& w : rt_.workers) {
+    policers.push_back(&w->policer);
+    out.sources += w->policer.sources();
+    out.evictions += w->policer.evictions();
+  }
+  const auto top = top_offenders(policers, rte_rdtsc(), r.max_items);
+  out.count = static_cast<uint32_t>(top.size());
+  std::copy(top.begin(), top.end(), out.offenders);
+  reply(c, MsgType::punt_offenders, seq, out);
 }
 
 void ControlHandlers::fill_health(HealthReply& out) const {
