@@ -84,10 +84,10 @@ void add_punt_flags(CLI::App& app, PuntLimits& p) {
   app.add_option("--punt-global-burst", p.global_burst, "packets all sources may send to the kernel back to back")
       ->check(burst);
   app.add_option("--punt-arp-icmp-rate", p.arp_icmp_rate,
-                 "packets a second of ARP and ICMP to the kernel, a budget of their own shared out among the "
-                 "workers; 0 = unlimited")
+                 "packets a second of ARP to the kernel, and as many of ICMP: budgets of their own, each "
+                 "shared out among the workers; 0 = unlimited")
       ->check(rate);
-  app.add_option("--punt-arp-icmp-burst", p.arp_icmp_burst, "ARP and ICMP packets to the kernel back to back")
+  app.add_option("--punt-arp-icmp-burst", p.arp_icmp_burst, "ARP packets, and as many ICMP, to the kernel back to back")
       ->check(burst);
   app.add_option("--punt-sources", p.sources,
                  "source addresses each worker keeps a bucket for (power of two); when full, the one seen "

@@ -20,9 +20,10 @@ struct PortConfig {
 };
 
 // What the exception path lets through to the node's kernel (punt_policer.h):
-// per source address, all sources together, and ARP with ICMP apart. Rates in
-// packets a second, 0 = unlimited; the global and ARP/ICMP budgets are shared
-// out among the workers, the per-source one applies in each.
+// per source address, all sources together, and ARP and ICMP apart (each its
+// own bucket, of the same size). Rates in packets a second, 0 = unlimited; the
+// global, ARP and ICMP budgets are shared out among the workers, the
+// per-source one applies in each.
 struct PuntLimits {
   uint32_t source_rate = 2000;
   uint32_t source_burst = 400;

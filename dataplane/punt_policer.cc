@@ -27,14 +27,14 @@ TokenRate share(uint64_t hz, uint32_t rate, uint32_t burst, unsigned workers) {
 }  // namespace
 
 PuntKey punt_key(const uint8_t* frame, uint32_t len, uint16_t l3_offset) {
-  if (l3_offset < 14 || len < l3_offset) return {false, 0};
+  if (l3_offset < 14 || len < l3_offset) return {};
   const uint16_t type = ether_type(frame, l3_offset);
-  if (type == kEtherTypeArp) return {true, 0};
-  if (type != kEtherTypeIpv4 || len < l3_offset + 20u) return {false, 0};
+  if (type == kEtherTypeArp) return {PuntClass::arp, 0};
+  if (type != kEtherTypeIpv4 || len < l3_offset + 20u) return {};
   const uint8_t* ip = frame + l3_offset;
   uint32_t source;
   std::memcpy(&source, ip + 12, sizeof source);
-  return {ip[9] == kProtoIcmp, source};
+  return {ip[9] == kProtoIcmp ? PuntClass::icmp : PuntClass::source, source};
 }
 
 PuntPolicer::PuntPolicer(const PuntLimits& limits, uint64_t hz, unsigned workers, uint64_t seed)
@@ -81,8 +81,8 @@ PuntPolicer::Source& PuntPolicer::find_or_take(uint32_t ip) {
 }
 
 std::optional<DropReason> PuntPolicer::admit(const PuntKey& key, uint64_t now) {
-  if (key.arp_icmp) {
-    if (take_token(arp_icmp_full_at_, arp_icmp_rate_, now)) return std::nullopt;
+  if (key.cls != PuntClass::source) {
+    if (take_token(key.cls == PuntClass::arp ? arp_full_at_ : icmp_full_at_, arp_icmp_rate_, now)) return std::nullopt;
     return DropReason::punt_policed_arp_icmp;
   }
   if (keys_.empty()) {

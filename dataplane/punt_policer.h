@@ -1,6 +1,6 @@
 // What the exception path lets through to the node's kernel, before the tap:
-// a token bucket per source address, one for all sources together, and a
-// small one for ARP and ICMP (Kamailio's pike, but before the kernel and
+// a token bucket per source address, one for all sources together, and
+// small ones for ARP and for ICMP (Kamailio's pike, but before the kernel and
 // tandem-control see the flood).
 //
 // One policer per worker, written by that worker only: no atomics on its
@@ -27,10 +27,14 @@
 
 namespace tandem::dp {
 
-// Whose budget a frame for the kernel comes out of.
+// Whose budget a frame for the kernel comes out of: ARP and ICMP each have one
+// of their own (no source bucket), so that a ping flood cannot starve the
+// neighbour resolution of media, nor a SIP flood either of them.
+enum class PuntClass : uint8_t { source, arp, icmp };
+
 struct PuntKey {
-  bool arp_icmp;    // ARP or ICMP: their own budget, no source bucket
-  uint32_t source;  // IPv4 source, network order; 0 for frames that are not IPv4
+  PuntClass cls = PuntClass::source;
+  uint32_t source = 0;  // IPv4 source, network order; 0 for frames that are not IPv4
 };
 
 // From the frame's link header on: `l3_offset` is where parse_frame() found
@@ -42,7 +46,7 @@ class PuntPolicer {
   static constexpr unsigned kWays = 8;
 
   PuntPolicer() = default;  // lets everything through, keeps no sources
-  // `workers` share the global and ARP/ICMP budgets; `seed` picks the hash.
+  // `workers` share the global, ARP and ICMP budgets; `seed` picks the hash.
   PuntPolicer(const PuntLimits& limits, uint64_t hz, unsigned workers, uint64_t seed);
 
   // nullopt: to the kernel; else why not. `now` in TSC cycles.
@@ -70,7 +74,8 @@ class PuntPolicer {
 
   TokenRate source_rate_{}, global_rate_{}, arp_icmp_rate_{};
   uint64_t global_full_at_ = 0;
-  uint64_t arp_icmp_full_at_ = 0;
+  uint64_t arp_full_at_ = 0;
+  uint64_t icmp_full_at_ = 0;
   uint64_t hz_ = 1;
   uint64_t multiplier_ = 1;
   unsigned set_shift_ = 64;

@@ -118,7 +118,7 @@ std::optional<DropReason> bad_checksum(const rte_mbuf* m, const uint8_t* frame, 
 
 void punt_arp(Worker& w, rte_mbuf* m) {
   if (!w.shared->exception_path) return drop(w, m, DropReason::not_media);
-  if (policed(w, m, PuntKey{true, 0})) return;
+  if (policed(w, m, PuntKey{PuntClass::arp, 0})) return;
   if (rte_ring_mp_enqueue(w.shared->arp_ring, m) != 0) return drop(w, m, DropReason::punt_full);
   counter_add(w.counters.punted, uint64_t{1});
 }

@@ -8,10 +8,12 @@ to the node at 50,000 packets a second (tandem-udp-flood, sendmmsg) while
 sipp places calls from the provider's own address. What reaches the node's
 kernel is counted on the tap (its receive counter) and by the kernel's UDP
 counters; both must stay within the flooder's rate times the flood's time
-plus its burst, and a margin for the calls' own signalling."""
+plus its burst, and a margin for the calls' own signalling. A ping flood
+meets the ICMP budget and leaves calls alone too."""
 
 import json
 import os
+import re
 import subprocess
 
 import lab
@@ -25,6 +27,9 @@ FLOOD_PPS = 50000
 FLOOD_SECONDS = 8
 PUNT_RATE = 1000
 PUNT_BURST = 200
+ICMP_RATE = 200
+ICMP_BURST = 20
+PING_SECONDS = 4
 CALLS = 6
 # The calls' SIP through the tap (about ten messages a call), ARP, sipp's
 # retransmissions: far below what the flood would add unpoliced.
@@ -41,7 +46,8 @@ def tearDownModule():
 def setUpModule():
     global LAB
     LAB = lab.Lab(dataplane_args=("--idle-timeout", "30", "--punt-rate", str(PUNT_RATE), "--punt-burst",
-                                  str(PUNT_BURST)))
+                                  str(PUNT_BURST), "--punt-arp-icmp-rate", str(ICMP_RATE),
+                                  "--punt-arp-icmp-burst", str(ICMP_BURST)))
     LAB.topo.add_caller_address(FLOODER_IP)
     lab.CallTest.lab = LAB
 
@@ -104,6 +110,24 @@ class PuntFlood(lab.CallTest):
             self.assertGreater(int(cdr["b_packets"]), 40, cdr)
         self.assertIn("to the kernel:", run([lab.harness.TANDEMCTL, "--socket", LAB.dp.socket, "dataplane",
                                              "status"]).stdout)
+
+    def test_a_ping_flood_meets_the_icmp_budget_while_a_call_succeeds(self):
+        before = LAB.dp.status()["drops"]
+        ping = spawn(in_ns(LAB.topo.caller, ["ping", "-f", "-q", "-w", str(PING_SECONDS), lab.NODE_IP]),
+                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+        vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
+        caller = LAB.provider_call("uac_call", DID_VM, keys={"hold_ms": 1500, "rtcp_mux": 0, "delayed_offer": 0})
+        self.check_sipp(caller, vm)
+        out, _ = ping.communicate(timeout=PING_SECONDS + 20)
+        log(f"ping -f: {out.strip().splitlines()[-2:]}")
+        received = int(re.search(r"(\d+) received", out).group(1))
+        after = LAB.dp.status()["drops"]
+        self.assertGreater(after["punt_policed_arp_icmp"], before["punt_policed_arp_icmp"], out)
+        self.assertLessEqual(received, ICMP_RATE * (PING_SECONDS + 1) + ICMP_BURST, out)
+        self.assertEqual(after["punt_policed_source"], before["punt_policed_source"])
+        [cdr] = self.new_cdrs(1)
+        self.assertEqual((cdr["disposition"], cdr["sip_code"]), ("answered", "200"), cdr)
+        self.assertGreater(int(cdr["a_packets"]), 40, cdr)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ PuntLimits limits(uint32_t source_rate, uint32_t source_burst, uint32_t global_r
   return l;
 }
 
-PuntKey from(uint32_t ip) { return {false, ip}; }
+PuntKey from(uint32_t ip) { return {PuntClass::source, ip}; }
+constexpr PuntKey kArp{PuntClass::arp, 0};
+const PuntKey kIcmp{PuntClass::icmp, ipv4("198.18.1.9")};
 uint32_t nth(uint32_t i) { return htonl(0xc6120000u + i); }  // 198.18.x.y
 
 TEST(PuntKey, ClassifiesByWhatTheKernelWouldGet) {
@@ -38,7 +40,7 @@ TEST(PuntKey, ClassifiesByWhatTheKernelWouldGet) {
   udp.src_ip = ipv4("198.18.1.3");
   auto f = test::build_frame(udp);
   PuntKey k = punt_key(f.data(), static_cast<uint32_t>(f.size()), 14);
-  EXPECT_FALSE(k.arp_icmp);
+  EXPECT_EQ(k.cls, PuntClass::source);
   EXPECT_EQ(k.source, ipv4("198.18.1.3"));
 
   FrameSpec icmp = udp;
@@ -46,18 +48,18 @@ TEST(PuntKey, ClassifiesByWhatTheKernelWouldGet) {
   icmp.vlan_tci = 100;
   f = test::build_frame(icmp);
   k = punt_key(f.data(), static_cast<uint32_t>(f.size()), 18);
-  EXPECT_TRUE(k.arp_icmp) << "ICMP behind a VLAN tag";
+  EXPECT_EQ(k.cls, PuntClass::icmp) << "ICMP behind a VLAN tag";
 
   FrameSpec arp = udp;
   arp.ether_type = test::kEtherArp;
   f = test::build_frame(arp);
-  EXPECT_TRUE(punt_key(f.data(), static_cast<uint32_t>(f.size()), 14).arp_icmp);
+  EXPECT_EQ(punt_key(f.data(), static_cast<uint32_t>(f.size()), 14).cls, PuntClass::arp);
 
   FrameSpec v6 = udp;
   v6.ether_type = test::kEtherIpv6;
   f = test::build_frame(v6);
   k = punt_key(f.data(), static_cast<uint32_t>(f.size()), 14);
-  EXPECT_FALSE(k.arp_icmp);
+  EXPECT_EQ(k.cls, PuntClass::source);
   EXPECT_EQ(k.source, 0u) << "not IPv4: the one bucket of unknown sources";
 
   f = test::build_frame(udp);
@@ -113,22 +115,25 @@ TEST(PuntPolicer, SharesTheGlobalAndArpIcmpBudgetsAmongWorkers) {
   unsigned passed = 0, arp_icmp = 0;
   for (unsigned i = 0; i < 1000; ++i) {
     passed += !p.admit(from(nth(i)), kStart);
-    arp_icmp += !p.admit({true, 0}, kStart);
+    arp_icmp += !p.admit(kArp, kStart);
   }
   EXPECT_EQ(passed, 25u) << "a quarter of the global burst";
   EXPECT_EQ(arp_icmp, 2u) << "a quarter of the ARP/ICMP burst of 10";
 }
 
-TEST(PuntPolicer, ArpAndIcmpHaveTheirOwnBudget) {
+TEST(PuntPolicer, ArpAndIcmpHaveEachTheirOwnBudget) {
   PuntPolicer p(limits(1000, 100, 1000, 100), kHz, 1, kSeed);
   unsigned passed = 0;
   for (unsigned i = 0; i < 1000; ++i) {
-    const auto r = p.admit({true, 0}, kStart);
+    const auto r = p.admit(kIcmp, kStart);
     passed += !r;
     EXPECT_EQ(r.value_or(DropReason::punt_policed_arp_icmp), DropReason::punt_policed_arp_icmp);
   }
   EXPECT_EQ(passed, 10u);
-  EXPECT_FALSE(p.admit(from(nth(1)), kStart)) << "SIP is not charged for ARP";
+  unsigned arp = 0;
+  for (unsigned i = 0; i < 20; ++i) arp += !p.admit(kArp, kStart);
+  EXPECT_EQ(arp, 10u) << "a ping flood leaves ARP its budget";
+  EXPECT_FALSE(p.admit(from(nth(1)), kStart)) << "nor is SIP charged for either";
   EXPECT_EQ(p.sources(), 1u) << "ARP and ICMP take no source bucket";
 }
 
