@@ -143,14 +143,12 @@ void ControlHandlers::on_health(ControlClient& c, uint32_t seq, const HealthRequ
 
 void ControlHandlers::on_punt_offenders(ControlClient& c, uint32_t seq, const OffendersRequest& r) {
   if (auto e = validate(r)) return reply_error(c, seq, *e);
+  const auto all = policers(rt_);
+  const PuntTableUse use = table_use(all);
   OffendersReply out{};
-  std::vector<const PuntPolicer*> policers;
-  for (const auto& w : rt_.workers) {
-    policers.push_back(&w->policer);
-    out.sources += w->policer.sources();
-    out.evictions += w->policer.evictions();
-  }
-  const auto top = top_offenders(policers, rte_rdtsc(), r.max_items);
+  out.sources = static_cast<uint32_t>(use.sources);
+  out.evictions = use.evictions;
+  const auto top = top_offenders(all, rte_rdtsc(), r.max_items);
   out.count = static_cast<uint32_t>(top.size());
   std::copy(top.begin(), top.end(), out.offenders);
   reply(c, MsgType::punt_offenders, seq, out);

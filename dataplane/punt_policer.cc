@@ -126,6 +126,16 @@ uint32_t PuntPolicer::sources() const {
 
 uint64_t PuntPolicer::evictions() const { return counter_read(evictions_); }
 
+PuntTableUse table_use(std::span<const PuntPolicer* const> policers) {
+  PuntTableUse use;
+  for (const PuntPolicer* p : policers) {
+    use.sources += p->sources();
+    use.capacity += p->capacity();
+    use.evictions += p->evictions();
+  }
+  return use;
+}
+
 std::vector<proto::PuntOffender> top_offenders(std::span<const PuntPolicer* const> policers, uint64_t now,
                                                size_t max) {
   std::vector<proto::PuntOffender> all;

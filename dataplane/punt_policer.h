@@ -85,6 +85,14 @@ class PuntPolicer {
   std::vector<Source> sources_;  // in step with keys_
 };
 
+// The source tables of all `policers` together: buckets in use, their room, evictions.
+struct PuntTableUse {
+  uint64_t sources = 0;
+  uint64_t capacity = 0;
+  uint64_t evictions = 0;
+};
+PuntTableUse table_use(std::span<const PuntPolicer* const> policers);
+
 // The sources with the most drops over all `policers` (a source that RSS
 // spreads over several workers summed), at most `max`, most drops first.
 std::vector<proto::PuntOffender> top_offenders(std::span<const PuntPolicer* const> policers, uint64_t now,
