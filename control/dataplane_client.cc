@@ -236,6 +236,10 @@ Reply<proto::HealthReply> DataplaneClient::health() {
   return call<proto::HealthReply>(proto::MsgType::health, proto::HealthRequest{});
 }
 
+Reply<proto::OffendersReply> DataplaneClient::punt_offenders(uint32_t max_items) {
+  return call<proto::OffendersReply>(proto::MsgType::punt_offenders, proto::OffendersRequest{max_items, 0});
+}
+
 Reply<proto::SubscribeRequest> DataplaneClient::subscribe(uint32_t events) {
   return call<proto::SubscribeRequest>(proto::MsgType::subscribe, proto::SubscribeRequest{events, 0});
 }

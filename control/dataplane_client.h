@@ -44,6 +44,8 @@ class DataplaneClient {
   Reply<proto::SessionInfo> query(uint64_t session_id);
   Reply<std::vector<proto::SessionInfo>> list_all();
   Reply<proto::HealthReply> health();
+  // The sources whose packets to the kernel the dataplane drops most.
+  Reply<proto::OffendersReply> punt_offenders(uint32_t max_items = proto::kMaxOffenders);
   Reply<proto::SubscribeRequest> subscribe(uint32_t events);
   // Waits for one pushed event; nullopt on timeout or a closed socket.
   std::optional<proto::TimeoutEvent> next_event(int timeout_ms);

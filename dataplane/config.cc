@@ -68,6 +68,33 @@ std::string parse_port(const std::string& spec, PortConfig& p) {
 
 bool is_power_of_two(uint32_t v) { return v && !(v & (v - 1)); }
 
+// The exception path's policing (punt_policer.h). The defaults leave room for
+// the signalling of thousands of calls from one SBC; a flood is cut at them.
+void add_punt_flags(CLI::App& app, PuntLimits& p) {
+  const auto rate = CLI::Range(0u, 10000000u);
+  const auto burst = CLI::Range(1u, 10000000u);
+  app.add_option("--punt-rate", p.source_rate,
+                 "packets a second each source address may send to the node's kernel (SIP...); 0 = unlimited")
+      ->check(rate);
+  app.add_option("--punt-burst", p.source_burst, "packets a source may send to the kernel back to back")->check(burst);
+  app.add_option("--punt-global-rate", p.global_rate,
+                 "packets a second all sources together may send to the kernel, shared out among the workers; "
+                 "0 = unlimited")
+      ->check(rate);
+  app.add_option("--punt-global-burst", p.global_burst, "packets all sources may send to the kernel back to back")
+      ->check(burst);
+  app.add_option("--punt-arp-icmp-rate", p.arp_icmp_rate,
+                 "packets a second of ARP to the kernel, and as many of ICMP: budgets of their own, each "
+                 "shared out among the workers; 0 = unlimited")
+      ->check(rate);
+  app.add_option("--punt-arp-icmp-burst", p.arp_icmp_burst, "ARP packets, and as many ICMP, to the kernel back to back")
+      ->check(burst);
+  app.add_option("--punt-sources", p.sources,
+                 "source addresses each worker keeps a bucket for (power of two); when full, the one seen "
+                 "longest ago is replaced")
+      ->check(CLI::Range(64u, 1u << 22));
+}
+
 }  // namespace
 
 FlagsResult parse_flags(int argc, char** argv) {
@@ -108,6 +135,7 @@ FlagsResult parse_flags(int argc, char** argv) {
       ->check(metrics::listen_problem);
   app.add_option("--exception-path", exception, "tap: non-media traffic goes to the kernel; none: dropped")
       ->check(CLI::IsMember({"tap", "none"}));
+  add_punt_flags(app, c.punt);
   app.set_config("--config", "", "file with these flags (TOML or INI: name = value, lists as [..])");
   app.add_flag("--check-config", c.check_config,
                "check these flags and EAL's (lcores, hugepages, devices), the addresses and directories, "
@@ -145,6 +173,7 @@ FlagsResult parse_flags(int argc, char** argv) {
   if (!is_power_of_two(c.rx_desc) || !is_power_of_two(c.tx_desc)) {
     return fail("--rx-desc and --tx-desc must be powers of two");
   }
+  if (!is_power_of_two(c.punt.sources)) return fail("--punt-sources must be a power of two");
   c.poll_mode = poll_mode == "busy" ? PollMode::busy : PollMode::adaptive;
   c.exception_path = exception == "tap";
   if (c.control_socket.empty() || c.control_socket.size() >= 108) {

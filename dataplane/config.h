@@ -19,6 +19,21 @@ struct PortConfig {
   std::string tap_name;  // kernel interface of the exception path
 };
 
+// What the exception path lets through to the node's kernel (punt_policer.h):
+// per source address, all sources together, and ARP and ICMP apart (each its
+// own bucket, of the same size). Rates in packets a second, 0 = unlimited; the
+// global, ARP and ICMP budgets are shared out among the workers, the
+// per-source one applies in each.
+struct PuntLimits {
+  uint32_t source_rate = 2000;
+  uint32_t source_burst = 400;
+  uint32_t global_rate = 50000;
+  uint32_t global_burst = 5000;
+  uint32_t arp_icmp_rate = 1000;
+  uint32_t arp_icmp_burst = 200;
+  uint32_t sources = 4096;  // sources each worker keeps a bucket for (power of two)
+};
+
 struct Config {
   std::vector<PortConfig> ports;
   uint16_t rx_queues = 0;        // per port; 0 = one per worker
@@ -35,6 +50,7 @@ struct Config {
   uint32_t stats_interval_s = 0; // 0 = no periodic stats line
   std::string metrics_listen;    // IPV4:PORT of /metrics (Prometheus); empty: none
   bool exception_path = true;
+  PuntLimits punt;
   std::string log_level = "info";
   bool check_config = false;     // check what can be checked before EAL starts, print it, exit
 };

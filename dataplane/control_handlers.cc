@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/config.h"
@@ -138,6 +139,19 @@ void ControlHandlers::on_health(ControlClient& c, uint32_t seq, const HealthRequ
   HealthReply out;
   fill_health(out);
   reply(c, MsgType::health, seq, out);
+}
+
+void ControlHandlers::on_punt_offenders(ControlClient& c, uint32_t seq, const OffendersRequest& r) {
+  if (auto e = validate(r)) return reply_error(c, seq, *e);
+  const auto all = policers(rt_);
+  const PuntTableUse use = table_use(all);
+  OffendersReply out{};
+  out.sources = static_cast<uint32_t>(use.sources);
+  out.evictions = use.evictions;
+  const auto top = top_offenders(all, rte_rdtsc(), r.max_items);
+  out.count = static_cast<uint32_t>(top.size());
+  std::copy(top.begin(), top.end(), out.offenders);
+  reply(c, MsgType::punt_offenders, seq, out);
 }
 
 void ControlHandlers::fill_health(HealthReply& out) const {

@@ -3,6 +3,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -90,6 +91,7 @@ bool create_workers(Runtime& rt, std::string& error) {
     }
     w->shared = &rt.shared;
     w->fragment_pool = rt.ports.pool();
+    w->policer = PuntPolicer(rt.config.punt, rte_get_tsc_hz(), rte_lcore_count() - 1, rte_rand());
     if (!worker_prepare(*w, tx_ports, static_cast<int>(rte_lcore_to_socket_id(lcore)), error)) return false;
     rt.workers.push_back(std::move(w));
   }

@@ -16,7 +16,8 @@ PortsBytes read_port_bytes(const Config& config) {
   return out;
 }
 
-std::string dataplane_metrics(const proto::HealthReply& h, const PortsBytes& bytes, const Config& config) {
+std::string dataplane_metrics(const proto::HealthReply& h, const PortsBytes& bytes, const PuntTableUse& punt,
+                              const Config& config) {
   metrics::Exposition e;
   auto n = [](uint64_t v) { return static_cast<double>(v); };
   e.gauge("tandem_dp_uptime_seconds", "seconds since the dataplane started", n(h.uptime_s));
@@ -78,6 +79,12 @@ std::string dataplane_metrics(const proto::HealthReply& h, const PortsBytes& byt
   per_port("tandem_dp_port_link_up", "gauge", "1 while the port's link is up",
            [](const proto::PortHealth& p) { return p.link_up; });
 
+  e.gauge("tandem_dp_punt_sources", "source addresses with a bucket of the exception path's policing",
+          n(punt.sources));
+  e.gauge("tandem_dp_punt_sources_max", "buckets the workers' source tables hold (--punt-sources per worker)",
+          n(punt.capacity));
+  e.counter("tandem_dp_punt_source_evictions_total", "buckets taken over by a new source, their set being full",
+            n(punt.evictions));
   e.family("tandem_dp_drops_total", "counter", "packets dropped, by reason (tandemctl dataplane status explains each)");
   for (size_t d = 0; d < kDropReasonCount && d < proto::kMaxDropReasons; ++d)
     e.sample(n(h.drops[d]), {{"reason", std::string(kDropReasonNames[d])}});

@@ -44,4 +44,11 @@ struct Runtime {
   std::atomic<bool> stop{false};
 };
 
+// The workers' policers, for housekeeping to read (punt_policer.h).
+inline std::vector<const PuntPolicer*> policers(const Runtime& rt) {
+  std::vector<const PuntPolicer*> out;
+  for (const auto& w : rt.workers) out.push_back(&w->policer);
+  return out;
+}
+
 }  // namespace tandem::dp

@@ -71,9 +71,19 @@ void send(Worker& w, uint16_t port, rte_mbuf* m) {
   rte_pktmbuf_free(m);
 }
 
-void punt(Worker& w, rte_mbuf* m) {
+// The kernel's budget is spent before anything else is (fragmenting, the
+// tap's queue, housekeeping's ARP ring), so that a flood costs the node no more
+// than its drop.
+bool policed(Worker& w, rte_mbuf* m, const PuntKey& key) {
+  const auto reason = w.policer.admit(key, rte_rdtsc());
+  if (reason) drop(w, m, *reason);
+  return reason.has_value();
+}
+
+void punt(Worker& w, rte_mbuf* m, const PuntKey& key) {
   const PortView& in = (*w.shared->ports)[m->port];
   if (!w.shared->exception_path || in.tap == kNoPort) return drop(w, m, DropReason::not_media);
+  if (policed(w, m, key)) return;
   if (m->pkt_len > in.tap_max_frame()) [[unlikely]] return punt_fragmented(w, m, in);
   counter_add(w.counters.punted, uint64_t{1});
   send(w, in.tap, m);
@@ -86,7 +96,7 @@ void not_media(Worker& w, rte_mbuf* m, const ParsedPacket& p, const PortView& po
   if (p.l4_known && p.dst_ip == port.ip && w.shared->sessions->in_relay_range(ntohs(p.dst_port))) {
     return drop(w, m, reason);
   }
-  punt(w, m);
+  punt(w, m, punt_key(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, p.l3_offset));
 }
 
 // What the port said of the checksums, where it said anything (RX offload);
@@ -108,6 +118,7 @@ std::optional<DropReason> bad_checksum(const rte_mbuf* m, const uint8_t* frame, 
 
 void punt_arp(Worker& w, rte_mbuf* m) {
   if (!w.shared->exception_path) return drop(w, m, DropReason::not_media);
+  if (policed(w, m, PuntKey{PuntClass::arp, 0})) return;
   if (rte_ring_mp_enqueue(w.shared->arp_ring, m) != 0) return drop(w, m, DropReason::punt_full);
   counter_add(w.counters.punted, uint64_t{1});
 }
@@ -195,7 +206,7 @@ void process_chunk(Worker& w, uint16_t rx_port, rte_mbuf** pkts, unsigned n, con
     m->port = rx_port;
     const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
     if (m->data_len < std::min(m->pkt_len, kMaxHeaderBytes)) {  // headers across segments: not ours to read
-      punt(w, m);
+      punt(w, m, PuntKey{});
       continue;
     }
     ParsedPacket& p = parsed[nc];

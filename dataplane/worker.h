@@ -1,6 +1,6 @@
 // A worker lcore: run to completion over its RX queues. Per burst:
 // RX -> parse -> index lookup -> relay (latch, stats) -> rewrite -> buffered TX,
-// and the rest to the exception path. No locks, no allocation, no syscalls
+// and the rest, policed, to the exception path. No locks, no allocation, no syscalls
 // (but the idle sleep of adaptive mode).
 #pragma once
 
@@ -17,6 +17,7 @@
 #include "dataplane_protocol/drop_reasons.h"
 #include "dataplane/neighbors.h"
 #include "dataplane/ports.h"
+#include "dataplane/punt_policer.h"
 #include "dataplane/session_table.h"
 
 namespace tandem::dp {
@@ -63,6 +64,7 @@ struct alignas(64) Worker {
   // first copied into `scratch`.
   rte_mempool* fragment_pool = nullptr;
   uint8_t* scratch = nullptr;           // kScratchBytes, from worker_prepare()
+  PuntPolicer policer;                  // what of the exception path reaches the kernel
   WorkerCounters counters{};
 };
 

@@ -157,6 +157,14 @@ std::optional<Error> validate(const HealthRequest& r) {
   return std::nullopt;
 }
 
+std::optional<Error> validate(const OffendersRequest& r) {
+  if (r.max_items == 0 || r.max_items > kMaxOffenders) {
+    return error(ErrorCode::bad_field, "max_items must be 1.." + std::to_string(kMaxOffenders));
+  }
+  if (r.reserved) return error(ErrorCode::bad_field, "reserved fields must be zero");
+  return std::nullopt;
+}
+
 std::vector<uint8_t> encode(uint16_t type, uint32_t seq, const void* body, size_t body_len) {
   std::vector<uint8_t> out(sizeof(Header) + body_len);
   Header h{kMagic, kVersion, type, static_cast<uint32_t>(out.size()), seq};

@@ -43,6 +43,7 @@ std::optional<Error> validate(const UpdateLegRequest& r, const Limits& l);
 std::optional<Error> validate(const ListRequest& r);
 std::optional<Error> validate(const SubscribeRequest& r);
 std::optional<Error> validate(const HealthRequest& r);
+std::optional<Error> validate(const OffendersRequest& r);
 
 // Builds one message (header + body) ready to send.
 // `type` is a MsgType, or a MsgType | kReplyBit.

@@ -27,7 +27,10 @@ namespace tandem::dp {
   X(foreign_mac, "to a relay port but not to the port's MAC (another host's, broadcast, multicast)") \
   X(wrong_vlan, "tagged on an untagged port, untagged on a tagged one, or another VLAN id") \
   X(bad_rtcp, "RTCP version not 2 or its length beyond the packet")                  \
-  X(unrelayable, "to a relay port but not relayable: IP options, a fragment, a chained jumbo frame")
+  X(unrelayable, "to a relay port but not relayable: IP options, a fragment, a chained jumbo frame") \
+  X(punt_policed_source, "for the kernel, over its source address's rate (--punt-rate, --punt-burst)") \
+  X(punt_policed_global, "for the kernel, over the rate of all sources (--punt-global-rate, --punt-global-burst)") \
+  X(punt_policed_arp_icmp, "ARP or ICMP for the kernel, over its rate (--punt-arp-icmp-rate, --punt-arp-icmp-burst)")
 
 enum class DropReason : uint8_t {
 #define TANDEM_X(name, text) name,

@@ -1,4 +1,4 @@
-// The control <-> dataplane protocol (version 2), owned by the dataplane.
+// The control <-> dataplane protocol (version 3), owned by the dataplane.
 //
 // Transport: a Unix stream socket; several clients at once. Every message is a
 // Header followed by the body its type names. Integers are in host order (both
@@ -22,13 +22,14 @@
 namespace tandem::dp::proto {
 
 inline constexpr uint32_t kMagic = 0x54445043;  // "TDPC"
-inline constexpr uint16_t kVersion = 2;
+inline constexpr uint16_t kVersion = 3;
 inline constexpr uint32_t kMaxRequest = 4096;
 inline constexpr uint32_t kMaxListItems = 128;
 inline constexpr uint16_t kReplyBit = 0x8000;
 inline constexpr uint32_t kMaxPorts = 8;
 inline constexpr uint32_t kMaxWorkers = 16;
 inline constexpr uint32_t kMaxDropReasons = 32;
+inline constexpr uint32_t kMaxOffenders = 16;
 static_assert(kDropReasonCount <= kMaxDropReasons, "HealthReply::drops has room for every drop reason");
 
 // Every request type once: name, number, request body, reply body.
@@ -40,7 +41,8 @@ static_assert(kDropReasonCount <= kMaxDropReasons, "HealthReply::drops has room 
   X(query_session, 5, SessionRequest, SessionInfo)                   \
   X(list_sessions, 6, ListRequest, ListReply)                        \
   X(subscribe, 7, SubscribeRequest, SubscribeRequest)                \
-  X(health, 8, HealthRequest, HealthReply)
+  X(health, 8, HealthRequest, HealthReply)                          \
+  X(punt_offenders, 9, OffendersRequest, OffendersReply)
 
 enum class MsgType : uint16_t {
 #define TANDEM_X(name, num, req, rep) name = num,
@@ -249,6 +251,27 @@ struct HealthReply {
   WorkerHealth worker[kMaxWorkers];
 };
 
+struct OffendersRequest {
+  uint32_t max_items;         // 1..kMaxOffenders
+  uint32_t reserved;
+};
+
+// A source whose packets to the kernel were dropped by the exception path's
+// policing (per source or global), summed over the workers.
+struct PuntOffender {
+  uint32_t ip;                // network order; 0 = frames that are not IPv4
+  uint32_t last_drop_ms;      // since its last drop
+  uint64_t dropped;
+  uint64_t passed;            // to the kernel
+};
+
+struct OffendersReply {
+  uint32_t count;             // offenders that follow, most drops first
+  uint32_t sources;           // sources the workers keep a bucket for now
+  uint64_t evictions;         // buckets taken over by a new source, the table being full
+  PuntOffender offenders[kMaxOffenders];
+};
+
 struct TimeoutEvent {
   SessionInfo info;
 };
@@ -271,6 +294,9 @@ static_assert(sizeof(HealthRequest) == 8);
 static_assert(sizeof(PortHealth) == 64);
 static_assert(sizeof(WorkerHealth) == 48);
 static_assert(sizeof(HealthReply) == 64 + 8 * kMaxDropReasons + 64 * kMaxPorts + 48 * kMaxWorkers);
+static_assert(sizeof(OffendersRequest) == 8);
+static_assert(sizeof(PuntOffender) == 24);
+static_assert(sizeof(OffendersReply) == 16 + 24 * kMaxOffenders);
 
 // Session ids carry a generation so that a stale id never reaches a reused slot.
 inline constexpr uint64_t make_session_id(uint32_t slot, uint32_t generation) {

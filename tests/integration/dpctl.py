@@ -1,5 +1,5 @@
 """A client of the dataplane control protocol (dataplane_protocol/protocol.h,
-version 1) in plain Python, for tests that need many requests fast
+version 3) in plain Python, for tests that need many requests fast
 (pipelining) or malformed ones on purpose.
 
 Every wire struct is a struct.Struct whose size is checked against the
@@ -18,13 +18,14 @@ import struct
 import time
 
 MAGIC = 0x54445043
-VERSION = 2
+VERSION = 3
 MAX_REQUEST = 4096
 MAX_LIST_ITEMS = 128
 REPLY_BIT = 0x8000
 MAX_PORTS = 8
 MAX_WORKERS = 16
 MAX_DROP_REASONS = 32
+MAX_OFFENDERS = 16
 
 MODE_LEARN = 0x01
 MODE_STRICT = 0x02
@@ -36,12 +37,13 @@ LEG_LATCHED_RTCP = 0x20
 EVENT_TIMEOUTS = 1
 
 # MsgType
-HELLO, CREATE_SESSION, UPDATE_LEG, DELETE_SESSION, QUERY_SESSION, LIST_SESSIONS, SUBSCRIBE, HEALTH = range(1, 9)
+(HELLO, CREATE_SESSION, UPDATE_LEG, DELETE_SESSION, QUERY_SESSION, LIST_SESSIONS, SUBSCRIBE, HEALTH,
+ PUNT_OFFENDERS) = range(1, 10)
 EVENT_SESSION_TIMEOUT = 0x4001
 ERROR = 0x7FFF
 MESSAGE_TYPES = {"hello": HELLO, "create_session": CREATE_SESSION, "update_leg": UPDATE_LEG,
                  "delete_session": DELETE_SESSION, "query_session": QUERY_SESSION, "list_sessions": LIST_SESSIONS,
-                 "subscribe": SUBSCRIBE, "health": HEALTH}
+                 "subscribe": SUBSCRIBE, "health": HEALTH, "punt_offenders": PUNT_OFFENDERS}
 
 ERROR_CODES = {"bad_magic": 1, "bad_version": 2, "bad_length": 3, "too_large": 4, "unknown_type": 5,
                "bad_field": 6, "no_such_session": 7, "table_full": 8, "port_unavailable": 9, "no_free_port": 10}
@@ -50,7 +52,8 @@ ERROR_NAMES = {v: k for k, v in ERROR_CODES.items()}
 # dataplane_protocol/drop_reasons.h, in enum order: HealthReply.drops is indexed by it.
 DROP_REASONS = ["truncated", "bad_ip_header", "bad_udp_length", "no_session", "source_mismatch", "bad_rtp",
                 "no_destination", "no_neighbor", "tx_full", "punt_full", "not_media", "martian_source",
-                "bad_ip_checksum", "bad_udp_checksum", "foreign_mac", "wrong_vlan", "bad_rtcp", "unrelayable"]
+                "bad_ip_checksum", "bad_udp_checksum", "foreign_mac", "wrong_vlan", "bad_rtcp", "unrelayable",
+                "punt_policed_source", "punt_policed_global", "punt_policed_arp_icmp"]
 
 HEADER = struct.Struct("=IHHII")
 ERROR_REPLY = struct.Struct("=I124s")
@@ -70,6 +73,9 @@ PORT_HEALTH = struct.Struct("=QQQQQQQ4sBB2s")
 WORKER_HEALTH = struct.Struct("=QQQQQQ")
 HEALTH_REPLY = struct.Struct("=IIIIHHIIIIIQQQ" + "Q" * MAX_DROP_REASONS + PORT_HEALTH.format[1:] * MAX_PORTS +
                              WORKER_HEALTH.format[1:] * MAX_WORKERS)
+OFFENDERS_REQUEST = struct.Struct("=II")
+PUNT_OFFENDER = struct.Struct("=4sIQQ")
+OFFENDERS_REPLY = struct.Struct("=IIQ" + PUNT_OFFENDER.format[1:] * MAX_OFFENDERS)
 
 # The header's static_asserts, by struct name.
 SIZES = {
@@ -80,13 +86,15 @@ SIZES = {
     "SubscribeRequest": (SUBSCRIBE_REQUEST, 8), "HealthRequest": (HEALTH_REQUEST, 8), "PortHealth": (PORT_HEALTH, 64),
     "WorkerHealth": (WORKER_HEALTH, 48),
     "HealthReply": (HEALTH_REPLY, 64 + 8 * MAX_DROP_REASONS + 64 * MAX_PORTS + 48 * MAX_WORKERS),
+    "OffendersRequest": (OFFENDERS_REQUEST, 8), "PuntOffender": (PUNT_OFFENDER, 24),
+    "OffendersReply": (OFFENDERS_REPLY, 16 + 24 * MAX_OFFENDERS),
 }
 for _name, (_s, _size) in SIZES.items():
     assert _s.size == _size, f"{_name}: {_s.size} bytes here, {_size} in dataplane_protocol/protocol.h"
 
 REQUEST_BODY = {HELLO: HELLO_REQUEST, CREATE_SESSION: CREATE_REQUEST, UPDATE_LEG: UPDATE_LEG_REQUEST,
                 DELETE_SESSION: SESSION_REQUEST, QUERY_SESSION: SESSION_REQUEST, LIST_SESSIONS: LIST_REQUEST,
-                SUBSCRIBE: SUBSCRIBE_REQUEST, HEALTH: HEALTH_REQUEST}
+                SUBSCRIBE: SUBSCRIBE_REQUEST, HEALTH: HEALTH_REQUEST, PUNT_OFFENDERS: OFFENDERS_REQUEST}
 
 
 def check_header(source_root):
@@ -97,7 +105,8 @@ def check_header(source_root):
         proto = f.read()
     with open(os.path.join(source_root, "dataplane_protocol", "drop_reasons.h")) as f:
         drops = f.read()
-    constants = {"kMaxPorts": MAX_PORTS, "kMaxWorkers": MAX_WORKERS, "kMaxDropReasons": MAX_DROP_REASONS}
+    constants = {"kMaxPorts": MAX_PORTS, "kMaxWorkers": MAX_WORKERS, "kMaxDropReasons": MAX_DROP_REASONS,
+                 "kMaxOffenders": MAX_OFFENDERS}
 
     def evaluate(expr):
         for k, v in constants.items():
@@ -117,7 +126,7 @@ def check_header(source_root):
             problems.append(f"{name}: no static_assert in dataplane_protocol/protocol.h any more")
     for name, value in [("kMagic", MAGIC), ("kVersion", VERSION), ("kMaxRequest", MAX_REQUEST),
                         ("kMaxListItems", MAX_LIST_ITEMS), ("kMaxPorts", MAX_PORTS), ("kMaxWorkers", MAX_WORKERS),
-                        ("kMaxDropReasons", MAX_DROP_REASONS)]:
+                        ("kMaxDropReasons", MAX_DROP_REASONS), ("kMaxOffenders", MAX_OFFENDERS)]:
         m = re.search(rf"{name} = (0x[0-9a-fA-F]+|\d+);", proto)
         if not m or int(m.group(1), 0) != value:
             problems.append(f"{name}: {m.group(1) if m else 'missing'} in dataplane_protocol/protocol.h, {value} in dpctl.py")
@@ -210,6 +219,16 @@ def decode_health(body):
             "control_errors": control_errors, "sessions_created": created, "sessions_deleted": deleted,
             "drops": {name: drops[i] for i, name in enumerate(DROP_REASONS)}, "ports": port_list,
             "workers": worker_list}
+
+
+def decode_offenders(body):
+    f = OFFENDERS_REPLY.unpack(body)
+    count, sources, evictions = f[:3]
+    per = len(PUNT_OFFENDER.unpack(bytes(PUNT_OFFENDER.size)))
+    offenders = [f[3 + i * per:3 + (i + 1) * per] for i in range(min(count, MAX_OFFENDERS))]
+    return {"sources": sources, "evictions": evictions,
+            "offenders": [{"source": ip_text(o[0]), "last_drop_ms": o[1], "dropped": o[2], "passed": o[3]}
+                          for o in offenders]}
 
 
 def decode_error(body):
@@ -326,6 +345,9 @@ class Client:
 
     def health(self):
         return decode_health(self.call(HEALTH, HEALTH_REQUEST.pack(0, 0)))
+
+    def punt_offenders(self, max_items=MAX_OFFENDERS):
+        return decode_offenders(self.call(PUNT_OFFENDERS, OFFENDERS_REQUEST.pack(max_items, 0)))
 
     def create(self, leg_a, leg_b):
         return decode_session(self.call(CREATE_SESSION, create_body(leg_a, leg_b)))

@@ -157,6 +157,10 @@ class ControlFuzzTest(harness.DataplaneTest):
                 ((dpctl.LIST_SESSIONS, dpctl.LIST_REQUEST.pack(0, 0, 0)), "bad_field"),
                 ((dpctl.LIST_SESSIONS, dpctl.LIST_REQUEST.pack(0, dpctl.MAX_LIST_ITEMS + 1, 0)), "bad_field"),
                 ((dpctl.SUBSCRIBE, dpctl.SUBSCRIBE_REQUEST.pack(2, 0)), "bad_field"),
+                ((dpctl.PUNT_OFFENDERS, dpctl.OFFENDERS_REQUEST.pack(0, 0)), "bad_field"),
+                ((dpctl.PUNT_OFFENDERS, dpctl.OFFENDERS_REQUEST.pack(dpctl.MAX_OFFENDERS + 1, 0)), "bad_field"),
+                ((dpctl.PUNT_OFFENDERS, dpctl.OFFENDERS_REQUEST.pack(1, 1)), "bad_field"),
+                ((dpctl.PUNT_OFFENDERS, b"\0" * 4), "bad_length"),
             ]
             # Pipelined, with good requests between them: every reply in order.
             batch = []
@@ -181,7 +185,7 @@ class ControlFuzzTest(harness.DataplaneTest):
 
     def test_random_input(self):
         rng = random.Random(FUZZ_SEED)
-        types = list(dpctl.REQUEST_BODY) + [0, 9, 0x4001, 0x7FFF, 0xFFFF]
+        types = list(dpctl.REQUEST_BODY) + [0, max(dpctl.REQUEST_BODY) + 1, 0x4001, 0x7FFF, 0xFFFF]
         for i in range(FUZZ_CONNECTIONS):
             kind = rng.randrange(3)
             if kind == 0:      # anything at all

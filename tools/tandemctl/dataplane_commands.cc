@@ -114,13 +114,22 @@ bool fill_leg(const GlobalOptions& g, int& exit_code, const std::string& name, c
 namespace {
 
 void add_status(CLI::App* dp, GlobalOptions& g, int& exit_code) {
-  dp->add_subcommand("status", "health, load, ports, workers and drop counters")->callback([&g, &exit_code] {
-    auto c = connect(g, exit_code);
-    if (!c) return;
-    auto h = c->health();
-    if (!check(g, h, exit_code)) return;
-    std::cout << (g.json ? to_json(*h).dump(2) + "\n" : health_text(*h));
-  });
+  dp->add_subcommand("status", "health, load, ports, workers, drop counters and the top offenders of the exception path")
+      ->callback([&g, &exit_code] {
+        auto c = connect(g, exit_code);
+        if (!c) return;
+        auto h = c->health();
+        if (!check(g, h, exit_code)) return;
+        auto o = c->punt_offenders();
+        if (!check(g, o, exit_code)) return;
+        if (g.json) {
+          auto out = to_json(*h);
+          out["punt"] = to_json(*o);
+          std::cout << out.dump(2) << "\n";
+        } else {
+          std::cout << health_text(*h) << offenders_text(*o);
+        }
+      });
 }
 
 void add_sessions(CLI::App* dp, GlobalOptions& g, int& exit_code) {

@@ -154,4 +154,27 @@ std::string health_text(const proto::HealthReply& h) {
   return out;
 }
 
+json to_json(const proto::OffendersReply& r) {
+  json offenders = json::array();
+  for (uint32_t i = 0; i < r.count && i < proto::kMaxOffenders; ++i) {
+    const auto& o = r.offenders[i];
+    offenders.push_back({{"source", format_ipv4(o.ip)}, {"dropped", o.dropped}, {"passed", o.passed},
+                         {"last_drop_ms", o.last_drop_ms}});
+  }
+  return {{"sources", r.sources}, {"evictions", r.evictions}, {"offenders", offenders}};
+}
+
+// 0.0.0.0 stands for the frames that are not IPv4 (they share one bucket).
+std::string offenders_text(const proto::OffendersReply& r) {
+  std::string out = fmt::format("to the kernel: {} sources tracked, {} evicted; top offenders:", r.sources, r.evictions);
+  if (r.count == 0) return out + " none\n";
+  out += "\n";
+  for (uint32_t i = 0; i < r.count && i < proto::kMaxOffenders; ++i) {
+    const auto& o = r.offenders[i];
+    out += fmt::format("  {:<15} dropped {}  passed {}  last drop {:.1f} s ago\n", o.ip ? format_ipv4(o.ip) : "(not IPv4)",
+                       o.dropped, o.passed, o.last_drop_ms / 1000.0);
+  }
+  return out;
+}
+
 }  // namespace tandem::ctl

@@ -13,5 +13,7 @@ nlohmann::json to_json(const tandem::dp::proto::HealthReply& h);
 std::string session_line(const tandem::dp::proto::SessionInfo& s);
 std::string session_detail(const tandem::dp::proto::SessionInfo& s);
 std::string health_text(const tandem::dp::proto::HealthReply& h);
+nlohmann::json to_json(const tandem::dp::proto::OffendersReply& r);
+std::string offenders_text(const tandem::dp::proto::OffendersReply& r);
 
 }  // namespace tandem::ctl

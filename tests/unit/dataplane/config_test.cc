@@ -49,6 +49,13 @@ TEST(ParseFlags, OnePortAndDefaults) {
   EXPECT_TRUE(c.exception_path);
   EXPECT_EQ(c.control_socket, "/run/tandem/dataplane.sock");
   EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.punt.source_rate, 2000u);
+  EXPECT_EQ(c.punt.source_burst, 400u);
+  EXPECT_EQ(c.punt.global_rate, 50000u);
+  EXPECT_EQ(c.punt.global_burst, 5000u);
+  EXPECT_EQ(c.punt.arp_icmp_rate, 1000u);
+  EXPECT_EQ(c.punt.arp_icmp_burst, 200u);
+  EXPECT_EQ(c.punt.sources, 4096u);
 }
 
 TEST(ParseFlags, PortWithoutGatewayOrVlanHasZeroes) {
@@ -78,6 +85,13 @@ TEST(ParseFlags, EveryFlag) {
       "--stats-interval", "10",
       "--exception-path", "none",
       "--log-level", "debug",
+      "--punt-rate", "500",
+      "--punt-burst", "50",
+      "--punt-global-rate", "0",
+      "--punt-global-burst", "7",
+      "--punt-arp-icmp-rate", "20",
+      "--punt-arp-icmp-burst", "3",
+      "--punt-sources", "1024",
   });
   ASSERT_EQ(r.exit_code, -1);
   const Config& c = r.config;
@@ -111,6 +125,13 @@ TEST(ParseFlags, EveryFlag) {
   EXPECT_EQ(c.stats_interval_s, 10u);
   EXPECT_FALSE(c.exception_path);
   EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.punt.source_rate, 500u);
+  EXPECT_EQ(c.punt.source_burst, 50u);
+  EXPECT_EQ(c.punt.global_rate, 0u) << "unlimited";
+  EXPECT_EQ(c.punt.global_burst, 7u);
+  EXPECT_EQ(c.punt.arp_icmp_rate, 20u);
+  EXPECT_EQ(c.punt.arp_icmp_burst, 3u);
+  EXPECT_EQ(c.punt.sources, 1024u);
 }
 
 TEST(ParseFlags, EdgesOfTheRanges) {
@@ -220,7 +241,13 @@ INSTANTIATE_TEST_SUITE_P(Numbers, ParseFlagsRefuses,
                                          with_port("burst junk", {"--burst", "lots"}),
                                          with_port("rx-queues 65", {"--rx-queues", "65"}),
                                          with_port("max-sessions 0", {"--max-sessions", "0"}),
-                                         with_port("idle-timeout above a day", {"--idle-timeout", "86401"})));
+                                         with_port("idle-timeout above a day", {"--idle-timeout", "86401"}),
+                                         with_port("punt burst 0", {"--punt-burst", "0"}),
+                                         with_port("punt rate negative", {"--punt-rate", "-1"}),
+                                         with_port("punt global rate junk", {"--punt-global-rate", "fast"}),
+                                         with_port("punt arp-icmp burst 0", {"--punt-arp-icmp-burst", "0"}),
+                                         with_port("punt sources below 64", {"--punt-sources", "32"}),
+                                         with_port("punt sources not a power of two", {"--punt-sources", "1000"})));
 
 INSTANTIATE_TEST_SUITE_P(Choices, ParseFlagsRefuses,
                          testing::Values(with_port("poll mode", {"--poll-mode", "spin"}),

@@ -90,7 +90,7 @@ TEST(CheckFrame, BadMagicIsFatalFromTheFirstByte) {
 }
 
 TEST(CheckFrame, BadVersionIsFatal) {
-  for (uint16_t version : {0, 1, 3, 0x0200}) {
+  for (uint16_t version : {uint16_t{0}, uint16_t{kVersion - 1}, uint16_t{kVersion + 1}, uint16_t{0x0300}}) {
     expect_fatal(check(with_header(hello_message(), [&](Header& h) { h.version = version; })), ErrorCode::bad_version);
   }
 }
@@ -127,7 +127,7 @@ TEST(CheckBody, EachRequestTypeHasItsBodySize) {
   } requests[] = {
       {MsgType::hello, 32},         {MsgType::create_session, 32}, {MsgType::update_leg, 24},
       {MsgType::delete_session, 8}, {MsgType::query_session, 8},   {MsgType::list_sessions, 16},
-      {MsgType::subscribe, 8},      {MsgType::health, 8},
+      {MsgType::subscribe, 8},      {MsgType::health, 8},          {MsgType::punt_offenders, 8},
   };
   for (const auto& r : requests) {
     const auto type = static_cast<uint16_t>(r.type);
@@ -140,7 +140,7 @@ TEST(CheckBody, EachRequestTypeHasItsBodySize) {
 }
 
 TEST(CheckBody, UnknownTypesAreRefused) {
-  for (uint16_t type : {0, 9, 0x4001 /* an event */, 0x7fff /* error */, 0x8001 /* a reply */, 0xffff}) {
+  for (uint16_t type : {0, 10, 0x4001 /* an event */, 0x7fff /* error */, 0x8001 /* a reply */, 0xffff}) {
     expect_error(check_body(header(type, 8)), ErrorCode::unknown_type);
   }
 }
@@ -319,6 +319,14 @@ TEST(ValidateReserved, ListSubscribeAndHealthWantZeroes) {
   expect_ok(validate(HealthRequest{{0, 0}}));
   expect_error(validate(HealthRequest{{0, 1}}), ErrorCode::bad_field);
   expect_error(validate(HealthRequest{{1, 0}}), ErrorCode::bad_field);
+}
+
+TEST(ValidateOffenders, OneToTheMostTheReplyHoldsAndReservedZero) {
+  expect_ok(validate(OffendersRequest{1, 0}));
+  expect_ok(validate(OffendersRequest{kMaxOffenders, 0}));
+  expect_error(validate(OffendersRequest{0, 0}), ErrorCode::bad_field);
+  expect_error(validate(OffendersRequest{kMaxOffenders + 1, 0}), ErrorCode::bad_field);
+  expect_error(validate(OffendersRequest{1, 1}), ErrorCode::bad_field);
 }
 
 // ---- encoding --------------------------------------------------------------
