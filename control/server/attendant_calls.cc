@@ -10,11 +10,7 @@
 // plans, provider failover), offered the codec the caller agreed to.
 #include "control/server/call_server.h"
 
-#include <arpa/inet.h>
 #include <spdlog/spdlog.h>
-#include <strings.h>
-
-#include <cstring>
 
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
@@ -26,6 +22,7 @@
 #include "control/server/call_server_internal.h"
 #include "control/server/su_home.h"
 #include "control/sip/sip_checks.h"
+#include "dataplane_protocol/address.h"
 
 namespace tandem::control {
 
@@ -39,18 +36,6 @@ constexpr uint32_t kMaxMenuSteps = 32;
 // No telephone-event offered: no RTP packet has this payload type (7 bits), so
 // every digit must come by SIP INFO.
 constexpr uint8_t kNoTelephoneEvent = 0xff;
-
-std::string dotted(uint32_t ip_net) {
-  char text[INET_ADDRSTRLEN] = {};
-  in_addr a{ip_net};
-  inet_ntop(AF_INET, &a, text, sizeof text);
-  return text;
-}
-
-bool content_type_is(const sip_t* sip, std::string_view type) {
-  const char* t = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
-  return t && strlen(t) == type.size() && strncasecmp(t, type.data(), type.size()) == 0;
-}
 
 }  // namespace
 
@@ -118,7 +103,7 @@ bool CallServer::open_attendant(Call& call) {
   MenuCall& m = *call.menu;
   attendant::CallerMedia media;
   media.local = {call.media.local_ip[kA], call.media.local_port[kA]};
-  media.remote = {dotted(m.caller_media.ip), m.caller_media.rtp_port};
+  media.remote = {dp::proto::format_ipv4(m.caller_media.ip), m.caller_media.rtp_port};
   media.codec = m.codecs.codec;
   media.telephone_event_pt =
       m.codecs.telephone_event_pt >= 0 ? static_cast<uint8_t>(m.codecs.telephone_event_pt) : kNoTelephoneEvent;
@@ -312,9 +297,9 @@ void CallServer::on_menu_request(Call& call, nta_incoming_t* irq, const sip_t* s
       const std::string_view body = sip->sip_payload ? std::string_view(sip->sip_payload->pl_data, sip->sip_payload->pl_len)
                                                      : std::string_view();
       std::optional<char> digit;
-      if (content_type_is(sip, "application/dtmf-relay")) {
+      if (content_type_is(sip->sip_content_type, "application/dtmf-relay")) {
         digit = attendant::parse_dtmf_relay(body);
-      } else if (content_type_is(sip, "application/dtmf")) {
+      } else if (content_type_is(sip->sip_content_type, "application/dtmf")) {
         digit = attendant::parse_dtmf(body);
       } else {
         counters_.add(Counter::menu_bad_info);

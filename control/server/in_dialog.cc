@@ -5,7 +5,6 @@
 #include "control/server/call_server.h"
 
 #include <spdlog/spdlog.h>
-#include <strings.h>
 
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
@@ -89,8 +88,7 @@ void CallServer::relay_request(Call& call, int from, nta_incoming_t* irq, const 
   nta_leg_t* leg = leg_of(call, to);
   const bool is_invite = sip->sip_request->rq_method == sip_method_invite;
   std::string sdp, error;
-  const bool is_sdp = has_body(sip) && sip->sip_content_type && sip->sip_content_type->c_type &&
-                      strcasecmp(sip->sip_content_type->c_type, "application/sdp") == 0;
+  const bool is_sdp = has_body(sip) && content_type_is(sip->sip_content_type, "application/sdp");
   if (is_sdp && !anchor_sdp(call, from, sip, sdp, error)) {
     const std::string why = warning(config_.sip.address, error, warn_code(error));
     nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE, SIPTAG_WARNING_STR(why.c_str()), TAG_END());

@@ -1,22 +1,15 @@
 #include "control/server/media.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane_protocol/address.h"
 #include "dataplane_protocol/codec.h"
 
 namespace tandem::control {
 
 namespace {
 
-std::string dotted(uint32_t ip_network_order) {
-  char buf[INET_ADDRSTRLEN] = {};
-  in_addr a{ip_network_order};
-  inet_ntop(AF_INET, &a, buf, sizeof buf);
-  return buf;
-}
 
 }  // namespace
 
@@ -60,8 +53,8 @@ bool Media::open(const std::string& socket, const std::string& external_role, co
     internal_port_ = external_port_;
   else if (!find(internal_role, internal_port_))
     return false;
-  side_ip_[static_cast<int>(Side::external)] = dotted(hello->port_ip[external_port_]);
-  side_ip_[static_cast<int>(Side::internal)] = dotted(hello->port_ip[internal_port_]);
+  side_ip_[static_cast<int>(Side::external)] = proto::format_ipv4(hello->port_ip[external_port_]);
+  side_ip_[static_cast<int>(Side::internal)] = proto::format_ipv4(hello->port_ip[internal_port_]);
   return true;
 }
 
@@ -82,7 +75,7 @@ bool Media::create(const MediaEndpoint& caller, Side caller_side, Side callee_si
   anchor.session = info->session_id;
   for (int leg = 0; leg < 2; ++leg) {
     anchor.local_port[leg] = info->legs[leg].local_port;
-    anchor.local_ip[leg] = dotted(info->legs[leg].local_ip);
+    anchor.local_ip[leg] = proto::format_ipv4(info->legs[leg].local_ip);
     r.legs[leg].local_port = info->legs[leg].local_port;  // a restore asks for the same ports
   }
   sessions_[anchor.session] = Tracked{r, {}, {}};

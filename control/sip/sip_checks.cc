@@ -61,8 +61,8 @@ bool vias_valid(const sip_via_t* via) {
   return true;
 }
 
-bool is_sdp(const sip_content_type_t* c) { return c && iequals(c->c_type, "application/sdp"); }
-bool is_multipart_mixed(const sip_content_type_t* c) { return c && iequals(c->c_type, "multipart/mixed"); }
+bool is_sdp(const sip_content_type_t* c) { return content_type_is(c, "application/sdp"); }
+bool is_multipart_mixed(const sip_content_type_t* c) { return content_type_is(c, "multipart/mixed"); }
 
 // RFC 3261 section 8.2.2.3: the option tags we require the peer to know are
 // none; every tag a request requires is unsupported.
@@ -87,6 +87,8 @@ bool accepts_sdp(const sip_accept_t* accept) {
 }
 
 }  // namespace
+
+bool content_type_is(const sip_content_type_t* c, std::string_view type) { return c && iequals(c->c_type, type); }
 
 Refusal check_request(const sip_t* sip) {
   const sip_request_t* rq = sip->sip_request;

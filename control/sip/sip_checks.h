@@ -54,5 +54,7 @@ bool loops_back(const sip_t* sip, std::string_view host, uint16_t port);
 // application/sdp part of a multipart/mixed body (RFC 5621). Empty when there
 // is none; `error` set when the body is not something we can read.
 std::string sdp_body(su_home_t* home, const sip_t* sip, std::string& error);
+// Whether a Content-Type (maybe absent) is `type`, case-insensitively (RFC 3261 7.3.1; parameters apart).
+bool content_type_is(const sip_content_type_t* c, std::string_view type);
 
 }  // namespace tandem::control
