@@ -183,6 +183,7 @@ void ControlHandlers::fill_health(HealthReply& out) const {
     h.busy_polls = counter_read(wc.busy_polls);
     h.idle_polls = counter_read(wc.idle_polls);
     h.sleeps = counter_read(wc.sleeps);
+    h.handed_off = counter_read(wc.handed_off);
   }
   for (size_t i = 0; i < rt_.config.ports.size() && i < kMaxPorts; ++i) {
     const uint16_t id = rt_.config.ports[i].port_id;

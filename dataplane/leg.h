@@ -2,7 +2,7 @@
 //
 // Ownership: control (the housekeeping thread) writes the configuration before
 // the session is published in the index and through the atomics after; the
-// worker that receives a leg's flow writes its counters and RTP statistics and
+// worker that owns a leg (below) writes its counters and RTP statistics and
 // latches its remote. Readers of another owner's fields use relaxed atomics,
 // so a counter read mid-update is at worst one packet old.
 #pragma once
@@ -45,31 +45,43 @@ inline constexpr uint8_t kLegLatchedRtcp = proto::kFlagLatchedRtcp;
 inline constexpr uint8_t kLegModeMask = proto::kModeAll;
 inline constexpr uint8_t kLegDefaultMode = proto::kModeDefault;
 
-// A MAC address with a valid bit, in one word.
+// A MAC address with a valid bit, in one word (bits 0-47 the address).
 inline constexpr uint64_t kMacValid = uint64_t{1} << 63;
+// LegPath::rx_link keeps, beside the MAC, which worker owns the leg: its index
+// + 1 in bits 48-55, 0 until a worker claims it.
+inline constexpr unsigned kOwnerShift = 48;
+inline constexpr uint64_t kOwnerMask = uint64_t{0xff} << kOwnerShift;
+inline constexpr uint64_t kLinkMacMask = ~kOwnerMask;
 
 // A session's state is split by who writes it and how often, so that a packet
 // of leg i touches two cache lines: `paths` (its own latch state and the other
 // leg's addresses: mostly read, written when latching or by control) and
-// `counters[i]` (written per packet by the one worker that receives leg i).
+// `counters[i]` (written per packet by the one worker that owns leg i).
+//
+// With several workers, RSS spreads a leg's flows (RTP, RTCP on the odd port,
+// a stray source) by their 5-tuple, so more than one worker may receive them.
+// The first worker to receive one claims the leg (rx_link's owner bits) and
+// the others hand it the leg's packets (worker.cc): a leg's latch state and
+// counters have exactly one writer, while the two legs of a session may well
+// be owned by two workers.
 
 // What a leg's packets are checked against, and where the other leg's packets
 // leave through it.
 struct LegPath {
   std::atomic<uint64_t> remote;    // Remote::pack()
-  std::atomic<uint64_t> peer_mac;  // source MAC of this leg's last packet | kMacValid
+  std::atomic<uint64_t> rx_link;   // source MAC of this leg's last packet | kMacValid | owner
   uint32_t local_ip;               // network order
   uint16_t local_port;             // network order, even; RTCP uses local_port + 1
   std::atomic<uint8_t> flags;
   uint8_t port;                    // DPDK port this leg sends and receives on
-  // Refused packets, counted by the receiving worker: a refusal reads this line
+  // Refused packets, counted by the owning worker: a refusal reads this line
   // anyway, and must not touch the per-packet line of an established flow.
   uint32_t drop_source;            // martian or refused by strict-source latching
   uint32_t drop_bad_rtp;
 };
 static_assert(sizeof(LegPath) == 32, "both legs' paths must share one cache line");
 
-// Written by the worker that receives this leg's flow, once per packet relayed.
+// Written by the worker that owns this leg, once per packet relayed.
 struct alignas(64) LegCounters {
   uint64_t packets;                // RTP and RTCP relayed from this leg (RTP statistics
   uint64_t bytes;                  // also count what could not be relayed); UDP payload bytes

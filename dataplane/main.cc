@@ -77,17 +77,22 @@ bool create_workers(Runtime& rt, std::string& error) {
     tx_ports.push_back(port);
     if (rt.ports.views()[port].tap != kNoPort) tx_ports.push_back(rt.ports.views()[port].tap);
   }
+  auto ring = [&](const std::string& name, unsigned lcore, unsigned flags) {
+    rte_ring* r = rte_ring_create(name.c_str(), kRingSize, static_cast<int>(rte_lcore_to_socket_id(lcore)), flags);
+    if (!r) error = "cannot create " + name + ": " + rte_strerror(rte_errno);
+    return r;
+  };
+  const bool several = rte_lcore_count() > 2;
   unsigned lcore;
   unsigned index = 0;
   RTE_LCORE_FOREACH_WORKER(lcore) {
     auto w = std::make_unique<Worker>();
     w->index = index;
-    const std::string ring = "tandem_inject" + std::to_string(index++);
-    w->inject = rte_ring_create(ring.c_str(), kRingSize, static_cast<int>(rte_lcore_to_socket_id(lcore)),
-                                RING_F_SP_ENQ | RING_F_SC_DEQ);
-    if (!w->inject) {
-      error = std::string("cannot create ") + ring + ": " + rte_strerror(rte_errno);
-      return false;
+    const std::string suffix = std::to_string(index++);
+    if (!(w->inject = ring("tandem_inject" + suffix, lcore, RING_F_SP_ENQ | RING_F_SC_DEQ))) return false;
+    if (several) {
+      if (!(w->handoff = ring("tandem_handoff" + suffix, lcore, RING_F_SC_DEQ))) return false;
+      rt.shared.handoff.push_back(w->handoff);
     }
     w->shared = &rt.shared;
     w->fragment_pool = rt.ports.pool();
@@ -171,7 +176,7 @@ int serve(Runtime& rt, ControlServer& server, ControlHandlers& handlers) {
     if (!metrics_server->start(rt.config.metrics_listen, error)) return fail(error);
   }
   rt.shared = WorkerShared{rt.sessions.get(), rt.neighbors.get(), &rt.ports.views(), rt.arp_ring, rt.resolve_ring,
-                           rt.rcu, &rt.clock, rt.config.burst, rt.config.poll_mode, rt.config.exception_path,
+                           rt.rcu, {}, &rt.clock, rt.config.burst, rt.config.poll_mode, rt.config.exception_path,
                            &rt.stop};
   if (!create_workers(rt, error)) return fail(error);
   g_stop = &rt.stop;
@@ -203,6 +208,7 @@ int run(int argc, char** argv) {
     for (auto& w : rt.workers) {
       worker_release(*w);
       rte_ring_free(w->inject);
+      rte_ring_free(w->handoff);
     }
     rt.sessions.reset();
     rt.neighbors.reset();

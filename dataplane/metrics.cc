@@ -51,6 +51,8 @@ std::string dataplane_metrics(const proto::HealthReply& h, const PortsBytes& byt
              [](const proto::WorkerHealth& w) { return w.idle_polls; });
   per_worker("tandem_dp_worker_sleeps_total", "sleeps of the adaptive poll mode",
              [](const proto::WorkerHealth& w) { return w.sleeps; });
+  per_worker("tandem_dp_worker_handed_off_total", "packets of legs another worker owns, passed to it",
+             [](const proto::WorkerHealth& w) { return w.handed_off; });
 
   const size_t ports = std::min<size_t>(config.ports.size(), proto::kMaxPorts);
   auto per_port = [&](const char* name, const char* type, const char* help, auto value) {

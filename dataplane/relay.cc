@@ -141,8 +141,11 @@ RelayResult relay_packet(Session& s, unsigned leg, const ParsedPacket& p, const 
     res.forward = res.to_node = true;
     return res;
   }
+  // Each flow by its own address: RTCP may latch before RTP (with several
+  // workers its packets can overtake the first RTP), and may go back at once.
   const Remote dst = Remote::unpack(out.remote.load(std::memory_order_acquire));
-  if (!dst.known()) {
+  const uint16_t dst_port = odd_port ? dst.rtcp_port : dst.rtp_port;
+  if (dst.ip == 0 || dst_port == 0) {
     res.reason = DropReason::no_destination;
     return res;
   }
@@ -152,7 +155,7 @@ RelayResult relay_packet(Session& s, unsigned leg, const ParsedPacket& p, const 
   res.out.src_ip = out.local_ip;
   res.out.dst_ip = dst.ip;
   res.out.src_port = odd_port ? port_plus_one(out.local_port) : out.local_port;
-  res.out.dst_port = odd_port ? dst.rtcp_port : dst.rtp_port;
+  res.out.dst_port = dst_port;
   res.out.port = out.port;
   return res;
 }

@@ -22,6 +22,7 @@ void read_leg_info(const Session& session, unsigned leg_index, uint32_t now_ms, 
   out.remote_rtcp_port = ntohs(r.rtcp_port);
   out.port = leg.port;
   out.flags = leg.flags.load(std::memory_order_relaxed);
+  out.worker = static_cast<uint8_t>((leg.rx_link.load(std::memory_order_relaxed) & kOwnerMask) >> kOwnerShift);
   out.packets = counter_read(c.packets);
   out.bytes = counter_read(c.bytes);
   out.rtcp_packets = counter_read(c.rtcp_packets);

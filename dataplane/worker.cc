@@ -126,8 +126,8 @@ void punt_arp(Worker& w, rte_mbuf* m) {
 // The destination MAC of the other leg: its remote's own MAC as last seen on
 // its packets, else the neighbour table's entry for the next hop.
 uint64_t destination_mac(Worker& w, const LegPath& out, uint32_t dst_ip) {
-  const uint64_t seen = out.peer_mac.load(std::memory_order_relaxed);
-  if (seen & kMacValid) return seen;
+  const uint64_t seen = out.rx_link.load(std::memory_order_relaxed);
+  if (seen & kMacValid) return seen & kLinkMacMask;
   const PortView& port = (*w.shared->ports)[out.port];
   const uint32_t hop = port.next_hop(dst_ip);
   if (hop == 0) return 0;
@@ -141,8 +141,30 @@ uint64_t destination_mac(Worker& w, const LegPath& out, uint32_t dst_ip) {
 }
 
 void learn_peer_mac(LegPath& in, const uint8_t* frame) {
-  const uint64_t mac = pack_mac(frame + 6);
-  if (in.peer_mac.load(std::memory_order_relaxed) != mac) in.peer_mac.store(mac, std::memory_order_relaxed);
+  const uint64_t link = in.rx_link.load(std::memory_order_relaxed);
+  const uint64_t learnt = (link & kOwnerMask) | pack_mac(frame + 6);
+  if (link != learnt) in.rx_link.store(learnt, std::memory_order_relaxed);
+}
+
+// With several workers, a leg is its owner's alone (leg.h): the first worker to
+// receive one of its packets claims it, the others pass theirs on. True when
+// the packet is no longer this worker's.
+bool handed_to_owner(Worker& w, LegPath& in, rte_mbuf* m) {
+  const std::vector<rte_ring*>& rings = w.shared->handoff;
+  if (rings.empty()) return false;
+  const uint64_t me = uint64_t{w.index + 1} << kOwnerShift;
+  uint64_t link = in.rx_link.load(std::memory_order_acquire);
+  if ((link & kOwnerMask) == me) return false;
+  if (!(link & kOwnerMask) && in.rx_link.compare_exchange_strong(link, link | me, std::memory_order_acq_rel)) {
+    return false;
+  }
+  const auto owner = static_cast<unsigned>((link & kOwnerMask) >> kOwnerShift) - 1;
+  if (rte_ring_mp_enqueue(rings[owner], m) != 0) {
+    drop(w, m, DropReason::handoff_full);
+  } else {
+    counter_add(w.counters.handed_off, uint64_t{1});
+  }
+  return true;
 }
 
 // Media for the node itself (a leg in kLegNode mode: the attendant in
@@ -159,6 +181,7 @@ void deliver_to_node(Worker& w, rte_mbuf* m) {
 void relay_one(Worker& w, rte_mbuf* m, const ParsedPacket& p, uint32_t ref, const RelayClock& clock) {
   const unsigned leg = ref & 1;
   Session& s = w.shared->sessions->at(ref >> 1);
+  if (handed_to_owner(w, s.paths[leg], m)) return;
   uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
 
   if (const auto bad = bad_checksum(m, frame, p)) return drop(w, m, *bad);
@@ -280,6 +303,24 @@ unsigned send_injected(Worker& w) {
   return n;
 }
 
+RelayClock relay_clock(const Worker& w) {
+  const uint64_t now_us = w.shared->clock->now_us();
+  return {static_cast<uint32_t>(now_us / 1000), now_us};
+}
+
+// Packets of legs this worker owns that RSS gave to another worker; they were
+// counted as received there. Rare (a leg's RTCP on its odd port, a stray
+// source), so taken one at a time.
+unsigned take_handoffs(Worker& w) {
+  if (!w.handoff) return 0;
+  rte_mbuf* pkts[kChunk];
+  const unsigned n = rte_ring_sc_dequeue_burst(w.handoff, reinterpret_cast<void**>(pkts), kChunk, nullptr);
+  if (!n) return 0;
+  const RelayClock clock = relay_clock(w);
+  for (unsigned i = 0; i < n; ++i) process_chunk(w, pkts[i]->port, &pkts[i], 1, clock);
+  return n;
+}
+
 void idle_sleep(Worker& w, unsigned& sleep_us) {
   rte_rcu_qsbr_thread_offline(w.shared->rcu, w.index);
   timespec ts{0, static_cast<long>(sleep_us) * 1000};
@@ -292,8 +333,7 @@ void idle_sleep(Worker& w, unsigned& sleep_us) {
 }  // namespace
 
 void worker_process_burst(Worker& w, uint16_t rx_port, rte_mbuf** pkts, uint16_t n) {
-  const uint64_t now_us = w.shared->clock->now_us();
-  const RelayClock clock{static_cast<uint32_t>(now_us / 1000), now_us};
+  const RelayClock clock = relay_clock(w);
   counter_add(w.counters.rx, uint64_t{n});
   for (unsigned off = 0; off < n; off += kChunk) {
     process_chunk(w, rx_port, pkts + off, std::min<unsigned>(kChunk, n - off), clock);
@@ -342,7 +382,7 @@ int worker_main(void* arg) {
   unsigned sleep_us = kMinSleepUs;
 
   while (!sh.stop->load(std::memory_order_relaxed)) {
-    unsigned received = send_injected(w);
+    unsigned received = send_injected(w) + take_handoffs(w);
     for (const RxQueueRef& q : w.rx) {
       const uint16_t n = rte_eth_rx_burst(q.port, q.queue, burst.data(), sh.burst);
       if (n) {

@@ -30,6 +30,7 @@ struct WorkerCounters {
   uint64_t busy_polls;
   uint64_t idle_polls;
   uint64_t sleeps;
+  uint64_t handed_off;  // packets of legs another worker owns, passed to it
   uint64_t drops[kDropReasonCount];
 };
 
@@ -41,6 +42,9 @@ struct WorkerShared {
   rte_ring* arp_ring;                   // ARP frames to housekeeping (it learns, then punts)
   rte_ring* resolve_ring;               // next hops to ask ARP for: port << 32 | ip
   rte_rcu_qsbr* rcu;
+  // Each worker's ring of packets other workers hand it, by worker index;
+  // empty with one worker, when every leg is its own.
+  std::vector<rte_ring*> handoff;
   const Clock* clock;
   uint16_t burst;
   PollMode poll_mode;
@@ -57,6 +61,7 @@ struct alignas(64) Worker {
   unsigned index = 0;                   // RCU thread id, and TX queue index on every port
   std::vector<RxQueueRef> rx;
   rte_ring* inject = nullptr;           // frames from the kernel to send, mbuf->port = wire port
+  rte_ring* handoff = nullptr;          // packets of legs it owns, from other workers (several workers)
   std::vector<rte_eth_dev_tx_buffer*> tx;  // by DPDK port id (wire and tap)
   const WorkerShared* shared = nullptr;
   // The exception path's slow lane: frames longer than the tap takes are cut

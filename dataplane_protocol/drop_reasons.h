@@ -30,7 +30,8 @@ namespace tandem::dp {
   X(unrelayable, "to a relay port but not relayable: IP options, a fragment, a chained jumbo frame") \
   X(punt_policed_source, "for the kernel, over its source address's rate (--punt-rate, --punt-burst)") \
   X(punt_policed_global, "for the kernel, over the rate of all sources (--punt-global-rate, --punt-global-burst)") \
-  X(punt_policed_arp_icmp, "ARP or ICMP for the kernel, over its rate (--punt-arp-icmp-rate, --punt-arp-icmp-burst)")
+  X(punt_policed_arp_icmp, "ARP or ICMP for the kernel, over its rate (--punt-arp-icmp-rate, --punt-arp-icmp-burst)") \
+  X(handoff_full, "of a leg another worker owns, whose ring of handed-over packets was full")
 
 enum class DropReason : uint8_t {
 #define TANDEM_X(name, text) name,

@@ -1,4 +1,4 @@
-// The control <-> dataplane protocol (version 3), owned by the dataplane.
+// The control <-> dataplane protocol (version 4), owned by the dataplane.
 //
 // Transport: a Unix stream socket; several clients at once. Every message is a
 // Header followed by the body its type names. Integers are in host order (both
@@ -22,7 +22,7 @@
 namespace tandem::dp::proto {
 
 inline constexpr uint32_t kMagic = 0x54445043;  // "TDPC"
-inline constexpr uint16_t kVersion = 3;
+inline constexpr uint16_t kVersion = 4;
 inline constexpr uint32_t kMaxRequest = 4096;
 inline constexpr uint32_t kMaxListItems = 128;
 inline constexpr uint16_t kReplyBit = 0x8000;
@@ -175,7 +175,8 @@ struct LegInfo {
   uint32_t ssrc;
   uint16_t ssrc_changes;
   uint8_t clock_khz;
-  uint8_t reserved[5];
+  uint8_t worker;             // the worker that owns the leg + 1; 0 = none yet, or one worker only
+  uint8_t reserved[4];
 };
 
 struct SessionInfo {
@@ -229,6 +230,7 @@ struct WorkerHealth {
   uint64_t busy_polls;        // polls that found packets
   uint64_t idle_polls;
   uint64_t sleeps;
+  uint64_t handed_off;        // packets of legs another worker owns, passed to it
 };
 
 struct HealthReply {
@@ -292,8 +294,8 @@ static_assert(sizeof(ListReply) == 16);
 static_assert(sizeof(SubscribeRequest) == 8);
 static_assert(sizeof(HealthRequest) == 8);
 static_assert(sizeof(PortHealth) == 64);
-static_assert(sizeof(WorkerHealth) == 48);
-static_assert(sizeof(HealthReply) == 64 + 8 * kMaxDropReasons + 64 * kMaxPorts + 48 * kMaxWorkers);
+static_assert(sizeof(WorkerHealth) == 56);
+static_assert(sizeof(HealthReply) == 64 + 8 * kMaxDropReasons + 64 * kMaxPorts + 56 * kMaxWorkers);
 static_assert(sizeof(OffendersRequest) == 8);
 static_assert(sizeof(PuntOffender) == 24);
 static_assert(sizeof(OffendersReply) == 16 + 24 * kMaxOffenders);

@@ -1,5 +1,5 @@
 """A client of the dataplane control protocol (dataplane_protocol/protocol.h,
-version 3) in plain Python, for tests that need many requests fast
+version 4) in plain Python, for tests that need many requests fast
 (pipelining) or malformed ones on purpose.
 
 Every wire struct is a struct.Struct whose size is checked against the
@@ -18,7 +18,7 @@ import struct
 import time
 
 MAGIC = 0x54445043
-VERSION = 3
+VERSION = 4
 MAX_REQUEST = 4096
 MAX_LIST_ITEMS = 128
 REPLY_BIT = 0x8000
@@ -53,7 +53,7 @@ ERROR_NAMES = {v: k for k, v in ERROR_CODES.items()}
 DROP_REASONS = ["truncated", "bad_ip_header", "bad_udp_length", "no_session", "source_mismatch", "bad_rtp",
                 "no_destination", "no_neighbor", "tx_full", "punt_full", "not_media", "martian_source",
                 "bad_ip_checksum", "bad_udp_checksum", "foreign_mac", "wrong_vlan", "bad_rtcp", "unrelayable",
-                "punt_policed_source", "punt_policed_global", "punt_policed_arp_icmp"]
+                "punt_policed_source", "punt_policed_global", "punt_policed_arp_icmp", "handoff_full"]
 
 HEADER = struct.Struct("=IHHII")
 ERROR_REPLY = struct.Struct("=I124s")
@@ -63,14 +63,14 @@ LEG_SPEC = struct.Struct("=4sHHHBBB3s")
 CREATE_REQUEST = struct.Struct("=" + LEG_SPEC.format[1:] * 2)
 UPDATE_LEG_REQUEST = struct.Struct("=QBBBB4sHHI")
 SESSION_REQUEST = struct.Struct("=Q")
-LEG_INFO = struct.Struct("=4s4sHHHBBQQIIIIQQqIIIIHB5s")
+LEG_INFO = struct.Struct("=4s4sHHHBBQQIIIIQQqIIIIHBB4s")
 SESSION_INFO = struct.Struct("=QII" + LEG_INFO.format[1:] * 2)
 LIST_REQUEST = struct.Struct("=QII")
 LIST_REPLY = struct.Struct("=QII")
 SUBSCRIBE_REQUEST = struct.Struct("=II")
 HEALTH_REQUEST = struct.Struct("=II")
 PORT_HEALTH = struct.Struct("=QQQQQQQ4sBB2s")
-WORKER_HEALTH = struct.Struct("=QQQQQQ")
+WORKER_HEALTH = struct.Struct("=QQQQQQQ")
 HEALTH_REPLY = struct.Struct("=IIIIHHIIIIIQQQ" + "Q" * MAX_DROP_REASONS + PORT_HEALTH.format[1:] * MAX_PORTS +
                              WORKER_HEALTH.format[1:] * MAX_WORKERS)
 OFFENDERS_REQUEST = struct.Struct("=II")
@@ -84,8 +84,8 @@ SIZES = {
     "UpdateLegRequest": (UPDATE_LEG_REQUEST, 24), "SessionRequest": (SESSION_REQUEST, 8), "LegInfo": (LEG_INFO, 96),
     "SessionInfo": (SESSION_INFO, 208), "ListRequest": (LIST_REQUEST, 16), "ListReply": (LIST_REPLY, 16),
     "SubscribeRequest": (SUBSCRIBE_REQUEST, 8), "HealthRequest": (HEALTH_REQUEST, 8), "PortHealth": (PORT_HEALTH, 64),
-    "WorkerHealth": (WORKER_HEALTH, 48),
-    "HealthReply": (HEALTH_REPLY, 64 + 8 * MAX_DROP_REASONS + 64 * MAX_PORTS + 48 * MAX_WORKERS),
+    "WorkerHealth": (WORKER_HEALTH, 56),
+    "HealthReply": (HEALTH_REPLY, 64 + 8 * MAX_DROP_REASONS + 64 * MAX_PORTS + 56 * MAX_WORKERS),
     "OffendersRequest": (OFFENDERS_REQUEST, 8), "PuntOffender": (PUNT_OFFENDER, 24),
     "OffendersReply": (OFFENDERS_REPLY, 16 + 24 * MAX_OFFENDERS),
 }
@@ -178,14 +178,14 @@ def update_body(session_id, leg, remote, rtcp_port=0, mode=MODE_DEFAULT, clock_k
 def decode_leg(fields):
     (local_ip, remote_ip, local_port, remote_port, remote_rtcp_port, port, flags, packets, nbytes, rtcp_packets,
      drop_source, drop_bad_rtp, idle_ms, rtp_expected, rtp_received, rtp_lost, jitter_us, jitter_max_us,
-     jitter_mean_us, ssrc, ssrc_changes, clock_khz, _) = fields
+     jitter_mean_us, ssrc, ssrc_changes, clock_khz, worker, _) = fields
     return {"local_ip": ip_text(local_ip), "remote_ip": ip_text(remote_ip), "local_port": local_port,
             "remote_port": remote_port, "remote_rtcp_port": remote_rtcp_port, "port": port, "flags": flags,
             "latched": bool(flags & (LEG_LATCHED_RTP | LEG_LATCHED_RTCP)), "packets": packets, "bytes": nbytes,
             "rtcp_packets": rtcp_packets, "drop_source": drop_source, "drop_bad_rtp": drop_bad_rtp,
             "idle_ms": idle_ms, "rtp_expected": rtp_expected, "rtp_received": rtp_received, "rtp_lost": rtp_lost,
             "jitter_us": jitter_us, "jitter_max_us": jitter_max_us, "jitter_mean_us": jitter_mean_us, "ssrc": ssrc,
-            "ssrc_changes": ssrc_changes, "clock_khz": clock_khz}
+            "ssrc_changes": ssrc_changes, "clock_khz": clock_khz, "worker": worker - 1 if worker else None}
 
 
 def decode_session(body, offset=0):
@@ -208,11 +208,12 @@ def decode_health(body):
                           "tx_errors": p[4], "punted": p[5], "injected": p[6], "ip": ip_text(p[7]),
                           "link_up": bool(p[8]), "port": p[9]})
     wrest = rest[per_port * MAX_PORTS:]
+    per_worker = len(WORKER_HEALTH.unpack(bytes(WORKER_HEALTH.size)))
     worker_list = []
     for i in range(workers):
-        w = wrest[i * 6:(i + 1) * 6]
+        w = wrest[i * per_worker:(i + 1) * per_worker]
         worker_list.append({"rx": w[0], "tx": w[1], "relayed": w[2], "busy_polls": w[3], "idle_polls": w[4],
-                            "sleeps": w[5]})
+                            "sleeps": w[5], "handed_off": w[6]})
     return {"uptime_s": uptime_s, "sessions": sessions, "max_sessions": max_sessions,
             "session_memory_bytes": memory, "clients": clients, "mbufs_in_use": mbufs_in_use,
             "mbufs_total": mbufs_total, "neighbors": neighbors, "timeouts": timeouts,

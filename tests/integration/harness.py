@@ -301,15 +301,17 @@ class Dataplane:
     """A tandem-dataplane process in a namespace, its log and control socket.
 
     vdevs: the EAL --vdev arguments; ports: our --port specs; args: more of
-    our flags. The log goes to a file (printed on failure)."""
+    our flags; lcores: EAL's --lcores map (default: lcores 0 and 1, one
+    worker). The log goes to a file (printed on failure)."""
 
-    def __init__(self, ns, vdevs, ports, args=(), workdir=None, name="dataplane"):
+    def __init__(self, ns, vdevs, ports, args=(), workdir=None, name="dataplane", lcores=None):
         self.ns = ns
         self.workdir = workdir or temp_dir()
         self.prefix = f"tandem-it-{unique_suffix()}"
         self.socket = os.path.join(self.workdir, f"{name}.sock")
         self.log_path = os.path.join(self.workdir, f"{name}.log")
-        self.cmd = [DATAPLANE, "--no-huge", "-m", "512", "-l", "0-1", "--file-prefix", self.prefix, "--no-pci"]
+        cores = ["--lcores", lcores] if lcores else ["-l", "0-1"]
+        self.cmd = [DATAPLANE, "--no-huge", "-m", "512", *cores, "--file-prefix", self.prefix, "--no-pci"]
         for v in vdevs:
             self.cmd += ["--vdev", v]
         self.cmd += ["--"]
@@ -415,14 +417,16 @@ class Dataplane:
         return last[0]
 
 
-def relay_dataplane(topo, args=(), workdir=None):
+def relay_dataplane(topo, args=(), workdir=None, lcores=None, qpairs=1):
     """The af_packet dataplane of the standard topology, started and with its
-    taps in the relay namespace."""
+    taps in the relay namespace. qpairs: queues per port, which the kernel
+    fills by flow hash (PACKET_FANOUT), as RSS would."""
     dp = Dataplane(topo.relay_dp,
-                   vdevs=[f"net_af_packet0,iface={topo.relay_a_if}", f"net_af_packet1,iface={topo.relay_b_if}"],
+                   vdevs=[f"net_af_packet{i},iface={iface},qpairs={qpairs}"
+                          for i, iface in enumerate((topo.relay_a_if, topo.relay_b_if))],
                    ports=[f"0:{RELAY_A_IP}/24,role=public,tap={topo.taps[0]}",
                           f"1:{RELAY_B_IP}/24,role=private,tap={topo.taps[1]}"],
-                   args=args, workdir=workdir)
+                   args=args, workdir=workdir, lcores=lcores)
     dp.start()
     topo.attach_taps()
     return dp
@@ -541,6 +545,8 @@ class DataplaneTest(unittest.TestCase):
     alive. At the end the dataplane must stop cleanly on SIGTERM."""
 
     dataplane_args = ()
+    dataplane_lcores = None
+    dataplane_qpairs = 1
     topo = None
     dp = None
     baseline_mbufs = None
@@ -549,7 +555,8 @@ class DataplaneTest(unittest.TestCase):
     def setUpClass(cls):
         CLEANUP.install()
         cls.topo = Topology().build()
-        cls.dp = relay_dataplane(cls.topo, args=cls.dataplane_args)
+        cls.dp = relay_dataplane(cls.topo, args=cls.dataplane_args, lcores=cls.dataplane_lcores,
+                                 qpairs=cls.dataplane_qpairs)
         # Let the taps' own start-up traffic settle before the baseline.
         time.sleep(0.3)
         cls.baseline_mbufs = cls.dp.health()["mbufs_in_use"]

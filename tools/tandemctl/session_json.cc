@@ -45,6 +45,7 @@ json leg_json(const proto::LegInfo& l) {
       {"ssrc", l.ssrc},
       {"ssrc_changes", l.ssrc_changes},
       {"clock_khz", l.clock_khz},
+      {"worker", l.worker ? json(l.worker - 1) : json(nullptr)},
   };
 }
 
@@ -78,7 +79,7 @@ json to_json(const proto::HealthReply& h) {
     const auto& w = h.worker[i];
     const uint64_t polls = w.busy_polls + w.idle_polls;
     workers.push_back({{"rx", w.rx}, {"tx", w.tx}, {"relayed", w.relayed}, {"busy_polls", w.busy_polls},
-                       {"idle_polls", w.idle_polls}, {"sleeps", w.sleeps},
+                       {"idle_polls", w.idle_polls}, {"sleeps", w.sleeps}, {"handed_off", w.handed_off},
                        {"load_pct", polls ? 100.0 * static_cast<double>(w.busy_polls) / static_cast<double>(polls) : 0.0}});
   }
   return {{"uptime_s", h.uptime_s},
@@ -113,12 +114,13 @@ std::string session_detail(const proto::SessionInfo& s) {
   for (int i = 0; i < 2; ++i) {
     const auto& l = s.legs[i];
     out += fmt::format(
-        "  leg {}: port {}  local {}  remote {} (rtcp {}){}\n"
+        "  leg {}: port {}  local {}  remote {} (rtcp {}){}{}\n"
         "         packets {}  bytes {}  rtcp {}  idle {} ms\n"
         "         rtp expected {}  received {}  {}  jitter {:.2f} ms (max {:.2f}, mean {:.2f})\n"
         "         ssrc {:#010x}  ssrc changes {}  drops: source {}  bad rtp {}\n",
         i == 0 ? 'a' : 'b', l.port, address(l.local_ip, l.local_port), address(l.remote_ip, l.remote_port),
-        l.remote_rtcp_port, (l.flags & (proto::kFlagLatchedRtp | proto::kFlagLatchedRtcp)) ? "  latched" : "", l.packets, l.bytes,
+        l.remote_rtcp_port, (l.flags & (proto::kFlagLatchedRtp | proto::kFlagLatchedRtcp)) ? "  latched" : "",
+        l.worker ? fmt::format("  worker {}", l.worker - 1) : "", l.packets, l.bytes,
         l.rtcp_packets, l.idle_ms, l.rtp_expected, l.rtp_received, loss_text(l), l.jitter_us / 1000.0,
         l.jitter_max_us / 1000.0, l.jitter_mean_us / 1000.0, l.ssrc, l.ssrc_changes, l.drop_source, l.drop_bad_rtp);
   }
@@ -140,8 +142,9 @@ std::string health_text(const proto::HealthReply& h) {
   for (unsigned i = 0; i < h.workers && i < proto::kMaxWorkers; ++i) {
     const auto& w = h.worker[i];
     const uint64_t polls = w.busy_polls + w.idle_polls;
-    out += fmt::format("worker {}  rx {}  relayed {}  load {:.1f}%  sleeps {}\n", i, w.rx, w.relayed,
-                       polls ? 100.0 * static_cast<double>(w.busy_polls) / static_cast<double>(polls) : 0.0, w.sleeps);
+    out += fmt::format("worker {}  rx {}  relayed {}  load {:.1f}%  sleeps {}  handed off {}\n", i, w.rx, w.relayed,
+                       polls ? 100.0 * static_cast<double>(w.busy_polls) / static_cast<double>(polls) : 0.0, w.sleeps,
+                       w.handed_off);
   }
   out += "drops:";
   bool any = false;

@@ -19,11 +19,20 @@ uint32_t ip(const char* text) {
   return a.s_addr;
 }
 
+proto::LegInfo leg(const char* remote, uint16_t local_port, uint16_t remote_port, uint8_t port) {
+  proto::LegInfo l{};
+  l.local_ip = ip("198.18.70.1");
+  l.remote_ip = ip(remote);
+  l.local_port = local_port;
+  l.remote_port = remote_port;
+  l.port = port;
+  return l;
+}
+
 proto::SessionInfo session(uint8_t port, uint16_t local, uint16_t remote_a, uint16_t remote_b) {
   proto::SessionInfo s{};
-  s.legs[0] = {ip("198.18.70.1"), ip("198.18.70.2"), local, remote_a, 0, port, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {}};
-  s.legs[1] = {ip("198.18.70.1"), ip("198.18.70.3"), static_cast<uint16_t>(local + 2), remote_b, 0, port, 0,
-               0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {}};
+  s.legs[0] = leg("198.18.70.2", local, remote_a, port);
+  s.legs[1] = leg("198.18.70.3", static_cast<uint16_t>(local + 2), remote_b, port);
   return s;
 }
 

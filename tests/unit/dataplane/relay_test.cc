@@ -292,6 +292,16 @@ TEST_F(RelayTest, RtpIsForwardedFromTheOutgoingLegsRtpPort) {
   EXPECT_EQ(r.out.port, kOutDpdkPort);
 }
 
+// With several workers the other leg's RTCP can overtake its first RTP: it
+// latched only its RTCP port, and RTCP goes back there, while RTP waits.
+TEST_F(RelayTest, RtcpGoesBackToALegThatLatchedOnlyItsRtcp) {
+  out.remote = remote(kOutRemoteIp, 0, 7079).pack();
+  const RelayResult r = rtcp_from(kHostA, 5005);
+  ASSERT_TRUE(r.forward);
+  EXPECT_EQ(r.out.dst_port, htons(7079));
+  expect_dropped(rtp_from(kHostA, 5004), DropReason::no_destination);
+}
+
 TEST_F(RelayTest, RtcpIsForwardedFromTheOutgoingLegsRtcpPort) {
   out.remote = remote(kOutRemoteIp, 7078, 9999).pack();  // RTCP latched elsewhere
   const RelayResult r = rtcp_from(kHostA, 5005);
