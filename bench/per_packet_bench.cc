@@ -162,8 +162,9 @@ std::unique_ptr<Fixture> make_fixture(uint32_t n, std::string& error) {
   f->size = n;
   const uint32_t groups = groups_for(n);
   dp::SessionTableParams p{n, kRelayPortMin, kRelayPortMax, {}, e.rcu, e.socket};
+  p.port_ips.resize(std::max(e.port[0], e.port[1]) + 1u);
   for (uint32_t g = 0; g < groups; ++g) {
-    for (unsigned side = 0; side < 2; ++side) p.port_ips.push_back(relay_ip(side, g));
+    for (unsigned side = 0; side < 2; ++side) p.port_ips[e.port[side]].push_back(relay_ip(side, g));
   }
   f->table = dp::SessionTable::create(p, error);
   if (!f->table) return nullptr;
@@ -174,8 +175,9 @@ std::unique_ptr<Fixture> make_fixture(uint32_t n, std::string& error) {
       proto::LegSpec& l = r.legs[side];
       l.remote_ip = remote_ip(side, s);
       l.remote_port = remote_port_host(s);
+      l.local_ip = relay_ip(side, s / kLegsPerAddress);
       l.local_port = local_port_host(s);
-      l.port = static_cast<uint8_t>(2 * (s / kLegsPerAddress) + side);
+      l.port = static_cast<uint8_t>(e.port[side]);
       l.mode = proto::kModeDefault;
       l.clock_khz = 8;
     }
@@ -184,8 +186,6 @@ std::unique_ptr<Fixture> make_fixture(uint32_t n, std::string& error) {
       error = "session " + std::to_string(s) + " of " + std::to_string(n) + ": " + created.error->message;
       return nullptr;
     }
-    dp::Session& session = f->table->at(proto::session_slot(created.id));
-    for (unsigned side = 0; side < 2; ++side) session.paths[side].port = static_cast<uint8_t>(e.port[side]);
   }
   f->shared = dp::WorkerShared{f->table.get(), e.neighbors.get(), &e.views, e.arp_ring, e.resolve_ring, e.rcu, {},
                                &e.clock, kBurst, dp::PollMode::busy, false, &e.stop};

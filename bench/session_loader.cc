@@ -6,18 +6,25 @@
 // Address plan (the captures of bench/dataplane_bench.py follow it):
 //   session i goes to port pair k = i % pairs: leg a on port 2k, leg b on 2k+1;
 //   j = i / pairs is its index within the pair;
-//   leg x's remote is (address of its port + 1):(remote-base + 2j);
+//   leg x's remote is (first address of its port + 1):(remote-base + 2j),
+//   the port wrapping round at 65535;
 //   leg x's local port is the j-th the dataplane allocates on its port, which
-//   on a fresh dataplane is relay-port-min + 2j (checked; or asked for
-//   explicitly with --explicit-ports).
+//   on a fresh dataplane with one address per port is relay-port-min + 2j
+//   (checked; or asked for explicitly with --explicit-ports). With several
+//   addresses per port (--any-local), whatever the dataplane gives is taken.
+//
+// --hold keeps the sessions until stdin closes (a test sends traffic on them
+// meanwhile), --sample-out names some of them with their relay addresses.
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -38,7 +45,11 @@ struct Options {
   uint16_t remote_base = 2000;
   uint32_t window = 256;
   bool explicit_ports = false;
+  bool any_local = false;
   bool remove = false;
+  bool hold = false;
+  uint32_t samples = 0;
+  std::string sample_out;
 };
 
 struct Plan {
@@ -47,6 +58,7 @@ struct Plan {
 
   uint32_t remote_ip(unsigned port) const { return htonl(ntohl(hello.port_ip[port]) + 1); }
   uint16_t local_port(uint32_t i) const { return static_cast<uint16_t>(hello.relay_port_min + 2 * (i / o.pairs)); }
+  uint16_t remote_port(uint32_t j) const { return static_cast<uint16_t>(o.remote_base + 2 * (j % ((65536u - o.remote_base) / 2))); }
   proto::CreateRequest request(uint32_t i) const {
     proto::CreateRequest r{};
     const unsigned k = i % o.pairs;
@@ -55,13 +67,19 @@ struct Plan {
       proto::LegSpec& l = r.legs[leg];
       l.port = static_cast<uint8_t>(2 * k + leg);
       l.remote_ip = remote_ip(l.port);
-      l.remote_port = static_cast<uint16_t>(o.remote_base + 2 * j);
+      l.remote_port = remote_port(j);
       l.local_port = o.explicit_ports ? local_port(i) : 0;
       l.mode = proto::kModeDefault;
     }
     return r;
   }
 };
+
+std::string address(const proto::LegInfo& l) {
+  char ip[INET_ADDRSTRLEN];
+  in_addr a{l.local_ip};
+  return std::string(inet_ntop(AF_INET, &a, ip, sizeof ip)) + ":" + std::to_string(l.local_port);
+}
 
 struct Phase {
   uint32_t done = 0;
@@ -137,7 +155,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1024, 65534));
   app.add_option("--window", o.window, "requests in flight")->check(CLI::Range(1u, 65536u));
   app.add_flag("--explicit-ports", o.explicit_ports, "ask for each leg's local port instead of taking the allocated one");
+  app.add_flag("--any-local", o.any_local,
+               "take whatever relay address and port the dataplane gives (ports with several addresses)")
+      ->excludes("--explicit-ports");
   app.add_flag("--delete", o.remove, "then delete them all, pipelined the same way, and report deletes/s");
+  app.add_flag("--hold", o.hold, "after creating, print the create figures and wait for stdin to close before deleting");
+  app.add_option("--samples", o.samples, "sessions spread over the whole set to describe in --sample-out");
+  app.add_option("--sample-out", o.sample_out, "file for the samples: one JSON object per line (index, id, "
+                                               "remote port, legs' relay addresses)")
+      ->needs("--samples");
   CLI11_PARSE(app, argc, argv);
 
   DataplaneClient c;
@@ -158,8 +184,7 @@ int main(int argc, char** argv) {
     }
   }
   const Plan plan{o, *hello};
-  if ((o.sessions + o.pairs - 1) / o.pairs > (hello->relay_port_max - hello->relay_port_min + 1u) / 2 ||
-      o.remote_base + 2u * ((o.sessions + o.pairs - 1) / o.pairs) > 65535u) {
+  if (!o.any_local && (o.sessions + o.pairs - 1) / o.pairs > (hello->relay_port_max - hello->relay_port_min + 1u) / 2) {
     std::fprintf(stderr, "session-loader: %u sessions on %u port pairs do not fit the relay port range %u-%u "
                  "(one address per port: at most %u legs per port)\n",
                  o.sessions, o.pairs, hello->relay_port_min, hello->relay_port_max,
@@ -168,6 +193,11 @@ int main(int argc, char** argv) {
   }
 
   std::vector<uint64_t> ids(o.sessions, 0);
+  // Sample k is session k * step + k % 97: spread over the whole set, and not
+  // all on one step of a round robin (the dataplane's over a port's addresses).
+  const uint64_t sample_step = o.samples ? std::max(1u, o.sessions / (o.samples + 1)) : 0;
+  auto sample_index = [&](uint64_t k) { return k * sample_step + k % 97; };
+  std::vector<nlohmann::json> samples;
   Phase create;
   const bool sent_all = pipeline(
       c, o.sessions, o.window, create,
@@ -181,12 +211,33 @@ int main(int argc, char** argv) {
         }
         std::memcpy(&info, r.body.data(), sizeof info);
         ids[i] = info.session_id;
+        if (sample_step && samples.size() < o.samples && i == sample_index(samples.size())) {
+          samples.push_back({{"index", i},
+                             {"id", info.session_id},
+                             {"remote_port", plan.remote_port(i / o.pairs)},
+                             {"local", {address(info.legs[0]), address(info.legs[1])}}});
+        }
         // The captures were made for the plan's ports: a different one is an error.
-        return info.legs[0].local_port == plan.local_port(i) && info.legs[1].local_port == plan.local_port(i);
+        return o.any_local ||
+               (info.legs[0].local_port == plan.local_port(i) && info.legs[1].local_port == plan.local_port(i));
       });
   nlohmann::json out{{"sessions", o.sessions}, {"pairs", o.pairs}, {"window", o.window},
                      {"create", phase_json(create, "per_second")}};
   bool ok = sent_all && create.errors == 0;
+  if (!o.sample_out.empty()) {
+    std::ofstream f(o.sample_out);
+    for (const auto& s : samples) f << s.dump() << "\n";
+    if (!f) {
+      std::fprintf(stderr, "session-loader: cannot write %s\n", o.sample_out.c_str());
+      return 1;
+    }
+  }
+  if (o.hold) {
+    std::cout << out.dump() << std::endl;
+    std::string line;
+    while (std::getline(std::cin, line)) {
+    }
+  }
 
   if (sent_all && o.remove) {
     std::vector<uint64_t> live;

@@ -260,7 +260,8 @@ void check_ports(const Config& c, const EalArgs& e, const Machine& m, ConfigChec
   std::set<std::string> taps;
   for (const PortConfig& p : c.ports) {
     const std::string what = "--port " + std::to_string(p.port_id) + " " + ip_text(p.ip) + "/" +
-                             std::to_string(p.prefix_len);
+                             std::to_string(p.prefix_len) +
+                             (p.more_ips.empty() ? "" : " and " + std::to_string(p.more_ips.size()) + " more addresses");
     bool good = true;
     auto bad = [&](const std::string& why) {
       check.error(what + ": " + why);
@@ -269,7 +270,9 @@ void check_ports(const Config& c, const EalArgs& e, const Machine& m, ConfigChec
     if (p.port_id >= devices)
       bad("EAL gets " + std::to_string(devices) + " device(s), so no port " + std::to_string(p.port_id) +
           " (ports count from 0 in probe order: PCI functions, then vdevs; add one with -a or --vdev)");
-    if (!ips.insert(p.ip).second) bad("the address of another port too");
+    for (uint32_t ip : relay_addresses(p)) {
+      if (!ips.insert(ip).second) bad(ip_text(ip) + " is an address of another port too");
+    }
     if (p.gateway && !in_subnet(p.gateway, p.ip, p.prefix_len))
       bad("gw " + ip_text(p.gateway) + " is outside the subnet");
     if (c.exception_path) {
@@ -280,10 +283,16 @@ void check_ports(const Config& c, const EalArgs& e, const Machine& m, ConfigChec
     if (good) check.ok(what + (p.role.empty() ? "" : " (" + p.role + ")"));
   }
   const uint32_t legs = (c.relay_port_max - c.relay_port_min + 1u) / 2;
+  size_t fewest = SIZE_MAX;
+  for (const PortConfig& p : c.ports) fewest = std::min(fewest, 1 + p.more_ips.size());
+  if (fewest == SIZE_MAX) fewest = 1;
+  const uint64_t per_port = uint64_t{legs} * fewest;
   const std::string range = "--relay-ports " + std::to_string(c.relay_port_min) + "-" + std::to_string(c.relay_port_max);
-  if (c.max_sessions > legs)
-    check.warning(range + ": " + std::to_string(legs) + " legs per address, fewer than --max-sessions " +
-                  std::to_string(c.max_sessions) + " (a session between two addresses takes one leg on each)");
+  if (c.max_sessions > per_port)
+    check.warning(range + ": " + std::to_string(legs) + " legs per address, " + std::to_string(per_port) +
+                  " on the port with the fewest addresses, fewer than --max-sessions " +
+                  std::to_string(c.max_sessions) + " (a session takes a leg on each of its ports; "
+                  "give the port more addresses)");
   else
     check.ok(range + ": " + std::to_string(legs) + " legs per address");
 }

@@ -23,10 +23,30 @@ bool parse_number(std::string_view text, T& out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-// ID:IP/PREFIX[,gw=IP][,vlan=N][,role=NAME][,tap=NAME]
+constexpr const char* kPortSyntax = "ID:IP[,IP|,FIRST-LAST...]/PREFIX[,gw=IP][,vlan=N][,role=NAME][,tap=NAME]";
+
+// One address, or an inclusive range FIRST-LAST, appended to `out` (network order).
+std::string parse_addresses(const std::string& text, std::vector<uint32_t>& out) {
+  const auto dash = text.find('-');
+  uint32_t first = 0, last = 0;
+  if (!parse_ipv4(text.substr(0, dash), first) ||
+      (dash != std::string::npos && !parse_ipv4(text.substr(dash + 1), last))) {
+    return "'" + text + "' is not an IPv4 address or FIRST-LAST range";
+  }
+  if (dash == std::string::npos) last = first;
+  if (ntohl(last) < ntohl(first)) return "range " + text + " ends before it starts";
+  if (ntohl(last) - ntohl(first) >= kMaxAddressesPerPort) return "range " + text + " is too long";
+  for (uint32_t a = ntohl(first);; ++a) {
+    out.push_back(htonl(a));
+    if (a == ntohl(last)) break;
+  }
+  return {};
+}
+
+// ID:IP[,IP|,FIRST-LAST...]/PREFIX[,gw=IP][,vlan=N][,role=NAME][,tap=NAME]
 std::string parse_port(const std::string& spec, PortConfig& p) {
   const auto colon = spec.find(':');
-  if (colon == std::string::npos) return "expected ID:IP/PREFIX[,gw=IP][,vlan=N][,role=NAME][,tap=NAME]";
+  if (colon == std::string::npos) return std::string("expected ") + kPortSyntax;
   if (!parse_number(std::string_view(spec).substr(0, colon), p.port_id) || p.port_id >= 8) {
     return "port id must be 0..7";
   }
@@ -38,14 +58,28 @@ std::string parse_port(const std::string& spec, PortConfig& p) {
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
-  const auto slash = parts[0].find('/');
-  if (slash == std::string::npos || !parse_ipv4(parts[0].substr(0, slash), p.ip) ||
-      !parse_number(std::string_view(parts[0]).substr(slash + 1), p.prefix_len) || p.prefix_len < 1 ||
-      p.prefix_len > 32) {
-    return "address must be IPv4/PREFIX, e.g. 198.18.1.1/24";
+  // The addresses come first, the last of them carrying the prefix length.
+  std::vector<uint32_t> addresses;
+  size_t i = 0;
+  for (bool prefixed = false; !prefixed; ++i) {
+    if (i == parts.size() || parts[i].find('=') != std::string::npos) {
+      return "addresses must be IPv4[,IPv4...]/PREFIX, e.g. 198.18.1.1/24 or 198.18.1.1,198.18.1.10-198.18.1.20/24";
+    }
+    const auto slash = parts[i].find('/');
+    if (auto err = parse_addresses(parts[i].substr(0, slash), addresses); !err.empty()) return err;
+    if (slash == std::string::npos) continue;
+    prefixed = true;
+    if (!parse_number(std::string_view(parts[i]).substr(slash + 1), p.prefix_len) || p.prefix_len < 1 ||
+        p.prefix_len > 32) {
+      return "prefix length must be 1..32";
+    }
   }
+  if (addresses.size() > kMaxAddressesPerPort) return "more than " + std::to_string(kMaxAddressesPerPort) + " addresses";
+  if (std::set<uint32_t>(addresses.begin(), addresses.end()).size() != addresses.size()) return "an address given twice";
+  p.ip = addresses.front();
+  p.more_ips.assign(addresses.begin() + 1, addresses.end());
   p.tap_name = "tdp" + std::to_string(p.port_id);
-  for (size_t i = 1; i < parts.size(); ++i) {
+  for (; i < parts.size(); ++i) {
     const auto eq = parts[i].find('=');
     const std::string key = parts[i].substr(0, eq);
     const std::string value = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
@@ -97,6 +131,12 @@ void add_punt_flags(CLI::App& app, PuntLimits& p) {
 
 }  // namespace
 
+std::vector<uint32_t> relay_addresses(const PortConfig& p) {
+  std::vector<uint32_t> out{p.ip};
+  out.insert(out.end(), p.more_ips.begin(), p.more_ips.end());
+  return out;
+}
+
 FlagsResult parse_flags(int argc, char** argv) {
   FlagsResult r;
   Config& c = r.config;
@@ -111,7 +151,9 @@ FlagsResult parse_flags(int argc, char** argv) {
   std::string poll_mode = "busy";
   std::string exception = "tap";
   app.add_option("--port", port_specs,
-                 "a port and its role: ID:IP/PREFIX[,gw=IP][,vlan=N][,role=NAME][,tap=NAME] (repeat per port)")
+                 std::string("a port, its relay addresses and role: ") + kPortSyntax +
+                     " (repeat per port; the first address is the port's own, for ARP and the next hop; "
+                     "legs are spread over all of them, each with the whole --relay-ports range)")
       ->required();
   app.add_option("--rx-queues", c.rx_queues, "RX queues per port, shared out among workers (0 = one per worker)")
       ->check(CLI::Range(0, 64));

@@ -11,7 +11,8 @@ enum class PollMode : uint8_t { busy, adaptive };
 
 struct PortConfig {
   uint16_t port_id = 0;  // DPDK port, in probe order of the EAL's devices
-  uint32_t ip = 0;       // network order: the node's address on this port
+  uint32_t ip = 0;       // network order: the node's address on this port (ARP, next hop), a relay address
+  std::vector<uint32_t> more_ips;  // further relay addresses, network order (1M sessions need ~62)
   uint8_t prefix_len = 0;
   uint32_t gateway = 0;  // network order, 0 = none (only the connected subnet)
   uint16_t vlan = 0;     // 802.1Q id to send with, 0 = untagged
@@ -54,6 +55,10 @@ struct Config {
   std::string log_level = "info";
   bool check_config = false;     // check what can be checked before EAL starts, print it, exit
 };
+
+// A port's relay addresses: `ip` first, then `more_ips`.
+std::vector<uint32_t> relay_addresses(const PortConfig& p);
+inline constexpr size_t kMaxAddressesPerPort = 1024;
 
 struct FlagsResult {
   Config config;

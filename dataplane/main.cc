@@ -159,8 +159,8 @@ std::optional<int> initialise(int argc, char** argv, Runtime& rt) {
 // a signal. Returns the exit code; what it made is released by the caller.
 int serve(Runtime& rt, ControlServer& server, ControlHandlers& handlers) {
   std::string error;
-  std::vector<uint32_t> port_ips(proto::kMaxPorts, 0);
-  for (const PortConfig& p : rt.config.ports) port_ips[p.port_id] = p.ip;
+  std::vector<std::vector<uint32_t>> port_ips(proto::kMaxPorts);
+  for (const PortConfig& p : rt.config.ports) port_ips[p.port_id] = relay_addresses(p);
   if (!rt.ports.start(rt.config, rt.layout, error) || !create_rings(rt, error)) return fail(error);
   if (!(rt.sessions = SessionTable::create({rt.config.max_sessions, rt.config.relay_port_min, rt.config.relay_port_max,
                                             port_ips, rt.rcu, static_cast<int>(rte_socket_id())},

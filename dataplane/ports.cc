@@ -203,8 +203,10 @@ bool Ports::start(const Config& c, const PortLayout& layout, std::string& error)
     }
     char ip[INET_ADDRSTRLEN];
     in_addr a{p.ip};
-    spdlog::info("port {}: {}/{} mac {} role '{}' exception {} ({} RX, {} TX queues)", p.port_id,
-                 inet_ntop(AF_INET, &a, ip, sizeof ip), p.prefix_len, mac_text(v.mac), p.role,
+    spdlog::info("port {}: {}/{}{} mac {} role '{}' exception {} ({} RX, {} TX queues)", p.port_id,
+                 inet_ntop(AF_INET, &a, ip, sizeof ip), p.prefix_len,
+                 p.more_ips.empty() ? "" : fmt::format(" and {} more relay addresses", p.more_ips.size()),
+                 mac_text(v.mac), p.role,
                  v.tap != kNoPort ? p.tap_name : std::string("off"), layout.rx_queues, layout.wire_tx_queues());
   }
   return true;

@@ -2,12 +2,13 @@
 
 namespace tandem::dp {
 
-RelayPorts::RelayPorts(unsigned port_count, uint16_t min, uint16_t max) : min_(min), max_(max), ports_(port_count) {
-  for (auto& p : ports_) p.used.assign((max - min + 1) / 2, false);
+RelayPorts::RelayPorts(unsigned address_count, uint16_t min, uint16_t max)
+    : min_(min), max_(max), addresses_(address_count) {
+  for (auto& p : addresses_) p.used.assign((max - min + 1) / 2, false);
 }
 
-uint16_t RelayPorts::take(unsigned port, uint16_t wanted) {
-  PerPort& p = ports_[port];
+uint16_t RelayPorts::take(unsigned address, uint16_t wanted) {
+  PerAddress& p = addresses_[address];
   const uint32_t n = static_cast<uint32_t>(p.used.size());
   if (wanted != 0) {
     const uint32_t i = (wanted - min_) / 2u;
@@ -26,6 +27,8 @@ uint16_t RelayPorts::take(unsigned port, uint16_t wanted) {
   return 0;
 }
 
-void RelayPorts::give_back(unsigned port, uint16_t rtp_port) { ports_[port].used[(rtp_port - min_) / 2u] = false; }
+void RelayPorts::give_back(unsigned address, uint16_t rtp_port) {
+  addresses_[address].used[(rtp_port - min_) / 2u] = false;
+}
 
 }  // namespace tandem::dp

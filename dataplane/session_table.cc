@@ -36,12 +36,26 @@ void init_leg(LegPath& leg, LegCounters& c, const proto::LegSpec& s, uint32_t lo
 }
 
 // The index's rows: each configured address once.
-std::vector<uint32_t> local_addresses(const std::vector<uint32_t>& port_ips) {
+std::vector<uint32_t> local_addresses(const std::vector<std::vector<uint32_t>>& port_ips) {
   std::vector<uint32_t> out;
-  for (uint32_t ip : port_ips) {
-    if (ip != 0 && std::find(out.begin(), out.end(), ip) == out.end()) out.push_back(ip);
+  for (const auto& ips : port_ips) {
+    for (uint32_t ip : ips) {
+      if (ip != 0 && std::find(out.begin(), out.end(), ip) == out.end()) out.push_back(ip);
+    }
   }
   return out;
+}
+
+unsigned address_count(const std::vector<std::vector<uint32_t>>& port_ips) {
+  size_t n = 0;
+  for (const auto& ips : port_ips) n += ips.size();
+  return static_cast<unsigned>(n);
+}
+
+std::string address_text(uint32_t ip) {
+  char text[INET_ADDRSTRLEN];
+  in_addr a{ip};
+  return inet_ntop(AF_INET, &a, text, sizeof text);
 }
 
 }  // namespace
@@ -50,7 +64,14 @@ SessionTable::SessionTable(uint32_t capacity, const SessionTableParams& p)
     : capacity_(capacity),
       port_ips_(p.port_ips),
       rcu_(p.rcu),
-      ports_(static_cast<unsigned>(p.port_ips.size()), p.relay_port_min, p.relay_port_max) {}
+      ports_(address_count(p.port_ips), p.relay_port_min, p.relay_port_max) {
+  unsigned number = 0;
+  for (size_t port = 0; port < port_ips_.size(); ++port) {
+    first_address_.push_back(number);
+    for (uint32_t ip : port_ips_[port]) address_numbers_[(uint64_t{port} << 32) | ip] = number++;
+  }
+  next_address_.assign(port_ips_.size(), 0);
+}
 
 std::unique_ptr<SessionTable> SessionTable::create(const SessionTableParams& p, std::string& err) {
   std::unique_ptr<SessionTable> t(new SessionTable(p.max_sessions, p));
@@ -97,36 +118,31 @@ SessionTable::Created SessionTable::create(const proto::CreateRequest& r, uint32
     c.error = error(proto::ErrorCode::table_full, "all " + std::to_string(capacity_) + " sessions in use");
     return c;
   }
-  uint16_t local[2] = {0, 0};
+  std::optional<Local> local[2];
   for (unsigned i = 0; i < 2; ++i) {
-    local[i] = ports_.take(r.legs[i].port, r.legs[i].local_port);
+    local[i] = take_local(r.legs[i], i, c.error);
     if (!local[i]) {
-      if (i == 1) ports_.give_back(r.legs[0].port, local[0]);
-      c.error = r.legs[i].local_port
-                    ? error(proto::ErrorCode::port_unavailable,
-                            "leg " + std::to_string(i) + ": port " + std::to_string(r.legs[i].local_port) + " in use")
-                    : error(proto::ErrorCode::no_free_port, "leg " + std::to_string(i) + ": relay port range exhausted");
+      if (i == 1) ports_.give_back(local[0]->address, local[0]->port);
       return c;
     }
   }
   const uint32_t slot = free_head_;
   Session& s = sessions_[slot];
   for (unsigned i = 0; i < 2; ++i) {
-    init_leg(s.paths[i], s.counters[i], r.legs[i], port_ips_[r.legs[i].port], local[i], now_ms);
+    init_leg(s.paths[i], s.counters[i], r.legs[i], local[i]->ip, local[i]->port, now_ms);
   }
 
   // Publishing the index entries is what makes the session visible to workers:
   // everything above is written before (insert() has release semantics). An
   // entry is taken only when two ports share an address and a relay port.
   for (unsigned i = 0; i < 2; ++i) {
-    if (index_->insert(s.paths[i].local_ip, local[i], leg_ref(slot, i))) continue;
+    if (index_->insert(local[i]->ip, local[i]->port, leg_ref(slot, i))) continue;
     if (i == 1) {
-      index_->remove(s.paths[0].local_ip, local[0]);
+      index_->remove(local[0]->ip, local[0]->port);
       rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
-      index_->release(s.paths[0].local_ip, local[0]);
+      index_->release(local[0]->ip, local[0]->port);
     }
-    ports_.give_back(r.legs[0].port, local[0]);
-    ports_.give_back(r.legs[1].port, local[1]);
+    for (const auto& l : local) ports_.give_back(l->address, l->port);
     c.error = error(proto::ErrorCode::table_full,
                     "leg " + std::to_string(i) + ": its address and port are indexed already");
     return c;
@@ -138,6 +154,40 @@ SessionTable::Created SessionTable::create(const proto::CreateRequest& r, uint32
   ++live_;
   c.id = proto::make_session_id(slot, m.generation);
   return c;
+}
+
+std::optional<SessionTable::Local> SessionTable::take_local(const proto::LegSpec& s, unsigned leg,
+                                                            std::optional<proto::Error>& err) {
+  const std::string which = "leg " + std::to_string(leg) + ": ";
+  const std::vector<uint32_t>& ips = port_ips_[s.port];
+  if (s.local_ip || s.local_port) {
+    // Asked for: where a restarted call server or a transfer had the leg.
+    const uint32_t ip = s.local_ip ? s.local_ip : ips.front();
+    const auto it = address_numbers_.find((uint64_t{s.port} << 32) | ip);
+    if (it == address_numbers_.end()) {
+      err = error(proto::ErrorCode::port_unavailable,
+                  which + address_text(ip) + " is not an address of port " + std::to_string(s.port));
+      return std::nullopt;
+    }
+    if (const uint16_t port = ports_.take(it->second, s.local_port)) return Local{it->second, ip, port};
+    err = s.local_port ? error(proto::ErrorCode::port_unavailable,
+                               which + "port " + std::to_string(s.local_port) + " in use on " + address_text(ip))
+                       : error(proto::ErrorCode::no_free_port, which + "relay port range of " + address_text(ip) +
+                                                                   " exhausted");
+    return std::nullopt;
+  }
+  // Legs go round the port's addresses, so that each address's range lasts.
+  unsigned& next = next_address_[s.port];
+  for (size_t k = 0; k < ips.size(); ++k) {
+    const unsigned a = static_cast<unsigned>((next + k) % ips.size());
+    if (const uint16_t port = ports_.take(first_address_[s.port] + a, 0)) {
+      next = static_cast<unsigned>((a + 1) % ips.size());
+      return Local{first_address_[s.port] + a, ips[a], port};
+    }
+  }
+  err = error(proto::ErrorCode::no_free_port, which + "relay port range exhausted on every address of port " +
+                                                  std::to_string(s.port));
+  return std::nullopt;
 }
 
 std::optional<proto::Error> SessionTable::update(const proto::UpdateLegRequest& r) {
@@ -206,7 +256,7 @@ void SessionTable::unindex(uint32_t slot, void (SessionIndex::*step)(uint32_t, u
 }
 
 void SessionTable::release_ports(uint32_t slot) {
-  for (const LegPath& leg : sessions_[slot].paths) ports_.give_back(leg.port, ntohs(leg.local_port));
+  for (const LegPath& leg : sessions_[slot].paths) ports_.give_back(address_of(leg.port, leg.local_ip), ntohs(leg.local_port));
 }
 
 uint64_t SessionTable::list(uint64_t cursor, uint32_t max, uint32_t now_ms,

@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dataplane_protocol/codec.h"
@@ -27,7 +28,8 @@ struct SessionTableParams {
   uint32_t max_sessions;
   uint16_t relay_port_min;
   uint16_t relay_port_max;
-  std::vector<uint32_t> port_ips;  // network order, indexed by leg port
+  // By DPDK port id: its relay addresses (network order); empty: not a port.
+  std::vector<std::vector<uint32_t>> port_ips;
   rte_rcu_qsbr* rcu;               // workers' quiescent-state variable
   int socket_id;
 };
@@ -73,7 +75,6 @@ class SessionTable {
   uint32_t size() const { return live_; }
   uint32_t capacity() const { return capacity_; }
   uint32_t memory_per_session() const { return memory_per_session_; }
-  bool in_relay_range(uint16_t port_host) const { return ports_.in_range(port_host); }
 
  private:
   struct Meta {
@@ -85,12 +86,24 @@ class SessionTable {
   static constexpr uint32_t kNoSlot = UINT32_MAX;
   SessionTable(uint32_t capacity, const SessionTableParams& p);
   std::optional<uint32_t> live_slot(uint64_t id) const;
+  // The relay address and port a leg gets (RelayPorts' address number, the
+  // address, the port in host order), or why none.
+  struct Local {
+    unsigned address;
+    uint32_t ip;
+    uint16_t port;
+  };
+  std::optional<Local> take_local(const proto::LegSpec& s, unsigned leg, std::optional<proto::Error>& error);
+  unsigned address_of(uint8_t port, uint32_t ip) const { return address_numbers_.at((uint64_t{port} << 32) | ip); }
   void fill_info(uint32_t slot, uint32_t now_ms, proto::SessionInfo& out) const;
   void release_ports(uint32_t slot);
   void unindex(uint32_t slot, void (SessionIndex::*step)(uint32_t, uint16_t));
 
   uint32_t capacity_;
-  std::vector<uint32_t> port_ips_;
+  std::vector<std::vector<uint32_t>> port_ips_;
+  std::vector<unsigned> first_address_;     // by port: RelayPorts' number of its first address
+  std::vector<unsigned> next_address_;      // by port: where the spreading of legs goes on
+  std::unordered_map<uint64_t, unsigned> address_numbers_;  // port << 32 | ip -> RelayPorts' number
   rte_rcu_qsbr* rcu_;
   uint32_t* index_entries_ = nullptr;
   std::optional<SessionIndex> index_;

@@ -90,12 +90,11 @@ void punt(Worker& w, rte_mbuf* m, const PuntKey& key) {
 }
 
 // A frame that is not media: the kernel's, unless it is addressed to a relay
-// port, where the kernel has no socket and would answer "port unreachable" to
-// the sender. Then it is dropped under `reason`, why it could not be relayed.
-void not_media(Worker& w, rte_mbuf* m, const ParsedPacket& p, const PortView& port, DropReason reason) {
-  if (p.l4_known && p.dst_ip == port.ip && w.shared->sessions->in_relay_range(ntohs(p.dst_port))) {
-    return drop(w, m, reason);
-  }
+// port of one of our relay addresses, where the kernel has no socket and would
+// answer "port unreachable" to the sender. Then it is dropped under `reason`,
+// why it could not be relayed.
+void not_media(Worker& w, rte_mbuf* m, const ParsedPacket& p, DropReason reason) {
+  if (p.l4_known && w.shared->sessions->index().entry(p.dst_ip, p.dst_port)) return drop(w, m, reason);
   punt(w, m, punt_key(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, p.l3_offset));
 }
 
@@ -250,18 +249,18 @@ void process_chunk(Worker& w, uint16_t rx_port, rte_mbuf** pkts, unsigned n, con
     if (r.verdict == Verdict::arp) {
       punt_arp(w, m);
     } else if (r.verdict == Verdict::punt) {
-      not_media(w, m, p, port, r.reason);
+      not_media(w, m, p, r.reason);
     } else if (link == Link::group) {
-      not_media(w, m, p, port, DropReason::foreign_mac);
+      not_media(w, m, p, DropReason::foreign_mac);
     } else if (m->nb_segs != 1) {  // a chained jumbo frame is never our media
-      not_media(w, m, p, port, DropReason::unrelayable);
+      not_media(w, m, p, DropReason::unrelayable);
     } else if (const uint32_t* e = sessions.index().entry(p.dst_ip, p.dst_port)) {
       rte_prefetch0(e);
       entries[nc] = e;
       candidates[nc++] = m;
     } else {
       // Not a relay port of ours: SIP and whatever else the node's kernel serves.
-      not_media(w, m, p, port, DropReason::no_session);
+      not_media(w, m, p, DropReason::no_session);
     }
   }
 
@@ -280,7 +279,7 @@ void process_chunk(Worker& w, uint16_t rx_port, rte_mbuf** pkts, unsigned n, con
       relay_one(w, candidates[j], parsed[j], *refs[j], clock);
     } else {
       // Late media of an ended call is not the kernel's business either.
-      not_media(w, candidates[j], parsed[j], port, DropReason::no_session);
+      not_media(w, candidates[j], parsed[j], DropReason::no_session);
     }
   }
 }

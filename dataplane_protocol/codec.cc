@@ -123,7 +123,8 @@ std::optional<Error> validate(const CreateRequest& r, const Limits& l) {
       if (b) return error(ErrorCode::bad_field, leg + "reserved bytes must be zero");
     }
   }
-  if (r.legs[0].port == r.legs[1].port && r.legs[0].local_port != 0 && r.legs[0].local_port == r.legs[1].local_port) {
+  if (r.legs[0].port == r.legs[1].port && r.legs[0].local_ip == r.legs[1].local_ip && r.legs[0].local_port != 0 &&
+      r.legs[0].local_port == r.legs[1].local_port) {
     return error(ErrorCode::port_unavailable, "both legs ask for the same local port");
   }
   return std::nullopt;

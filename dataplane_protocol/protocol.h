@@ -97,7 +97,7 @@ struct HelloReply {
   uint16_t relay_port_min;
   uint16_t relay_port_max;
   uint16_t reserved;
-  uint32_t port_ip[kMaxPorts];  // by DPDK port id, network order; 0 = not a configured port
+  uint32_t port_ip[kMaxPorts];  // by DPDK port id, network order, its first address; 0 = not a configured port
   char port_role[kMaxPorts][16];  // operator's label (public, private...), NUL-terminated
 };
 
@@ -123,6 +123,9 @@ inline constexpr uint8_t kFlagLatchedRtcp = 0x20;
 
 struct LegSpec {
   uint32_t remote_ip;         // network order; 0 = not known yet (learn, or update later)
+  // One of the port's addresses (network order), or 0: the dataplane chooses
+  // (spreading legs over the port's addresses; the first when local_port is given).
+  uint32_t local_ip;
   uint16_t remote_port;       // 0 = not known yet
   uint16_t remote_rtcp_port;  // 0 = remote_port + 1; equal to remote_port for rtcp-mux
   uint16_t local_port;        // 0 = allocate; else even and inside the relay range
@@ -283,8 +286,8 @@ static_assert(sizeof(Header) == 16);
 static_assert(sizeof(ErrorReply) == 128);
 static_assert(sizeof(HelloRequest) == 32);
 static_assert(sizeof(HelloReply) == 48 + 16 * kMaxPorts);
-static_assert(sizeof(LegSpec) == 16);
-static_assert(sizeof(CreateRequest) == 32);
+static_assert(sizeof(LegSpec) == 20);
+static_assert(sizeof(CreateRequest) == 40);
 static_assert(sizeof(UpdateLegRequest) == 24);
 static_assert(sizeof(SessionRequest) == 8);
 static_assert(sizeof(LegInfo) == 96);

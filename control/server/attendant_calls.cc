@@ -260,7 +260,8 @@ void CallServer::transfer(Call& call, const rules::Action& action) {
   close_menu(call);
   m.transferred = true;
 
-  // The caller's relay port goes to the callee's session once the dataplane released it.
+  // The caller's relay address and port go to the callee's session once the dataplane released them.
+  proto::parse_ipv4(call.media.local_ip[kA], m.caller_ip);
   m.caller_port = call.media.local_port[kA];
   m.moving_session = call.media.session;
   by_media_session_.erase(call.media.session);
@@ -275,7 +276,7 @@ void CallServer::menu_media_moved(Call& call, const std::array<cdr::LegQuality, 
   m.moving_session = 0;
   m.menu_quality = menu_quality;
   std::string error;
-  const Media::CreateOptions keep{.caller_port = m.caller_port, .callee_is_node = false};
+  const Media::CreateOptions keep{.caller_ip = m.caller_ip, .caller_port = m.caller_port, .callee_is_node = false};
   const bool created = media_.create(m.caller_media, call.side_of[kA], call.side_of[kB], call.media, error, keep);
   take_media_outcomes();
   if (!created) {

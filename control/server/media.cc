@@ -62,6 +62,7 @@ bool Media::create(const MediaEndpoint& caller, Side caller_side, Side callee_si
                    std::string& error, const CreateOptions& options) {
   proto::CreateRequest r{};
   r.legs[0] = leg_spec(caller, port_of(caller_side));
+  r.legs[0].local_ip = options.caller_ip;
   r.legs[0].local_port = options.caller_port;
   r.legs[1] = leg_spec(MediaEndpoint{}, port_of(callee_side));
   r.legs[1].clock_khz = caller.clock_khz;
@@ -76,7 +77,8 @@ bool Media::create(const MediaEndpoint& caller, Side caller_side, Side callee_si
   for (int leg = 0; leg < 2; ++leg) {
     anchor.local_port[leg] = info->legs[leg].local_port;
     anchor.local_ip[leg] = proto::format_ipv4(info->legs[leg].local_ip);
-    r.legs[leg].local_port = info->legs[leg].local_port;  // a restore asks for the same ports
+    r.legs[leg].local_ip = info->legs[leg].local_ip;  // a restore asks for the same addresses and ports
+    r.legs[leg].local_port = info->legs[leg].local_port;
   }
   sessions_[anchor.session] = Tracked{r, {}, {}};
   return true;

@@ -46,7 +46,9 @@ class Media {
   bool lost() const { return events_.peer_closed(); }
 
   struct CreateOptions {
-    uint16_t caller_port = 0;     // not 0: leg 0 on this relay port (the caller's, kept across the attendant)
+    // Not 0: leg 0 on this relay address and port (the caller's, kept across the attendant).
+    uint32_t caller_ip = 0;       // network order
+    uint16_t caller_port = 0;
     bool callee_is_node = false;  // leg 1 is the attendant: leg 0's media goes to the node (proto::kModeNode)
   };
   // Leg 0 towards the caller at `caller` (its side `caller_side`), leg 1 towards

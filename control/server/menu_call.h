@@ -35,7 +35,8 @@ struct MenuCall {
   std::string path;                         // "MENU:ENTRY ..." as the CDR keeps it
   bool transferred = false;                 // an entry chose a target: the menus are over
   uint64_t moving_session = 0;              // the attendant's session, being deleted
-  uint16_t caller_port = 0;                 // the caller's relay port, kept for the callee's session
+  uint32_t caller_ip = 0;                   // the caller's relay address (network order) and port,
+  uint16_t caller_port = 0;                 // kept for the callee's session
   std::array<cdr::LegQuality, 2> menu_quality{};  // the attendant's session's counters
 };
 

@@ -59,7 +59,7 @@ HEADER = struct.Struct("=IHHII")
 ERROR_REPLY = struct.Struct("=I124s")
 HELLO_REQUEST = struct.Struct("=32s")
 HELLO_REPLY = struct.Struct("=HHIHHHH" + "4s" * MAX_PORTS + "16s" * MAX_PORTS)
-LEG_SPEC = struct.Struct("=4sHHHBBB3s")
+LEG_SPEC = struct.Struct("=4s4sHHHBBB3s")
 CREATE_REQUEST = struct.Struct("=" + LEG_SPEC.format[1:] * 2)
 UPDATE_LEG_REQUEST = struct.Struct("=QBBBB4sHHI")
 SESSION_REQUEST = struct.Struct("=Q")
@@ -80,7 +80,7 @@ OFFENDERS_REPLY = struct.Struct("=IIQ" + PUNT_OFFENDER.format[1:] * MAX_OFFENDER
 # The header's static_asserts, by struct name.
 SIZES = {
     "Header": (HEADER, 16), "ErrorReply": (ERROR_REPLY, 128), "HelloRequest": (HELLO_REQUEST, 32),
-    "HelloReply": (HELLO_REPLY, 48 + 16 * MAX_PORTS), "LegSpec": (LEG_SPEC, 16), "CreateRequest": (CREATE_REQUEST, 32),
+    "HelloReply": (HELLO_REPLY, 48 + 16 * MAX_PORTS), "LegSpec": (LEG_SPEC, 20), "CreateRequest": (CREATE_REQUEST, 40),
     "UpdateLegRequest": (UPDATE_LEG_REQUEST, 24), "SessionRequest": (SESSION_REQUEST, 8), "LegInfo": (LEG_INFO, 96),
     "SessionInfo": (SESSION_INFO, 208), "ListRequest": (LIST_REQUEST, 16), "ListReply": (LIST_REPLY, 16),
     "SubscribeRequest": (SUBSCRIBE_REQUEST, 8), "HealthRequest": (HEALTH_REQUEST, 8), "PortHealth": (PORT_HEALTH, 64),
@@ -160,10 +160,11 @@ def ip_text(raw):
     return socket.inet_ntoa(raw)
 
 
-def leg_spec(port, remote=None, rtcp_port=0, local_port=0, mode=MODE_DEFAULT, clock_khz=0, reserved=b"\0\0\0"):
-    """remote: (ip, port) or None."""
+def leg_spec(port, remote=None, rtcp_port=0, local_port=0, mode=MODE_DEFAULT, clock_khz=0, reserved=b"\0\0\0",
+             local_ip=""):
+    """remote: (ip, port) or None; local_ip: one of the port's addresses, or "" to let the dataplane choose."""
     ip, rport = remote if remote else ("", 0)
-    return LEG_SPEC.pack(ip_raw(ip), rport, rtcp_port, local_port, port, mode, clock_khz, reserved)
+    return LEG_SPEC.pack(ip_raw(ip), ip_raw(local_ip), rport, rtcp_port, local_port, port, mode, clock_khz, reserved)
 
 
 def create_body(leg_a, leg_b):

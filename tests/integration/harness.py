@@ -268,12 +268,13 @@ class Topology:
         self.callee_mac = link_mac(self.callee, self.callee_if)
         return self
 
-    def attach_taps(self):
+    def attach_taps(self, more_ips=((), ())):
         """Moves the dataplane's exception taps into the relay namespace and
-        gives them the node's addresses."""
-        for tap, ip in zip(self.taps, (RELAY_A_IP, RELAY_B_IP)):
+        gives them the node's addresses (and each port's further ones)."""
+        for tap, ip, more in zip(self.taps, (RELAY_A_IP, RELAY_B_IP), more_ips):
             run(in_ns(self.relay_dp, ["ip", "link", "set", tap, "netns", self.relay]))
-            run(in_ns(self.relay, ["ip", "addr", "add", f"{ip}/24", "dev", tap]))
+            batch = "".join(f"addr add {a}/24 dev {tap}\n" for a in (ip, *more))
+            run(in_ns(self.relay, ["ip", "-batch", "-"]), input=batch)
             run(in_ns(self.relay, ["ip", "link", "set", tap, "up"]))
 
     def add_caller_address(self, ip):
@@ -304,14 +305,14 @@ class Dataplane:
     our flags; lcores: EAL's --lcores map (default: lcores 0 and 1, one
     worker). The log goes to a file (printed on failure)."""
 
-    def __init__(self, ns, vdevs, ports, args=(), workdir=None, name="dataplane", lcores=None):
+    def __init__(self, ns, vdevs, ports, args=(), workdir=None, name="dataplane", lcores=None, memory_mb=512):
         self.ns = ns
         self.workdir = workdir or temp_dir()
         self.prefix = f"tandem-it-{unique_suffix()}"
         self.socket = os.path.join(self.workdir, f"{name}.sock")
         self.log_path = os.path.join(self.workdir, f"{name}.log")
         cores = ["--lcores", lcores] if lcores else ["-l", "0-1"]
-        self.cmd = [DATAPLANE, "--no-huge", "-m", "512", *cores, "--file-prefix", self.prefix, "--no-pci"]
+        self.cmd = [DATAPLANE, "--no-huge", "-m", str(memory_mb), *cores, "--file-prefix", self.prefix, "--no-pci"]
         for v in vdevs:
             self.cmd += ["--vdev", v]
         self.cmd += ["--"]
@@ -417,18 +418,20 @@ class Dataplane:
         return last[0]
 
 
-def relay_dataplane(topo, args=(), workdir=None, lcores=None, qpairs=1):
+def relay_dataplane(topo, args=(), workdir=None, lcores=None, qpairs=1, more_ips=((), ()), memory_mb=512):
     """The af_packet dataplane of the standard topology, started and with its
     taps in the relay namespace. qpairs: queues per port, which the kernel
-    fills by flow hash (PACKET_FANOUT), as RSS would."""
+    fills by flow hash (PACKET_FANOUT), as RSS would; more_ips: each port's
+    further relay addresses (the taps get them too, for ARP)."""
+    addresses = [",".join([ip, *more]) for ip, more in zip((RELAY_A_IP, RELAY_B_IP), more_ips)]
     dp = Dataplane(topo.relay_dp,
                    vdevs=[f"net_af_packet{i},iface={iface},qpairs={qpairs}"
                           for i, iface in enumerate((topo.relay_a_if, topo.relay_b_if))],
-                   ports=[f"0:{RELAY_A_IP}/24,role=public,tap={topo.taps[0]}",
-                          f"1:{RELAY_B_IP}/24,role=private,tap={topo.taps[1]}"],
-                   args=args, workdir=workdir, lcores=lcores)
+                   ports=[f"0:{addresses[0]}/24,role=public,tap={topo.taps[0]}",
+                          f"1:{addresses[1]}/24,role=private,tap={topo.taps[1]}"],
+                   args=args, workdir=workdir, lcores=lcores, memory_mb=memory_mb)
     dp.start()
-    topo.attach_taps()
+    topo.attach_taps(more_ips)
     return dp
 
 

@@ -20,7 +20,7 @@ using tandem::control::DataplaneClient;
 struct LegOptions {
   uint16_t port = 0;
   std::string remote;      // IP:PORT[/RTCP]
-  uint16_t local = 0;
+  std::string local;       // [IP:]PORT
   bool no_learn = false;
   bool no_strict = false;
   std::string latch = "address";  // who may latch when a remote is given: address, address-port, any
@@ -46,6 +46,16 @@ bool parse_remote(const std::string& text, uint32_t& ip, uint16_t& port, uint16_
     ports.resize(slash);
   }
   return num(ports, port);
+}
+
+// "30000" or "198.18.0.7:30000" -> the relay address (0: the dataplane's choice) and port.
+bool parse_local(const std::string& text, uint32_t& ip, uint16_t& port) {
+  ip = 0;
+  const auto colon = text.rfind(':');
+  if (colon != std::string::npos && !proto::parse_ipv4(text.substr(0, colon), ip)) return false;
+  const std::string digits = colon == std::string::npos ? text : text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  return ec == std::errc() && end == digits.data() + digits.size() && !digits.empty();
 }
 
 uint8_t mode_of(const LegOptions& o) {
@@ -87,7 +97,9 @@ void print_session(const GlobalOptions& g, const proto::SessionInfo& s) {
 void add_leg_options(CLI::App* cmd, const std::string& name, LegOptions& o) {
   cmd->add_option("--" + name + "-port", o.port, "leg " + name + ": DPDK port id")->check(CLI::Range(0, 7));
   cmd->add_option("--" + name + "-remote", o.remote, "leg " + name + ": remote IP:PORT[/RTCP] (omit to learn it)");
-  cmd->add_option("--" + name + "-local", o.local, "leg " + name + ": relay port to use (even; 0 = allocate)");
+  cmd->add_option("--" + name + "-local", o.local,
+                  "leg " + name + ": relay [ADDRESS:]PORT to use (even port, 0 = allocate; the address one of the "
+                  "port's, default: the dataplane spreads legs over them)");
   cmd->add_flag("--" + name + "-no-learn", o.no_learn, "leg " + name + ": do not latch onto the first source");
   cmd->add_flag("--" + name + "-no-strict", o.no_strict, "leg " + name + ": accept media from any source");
   add_latch_option(cmd, "--" + name + "-latch", o.latch, "leg " + name + ": ");
@@ -99,7 +111,10 @@ bool fill_leg(const GlobalOptions& g, int& exit_code, const std::string& name, c
               proto::LegSpec& s) {
   s = proto::LegSpec{};
   s.port = static_cast<uint8_t>(o.port);
-  s.local_port = o.local;
+  if (!o.local.empty() && !parse_local(o.local, s.local_ip, s.local_port)) {
+    fail(g, exit_code, "--" + name + "-local " + o.local + ": expected PORT or IP:PORT", kUsage);
+    return false;
+  }
   s.mode = mode_of(o);
   s.clock_khz = static_cast<uint8_t>(o.clock_khz);
   if (!o.remote.empty() && !parse_remote(o.remote, s.remote_ip, s.remote_port, s.remote_rtcp_port)) {

@@ -2,6 +2,7 @@
 // /sys (hugepages, PCI functions and their drivers, interfaces) and mounts.
 #include "dataplane/check_config.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -30,7 +31,7 @@ class CheckConfig : public ::testing::Test {
     fs::create_directories(machine_.sys + "/bus/pci/drivers/ixgbe");
     pci("0000:03:00.0", "vfio-pci");
     pci("0000:03:00.1", "ixgbe");
-    config_.ports.push_back({0, 0x010012c6, 24, 0, 0, "public", "tdp0"});  // 198.18.0.1/24
+    config_.ports.push_back({0, 0x010012c6, {}, 24, 0, 0, "public", "tdp0"});  // 198.18.0.1/24
     config_.max_sessions = 1000;
     config_.control_socket = root_ + "/run/dataplane.sock";
   }
@@ -76,7 +77,7 @@ TEST_F(CheckConfig, AGoodConfigurationOnHugepagesWithAPciPort) {
 }
 
 TEST_F(CheckConfig, WithoutAllowListEalProbesEveryFunctionBoundToDpdk) {
-  config_.ports.push_back({1, 0x010112c6, 24, 0, 0, "private", "tdp1"});
+  config_.ports.push_back({1, 0x010112c6, {}, 24, 0, 0, "private", "tdp1"});
   EXPECT_EQ(check({"-l", "0-1"}), 2) << out_;
   EXPECT_NE(out_.find("error    --port 1 198.18.1.1/24: EAL gets 1 device(s), so no port 1"), std::string::npos)
       << out_;
@@ -121,9 +122,20 @@ TEST_F(CheckConfig, NoHugetlbfsAndTooFewRelayPorts) {
   config_.max_sessions = 100000;
   EXPECT_EQ(check({"-l", "0-1", "--vdev", "net_null0"}), 2);
   EXPECT_NE(out_.find("error    hugepages: no hugetlbfs mounted"), std::string::npos) << out_;
-  EXPECT_NE(out_.find("warning  --relay-ports 30000-39999: 5000 legs per address, fewer than --max-sessions 100000"),
+  EXPECT_NE(out_.find("warning  --relay-ports 30000-39999: 5000 legs per address, 5000 on the port with the fewest "
+                      "addresses, fewer than --max-sessions 100000"),
             std::string::npos)
       << out_;
+  // Twenty addresses on the port carry them.
+  config_.ports[0].more_ips.assign(19, 0);
+  for (uint32_t i = 0; i < 19; ++i) config_.ports[0].more_ips[i] = htonl(0xc6120002u + i);  // 198.18.0.2...
+  check({"-l", "0-1", "--vdev", "net_null0"});
+  EXPECT_NE(out_.find("ok       --relay-ports 30000-39999: 5000 legs per address"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("--port 0 198.18.0.1/24 and 19 more addresses (public)"), std::string::npos) << out_;
+  // One of them also another port's.
+  config_.ports.push_back({1, static_cast<uint32_t>(htonl(0xc6120005u)), {}, 24, 0, 0, "private", "tdp1"});
+  check({"-l", "0-1", "--vdev", "net_null0", "--vdev", "net_null1"});
+  EXPECT_NE(out_.find("198.18.0.5 is an address of another port too"), std::string::npos) << out_;
 }
 
 }  // namespace

@@ -68,6 +68,26 @@ TEST(ParseFlags, PortWithoutGatewayOrVlanHasZeroes) {
   EXPECT_EQ(r.config.ports[1].vlan, 0) << "0 means: untagged";
 }
 
+TEST(ParseFlags, SeveralAddressesPerPortAndRanges) {
+  const FlagsResult r = parse({"--port", "0:198.18.0.1,198.18.0.10-198.18.0.12,198.18.1.7/16,gw=198.18.0.254,role=public"});
+  ASSERT_EQ(r.exit_code, -1);
+  const PortConfig& p = r.config.ports.at(0);
+  EXPECT_EQ(p.ip, ipv4("198.18.0.1"));
+  EXPECT_EQ(p.prefix_len, 16);
+  EXPECT_EQ(p.gateway, ipv4("198.18.0.254"));
+  EXPECT_EQ(p.role, "public");
+  EXPECT_EQ(p.more_ips, (std::vector<uint32_t>{ipv4("198.18.0.10"), ipv4("198.18.0.11"), ipv4("198.18.0.12"),
+                                               ipv4("198.18.1.7")}));
+  EXPECT_EQ(relay_addresses(p).size(), 5u);
+  EXPECT_EQ(relay_addresses(p).front(), p.ip);
+
+  // A range across an octet, and exactly the most a port takes.
+  const FlagsResult wide = parse({"--port", "0:198.18.0.200-198.18.4.199/16"});
+  ASSERT_EQ(wide.exit_code, -1);
+  EXPECT_EQ(relay_addresses(wide.config.ports.at(0)).size(), kMaxAddressesPerPort);
+  EXPECT_EQ(wide.config.ports.at(0).more_ips.back(), ipv4("198.18.4.199"));
+}
+
 TEST(ParseFlags, EveryFlag) {
   const FlagsResult r = parse({
       "--port", "0:198.18.0.1/24,gw=198.18.0.254,vlan=100,role=public,tap=pub0",
@@ -218,6 +238,15 @@ INSTANTIATE_TEST_SUITE_P(
                     port_spec("unknown option", "0:198.18.0.1/24,mtu=9000"),
                     port_spec("option without =", "0:198.18.0.1/24,vlan"),
                     port_spec("trailing comma", "0:198.18.0.1/24,"),
+                    port_spec("addresses without a prefix", "0:198.18.0.1,198.18.0.2"),
+                    port_spec("option among the addresses", "0:198.18.0.1,role=x,198.18.0.2/24"),
+                    port_spec("address twice", "0:198.18.0.1,198.18.0.1/24"),
+                    port_spec("range overlapping an address", "0:198.18.0.5,198.18.0.1-198.18.0.9/24"),
+                    port_spec("range backwards", "0:198.18.0.9-198.18.0.1/24"),
+                    port_spec("range of junk", "0:198.18.0.1-x/24"),
+                    port_spec("range too long", "0:198.18.0.0-198.18.4.0/16"),
+                    port_spec("too many addresses", "0:198.18.0.1,198.18.1.0-198.18.4.255/16"),
+                    port_spec("empty address", "0:198.18.0.1,/24"),
                     BadFlags{"port twice", {"--port", kPort0, "--port", "0:198.18.1.1/24"}}));
 
 INSTANTIATE_TEST_SUITE_P(RelayPorts, ParseFlagsRefuses,

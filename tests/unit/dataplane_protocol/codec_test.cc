@@ -125,7 +125,7 @@ TEST(CheckBody, EachRequestTypeHasItsBodySize) {
     MsgType type;
     size_t body;
   } requests[] = {
-      {MsgType::hello, 32},         {MsgType::create_session, 32}, {MsgType::update_leg, 24},
+      {MsgType::hello, 32},         {MsgType::create_session, 40}, {MsgType::update_leg, 24},
       {MsgType::delete_session, 8}, {MsgType::query_session, 8},   {MsgType::list_sessions, 16},
       {MsgType::subscribe, 8},      {MsgType::health, 8},          {MsgType::punt_offenders, 8},
   };
