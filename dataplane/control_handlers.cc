@@ -239,6 +239,7 @@ bool ControlHandlers::settle() {
       }
     });
   }
+  if (any && server_) server_->flush_delivered();
   return any;
 }
 

@@ -96,12 +96,22 @@ void ControlServer::deliver(uint64_t client_id, uint64_t ticket, std::vector<uin
     c.deferred_bytes -= bytes.size();
     c.deferred.pop_front();
   }
-  on_writable(c);
-  if (c.closing && c.out.empty() && c.deferred.empty()) {
-    close_client(c.fd);
-  } else {
-    watch(c);
+  if (std::find(delivered_.begin(), delivered_.end(), client_id) == delivered_.end()) delivered_.push_back(client_id);
+}
+
+void ControlServer::flush_delivered() {
+  for (uint64_t id : delivered_) {
+    auto it = std::find_if(clients_.begin(), clients_.end(), [id](const auto& c) { return c->id == id; });
+    if (it == clients_.end()) continue;
+    ControlClient& c = **it;
+    on_writable(c);
+    if (c.closing && c.out.empty() && c.deferred.empty()) {
+      close_client(c.fd);
+    } else {
+      watch(c);
+    }
   }
+  delivered_.clear();
 }
 
 void ControlServer::drop_output(ControlClient& c) {

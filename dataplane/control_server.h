@@ -58,6 +58,9 @@ class ControlServer {
   // the client is gone by then).
   static uint64_t defer(ControlClient& c);
   void deliver(uint64_t client_id, uint64_t ticket, std::vector<uint8_t> message);
+  // Sends what deliver() made ready: one write and one epoll change per client
+  // for a whole batch of settled deletes, not one per reply.
+  void flush_delivered();
 
   uint32_t clients() const { return static_cast<uint32_t>(clients_.size()); }
   uint64_t errors() const { return errors_; }
@@ -78,6 +81,7 @@ class ControlServer {
   uint64_t next_id_ = 1;
   uint64_t errors_ = 0;
   std::vector<std::unique_ptr<ControlClient>> clients_;
+  std::vector<uint64_t> delivered_;  // clients deliver() gave output since flush_delivered()
 };
 
 }  // namespace tandem::dp

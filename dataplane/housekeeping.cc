@@ -151,9 +151,11 @@ void housekeeping_run(Runtime& rt, ControlServer& server, ControlHandlers& handl
     if (server.poll(wait_ms)) ++work;
     if (handlers.settle()) ++work;
     // Housekeeping is not on the media path: when idle it waits up to 1 ms in
-    // both poll modes rather than take CPU a worker could use; deletes waiting
-    // for their grace period (a worker's poll round) are looked at again then.
-    wait_ms = work ? 0 : 1;
+    // both poll modes rather than take CPU a worker could use. Not while
+    // deletes wait for their grace period: that is one poll round of a busy
+    // worker (a sleeping one is offline: settled at once), microseconds, and
+    // their replies would otherwise wait the whole millisecond.
+    wait_ms = work || handlers.retiring() ? 0 : 1;
 
     if (idle_ms && static_cast<int32_t>(now - next_idle_scan) >= 0) {
       next_idle_scan = now + kIdleScanMs;
