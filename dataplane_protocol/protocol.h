@@ -1,4 +1,4 @@
-// The control <-> dataplane protocol (version 3), owned by the dataplane.
+// The control <-> dataplane protocol (version 4), owned by the dataplane.
 //
 // Transport: a Unix stream socket; several clients at once. Every message is a
 // Header followed by the body its type names. Integers are in host order (both
@@ -22,7 +22,7 @@
 namespace tandem::dp::proto {
 
 inline constexpr uint32_t kMagic = 0x54445043;  // "TDPC"
-inline constexpr uint16_t kVersion = 3;
+inline constexpr uint16_t kVersion = 4;
 inline constexpr uint32_t kMaxRequest = 4096;
 inline constexpr uint32_t kMaxListItems = 128;
 inline constexpr uint16_t kReplyBit = 0x8000;
@@ -211,7 +211,8 @@ struct HealthRequest {
 struct PortHealth {
   uint64_t rx_packets;
   uint64_t tx_packets;
-  uint64_t rx_missed;
+  uint64_t rx_missed;         // dropped by the NIC: its RX ring was full (rte_eth_stats.imissed)
+  uint64_t rx_nombuf;         // dropped at RX: no mbuf to receive into (rte_eth_stats.rx_nombuf)
   uint64_t rx_errors;
   uint64_t tx_errors;
   uint64_t punted;            // to the kernel through the exception port
@@ -291,9 +292,9 @@ static_assert(sizeof(ListRequest) == 16);
 static_assert(sizeof(ListReply) == 16);
 static_assert(sizeof(SubscribeRequest) == 8);
 static_assert(sizeof(HealthRequest) == 8);
-static_assert(sizeof(PortHealth) == 64);
+static_assert(sizeof(PortHealth) == 72);
 static_assert(sizeof(WorkerHealth) == 48);
-static_assert(sizeof(HealthReply) == 64 + 8 * kMaxDropReasons + 64 * kMaxPorts + 48 * kMaxWorkers);
+static_assert(sizeof(HealthReply) == 64 + 8 * kMaxDropReasons + 72 * kMaxPorts + 48 * kMaxWorkers);
 static_assert(sizeof(OffendersRequest) == 8);
 static_assert(sizeof(PuntOffender) == 24);
 static_assert(sizeof(OffendersReply) == 16 + 24 * kMaxOffenders);
