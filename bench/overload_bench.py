@@ -51,6 +51,7 @@ sys.path.insert(0, os.path.join(db.ROOT, "tests", "integration"))
 import dpctl  # noqa: E402  (the protocol's Python client, shared with the tests)
 
 CLIENT_CORE = 0
+CHURN_ROOM = 16  # table slots beyond the media sessions for the one being created and deleted
 
 
 def churn(socket, seconds):
@@ -108,7 +109,7 @@ def phase(dp, seconds, with_churn):
 
 
 def idle_latency(a):
-    dp = db.Dataplane(a.work, "idle", db.null_vdevs(2), 2, a.sessions, a.poll_mode, 1024)
+    dp = db.Dataplane(a.work, "idle", db.null_vdevs(2), 2, a.sessions + CHURN_ROOM, a.poll_mode, 1024)
     try:
         dp.status(timeout=60)
         creates, deletes = churn(dp.socket, a.seconds)
@@ -118,7 +119,7 @@ def idle_latency(a):
 
 
 def saturated(a, paths, mbufs, memory_mb):
-    dp = db.Dataplane(a.work, "overload", db.pcap_vdevs(paths), 2, a.sessions, a.poll_mode, memory_mb, mbufs,
+    dp = db.Dataplane(a.work, "overload", db.pcap_vdevs(paths), 2, a.sessions + CHURN_ROOM, a.poll_mode, memory_mb, mbufs,
                       ["--idle-timeout", "60"])
     try:
         dp.status(timeout=60)
