@@ -12,7 +12,7 @@ back to where they were before the sessions.
 
 net_pcap with infinite_rx offers frames as fast as the worker polls: the
 relay is the bottleneck by construction, with nothing queued in front of it
-(no RX ring fills, so imissed stays 0 here; bench/dataplane_bench.py overload
+(no RX ring fills, so imissed stays 0 here; bench/overload_bench.py
 says what that means for the benchmark). The port counters that would show
 RX drops on a NIC (rx_missed, rx_nombuf) are checked to be exported, per
 port, in `tandemctl dataplane status` and on /metrics.
@@ -53,12 +53,11 @@ def pcap_port_mac(index):
 
 
 def generate(path, port, src_ip, dst_ip):
-    r = harness.run([harness.RTP_PCAP, "generate", "--out", path, "--sessions", str(SESSIONS),
-                     "--packets-per-session", str(PACKETS_PER_SESSION), "--src-ip", src_ip, "--dst-ip", dst_ip,
-                     "--src-port-base", str(REMOTE_BASE), "--dst-port-base", str(LOCAL_BASE), "--port-step", "2",
-                     "--src-mac", f"02:00:00:00:0{port}:02", "--dst-mac", pcap_port_mac(port),
-                     "--ssrc-base", str(0x10000000 + port * 0x01000000)], timeout=60)
-    return r
+    harness.run([harness.RTP_PCAP, "generate", "--out", path, "--sessions", str(SESSIONS),
+                 "--packets-per-session", str(PACKETS_PER_SESSION), "--src-ip", src_ip, "--dst-ip", dst_ip,
+                 "--src-port-base", str(REMOTE_BASE), "--dst-port-base", str(LOCAL_BASE), "--port-step", "2",
+                 "--src-mac", f"02:00:00:00:0{port}:02", "--dst-mac", pcap_port_mac(port),
+                 "--ssrc-base", str(0x10000000 + port * 0x01000000)], timeout=60)
 
 
 def rss_kb(pid):
