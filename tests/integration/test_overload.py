@@ -253,5 +253,4 @@ class OverloadTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    harness.require_environment((harness.DATAPLANE, harness.TANDEMCTL, harness.RTP_PCAP))
-    harness.run_tests()
+    harness.main((harness.DATAPLANE, harness.TANDEMCTL, harness.RTP_PCAP))
