@@ -193,6 +193,7 @@ void ControlHandlers::fill_health(HealthReply& out) const {
     p.rx_packets = s.ipackets;
     p.tx_packets = s.opackets;
     p.rx_missed = s.imissed;
+    p.rx_nombuf = s.rx_nombuf;
     p.rx_errors = s.ierrors;
     p.tx_errors = s.oerrors;
     const uint16_t tap = rt_.ports.views()[id].tap;

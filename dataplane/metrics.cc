@@ -70,6 +70,8 @@ std::string dataplane_metrics(const proto::HealthReply& h, const PortsBytes& byt
            [&](const proto::PortHealth& p) { return bytes[&p - h.port].tx; });
   per_port("tandem_dp_port_rx_missed_total", "counter", "packets the NIC dropped: no room in the RX ring",
            [](const proto::PortHealth& p) { return p.rx_missed; });
+  per_port("tandem_dp_port_rx_nombuf_total", "counter", "packets dropped at RX: no mbuf to receive into",
+           [](const proto::PortHealth& p) { return p.rx_nombuf; });
   per_port("tandem_dp_port_rx_errors_total", "counter", "erroneous packets received",
            [](const proto::PortHealth& p) { return p.rx_errors; });
   per_port("tandem_dp_port_tx_errors_total", "counter", "packets the NIC failed to send",

@@ -215,7 +215,8 @@ struct HealthRequest {
 struct PortHealth {
   uint64_t rx_packets;
   uint64_t tx_packets;
-  uint64_t rx_missed;
+  uint64_t rx_missed;         // dropped by the NIC: its RX ring was full (rte_eth_stats.imissed)
+  uint64_t rx_nombuf;         // dropped at RX: no mbuf to receive into (rte_eth_stats.rx_nombuf)
   uint64_t rx_errors;
   uint64_t tx_errors;
   uint64_t punted;            // to the kernel through the exception port
@@ -296,9 +297,9 @@ static_assert(sizeof(ListRequest) == 16);
 static_assert(sizeof(ListReply) == 16);
 static_assert(sizeof(SubscribeRequest) == 8);
 static_assert(sizeof(HealthRequest) == 8);
-static_assert(sizeof(PortHealth) == 64);
+static_assert(sizeof(PortHealth) == 72);
 static_assert(sizeof(WorkerHealth) == 56);
-static_assert(sizeof(HealthReply) == 64 + 8 * kMaxDropReasons + 64 * kMaxPorts + 56 * kMaxWorkers);
+static_assert(sizeof(HealthReply) == 64 + 8 * kMaxDropReasons + 72 * kMaxPorts + 56 * kMaxWorkers);
 static_assert(sizeof(OffendersRequest) == 8);
 static_assert(sizeof(PuntOffender) == 24);
 static_assert(sizeof(OffendersReply) == 16 + 24 * kMaxOffenders);

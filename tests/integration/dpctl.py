@@ -69,7 +69,7 @@ LIST_REQUEST = struct.Struct("=QII")
 LIST_REPLY = struct.Struct("=QII")
 SUBSCRIBE_REQUEST = struct.Struct("=II")
 HEALTH_REQUEST = struct.Struct("=II")
-PORT_HEALTH = struct.Struct("=QQQQQQQ4sBB2s")
+PORT_HEALTH = struct.Struct("=QQQQQQQQ4sBB2s")
 WORKER_HEALTH = struct.Struct("=QQQQQQQ")
 HEALTH_REPLY = struct.Struct("=IIIIHHIIIIIQQQ" + "Q" * MAX_DROP_REASONS + PORT_HEALTH.format[1:] * MAX_PORTS +
                              WORKER_HEALTH.format[1:] * MAX_WORKERS)
@@ -83,9 +83,8 @@ SIZES = {
     "HelloReply": (HELLO_REPLY, 48 + 16 * MAX_PORTS), "LegSpec": (LEG_SPEC, 20), "CreateRequest": (CREATE_REQUEST, 40),
     "UpdateLegRequest": (UPDATE_LEG_REQUEST, 24), "SessionRequest": (SESSION_REQUEST, 8), "LegInfo": (LEG_INFO, 96),
     "SessionInfo": (SESSION_INFO, 208), "ListRequest": (LIST_REQUEST, 16), "ListReply": (LIST_REPLY, 16),
-    "SubscribeRequest": (SUBSCRIBE_REQUEST, 8), "HealthRequest": (HEALTH_REQUEST, 8), "PortHealth": (PORT_HEALTH, 64),
-    "WorkerHealth": (WORKER_HEALTH, 56),
-    "HealthReply": (HEALTH_REPLY, 64 + 8 * MAX_DROP_REASONS + 64 * MAX_PORTS + 56 * MAX_WORKERS),
+PORT_HEALTH = struct.Struct("=QQQQQQQQ4sBB2s")
+WORKER_HEALTH = struct.Struct("=QQQQQQQ")
     "OffendersRequest": (OFFENDERS_REQUEST, 8), "PuntOffender": (PUNT_OFFENDER, 24),
     "OffendersReply": (OFFENDERS_REPLY, 16 + 24 * MAX_OFFENDERS),
 }
@@ -205,9 +204,9 @@ def decode_health(body):
     port_list = []
     for i in range(ports):
         p = rest[i * per_port:(i + 1) * per_port]
-        port_list.append({"rx_packets": p[0], "tx_packets": p[1], "rx_missed": p[2], "rx_errors": p[3],
-                          "tx_errors": p[4], "punted": p[5], "injected": p[6], "ip": ip_text(p[7]),
-                          "link_up": bool(p[8]), "port": p[9]})
+        port_list.append({"rx_packets": p[0], "tx_packets": p[1], "rx_missed": p[2], "rx_nombuf": p[3],
+                          "rx_errors": p[4], "tx_errors": p[5], "punted": p[6], "injected": p[7],
+                          "ip": ip_text(p[8]), "link_up": bool(p[9]), "port": p[10]})
     wrest = rest[per_port * MAX_PORTS:]
     per_worker = len(WORKER_HEALTH.unpack(bytes(WORKER_HEALTH.size)))
     worker_list = []

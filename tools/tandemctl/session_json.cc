@@ -71,8 +71,8 @@ json to_json(const proto::HealthReply& h) {
     const auto& p = h.port[i];
     ports.push_back({{"port", p.port_id}, {"ip", format_ipv4(p.ip)}, {"link_up", p.link_up != 0},
                      {"rx_packets", p.rx_packets}, {"tx_packets", p.tx_packets}, {"rx_missed", p.rx_missed},
-                     {"rx_errors", p.rx_errors}, {"tx_errors", p.tx_errors}, {"punted", p.punted},
-                     {"injected", p.injected}});
+                     {"rx_nombuf", p.rx_nombuf}, {"rx_errors", p.rx_errors}, {"tx_errors", p.tx_errors},
+                     {"punted", p.punted}, {"injected", p.injected}});
   }
   json workers = json::array();
   for (unsigned i = 0; i < h.workers && i < proto::kMaxWorkers; ++i) {
@@ -135,9 +135,9 @@ std::string health_text(const proto::HealthReply& h) {
       h.timeouts, h.clients, h.control_errors, h.mbufs_in_use, h.mbufs_total, h.neighbors);
   for (unsigned i = 0; i < h.ports && i < proto::kMaxPorts; ++i) {
     const auto& p = h.port[i];
-    out += fmt::format("port {} {:<15} link {}  rx {}  tx {}  missed {}  rx errors {}  tx errors {}  to kernel {}  from kernel {}\n",
+    out += fmt::format("port {} {:<15} link {}  rx {}  tx {}  missed {}  no mbuf {}  rx errors {}  tx errors {}  to kernel {}  from kernel {}\n",
                        p.port_id, format_ipv4(p.ip), p.link_up ? "up" : "down", p.rx_packets, p.tx_packets,
-                       p.rx_missed, p.rx_errors, p.tx_errors, p.punted, p.injected);
+                       p.rx_missed, p.rx_nombuf, p.rx_errors, p.tx_errors, p.punted, p.injected);
   }
   for (unsigned i = 0; i < h.workers && i < proto::kMaxWorkers; ++i) {
     const auto& w = h.worker[i];
