@@ -30,6 +30,7 @@ struct WorkerCounters {
   uint64_t busy_polls;
   uint64_t idle_polls;
   uint64_t sleeps;
+  uint64_t sleep_cycles;  // TSC cycles asleep in the adaptive poll mode
   uint64_t drops[kDropReasonCount];
 };
 
@@ -44,6 +45,7 @@ struct WorkerShared {
   const Clock* clock;
   uint16_t burst;
   PollMode poll_mode;
+  uint32_t idle_max_delay_us;           // adaptive mode's latency budget (idle_policy.h); 0 = the old policy
   bool exception_path;
   const std::atomic<bool>* stop;
 };
