@@ -172,8 +172,8 @@ int serve(Runtime& rt, ControlServer& server, ControlHandlers& handlers) {
     if (!metrics_server->start(rt.config.metrics_listen, error)) return fail(error);
   }
   rt.shared = WorkerShared{rt.sessions.get(), rt.neighbors.get(), &rt.ports.views(), rt.arp_ring, rt.resolve_ring,
-                           rt.rcu, &rt.clock, rt.config.burst, rt.config.poll_mode, rt.config.idle_max_delay_us,
-                           rt.config.exception_path,
+                           rt.rcu, &rt.clock, rt.config.burst, rt.config.rx_desc, rt.config.poll_mode,
+                           rt.config.idle_max_delay_us, rt.config.exception_path,
                            &rt.stop};
   if (!create_workers(rt, error)) return fail(error);
   g_stop = &rt.stop;

@@ -343,7 +343,7 @@ int worker_main(void* arg) {
   rte_rcu_qsbr_thread_register(sh.rcu, w.index);
   rte_rcu_qsbr_thread_online(sh.rcu, w.index);
   std::vector<rte_mbuf*> burst(sh.burst);
-  IdlePolicy idle(sh.burst, sh.idle_max_delay_us);
+  IdlePolicy idle(sh.rx_desc, sh.idle_max_delay_us);
   if (sh.poll_mode == PollMode::adaptive && idle.max_delay_us() > 0) prctl(PR_SET_TIMERSLACK, kTimerSlackNs);
 
   while (!sh.stop->load(std::memory_order_relaxed)) {

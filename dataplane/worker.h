@@ -44,6 +44,7 @@ struct WorkerShared {
   rte_rcu_qsbr* rcu;
   const Clock* clock;
   uint16_t burst;
+  uint16_t rx_desc;                     // per RX queue: the adaptive mode's sleeps never fill them
   PollMode poll_mode;
   uint32_t idle_max_delay_us;           // adaptive mode's latency budget (idle_policy.h); 0 = the old policy
   bool exception_path;
