@@ -1,5 +1,6 @@
 #include "dataplane/worker.h"
 
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -284,14 +285,17 @@ unsigned send_injected(Worker& w) {
 
 // Offline to RCU while asleep, so that a writer waiting for quiescence does
 // not wait for the sleep; the quiescent state of the poll before is reported.
-void idle_sleep(Worker& w, uint32_t sleep_us) {
+// Returns the TSC cycles it took.
+uint64_t idle_sleep(Worker& w, uint32_t sleep_us) {
   rte_rcu_qsbr_thread_offline(w.shared->rcu, w.index);
   const uint64_t start = rte_rdtsc();
   timespec ts{static_cast<time_t>(sleep_us / 1'000'000), static_cast<long>(sleep_us % 1'000'000) * 1000};
   nanosleep(&ts, nullptr);
-  counter_add(w.counters.sleep_cycles, rte_rdtsc() - start);
+  const uint64_t cycles = rte_rdtsc() - start;
   rte_rcu_qsbr_thread_online(w.shared->rcu, w.index);
+  counter_add(w.counters.sleep_cycles, cycles);
   counter_add(w.counters.sleeps, uint64_t{1});
+  return cycles;
 }
 
 }  // namespace
@@ -345,6 +349,7 @@ int worker_main(void* arg) {
   std::vector<rte_mbuf*> burst(sh.burst);
   IdlePolicy idle(sh.rx_desc, sh.idle_max_delay_us);
   if (sh.poll_mode == PollMode::adaptive && idle.max_delay_us() > 0) prctl(PR_SET_TIMERSLACK, kTimerSlackNs);
+  const uint64_t cycles_per_us = std::max<uint64_t>(1, rte_get_tsc_hz() / 1'000'000);
 
   while (!sh.stop->load(std::memory_order_relaxed)) {
     unsigned received = send_injected(w);
@@ -361,7 +366,9 @@ int worker_main(void* arg) {
     rte_rcu_qsbr_quiescent(sh.rcu, w.index);
     counter_add(received ? w.counters.busy_polls : w.counters.idle_polls, uint64_t{1});
     if (sh.poll_mode != PollMode::adaptive) continue;
-    if (const uint32_t sleep_us = idle.after_poll(received, full)) idle_sleep(w, sleep_us);
+    if (const uint32_t sleep_us = idle.after_poll(received, full)) {
+      idle.slept(sleep_us, static_cast<uint32_t>(idle_sleep(w, sleep_us) / cycles_per_us));
+    }
   }
   rte_rcu_qsbr_thread_offline(sh.rcu, w.index);
   rte_rcu_qsbr_thread_unregister(sh.rcu, w.index);
