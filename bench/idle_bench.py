@@ -8,7 +8,7 @@ pps) and each --idle-max-delay-us (0 = the policy of before: sleep only after
 (--poll-mode adaptive, one worker) on a net_memif port, the calls' sessions
 created over its control socket (both legs on that port), then
 tandem-bench-rtp-load sending their RTP and timing each relayed packet. Over a
-window after a warm-up: the dataplane's CPU (whole process and the worker
+window that starts --warmup seconds after the media flows: the dataplane's CPU (whole process and the worker
 thread, /proc), its polls and sleeps (health reply), and the generator's
 received rate, loss and latency percentiles. Prints a JSON summary with the
 median per (load, policy) and the ratios to the first policy.
@@ -98,6 +98,23 @@ def create_sessions(socket_path, calls):
         raise RuntimeError(f"{len(errors)} sessions not created: {errors[0]}")
 
 
+def wait_for_media(dp, load, sock, calls, timeout=60):
+    """Until the worker relays at least half of the calls' rate: the
+    generator's start (EAL, ARP) takes seconds of its own on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    last = health(sock)["workers"][0]["relayed"]
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        for p, name in ((dp, "tandem-dataplane"), (load, "tandem-bench-rtp-load")):
+            if p.poll() is not None:
+                raise RuntimeError(f"{name} exited with {p.returncode}")
+        now = health(sock)["workers"][0]["relayed"]
+        if now - last >= 0.5 * 100 * calls * 0.5:
+            return
+        last = now
+    raise RuntimeError("no media relayed within a minute of the generator's start")
+
+
 def one_run(work, calls, delay_us, a, tag):
     memif = os.path.join(work, f"{tag}.memif")
     sock = os.path.join(work, f"{tag}.sock")
@@ -112,7 +129,7 @@ def one_run(work, calls, delay_us, a, tag):
     load_argv = [RTP_LOAD, "-l", "0", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", prefixes[1],
                  "--log-level=error", "--vdev",
                  f"net_memif0,role=client,socket={memif},socket-abstract=no,rsize=11,mac={LOAD_MAC}", "--",
-                 "--socket", sock, "--dataplane-mac", DP_MAC, "--seconds", str(a.warmup + a.window + 1),
+                 "--socket", sock, "--dataplane-mac", DP_MAC, "--seconds", str(a.warmup + a.window + 3),
                  "--rx-poll-us", str(a.rx_poll_us), "--json", out]
     if a.fifo:
         dp_argv, load_argv = ["chrt", "-f", "1"] + dp_argv, ["chrt", "-f", "1"] + load_argv
@@ -124,6 +141,7 @@ def one_run(work, calls, delay_us, a, tag):
         create_sessions(sock, calls)
         load_log = open(os.path.join(work, f"{tag}.load.log"), "w")
         load = subprocess.Popen(load_argv, stdout=load_log, stderr=subprocess.STDOUT)
+        wait_for_media(dp, load, sock, calls)
         time.sleep(a.warmup)
         wstat = worker_stat(dp.pid)
         h0, t0 = health(sock), time.monotonic()
@@ -131,10 +149,13 @@ def one_run(work, calls, delay_us, a, tag):
         time.sleep(a.window)
         h1, t1 = health(sock), time.monotonic()
         p1, w1 = cpu_seconds(f"/proc/{dp.pid}/stat"), cpu_seconds(wstat)
+        window_end = time.time()
         if load.wait(timeout=a.warmup + a.window + 60) != 0:
             raise RuntimeError(f"tandem-bench-rtp-load exited with {load.returncode}; see {load_log.name}")
         with open(out) as f:
             summary = json.load(f)
+        if window_end > summary["end_unix_s"]:
+            raise RuntimeError("the generator stopped sending before the window ended: raise its --seconds")
     finally:
         for p in (load, dp):
             if p and p.poll() is None:
@@ -163,6 +184,17 @@ def one_run(work, calls, delay_us, a, tag):
             "latency_max_us": lat["max"], "generator_cpu_pct": summary["cpu_pct"]}
 
 
+def tail_logs(work, tag):
+    out = {}
+    for name in (f"{tag}.dp.log", f"{tag}.load.log"):
+        try:
+            with open(os.path.join(work, name)) as f:
+                out[name] = f.read()[-2000:]
+        except OSError:
+            pass
+    return out
+
+
 def summarise(runs, delays):
     out = []
     keys = ["dataplane_cpu_pct", "worker_cpu_pct", "relayed_pps", "polls_per_s", "sleeps_per_s", "packets_per_poll",
@@ -170,7 +202,9 @@ def summarise(runs, delays):
     for calls in sorted({r["calls"] for r in runs}):
         base = None
         for d in delays:
-            rs = [r for r in runs if r["calls"] == calls and r["max_delay_us"] == d]
+            rs = [r for r in runs if r["calls"] == calls and r["max_delay_us"] == d and "error" not in r]
+            if not rs:
+                continue
             med = {k: statistics.median(r[k] for r in rs) for k in keys}
             row = {"calls": calls, "max_delay_us": d, "rounds": len(rs), "median": med}
             if base is None:
@@ -187,7 +221,7 @@ def main():
     ap.add_argument("--calls", default="2000", help="loads, comma-separated (calls of 100 packets/s)")
     ap.add_argument("--delays", default="0,200", help="--idle-max-delay-us values, the first the baseline")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--warmup", type=float, default=2, help="seconds from the first relayed media to the window")
     ap.add_argument("--window", type=float, default=8)
     ap.add_argument("--rx-poll-us", type=int, default=20)
     ap.add_argument("--no-fifo", dest="fifo", action="store_false",
@@ -202,18 +236,25 @@ def main():
             sys.exit(f"idle-bench: {b} is not built")
     delays = [int(d) for d in a.delays.split(",")]
     runs = []
+    failed = False
     work = tempfile.mkdtemp(prefix="tandem-idle-bench-")
     try:
         for rnd in range(a.rounds):
             for calls in [int(c) for c in a.calls.split(",")]:
                 # Alternate the order so that neither policy always runs after the other.
                 for d in (delays if rnd % 2 == 0 else list(reversed(delays))):
-                    r = one_run(work, calls, d, a, f"r{rnd}c{calls}d{d}")
+                    tag = f"r{rnd}c{calls}d{d}"
+                    try:
+                        r = one_run(work, calls, d, a, tag)
+                    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                        # One bad run (a generator that never got going) is reported, not fatal.
+                        r = {"calls": calls, "max_delay_us": d, "error": str(e), "logs": tail_logs(work, tag)}
+                        failed = True
                     r["round"] = rnd
                     log(json.dumps(r))
                     runs.append(r)
     finally:
-        if not os.environ.get("TANDEM_BENCH_KEEP"):
+        if not os.environ.get("TANDEM_BENCH_KEEP") and not failed:
             shutil.rmtree(work, ignore_errors=True)
     result = {"runs": runs, "summary": summarise(runs, delays)}
     text = json.dumps(result, indent=1)
@@ -221,6 +262,8 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             f.write(text + "\n")
+    if failed:
+        sys.exit(f"idle-bench: some runs failed (their logs are in the summary and {work})")
 
 
 if __name__ == "__main__":
