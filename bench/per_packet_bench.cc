@@ -188,7 +188,7 @@ std::unique_ptr<Fixture> make_fixture(uint32_t n, std::string& error) {
     }
   }
   f->shared = dp::WorkerShared{f->table.get(), e.neighbors.get(), &e.views, e.arp_ring, e.resolve_ring, e.rcu, {},
-                               &e.clock, kBurst, dp::PollMode::busy, false, &e.stop};
+                               &e.clock, kBurst, 1024, dp::PollMode::busy, 0, false, &e.stop};
   f->worker.index = 0;
   f->worker.shared = &f->shared;
   if (!dp::worker_prepare(f->worker, {e.port[0], e.port[1]}, e.socket, error)) return nullptr;

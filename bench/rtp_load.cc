@@ -19,6 +19,7 @@
 #include <rte_ethdev.h>
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -32,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/latency_histogram.h"
 #include "bench/rtp_load_port.h"
 #include "bench/rtp_load_streams.h"
 #include "control/dataplane_client.h"
@@ -48,6 +50,9 @@ constexpr uint64_t kTxRetryPauseNs = 20'000;
 constexpr uint64_t kMinSleepNs = 50'000;  // below this nanosleep costs more than it saves
 constexpr uint64_t kMaxSleepNs = 1'000'000;
 constexpr uint64_t kNeighborWaitNs = 2'000'000'000;
+// A packet's send time is kept until its number comes round again: far longer
+// than any relay takes.
+constexpr uint32_t kSendTimes = 4;
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop.store(true); }
@@ -62,6 +67,7 @@ struct Options {
   uint32_t mbufs = 16384;
   double attach_timeout = 10;
   unsigned drain_ms = 500;
+  unsigned rx_poll_us = 0;
   bool announce = true;
   std::string json;
 };
@@ -121,7 +127,8 @@ struct Counters {
 
 class Generator {
  public:
-  Generator(const Options& o, Wire& wire, Streams& streams) : o_(o), wire_(wire), streams_(streams) {}
+  Generator(const Options& o, Wire& wire, Streams& streams)
+      : o_(o), wire_(wire), streams_(streams), sent_ns_(streams.legs().size() * kSendTimes) {}
 
   // Sends an ARP request from every remote address so that the dataplane
   // knows their MAC before the first packet, then waits (bounded) until its
@@ -154,6 +161,9 @@ class Generator {
     uint64_t last = t0;
     Counters at_last = c_;
     cpu0_ = cpu_seconds();
+    // Short, exact sleeps: what the relay's latency includes of our own polling.
+    if (o_.rx_poll_us) prctl(PR_SET_TIMERSLACK, 1000UL);
+    const uint64_t max_sleep_ns = o_.rx_poll_us ? uint64_t{o_.rx_poll_us} * 1000 : kMaxSleepNs;
     uint64_t n = 0;
     while (n < total && !g_stop.load(std::memory_order_relaxed)) {
       const uint64_t now = now_ns();
@@ -172,7 +182,7 @@ class Generator {
       // Wake when a whole burst is due (at low rates: each wake costs more than the packets).
       const uint64_t next_burst = t0 + std::min(total, n + o_.burst) * kPeriodNs / legs;
       const uint64_t after = now_ns();
-      sleep_until(std::clamp(next_burst, after + kMinSleepNs, after + kMaxSleepNs));
+      sleep_until(std::clamp(next_burst, after + std::min(kMinSleepNs, max_sleep_ns), after + max_sleep_ns));
     }
     send_end_ = now_ns();
     unix_end_ = unix_seconds();
@@ -181,7 +191,7 @@ class Generator {
     const uint64_t drain_end = send_end_ + uint64_t{o_.drain_ms} * 1'000'000u;
     while (now_ns() < drain_end) {
       receive();
-      sleep_until(now_ns() + kMaxSleepNs);
+      sleep_until(now_ns() + max_sleep_ns);
     }
   }
 
@@ -216,6 +226,10 @@ class Generator {
             {"misdirected", c_.misdirected},
             {"arp_answered", c_.arp_answered},
             {"pool_empty", c_.pool_empty},
+            // From our send to our receive: the relay's, plus up to --rx-poll-us of our own.
+            {"latency_us", {{"samples", latency_.count()}, {"p50", latency_.percentile_us(0.5)},
+                            {"p90", latency_.percentile_us(0.9)}, {"p99", latency_.percentile_us(0.99)},
+                            {"p999", latency_.percentile_us(0.999)}, {"max", latency_.max_us()}}},
             {"cpu_s", cpu1_ - cpu0_},
             {"cpu_pct", secs > 0 ? 100.0 * (cpu1_ - cpu0_) / secs : 0},
             {"interrupted", g_stop.load()}};
@@ -229,9 +243,12 @@ class Generator {
       ++c_.pool_empty;  // mbufs still in the ring: the packets wait for the next wake
       return 0;
     }
+    const uint64_t now = now_ns();
     for (uint16_t j = 0; j < count; ++j) {
       leg_of[j] = static_cast<uint32_t>((n + j) % legs);
-      write_rtp_frame(wire_, streams_, leg_of[j], static_cast<uint32_t>((n + j) / legs), pkts[j]);
+      const auto k = static_cast<uint32_t>((n + j) / legs);
+      write_rtp_frame(wire_, streams_, leg_of[j], k, pkts[j]);
+      sent_ns_[leg_of[j] * kSendTimes + k % kSendTimes] = now;
     }
     transmit(pkts, count, leg_of);
     return count;
@@ -264,10 +281,14 @@ class Generator {
     rte_mbuf* replies[kMaxBurst];
     for (unsigned polls = 0; polls < kBurstsPerWake; ++polls) {
       const uint16_t n = rte_eth_rx_burst(wire_.port, 0, pkts, kMaxBurst);
+      const uint64_t now = n ? now_ns() : 0;
       uint16_t nr = 0;
       for (uint16_t j = 0; j < n; ++j) {
         rte_mbuf* reply = nullptr;
-        switch (classify(wire_, streams_, pkts[j], &reply)) {
+        std::optional<RelayedRtp> rtp;
+        const Received what = classify(wire_, streams_, pkts[j], &reply, &rtp);
+        if (rtp) latency_.add(now - sent_ns_[rtp->sender * kSendTimes + rtp->k % kSendTimes]);
+        switch (what) {
           case Received::rtp: ++c_.received; break;
           case Received::arp_answered: ++c_.arp_answered; break;
           case Received::arp_other: ++c_.arp_other; break;
@@ -297,6 +318,8 @@ class Generator {
   Wire& wire_;
   Streams& streams_;
   Counters c_;
+  std::vector<uint64_t> sent_ns_;  // leg i's k-th packet at [i * kSendTimes + k % kSendTimes]
+  LatencyHistogram latency_;
   uint64_t send_start_ = 0;
   uint64_t send_end_ = 0;
   double unix_start_ = 0;
@@ -335,6 +358,10 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(0.1, 300.0));
   app.add_option("--drain-ms", o.drain_ms, "after the last packet, how long to wait for the relayed ones")
       ->check(CLI::Range(0u, 10000u));
+  app.add_option("--rx-poll-us", o.rx_poll_us,
+                 "sleep at most this long between polls (0 = until the next burst is due), so that the latency "
+                 "reported is the relay's and not our own sleep")
+      ->check(CLI::Range(0u, 1000u));
   app.add_flag("!--no-announce", o.announce,
                "do not announce the remotes by ARP before sending: the dataplane resolves them itself (by ARP, "
                "which this answers) and drops what it cannot send meanwhile");

@@ -126,8 +126,10 @@ rte_mbuf* arp_announce(const Wire& wire, uint32_t ip_net, uint32_t target_net) {
   return m;
 }
 
-Received classify(const Wire& wire, Streams& streams, rte_mbuf* m, rte_mbuf** reply) {
+Received classify(const Wire& wire, Streams& streams, rte_mbuf* m, rte_mbuf** reply,
+                  std::optional<RelayedRtp>* relayed) {
   *reply = nullptr;
+  relayed->reset();
   if (m->nb_segs != 1 || m->data_len < sizeof(rte_ether_hdr)) return Received::unknown;
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   const uint16_t type = rte_be_to_cpu_16(eth->ether_type);
@@ -163,7 +165,9 @@ Received classify(const Wire& wire, Streams& streams, rte_mbuf* m, rte_mbuf** re
   if (i == UINT32_MAX) return Received::unknown;
   const Stream& st = streams.legs()[i];
   if (ip->dst_addr != st.remote_ip || rte_be_to_cpu_16(udp->dst_port) != st.remote_port) return Received::misdirected;
-  streams.account(i, reinterpret_cast<const uint8_t*>(udp + 1), udp_len - static_cast<uint32_t>(sizeof(rte_udp_hdr)));
+  const auto k = streams.account(i, reinterpret_cast<const uint8_t*>(udp + 1),
+                                 udp_len - static_cast<uint32_t>(sizeof(rte_udp_hdr)));
+  if (k) *relayed = RelayedRtp{i ^ 1u, *k};
   return Received::rtp;
 }
 

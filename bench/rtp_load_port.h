@@ -9,6 +9,7 @@
 #include <rte_mempool.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "bench/rtp_load_streams.h"
@@ -39,9 +40,17 @@ rte_mbuf* arp_announce(const Wire& wire, uint32_t ip_net, uint32_t target_net);
 // What a received frame is, for the caller's counters.
 enum class Received : uint8_t { rtp, arp_answered, arp_other, unknown, misdirected };
 
-// Accounts a relayed RTP frame to its leg, or answers an ARP request for a
-// remote's address by turning m into the reply (then *reply = m, which the
-// caller sends; otherwise the caller frees m).
-Received classify(const Wire& wire, Streams& streams, rte_mbuf* m, rte_mbuf** reply);
+// A good relayed RTP frame: leg `sender`'s k-th packet.
+struct RelayedRtp {
+  uint32_t sender = 0;
+  uint32_t k = 0;
+};
+
+// Accounts a relayed RTP frame to its leg (and, when good, says which packet
+// it was in *relayed), or answers an ARP request for a remote's address by
+// turning m into the reply (then *reply = m, which the caller sends; otherwise
+// the caller frees m).
+Received classify(const Wire& wire, Streams& streams, rte_mbuf* m, rte_mbuf** reply,
+                  std::optional<RelayedRtp>* relayed);
 
 }  // namespace tandem::bench::rtpload

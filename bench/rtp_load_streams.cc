@@ -96,7 +96,7 @@ void Streams::write_rtp(uint32_t i, uint32_t k, uint8_t* rtp) const {
   std::memset(payload + kMarkerBytes, filler(i, k), kPayloadBytes - kMarkerBytes);
 }
 
-void Streams::account(uint32_t i, const uint8_t* rtp, uint32_t len) {
+std::optional<uint32_t> Streams::account(uint32_t i, const uint8_t* rtp, uint32_t len) {
   Stream& st = legs_[i];
   const uint32_t sender = i ^ 1u;
   const Stream& from = legs_[sender];
@@ -112,7 +112,7 @@ void Streams::account(uint32_t i, const uint8_t* rtp, uint32_t len) {
   }
   if (!good) {
     ++st.bad;
-    return;
+    return std::nullopt;
   }
   if (st.received == 0) {
     st.base_ext_seq = st.max_ext_seq = seq;
@@ -128,13 +128,14 @@ void Streams::account(uint32_t i, const uint8_t* rtp, uint32_t len) {
       const uint64_t bit = back < kSeenWindow ? uint64_t{1} << back : 0;
       if (bit & st.seen) {
         ++st.duplicates;
-        return;
+        return std::nullopt;
       }
       st.seen |= bit;
       ++st.out_of_order;
     }
   }
   ++st.received;
+  return k;
 }
 
 Totals totals(const std::vector<Stream>& legs) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -69,7 +70,8 @@ class Streams {
   void write_rtp(uint32_t i, uint32_t k, uint8_t* rtp) const;
 
   // Accounts an RTP packet that left the dataplane toward leg i's remote.
-  void account(uint32_t i, const uint8_t* rtp, uint32_t len);
+  // Returns its number k (leg i ^ 1's k-th) when it is good and new.
+  std::optional<uint32_t> account(uint32_t i, const uint8_t* rtp, uint32_t len);
 
  private:
   std::vector<Stream> legs_;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <set>
 
+#include "dataplane/idle_policy.h"
 #include "dataplane_protocol/address.h"
 
 namespace tandem::dp {
@@ -166,8 +167,12 @@ FlagsResult parse_flags(int argc, char** argv) {
   app.add_option("--relay-ports", relay_ports, "UDP port range for relay legs, MIN-MAX (RTP even, RTCP odd)");
   app.add_option("--idle-timeout", c.idle_timeout_s, "seconds without media before a session is removed (0 = never)")
       ->check(CLI::Range(0u, 86400u));
-  app.add_option("--poll-mode", poll_mode, "busy: poll without pause; adaptive: sleep when idle")
+  app.add_option("--poll-mode", poll_mode, "busy: poll without pause; adaptive: sleep when idle or lightly loaded")
       ->check(CLI::IsMember({"busy", "adaptive"}));
+  app.add_option("--idle-max-delay-us", c.idle_max_delay_us,
+                 "adaptive mode: microseconds a packet may wait so that a worker polls fuller bursts; its CPU then "
+                 "follows the load (0 = sleep only after 256 empty polls, as before)")
+      ->check(CLI::Range(0u, IdlePolicy::kMaxDelayLimitUs));
   app.add_option("--control-socket", c.control_socket, "Unix socket path of the control protocol");
   app.add_option("--stats-interval", c.stats_interval_s, "seconds between stats log lines (0 = none)")
       ->check(CLI::Range(0u, 86400u));

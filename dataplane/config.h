@@ -47,6 +47,7 @@ struct Config {
   uint16_t relay_port_max = 39999;
   uint32_t idle_timeout_s = 60;  // 0 = never
   PollMode poll_mode = PollMode::busy;
+  uint32_t idle_max_delay_us = 200;  // adaptive mode: how long a packet may wait for a fuller burst (idle_policy.h)
   std::string control_socket = "/run/tandem/dataplane.sock";
   uint32_t stats_interval_s = 0; // 0 = no periodic stats line
   std::string metrics_listen;    // IPV4:PORT of /metrics (Prometheus); empty: none

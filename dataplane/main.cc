@@ -6,6 +6,7 @@
 #include <rte_random.h>
 
 #include <signal.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -176,7 +177,8 @@ int serve(Runtime& rt, ControlServer& server, ControlHandlers& handlers) {
     if (!metrics_server->start(rt.config.metrics_listen, error)) return fail(error);
   }
   rt.shared = WorkerShared{rt.sessions.get(), rt.neighbors.get(), &rt.ports.views(), rt.arp_ring, rt.resolve_ring,
-                           rt.rcu, {}, &rt.clock, rt.config.burst, rt.config.poll_mode, rt.config.exception_path,
+                           rt.rcu, {}, &rt.clock, rt.config.burst, rt.config.rx_desc, rt.config.poll_mode,
+                           rt.config.idle_max_delay_us, rt.config.exception_path,
                            &rt.stop};
   if (!create_workers(rt, error)) return fail(error);
   g_stop = &rt.stop;
@@ -187,7 +189,10 @@ int serve(Runtime& rt, ControlServer& server, ControlHandlers& handlers) {
   RTE_LCORE_FOREACH_WORKER(lcore) { rte_eal_remote_launch(worker_main, rt.workers[i++].get(), lcore); }
   spdlog::info("ready: {} workers, {} sessions max ({} bytes each), control socket {}, poll mode {}",
                rt.workers.size(), rt.sessions->capacity(), rt.sessions->memory_per_session(),
-               rt.config.control_socket, rt.config.poll_mode == PollMode::busy ? "busy" : "adaptive");
+               rt.config.control_socket,
+               rt.config.poll_mode == PollMode::busy
+                   ? "busy"
+                   : fmt::format("adaptive (max delay {} us)", rt.config.idle_max_delay_us));
   housekeeping_run(rt, server, handlers, metrics_server.get());
   spdlog::info("stopping");
   rte_eal_mp_wait_lcore();

@@ -1,10 +1,12 @@
 #include "dataplane/worker.h"
 
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
 #include <arpa/inet.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 
 #include "dataplane/checksum.h"
 #include "dataplane/fragment.h"
+#include "dataplane/idle_policy.h"
 #include "dataplane/packet_parse.h"
 #include "dataplane/relay.h"
 #include "dataplane/rewrite.h"
@@ -29,9 +32,9 @@ constexpr unsigned kPrefetchAhead = 4;
 // misses than the core keeps in flight, and measured 154 against 91 ns per
 // packet at 100k sessions (bench/RESULTS.md, issue 16).
 constexpr unsigned kSessionAhead = 8;
-constexpr unsigned kIdleSpinsBeforeSleep = 256;
-constexpr unsigned kMinSleepUs = 16;
-constexpr unsigned kMaxSleepUs = 1000;
+// nanosleep's default timer slack (50 us) would more than double the short
+// sleeps of --idle-max-delay-us, and every packet waiting through them.
+constexpr unsigned long kTimerSlackNs = 1000;
 
 void drop(Worker& w, rte_mbuf* m, DropReason r) {
   counter_add(w.counters.drops[index(r)], uint64_t{1});
@@ -320,13 +323,19 @@ unsigned take_handoffs(Worker& w) {
   return n;
 }
 
-void idle_sleep(Worker& w, unsigned& sleep_us) {
+// Offline to RCU while asleep, so that a writer waiting for quiescence does
+// not wait for the sleep; the quiescent state of the poll before is reported.
+// Returns the TSC cycles it took.
+uint64_t idle_sleep(Worker& w, uint32_t sleep_us) {
   rte_rcu_qsbr_thread_offline(w.shared->rcu, w.index);
-  timespec ts{0, static_cast<long>(sleep_us) * 1000};
+  const uint64_t start = rte_rdtsc();
+  timespec ts{static_cast<time_t>(sleep_us / 1'000'000), static_cast<long>(sleep_us % 1'000'000) * 1000};
   nanosleep(&ts, nullptr);
+  const uint64_t cycles = rte_rdtsc() - start;
   rte_rcu_qsbr_thread_online(w.shared->rcu, w.index);
+  counter_add(w.counters.sleep_cycles, cycles);
   counter_add(w.counters.sleeps, uint64_t{1});
-  sleep_us = std::min(sleep_us * 2, kMaxSleepUs);
+  return cycles;
 }
 
 }  // namespace
@@ -377,28 +386,28 @@ int worker_main(void* arg) {
   rte_rcu_qsbr_thread_register(sh.rcu, w.index);
   rte_rcu_qsbr_thread_online(sh.rcu, w.index);
   std::vector<rte_mbuf*> burst(sh.burst);
-  unsigned idle_spins = 0;
-  unsigned sleep_us = kMinSleepUs;
+  IdlePolicy idle(sh.rx_desc, sh.idle_max_delay_us);
+  if (sh.poll_mode == PollMode::adaptive && idle.max_delay_us() > 0) prctl(PR_SET_TIMERSLACK, kTimerSlackNs);
+  const uint64_t cycles_per_us = std::max<uint64_t>(1, rte_get_tsc_hz() / 1'000'000);
 
   while (!sh.stop->load(std::memory_order_relaxed)) {
     unsigned received = send_injected(w) + take_handoffs(w);
+    bool full = false;
     for (const RxQueueRef& q : w.rx) {
       const uint16_t n = rte_eth_rx_burst(q.port, q.queue, burst.data(), sh.burst);
       if (n) {
         worker_process_burst(w, q.port, burst.data(), n);
         received += n;
+        full |= n == sh.burst;
       }
     }
     flush(w);
     rte_rcu_qsbr_quiescent(sh.rcu, w.index);
-    if (received) {
-      counter_add(w.counters.busy_polls, uint64_t{1});
-      idle_spins = 0;
-      sleep_us = kMinSleepUs;
-      continue;
+    counter_add(received ? w.counters.busy_polls : w.counters.idle_polls, uint64_t{1});
+    if (sh.poll_mode != PollMode::adaptive) continue;
+    if (const uint32_t sleep_us = idle.after_poll(received, full)) {
+      idle.slept(sleep_us, static_cast<uint32_t>(idle_sleep(w, sleep_us) / cycles_per_us));
     }
-    counter_add(w.counters.idle_polls, uint64_t{1});
-    if (sh.poll_mode == PollMode::adaptive && ++idle_spins > kIdleSpinsBeforeSleep) idle_sleep(w, sleep_us);
   }
   rte_rcu_qsbr_thread_offline(sh.rcu, w.index);
   rte_rcu_qsbr_thread_unregister(sh.rcu, w.index);

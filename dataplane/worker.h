@@ -31,6 +31,7 @@ struct WorkerCounters {
   uint64_t idle_polls;
   uint64_t sleeps;
   uint64_t handed_off;  // packets of legs another worker owns, passed to it
+  uint64_t sleep_cycles;  // TSC cycles asleep in the adaptive poll mode
   uint64_t drops[kDropReasonCount];
 };
 
@@ -47,7 +48,9 @@ struct WorkerShared {
   std::vector<rte_ring*> handoff;
   const Clock* clock;
   uint16_t burst;
+  uint16_t rx_desc;                     // per RX queue: the adaptive mode's sleeps never fill them
   PollMode poll_mode;
+  uint32_t idle_max_delay_us;           // adaptive mode's latency budget (idle_policy.h); 0 = the old policy
   bool exception_path;
   const std::atomic<bool>* stop;
 };

@@ -83,8 +83,9 @@ SIZES = {
     "HelloReply": (HELLO_REPLY, 48 + 16 * MAX_PORTS), "LegSpec": (LEG_SPEC, 20), "CreateRequest": (CREATE_REQUEST, 40),
     "UpdateLegRequest": (UPDATE_LEG_REQUEST, 24), "SessionRequest": (SESSION_REQUEST, 8), "LegInfo": (LEG_INFO, 96),
     "SessionInfo": (SESSION_INFO, 208), "ListRequest": (LIST_REQUEST, 16), "ListReply": (LIST_REPLY, 16),
-PORT_HEALTH = struct.Struct("=QQQQQQQQ4sBB2s")
-WORKER_HEALTH = struct.Struct("=QQQQQQQ")
+    "SubscribeRequest": (SUBSCRIBE_REQUEST, 8), "HealthRequest": (HEALTH_REQUEST, 8), "PortHealth": (PORT_HEALTH, 72),
+    "WorkerHealth": (WORKER_HEALTH, 56),
+    "HealthReply": (HEALTH_REPLY, 64 + 8 * MAX_DROP_REASONS + 72 * MAX_PORTS + 56 * MAX_WORKERS),
     "OffendersRequest": (OFFENDERS_REQUEST, 8), "PuntOffender": (PUNT_OFFENDER, 24),
     "OffendersReply": (OFFENDERS_REPLY, 16 + 24 * MAX_OFFENDERS),
 }

@@ -46,6 +46,7 @@ TEST(ParseFlags, OnePortAndDefaults) {
   EXPECT_EQ(c.relay_port_min, 30000);
   EXPECT_EQ(c.relay_port_max, 39999);
   EXPECT_EQ(c.poll_mode, PollMode::busy);
+  EXPECT_EQ(c.idle_max_delay_us, 200u);
   EXPECT_TRUE(c.exception_path);
   EXPECT_EQ(c.control_socket, "/run/tandem/dataplane.sock");
   EXPECT_EQ(c.log_level, "info");
@@ -101,6 +102,7 @@ TEST(ParseFlags, EveryFlag) {
       "--relay-ports", "20000-20999",
       "--idle-timeout", "30",
       "--poll-mode", "adaptive",
+      "--idle-max-delay-us", "0",
       "--control-socket", "/tmp/tandem.sock",
       "--stats-interval", "10",
       "--exception-path", "none",
@@ -141,6 +143,7 @@ TEST(ParseFlags, EveryFlag) {
   EXPECT_EQ(c.relay_port_max, 20999);
   EXPECT_EQ(c.idle_timeout_s, 30u);
   EXPECT_EQ(c.poll_mode, PollMode::adaptive);
+  EXPECT_EQ(c.idle_max_delay_us, 0u);
   EXPECT_EQ(c.control_socket, "/tmp/tandem.sock");
   EXPECT_EQ(c.stats_interval_s, 10u);
   EXPECT_FALSE(c.exception_path);
@@ -263,6 +266,7 @@ INSTANTIATE_TEST_SUITE_P(Numbers, ParseFlagsRefuses,
                          testing::Values(with_port("rx-desc not a power of two", {"--rx-desc", "1000"}),
                                          with_port("tx-desc not a power of two", {"--tx-desc", "3000"}),
                                          with_port("rx-desc below range", {"--rx-desc", "32"}),
+                                         with_port("idle max delay above 20 ms", {"--idle-max-delay-us", "20001"}),
                                          with_port("tx-desc above range", {"--tx-desc", "32768"}),
                                          with_port("burst 0", {"--burst", "0"}),
                                          with_port("burst 257", {"--burst", "257"}),
