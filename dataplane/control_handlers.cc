@@ -1,5 +1,6 @@
 #include "dataplane/control_handlers.h"
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
@@ -184,6 +185,7 @@ void ControlHandlers::fill_health(HealthReply& out) const {
     h.idle_polls = counter_read(wc.idle_polls);
     h.sleeps = counter_read(wc.sleeps);
     h.handed_off = counter_read(wc.handed_off);
+    h.sleep_us = counter_read(wc.sleep_cycles) / std::max<uint64_t>(1, rte_get_tsc_hz() / 1'000'000);
   }
   for (size_t i = 0; i < rt_.config.ports.size() && i < kMaxPorts; ++i) {
     const uint16_t id = rt_.config.ports[i].port_id;

@@ -170,8 +170,7 @@ void housekeeping_run(Runtime& rt, ControlServer& server, ControlHandlers& handl
       next_metrics = now + 1000;
       proto::HealthReply h;
       handlers.fill_health(h);
-      metrics->publish(dataplane_metrics(h, read_port_bytes(rt.config), read_workers_sleep(rt.workers),
-                                         table_use(policers(rt)), rt.config));
+      metrics->publish(dataplane_metrics(h, read_port_bytes(rt.config), table_use(policers(rt)), rt.config));
     }
   }
 }

@@ -1,6 +1,5 @@
 #include "dataplane/metrics.h"
 
-#include <rte_cycles.h>
 #include <rte_ethdev.h>
 
 #include "dataplane_protocol/drop_reasons.h"
@@ -17,17 +16,8 @@ PortsBytes read_port_bytes(const Config& config) {
   return out;
 }
 
-WorkersSleep read_workers_sleep(const std::vector<std::unique_ptr<Worker>>& workers) {
-  WorkersSleep out{};
-  const double hz = static_cast<double>(rte_get_tsc_hz());
-  for (size_t w = 0; w < workers.size() && w < out.size(); ++w) {
-    out[w] = static_cast<double>(counter_read(workers[w]->counters.sleep_cycles)) / hz;
-  }
-  return out;
-}
-
-std::string dataplane_metrics(const proto::HealthReply& h, const PortsBytes& bytes, const WorkersSleep& slept,
-                              const PuntTableUse& punt, const Config& config) {
+std::string dataplane_metrics(const proto::HealthReply& h, const PortsBytes& bytes, const PuntTableUse& punt,
+                              const Config& config) {
   metrics::Exposition e;
   auto n = [](uint64_t v) { return static_cast<double>(v); };
   e.gauge("tandem_dp_uptime_seconds", "seconds since the dataplane started", n(h.uptime_s));
@@ -57,7 +47,7 @@ std::string dataplane_metrics(const proto::HealthReply& h, const PortsBytes& byt
   per_worker("tandem_dp_worker_tx_packets_total", "packets sent by the worker (relayed and to the kernel)",
              [](const proto::WorkerHealth& w) { return w.tx; });
   // busy / (busy + idle) over a window is the worker's load in busy mode; in
-  // adaptive mode, 1 - rate(sleep seconds) is (WorkersSleep).
+  // adaptive mode, 1 - rate(sleep seconds) is (WorkerHealth::sleep_us).
   per_worker("tandem_dp_worker_busy_polls_total", "polls that found packets",
              [](const proto::WorkerHealth& w) { return w.busy_polls; });
   per_worker("tandem_dp_worker_idle_polls_total", "polls that found none",
@@ -67,7 +57,7 @@ std::string dataplane_metrics(const proto::HealthReply& h, const PortsBytes& byt
   per_worker("tandem_dp_worker_handed_off_total", "packets of legs another worker owns, passed to it",
              [](const proto::WorkerHealth& w) { return w.handed_off; });
   per_worker("tandem_dp_worker_sleep_seconds_total", "time asleep in the adaptive poll mode",
-             [&](const proto::WorkerHealth& w) { return slept[&w - h.worker]; });
+             [](const proto::WorkerHealth& w) { return static_cast<double>(w.sleep_us) / 1e6; });
 
   const size_t ports = std::min<size_t>(config.ports.size(), proto::kMaxPorts);
   auto per_port = [&](const char* name, const char* type, const char* help, auto value) {

@@ -235,6 +235,10 @@ struct WorkerHealth {
   uint64_t idle_polls;
   uint64_t sleeps;
   uint64_t handed_off;        // packets of legs another worker owns, passed to it
+  // Time asleep (adaptive mode), microseconds: 1 - its rate is the share of its
+  // core the worker used. Polls that found packets / all polls is no load
+  // figure under the budget policy, whose wakes nearly all find some.
+  uint64_t sleep_us;
 };
 
 struct HealthReply {
@@ -298,8 +302,8 @@ static_assert(sizeof(ListReply) == 16);
 static_assert(sizeof(SubscribeRequest) == 8);
 static_assert(sizeof(HealthRequest) == 8);
 static_assert(sizeof(PortHealth) == 72);
-static_assert(sizeof(WorkerHealth) == 56);
-static_assert(sizeof(HealthReply) == 64 + 8 * kMaxDropReasons + 72 * kMaxPorts + 56 * kMaxWorkers);
+static_assert(sizeof(WorkerHealth) == 64);
+static_assert(sizeof(HealthReply) == 64 + 8 * kMaxDropReasons + 72 * kMaxPorts + 64 * kMaxWorkers);
 static_assert(sizeof(OffendersRequest) == 8);
 static_assert(sizeof(PuntOffender) == 24);
 static_assert(sizeof(OffendersReply) == 16 + 24 * kMaxOffenders);

@@ -70,7 +70,7 @@ LIST_REPLY = struct.Struct("=QII")
 SUBSCRIBE_REQUEST = struct.Struct("=II")
 HEALTH_REQUEST = struct.Struct("=II")
 PORT_HEALTH = struct.Struct("=QQQQQQQQ4sBB2s")
-WORKER_HEALTH = struct.Struct("=QQQQQQQ")
+WORKER_HEALTH = struct.Struct("=QQQQQQQQ")
 HEALTH_REPLY = struct.Struct("=IIIIHHIIIIIQQQ" + "Q" * MAX_DROP_REASONS + PORT_HEALTH.format[1:] * MAX_PORTS +
                              WORKER_HEALTH.format[1:] * MAX_WORKERS)
 OFFENDERS_REQUEST = struct.Struct("=II")
@@ -84,8 +84,8 @@ SIZES = {
     "UpdateLegRequest": (UPDATE_LEG_REQUEST, 24), "SessionRequest": (SESSION_REQUEST, 8), "LegInfo": (LEG_INFO, 96),
     "SessionInfo": (SESSION_INFO, 208), "ListRequest": (LIST_REQUEST, 16), "ListReply": (LIST_REPLY, 16),
     "SubscribeRequest": (SUBSCRIBE_REQUEST, 8), "HealthRequest": (HEALTH_REQUEST, 8), "PortHealth": (PORT_HEALTH, 72),
-    "WorkerHealth": (WORKER_HEALTH, 56),
-    "HealthReply": (HEALTH_REPLY, 64 + 8 * MAX_DROP_REASONS + 72 * MAX_PORTS + 56 * MAX_WORKERS),
+    "WorkerHealth": (WORKER_HEALTH, 64),
+    "HealthReply": (HEALTH_REPLY, 64 + 8 * MAX_DROP_REASONS + 72 * MAX_PORTS + 64 * MAX_WORKERS),
     "OffendersRequest": (OFFENDERS_REQUEST, 8), "PuntOffender": (PUNT_OFFENDER, 24),
     "OffendersReply": (OFFENDERS_REPLY, 16 + 24 * MAX_OFFENDERS),
 }
@@ -214,7 +214,8 @@ def decode_health(body):
     for i in range(workers):
         w = wrest[i * per_worker:(i + 1) * per_worker]
         worker_list.append({"rx": w[0], "tx": w[1], "relayed": w[2], "busy_polls": w[3], "idle_polls": w[4],
-                            "sleeps": w[5], "handed_off": w[6]})
+                            "sleeps": w[5], "handed_off": w[6],
+                            "sleep_us": w[7]})
     return {"uptime_s": uptime_s, "sessions": sessions, "max_sessions": max_sessions,
             "session_memory_bytes": memory, "clients": clients, "mbufs_in_use": mbufs_in_use,
             "mbufs_total": mbufs_total, "neighbors": neighbors, "timeouts": timeouts,

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "dataplane_protocol/address.h"
 #include "dataplane_protocol/drop_reasons.h"
 #include "dataplane_protocol/latch_mode.h"
@@ -57,6 +59,14 @@ std::string loss_text(const proto::LegInfo& l) {
   return fmt::format("lost {} ({:.2f}%)", l.rtp_lost, pct);
 }
 
+// The share of its core a worker used since the dataplane started: what the
+// adaptive mode's sleeps left of the uptime (busy mode: 100).
+double awake_pct(const proto::HealthReply& h, const proto::WorkerHealth& w) {
+  if (h.uptime_s == 0) return 100.0;
+  const double awake = 1.0 - static_cast<double>(w.sleep_us) / (static_cast<double>(h.uptime_s) * 1e6);
+  return 100.0 * std::clamp(awake, 0.0, 1.0);
+}
+
 }  // namespace
 
 json to_json(const proto::SessionInfo& s) {
@@ -80,6 +90,7 @@ json to_json(const proto::HealthReply& h) {
     const uint64_t polls = w.busy_polls + w.idle_polls;
     workers.push_back({{"rx", w.rx}, {"tx", w.tx}, {"relayed", w.relayed}, {"busy_polls", w.busy_polls},
                        {"idle_polls", w.idle_polls}, {"sleeps", w.sleeps}, {"handed_off", w.handed_off},
+                       {"sleep_s", static_cast<double>(w.sleep_us) / 1e6}, {"awake_pct", awake_pct(h, w)},
                        {"load_pct", polls ? 100.0 * static_cast<double>(w.busy_polls) / static_cast<double>(polls) : 0.0}});
   }
   return {{"uptime_s", h.uptime_s},
@@ -142,9 +153,10 @@ std::string health_text(const proto::HealthReply& h) {
   for (unsigned i = 0; i < h.workers && i < proto::kMaxWorkers; ++i) {
     const auto& w = h.worker[i];
     const uint64_t polls = w.busy_polls + w.idle_polls;
-    out += fmt::format("worker {}  rx {}  relayed {}  load {:.1f}%  sleeps {}  handed off {}\n", i, w.rx, w.relayed,
-                       polls ? 100.0 * static_cast<double>(w.busy_polls) / static_cast<double>(polls) : 0.0, w.sleeps,
-                       w.handed_off);
+    out += fmt::format("worker {}  rx {}  relayed {}  load {:.1f}%  awake {:.1f}% since start  sleeps {}  handed off {}\n",
+                       i, w.rx, w.relayed,
+                       polls ? 100.0 * static_cast<double>(w.busy_polls) / static_cast<double>(polls) : 0.0,
+                       awake_pct(h, w), w.sleeps, w.handed_off);
   }
   out += "drops:";
   bool any = false;
