@@ -435,6 +435,26 @@ def cmd_setup(a):
             "setups_per_s": r["create"]["per_second"], "deletes_per_s": r["delete"]["per_second"], "loader": r}
 
 
+def start_run(work):
+    """What a benchmark's main does first: signals end it through its
+    `finally` (so that the processes stop), the work directory (a temporary one
+    unless given), the programs checked. Returns the directory, or None when a
+    program is not built."""
+
+    def on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    work = work or tempfile.mkdtemp(prefix="tandem-bench-")
+    os.makedirs(work, exist_ok=True)
+    for tool in (DATAPLANE, TANDEMCTL, RTP_PCAP, LOADER):
+        if not os.access(tool, os.X_OK):
+            log(f"missing {tool}: build first (ninja -C {BUILD})")
+            return None
+    return work
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", help="directory for captures, sockets and logs (default: a new temporary one)")
@@ -470,18 +490,10 @@ def main():
     global HUGE
     HUGE = a.huge
 
-    def on_signal(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     own_work = a.work is None
-    a.work = a.work or tempfile.mkdtemp(prefix="tandem-bench-")
-    os.makedirs(a.work, exist_ok=True)
-    for tool in (DATAPLANE, TANDEMCTL, RTP_PCAP, LOADER):
-        if not os.access(tool, os.X_OK):
-            log(f"missing {tool}: build first (ninja -C {BUILD})")
-            return 1
+    a.work = start_run(a.work)
+    if a.work is None:
+        return 1
     try:
         result = {"throughput": cmd_throughput, "memory": cmd_memory, "setup": cmd_setup}[a.cmd](a)
         print(json.dumps(result), flush=True)

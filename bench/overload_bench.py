@@ -51,10 +51,8 @@ import json
 import os
 import shutil
 import re
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -347,18 +345,10 @@ def main():
                     help="the dataplane's (adaptive, as in the tests: the saturated worker never sleeps)")
     a = ap.parse_args()
 
-    def on_signal(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     own_work = a.work is None
-    a.work = a.work or tempfile.mkdtemp(prefix="tandem-bench-")
-    os.makedirs(a.work, exist_ok=True)
-    for tool in (db.DATAPLANE, db.TANDEMCTL, db.RTP_PCAP, db.LOADER):
-        if not os.access(tool, os.X_OK):
-            db.log(f"missing {tool}: build first (ninja -C {db.BUILD})")
-            return 1
+    a.work = db.start_run(a.work)
+    if a.work is None:
+        return 1
     try:
         print(json.dumps(run(a)), flush=True)
         return 0
