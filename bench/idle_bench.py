@@ -257,7 +257,8 @@ def main():
         if not os.environ.get("TANDEM_BENCH_KEEP") and not failed:
             shutil.rmtree(work, ignore_errors=True)
     result = {"runs": runs, "summary": summarise(runs, delays)}
-    text = json.dumps(result, indent=1)
+    # One line, as every benchmark's: tools/bench reads the last line of the file.
+    text = json.dumps(result)
     print(text)
     if a.json:
         with open(a.json, "w") as f:
