@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "control/dataplane_client.h"
+#include "dataplane_protocol/address.h"
 #include "dataplane_protocol/codec.h"
 
 namespace {
@@ -76,9 +77,7 @@ struct Plan {
 };
 
 std::string address(const proto::LegInfo& l) {
-  char ip[INET_ADDRSTRLEN];
-  in_addr a{l.local_ip};
-  return std::string(inet_ntop(AF_INET, &a, ip, sizeof ip)) + ":" + std::to_string(l.local_port);
+  return proto::format_ipv4(l.local_ip) + ":" + std::to_string(l.local_port);
 }
 
 struct Phase {

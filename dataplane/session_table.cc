@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "dataplane/session_info.h"
+#include "dataplane_protocol/address.h"
 
 namespace tandem::dp {
 namespace {
@@ -50,12 +51,6 @@ unsigned address_count(const std::vector<std::vector<uint32_t>>& port_ips) {
   size_t n = 0;
   for (const auto& ips : port_ips) n += ips.size();
   return static_cast<unsigned>(n);
-}
-
-std::string address_text(uint32_t ip) {
-  char text[INET_ADDRSTRLEN];
-  in_addr a{ip};
-  return inet_ntop(AF_INET, &a, text, sizeof text);
 }
 
 }  // namespace
@@ -166,13 +161,13 @@ std::optional<SessionTable::Local> SessionTable::take_local(const proto::LegSpec
     const auto it = address_numbers_.find((uint64_t{s.port} << 32) | ip);
     if (it == address_numbers_.end()) {
       err = error(proto::ErrorCode::port_unavailable,
-                  which + address_text(ip) + " is not an address of port " + std::to_string(s.port));
+                  which + proto::format_ipv4(ip) + " is not an address of port " + std::to_string(s.port));
       return std::nullopt;
     }
     if (const uint16_t port = ports_.take(it->second, s.local_port)) return Local{it->second, ip, port};
     err = s.local_port ? error(proto::ErrorCode::port_unavailable,
-                               which + "port " + std::to_string(s.local_port) + " in use on " + address_text(ip))
-                       : error(proto::ErrorCode::no_free_port, which + "relay port range of " + address_text(ip) +
+                               which + "port " + std::to_string(s.local_port) + " in use on " + proto::format_ipv4(ip))
+                       : error(proto::ErrorCode::no_free_port, which + "relay port range of " + proto::format_ipv4(ip) +
                                                                    " exhausted");
     return std::nullopt;
   }
