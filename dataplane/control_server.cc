@@ -96,6 +96,10 @@ void ControlServer::deliver(uint64_t client_id, uint64_t ticket, std::vector<uin
     c.deferred_bytes -= bytes.size();
     c.deferred.pop_front();
   }
+  to_flush(client_id);
+}
+
+void ControlServer::to_flush(uint64_t client_id) {
   if (std::find(delivered_.begin(), delivered_.end(), client_id) == delivered_.end()) delivered_.push_back(client_id);
 }
 
@@ -247,8 +251,7 @@ void ControlServer::broadcast(uint32_t event, const std::vector<uint8_t>& messag
   for (auto& c : clients_) {
     if (!(c->events & event) || c->closing) continue;
     c->out.insert(c->out.end(), message.begin(), message.end());
-    on_writable(*c);
-    watch(*c);
+    to_flush(c->id);
   }
 }
 

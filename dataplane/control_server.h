@@ -49,7 +49,8 @@ class ControlServer {
   // Waits up to timeout_ms for socket activity and serves it. Returns whether
   // anything happened.
   bool poll(int timeout_ms);
-  // Pushes a message to every client subscribed to `event`.
+  // Queues a message for every client subscribed to `event`; flush_delivered()
+  // sends it (a mass timeout: one write per client, not one per session).
   void broadcast(uint32_t event, const std::vector<uint8_t>& message);
 
   // A reply to `c`, behind whatever it waits for.
@@ -58,8 +59,8 @@ class ControlServer {
   // the client is gone by then).
   static uint64_t defer(ControlClient& c);
   void deliver(uint64_t client_id, uint64_t ticket, std::vector<uint8_t> message);
-  // Sends what deliver() made ready: one write and one epoll change per client
-  // for a whole batch of settled deletes, not one per reply.
+  // Sends what deliver() and broadcast() made ready: one write and one epoll
+  // change per client for a whole batch of settled deletes, not one per reply.
   void flush_delivered();
 
   uint32_t clients() const { return static_cast<uint32_t>(clients_.size()); }
@@ -73,6 +74,7 @@ class ControlServer {
   void close_client(int fd);
   void watch(ControlClient& c);
   void drop_output(ControlClient& c);
+  void to_flush(uint64_t client_id);
 
   Handler handler_;
   std::string path_;
@@ -81,7 +83,7 @@ class ControlServer {
   uint64_t next_id_ = 1;
   uint64_t errors_ = 0;
   std::vector<std::unique_ptr<ControlClient>> clients_;
-  std::vector<uint64_t> delivered_;  // clients deliver() gave output since flush_delivered()
+  std::vector<uint64_t> delivered_;  // clients given output since flush_delivered()
 };
 
 }  // namespace tandem::dp

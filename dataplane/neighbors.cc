@@ -5,8 +5,6 @@
 
 #include <cstring>
 
-#include "dataplane/leg.h"
-
 namespace tandem::dp {
 namespace {
 
@@ -20,14 +18,6 @@ constexpr uint32_t kRequestIntervalMs = 1000;
 constexpr size_t kMaxPendingRequests = 4096;
 
 }  // namespace
-
-uint64_t pack_mac(const uint8_t mac[6]) {
-  uint64_t w = 0;
-  std::memcpy(&w, mac, 6);
-  return w | kMacValid;
-}
-
-void unpack_mac(uint64_t word, uint8_t mac[6]) { std::memcpy(mac, &word, 6); }
 
 std::unique_ptr<Neighbors> Neighbors::create(uint32_t capacity, int socket_id, std::string& error) {
   rte_hash_parameters hp{};

@@ -6,9 +6,12 @@
 #include <rte_hash.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <unordered_map>
+
+#include "dataplane/leg.h"
 
 namespace tandem::dp {
 
@@ -34,7 +37,12 @@ class Neighbors {
   std::unordered_map<uint64_t, uint32_t> last_request_ms_;
 };
 
-uint64_t pack_mac(const uint8_t mac[6]);
-void unpack_mac(uint64_t word, uint8_t mac[6]);
+// Inline: both run once per relayed packet.
+inline uint64_t pack_mac(const uint8_t mac[6]) {
+  uint64_t w = 0;
+  std::memcpy(&w, mac, 6);
+  return w | kMacValid;
+}
+inline void unpack_mac(uint64_t word, uint8_t mac[6]) { std::memcpy(mac, &word, 6); }
 
 }  // namespace tandem::dp

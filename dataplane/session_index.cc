@@ -30,23 +30,6 @@ SessionIndex::SessionIndex(std::span<const uint32_t> addresses, uint16_t port_mi
   }
 }
 
-std::optional<uint32_t> SessionIndex::row_of(uint32_t ip_net) const {
-  if (ip_net == 0) return std::nullopt;
-  // At most half the slots are taken, so a free one ends every probe.
-  for (uint32_t i = home(ip_net);; i = next(i)) {
-    if (address_slots_[i].ip == ip_net) return address_slots_[i].row;
-    if (address_slots_[i].ip == 0) return std::nullopt;
-  }
-}
-
-const uint32_t* SessionIndex::entry(uint32_t ip_net, uint16_t port_net) const {
-  const auto row = row_of(ip_net);
-  // Unsigned: a port below the range wraps far above it.
-  const uint32_t column = (uint32_t{ntohs(port_net)} - port_min_) >> 1;
-  if (!row || column >= ports_per_address_) return nullptr;
-  return &entries_[size_t{*row} * ports_per_address_ + column];
-}
-
 uint32_t* SessionIndex::slot_of(uint32_t ip_net, uint16_t port_host) {
   return const_cast<uint32_t*>(entry(ip_net, htons(port_host)));
 }

@@ -12,6 +12,8 @@
 // session behind the same key. Pure: no DPDK, the storage is the caller's.
 #pragma once
 
+#include <arpa/inet.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -81,5 +83,23 @@ class SessionIndex {
   uint32_t ports_per_address_;  // even ports from port_min_ to the range's end
   std::span<uint32_t> entries_;
 };
+
+// Inline: a lookup per received packet.
+inline std::optional<uint32_t> SessionIndex::row_of(uint32_t ip_net) const {
+  if (ip_net == 0) return std::nullopt;
+  // At most half the slots are taken, so a free one ends every probe.
+  for (uint32_t i = home(ip_net);; i = next(i)) {
+    if (address_slots_[i].ip == ip_net) return address_slots_[i].row;
+    if (address_slots_[i].ip == 0) return std::nullopt;
+  }
+}
+
+inline const uint32_t* SessionIndex::entry(uint32_t ip_net, uint16_t port_net) const {
+  const auto row = row_of(ip_net);
+  // Unsigned: a port below the range wraps far above it.
+  const uint32_t column = (uint32_t{ntohs(port_net)} - port_min_) >> 1;
+  if (!row || column >= ports_per_address_) return nullptr;
+  return &entries_[size_t{*row} * ports_per_address_ + column];
+}
 
 }  // namespace tandem::dp

@@ -7,6 +7,7 @@ import json
 import subprocess
 import time
 
+import dpctl
 import harness
 from harness import CALLEE_IP, CALLER_IP
 
@@ -15,6 +16,7 @@ CALLEE = f"{CALLEE_IP}:40000"
 IDLE_TIMEOUT_S = 2
 ECHO_CALLS = 10
 ECHO_PACKETS = 300  # 6 s at 20 ms
+MASS_SESSIONS = 2000
 
 
 def echo_traffic(topo, relay_ports, rounds, ptime_ms=20):
@@ -91,6 +93,33 @@ class IdleTimeoutTest(harness.DataplaneTest):
                          what="the second session timed out")
         self.assertEqual(self.dp.sessions(), [])
         self.assertLess(time.monotonic() - last_packet, 30)
+
+    def test_mass_timeout_every_event_delivered(self):
+        """Sessions that go idle together time out in one batch: the subscriber
+        gets one event per session, none lost or repeated, while the socket
+        still answers requests in between."""
+        before = self.health()
+        with self.dp.client(timeout=30) as c:
+            c.subscribe()
+            replies = c.pipeline([(dpctl.CREATE_SESSION, dpctl.create_body(
+                dpctl.leg_spec(0), dpctl.leg_spec(1, (CALLEE_IP, 40000 + 2 * (i % 10000)))))
+                for i in range(MASS_SESSIONS)])
+            self.assertEqual([r.error() for r in replies if r.is_error], [])
+            created = {dpctl.decode_session(r.body)["id"] for r in replies}
+            deadline = time.monotonic() + IDLE_TIMEOUT_S + 20
+            while len(c.events) < MASS_SESSIONS and time.monotonic() < deadline:
+                c.health()  # a request between the events: its reply is not held up behind them
+                try:
+                    m = c.recv(timeout=1)
+                except TimeoutError:
+                    continue
+                self.assertEqual(m.type, dpctl.EVENT_SESSION_TIMEOUT, f"unexpected message {m.type:#x}")
+                c.events.append(dpctl.decode_session(m.body))
+            ids = [e["id"] for e in c.events]
+        self.assertEqual(len(ids), MASS_SESSIONS, "timeout events lost")
+        self.assertEqual(set(ids), created)
+        self.assertEqual(self.health()["timeouts"] - before["timeouts"], MASS_SESSIONS)
+        self.assertEqual(self.dp.sessions(), [])
 
     def test_sessions_with_media_never_time_out(self):
         """Echo calls: both legs of a session receive media within the same
