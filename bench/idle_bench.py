@@ -181,7 +181,10 @@ def one_run(work, calls, delay_us, a, tag):
             "ns_cpu_per_packet": 1e9 * (p1 - p0) / relayed if relayed else 0,
             "loss_pct": summary["loss_pct"], "pps_received": summary["pps_received"],
             "latency_p50_us": lat["p50"], "latency_p99_us": lat["p99"], "latency_p999_us": lat["p999"],
-            "latency_max_us": lat["max"], "generator_cpu_pct": summary["cpu_pct"]}
+            "latency_max_us": lat["max"], "generator_cpu_pct": summary["cpu_pct"],
+            # Where the generator's loss went, if the relay dropped it (the whole run, not the window).
+            "dataplane_drops": {k: v for k, v in h1["drops"].items() if v},
+            "rx_missed": sum(port["rx_missed"] for port in h1["ports"])}
 
 
 def tail_logs(work, tag):

@@ -118,11 +118,13 @@ std::optional<DropReason> bad_checksum(const rte_mbuf* m, const uint8_t* frame, 
   return std::nullopt;
 }
 
+// Housekeeping learns the sender's MAC from every ARP, then hands it to the
+// kernel; without an exception path it only learns (the answers to its own
+// requests among them: without them no next hop would ever resolve).
 void punt_arp(Worker& w, rte_mbuf* m) {
-  if (!w.shared->exception_path) return drop(w, m, DropReason::not_media);
   if (policed(w, m, PuntKey{PuntClass::arp, 0})) return;
   if (rte_ring_mp_enqueue(w.shared->arp_ring, m) != 0) return drop(w, m, DropReason::punt_full);
-  counter_add(w.counters.punted, uint64_t{1});
+  if (w.shared->exception_path) counter_add(w.counters.punted, uint64_t{1});
 }
 
 // The destination MAC of the other leg: its remote's own MAC as last seen on

@@ -99,6 +99,8 @@ class FifoDataplaneTest(harness.DataplaneTest):
     that a worker reading an empty FIFO blocks, online."""
     # 802.1Q id of each port (None: untagged).
     vlans = (None, None)
+    # False: --exception-path none, no taps (no kernel behind the ports).
+    exception_path = True
 
     @classmethod
     def setUpClass(cls):
@@ -110,12 +112,17 @@ class FifoDataplaneTest(harness.DataplaneTest):
         cls.outs = [os.path.join(cls.dir, f"out{i}.pcap") for i in (0, 1)]
         for f in cls.fifos:
             os.mkfifo(f)
+        def port(i, ip, role):
+            tap = f",tap=tp{i}{suffix}" if cls.exception_path else ""
+            return f"{i}:{ip}/24,role={role}{tap}" + (f",vlan={cls.vlans[i]}" if cls.vlans[i] else "")
+
         cls.dp = harness.Dataplane(
             cls.ns,
             vdevs=[f"net_pcap{i},rx_pcap={cls.fifos[i]},tx_pcap={cls.outs[i]}" for i in (0, 1)],
-            ports=[f"0:{RELAY_A_IP}/24,role=public,tap=tp0{suffix}" + (f",vlan={cls.vlans[0]}" if cls.vlans[0] else ""),
-                   f"1:{RELAY_B_IP}/24,role=private,tap=tp1{suffix}" + (f",vlan={cls.vlans[1]}" if cls.vlans[1] else "")],
-            args=["--burst", str(BURST), "--idle-timeout", "0"], workdir=cls.dir)
+            ports=[port(0, RELAY_A_IP, "public"), port(1, RELAY_B_IP, "private")],
+            args=["--burst", str(BURST), "--idle-timeout", "0"] + ([] if cls.exception_path else
+                                                                   ["--exception-path", "none"]),
+            workdir=cls.dir)
         # The writers open the FIFOs as the dataplane's probe opens them.
         cls.writers = [FifoWriter(f) for f in cls.fifos]
         cls.dp.start(ready_timeout=30)
@@ -222,6 +229,25 @@ class PcapTest(FifoDataplaneTest):
                 frames = pk.read_pcap(actual)
                 self.assertEqual(len(frames), per_direction)
                 self.assertTrue(all(pk.Decoded(f).ip["ttl"] == 64 for f in frames))
+
+
+class NoExceptionPathArpTest(FifoDataplaneTest):
+    """--exception-path none: no kernel behind the ports, but the ARP that
+    reaches them (the remotes' announcements, the answers to the relay's own
+    requests) still teaches the neighbour table. It was dropped as not_media,
+    so that towards a remote that had not sent first no next hop ever
+    resolved (every packet dropped as no_neighbor)."""
+    exception_path = False
+
+    def test_arp_learnt_without_a_kernel(self):
+        before = self.dp.health()
+        self.writers[0].write([pk.gratuitous_arp(CALLER_MAC, CALLER_IP, None)] * BURST)
+        self.writers[1].write([pk.gratuitous_arp(CALLEE_MAC, CALLEE_IP, None)] * BURST)
+        harness.wait_for(lambda: self.dp.health()["neighbors"] == 2, 10, what="both remotes' MACs learnt")
+        after = self.dp.health()
+        self.assertEqual(self.drops_delta(before, after), {})
+        self.assertEqual([p["punted"] - q["punted"] for p, q in zip(after["ports"], before["ports"])], [0, 0],
+                         "nothing goes to a kernel that is not there")
 
 
 class PcapVlanTest(PcapTest):
