@@ -180,7 +180,8 @@ FlagsResult parse_flags(int argc, char** argv) {
                  "IPV4:PORT where Prometheus scrapes /metrics, served from a thread on the main lcore's core "
                  "(none by default)")
       ->check(metrics::listen_problem);
-  app.add_option("--exception-path", exception, "tap: non-media traffic goes to the kernel; none: dropped (ARP still teaches the neighbour table)")
+  app.add_option("--exception-path", exception,
+                 "tap: non-media traffic goes to the kernel; none: dropped (ARP still teaches the neighbour table)")
       ->check(CLI::IsMember({"tap", "none"}));
   add_punt_flags(app, c.punt);
   app.set_config("--config", "", "file with these flags (TOML or INI: name = value, lists as [..])");
