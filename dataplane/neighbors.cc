@@ -3,8 +3,6 @@
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
 
-#include <cstring>
-
 namespace tandem::dp {
 namespace {
 
