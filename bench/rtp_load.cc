@@ -1,8 +1,8 @@
 // tandem-bench-rtp-load: RTP for every session of a running dataplane, as the
 // legs' remotes would send it, through a DPDK port facing the dataplane's port
-// (net_memif: the dataplane role=server, this program role=client), and an
-// account of what the dataplane relays back: per leg received, lost (RTP seq),
-// out of order, and whether it is what the other leg sent.
+// (net_memif, either role), and an account of what the dataplane relays back:
+// per leg received, lost (RTP seq), out of order, and whether it is what the
+// other leg sent. One measurement per run, or many on demand (--serve).
 //
 // sipp cannot stream thousands of calls from one core (bench/sip/README.md,
 // Quirks); this sends G.711 20 ms packets (50/s per leg) for the sessions the
@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,7 @@ struct Options {
   unsigned rx_poll_us = 0;
   bool announce = true;
   std::string json;
+  bool serve = false;
 };
 
 uint64_t now_ns() {
@@ -328,66 +330,10 @@ class Generator {
   double cpu1_ = 0;
 };
 
-int run(int argc, char** argv) {
-  std::vector<char*> eal_args, our_args;
-  bool separator = false;
-  split_args(argc, argv, eal_args, our_args, separator);
-
-  Options o;
-  CLI::App app{
-      "tandem-bench-rtp-load: RTP for every session of a running tandem-dataplane, sent as the legs' remotes would "
-      "(G.711 20 ms, 50 packets/s per leg) through a net_memif port facing the dataplane's, and a count of what it "
-      "relays back (received, lost, out of order, wrong payload) per leg. JSON summary on stdout or --json.\n"
-      "Run as: tandem-bench-rtp-load [EAL options] -- [options]\n"
-      "  e.g. tandem-bench-rtp-load -l 1 --file-prefix load --no-pci \\\n"
-      "         --vdev net_memif0,role=client,socket=/tmp/x/memif.sock,socket-abstract=no,mac=02:00:00:00:1a:01 \\\n"
-      "         -- --socket /tmp/x/dataplane.sock --dataplane-mac 02:00:00:00:d0:01 --seconds 10\n"
-      "  with the dataplane on --vdev net_memif0,role=server,socket=/tmp/x/memif.sock,socket-abstract=no,"
-      "mac=02:00:00:00:d0:01",
-      "tandem-bench-rtp-load"};
-  app.option_defaults()->always_capture_default();
-  app.add_option("--socket", o.socket, "the dataplane's control socket");
-  app.add_option("--dataplane-mac", o.dataplane_mac, "MAC of the dataplane's port (its memif's mac=)")->required();
-  app.add_option("--dataplane-port", o.dataplane_port, "the dataplane's port id that the memif is: its legs get RTP")
-      ->check(CLI::Range(0u, dp::proto::kMaxPorts - 1));
-  app.add_option("--port", o.port, "our DPDK port facing it")->check(CLI::Range(0u, RTE_MAX_ETHPORTS - 1u));
-  app.add_option("--seconds", o.seconds, "how long every leg sends")->check(CLI::Range(0.02, 3600.0));
-  app.add_option("--burst", o.burst, "packets per burst at most")->check(CLI::Range(1u, unsigned{kMaxBurst}));
-  app.add_option("--mbufs", o.mbufs, "mbuf pool size")->check(CLI::Range(1024u, 1u << 22));
-  app.add_option("--attach-timeout", o.attach_timeout, "seconds to wait for the memif link")
-      ->check(CLI::Range(0.1, 300.0));
-  app.add_option("--drain-ms", o.drain_ms, "after the last packet, how long to wait for the relayed ones")
-      ->check(CLI::Range(0u, 10000u));
-  app.add_option("--rx-poll-us", o.rx_poll_us,
-                 "sleep at most this long between polls (0 = until the next burst is due), so that the latency "
-                 "reported is the relay's and not our own sleep")
-      ->check(CLI::Range(0u, 1000u));
-  app.add_flag("!--no-announce", o.announce,
-               "do not announce the remotes by ARP before sending: the dataplane resolves them itself (by ARP, "
-               "which this answers) and drops what it cannot send meanwhile");
-  app.add_option("--json", o.json, "write the summary here instead of stdout");
-  if (!separator) {
-    // No "--": a help request belongs to us, anything else is a mistake.
-    for (char* a : eal_args) {
-      if (std::string_view(a) == "--help" || std::string_view(a) == "-h") {
-        std::cout << app.help();
-        return 0;
-      }
-    }
-  }
-  try {
-    app.parse(static_cast<int>(our_args.size()), our_args.data());
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-
-  Wire wire;
-  if (rte_ether_unformat_addr(o.dataplane_mac.c_str(), &wire.dataplane_mac) != 0) {
-    std::fprintf(stderr, "rtp-load: --dataplane-mac %s is not a MAC address\n", o.dataplane_mac.c_str());
-    return 2;
-  }
-
-  // The sessions first: without any, there is nothing to attach for.
+// One measurement: RTP for the sessions the dataplane holds now, for `seconds`,
+// and its summary written to `json` (stdout when empty; to a temporary name
+// renamed at the end, so that a reader polling for the file never sees half).
+int measure(const Options& o, Wire& wire, double seconds, const std::string& json) {
   DataplaneClient c;
   std::string error;
   if (!c.connect(o.socket, error, 10000)) {
@@ -424,31 +370,125 @@ int run(int argc, char** argv) {
       return 1;
     }
   }
+  std::fprintf(stderr, "rtp-load: %zu sessions, %zu legs, %zu remote addresses: %.0f packets/s for %.1f s\n",
+               streams.sessions(), streams.legs().size(), streams.remote_ips().size(),
+               double(streams.legs().size() * kPacketsPerSecond), seconds);
+  Generator g(o, wire, streams);
+  if (o.announce) g.announce(c, dataplane_ip);
+  g.run(static_cast<uint64_t>(std::llround(seconds * kPacketsPerSecond)));
+  const std::string out = g.summary(skipped).dump(1) + "\n";
+  if (json.empty()) {
+    std::cout << out << std::flush;
+    return 0;
+  }
+  const std::string part = json + ".part";
+  if (!(std::ofstream(part) << out) || std::rename(part.c_str(), json.c_str()) != 0) {
+    std::fprintf(stderr, "rtp-load: cannot write %s\n", json.c_str());
+    return 1;
+  }
+  return 0;
+}
 
+// --serve: measurements on demand, one per line of stdin ("SECONDS JSON-PATH"),
+// on a port attached once, until end of input or a signal. A memif server
+// that outlives the dataplane's restarts lets the dataplane be the zero-copy
+// client (DPDK's memif copies on the server side only), as a NIC would DMA.
+int serve(const Options& o, Wire& wire) {
+  std::fprintf(stderr, "rtp-load: serving; measurements from stdin as \"SECONDS JSON-PATH\"\n");
+  int failed = 0;
+  std::string line;
+  while (!g_stop.load() && std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    double seconds = 0;
+    std::string json;
+    if (!(in >> seconds >> json) || seconds < 0.02 || seconds > 3600) {
+      std::fprintf(stderr, "rtp-load: ignored \"%s\": not \"SECONDS JSON-PATH\" with 0.02-3600 seconds\n",
+                   line.c_str());
+      ++failed;
+      continue;
+    }
+    if (measure(o, wire, seconds, json) != 0) ++failed;
+  }
+  return failed ? 1 : 0;
+}
+
+int run(int argc, char** argv) {
+  std::vector<char*> eal_args, our_args;
+  bool separator = false;
+  split_args(argc, argv, eal_args, our_args, separator);
+
+  Options o;
+  CLI::App app{
+      "tandem-bench-rtp-load: RTP for every session of a running tandem-dataplane, sent as the legs' remotes would "
+      "(G.711 20 ms, 50 packets/s per leg) through a net_memif port facing the dataplane's, and a count of what it "
+      "relays back (received, lost, out of order, wrong payload) per leg. JSON summary on stdout or --json.\n"
+      "Run as: tandem-bench-rtp-load [EAL options] -- [options]\n"
+      "  e.g. tandem-bench-rtp-load -l 1 --file-prefix load --no-pci \\\n"
+      "         --vdev net_memif0,role=client,socket=/tmp/x/memif.sock,socket-abstract=no,mac=02:00:00:00:1a:01 \\\n"
+      "         -- --socket /tmp/x/dataplane.sock --dataplane-mac 02:00:00:00:d0:01 --seconds 10\n"
+      "  with the dataplane on --vdev net_memif0,role=server,socket=/tmp/x/memif.sock,socket-abstract=no,"
+      "mac=02:00:00:00:d0:01\n"
+      "  or, the dataplane started after this and copying nothing: --vdev net_memif0,role=server,... -- --serve\n"
+      "  here and, for the dataplane, --single-file-segments --vdev net_memif0,role=client,zero-copy=yes,...",
+      "tandem-bench-rtp-load"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--socket", o.socket, "the dataplane's control socket");
+  app.add_option("--dataplane-mac", o.dataplane_mac, "MAC of the dataplane's port (its memif's mac=)")->required();
+  app.add_option("--dataplane-port", o.dataplane_port, "the dataplane's port id that the memif is: its legs get RTP")
+      ->check(CLI::Range(0u, dp::proto::kMaxPorts - 1));
+  app.add_option("--port", o.port, "our DPDK port facing it")->check(CLI::Range(0u, RTE_MAX_ETHPORTS - 1u));
+  app.add_option("--seconds", o.seconds, "how long every leg sends")->check(CLI::Range(0.02, 3600.0));
+  app.add_option("--burst", o.burst, "packets per burst at most")->check(CLI::Range(1u, unsigned{kMaxBurst}));
+  app.add_option("--mbufs", o.mbufs, "mbuf pool size")->check(CLI::Range(1024u, 1u << 22));
+  app.add_option("--attach-timeout", o.attach_timeout, "seconds to wait for the memif link")
+      ->check(CLI::Range(0.1, 300.0));
+  app.add_option("--drain-ms", o.drain_ms, "after the last packet, how long to wait for the relayed ones")
+      ->check(CLI::Range(0u, 10000u));
+  app.add_option("--rx-poll-us", o.rx_poll_us,
+                 "sleep at most this long between polls (0 = until the next burst is due), so that the latency "
+                 "reported is the relay's and not our own sleep")
+      ->check(CLI::Range(0u, 1000u));
+  app.add_flag("!--no-announce", o.announce,
+               "do not announce the remotes by ARP before sending: the dataplane resolves them itself (by ARP, "
+               "which this answers) and drops what it cannot send meanwhile");
+  app.add_option("--json", o.json, "write the summary here instead of stdout");
+  app.add_flag("--serve", o.serve,
+               "attach the port once and measure on demand: one line of stdin per measurement, \"SECONDS "
+               "JSON-PATH\" (--seconds and --json unused); ends at end of input. With the memif as the server "
+               "here, the dataplane can be a zero-copy client (zero-copy=yes, EAL --single-file-segments)");
+  if (!separator) {
+    // No "--": a help request belongs to us, anything else is a mistake.
+    for (char* a : eal_args) {
+      if (std::string_view(a) == "--help" || std::string_view(a) == "-h") {
+        std::cout << app.help();
+        return 0;
+      }
+    }
+  }
+  try {
+    app.parse(static_cast<int>(our_args.size()), our_args.data());
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  Wire wire;
+  if (rte_ether_unformat_addr(o.dataplane_mac.c_str(), &wire.dataplane_mac) != 0) {
+    std::fprintf(stderr, "rtp-load: --dataplane-mac %s is not a MAC address\n", o.dataplane_mac.c_str());
+    return 2;
+  }
   if (rte_eal_init(static_cast<int>(eal_args.size()), eal_args.data()) < 0) {
     std::fprintf(stderr, "rtp-load: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
     return 2;
   }
   int rc = 0;
+  std::string error;
   if (!attach(static_cast<uint16_t>(o.port), o.mbufs, static_cast<int>(o.attach_timeout * 1000), wire, error)) {
     std::fprintf(stderr, "rtp-load: %s\n", error.c_str());
     rc = 1;
   } else {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    std::fprintf(stderr, "rtp-load: %zu sessions, %zu legs, %zu remote addresses: %.0f packets/s for %.1f s\n",
-                 streams.sessions(), streams.legs().size(), streams.remote_ips().size(),
-                 double(streams.legs().size() * kPacketsPerSecond), o.seconds);
-    Generator g(o, wire, streams);
-    if (o.announce) g.announce(c, dataplane_ip);
-    g.run(static_cast<uint64_t>(std::llround(o.seconds * kPacketsPerSecond)));
-    const std::string out = g.summary(skipped).dump(1) + "\n";
-    if (o.json.empty()) {
-      std::cout << out << std::flush;
-    } else if (!(std::ofstream(o.json) << out)) {
-      std::fprintf(stderr, "rtp-load: cannot write %s\n", o.json.c_str());
-      rc = 1;
-    }
+    rc = o.serve ? serve(o, wire) : measure(o, wire, o.seconds, o.json);
     detach(wire);
   }
   rte_eal_cleanup();

@@ -31,7 +31,7 @@ void sleep_ms(long ms) {
 
 bool attach(uint16_t port, uint32_t mbufs, int timeout_ms, Wire& wire, std::string& error) {
   if (!rte_eth_dev_is_valid_port(port)) {
-    error = "no DPDK port " + std::to_string(port) + " (give the memif with --vdev net_memif0,role=client,...)";
+    error = "no DPDK port " + std::to_string(port) + " (give the memif with --vdev net_memif0,...)";
     return false;
   }
   wire.port = port;

@@ -302,17 +302,19 @@ class Dataplane:
     """A tandem-dataplane process in a namespace, its log and control socket.
 
     vdevs: the EAL --vdev arguments; ports: our --port specs; args: more of
-    our flags; lcores: EAL's --lcores map (default: lcores 0 and 1, one
-    worker). The log goes to a file (printed on failure)."""
+    our flags; eal: more EAL flags; lcores: EAL's --lcores map (default:
+    lcores 0 and 1, one worker). The log goes to a file (printed on failure)."""
 
-    def __init__(self, ns, vdevs, ports, args=(), workdir=None, name="dataplane", lcores=None, memory_mb=512):
+    def __init__(self, ns, vdevs, ports, args=(), workdir=None, name="dataplane", lcores=None, memory_mb=512,
+                 eal=()):
         self.ns = ns
         self.workdir = workdir or temp_dir()
         self.prefix = f"tandem-it-{unique_suffix()}"
         self.socket = os.path.join(self.workdir, f"{name}.sock")
         self.log_path = os.path.join(self.workdir, f"{name}.log")
         cores = ["--lcores", lcores] if lcores else ["-l", "0-1"]
-        self.cmd = [DATAPLANE, "--no-huge", "-m", str(memory_mb), *cores, "--file-prefix", self.prefix, "--no-pci"]
+        self.cmd = [DATAPLANE, "--no-huge", "-m", str(memory_mb), *cores, "--file-prefix", self.prefix, "--no-pci",
+                    *eal]
         for v in vdevs:
             self.cmd += ["--vdev", v]
         self.cmd += ["--"]

@@ -3,11 +3,14 @@
 session, both legs, for a few seconds; everything it sent comes back relayed
 to the right remote, nothing lost, out of order or changed, and the
 dataplane's own per-leg counters agree. It refuses to run without sessions.
+Served (--serve), as bench/sip runs it: the generator is the memif server,
+started first, and measures on demand; the dataplane, started after it, is the
+zero-copy client.
 
 Topology: one namespace holds the dataplane (memif port role=server, its
-exception tap, adaptive polling) and the generator (role=client); the memif
-socket is a file in the test's directory. Both EALs run with --no-huge, so the
-test needs no hugepages."""
+exception tap, adaptive polling) and the generator (role=client), or the other
+way round; the memif socket is a file in the test's directory. Both EALs run
+with --no-huge, so the test needs no hugepages."""
 
 import json
 import os
@@ -28,6 +31,42 @@ LOAD_MAC = "02:00:00:00:1a:01"
 SESSIONS = 24
 SECONDS = 3
 RTP_LOAD = harness.binary("TANDEM_RTP_LOAD", "bench/tandem-bench-rtp-load")
+
+
+def create_sessions(test, dp, remote_a=REMOTE_A, remote_b=REMOTE_B):
+    requests = [(dpctl.CREATE_SESSION,
+                 dpctl.create_body(dpctl.leg_spec(0, remote=(remote_a, 4000 + 2 * i)),
+                                   dpctl.leg_spec(0, remote=(remote_b, 6000 + 2 * i))))
+                for i in range(SESSIONS)]
+    # One more whose callee has not answered yet: no remote on leg b, nothing to send for it.
+    requests.append((dpctl.CREATE_SESSION, dpctl.create_body(dpctl.leg_spec(0, remote=(REMOTE_A, 5000)),
+                                                             dpctl.leg_spec(0))))
+    with dp.client() as c:
+        errors = [r.error() for r in c.pipeline(requests) if r.is_error]
+    test.assertEqual(errors, [])
+
+
+def check_lossless(test, dp, s, seconds, err, packets_before=0):
+    """A summary of `seconds` of RTP on create_sessions()'s sessions: all of it relayed, unchanged,
+    and the dataplane's per-leg counters (packets_before each before it) agree."""
+    harness.log("summary: " + json.dumps(s))
+    per_leg = seconds * 50
+    test.assertEqual((s["sessions"], s["legs"], s["remote_ips"]), (SESSIONS, 2 * SESSIONS, 2))
+    test.assertEqual(s["sessions_skipped"]["legs_without_remote"], 1)
+    test.assertEqual(s["sent"], 2 * SESSIONS * per_leg)
+    test.assertEqual(s["tx_failed"], 0)
+    test.assertEqual(s["expected"], s["sent"])
+    test.assertEqual(s["received"], s["expected"], err)
+    for key in ("lost", "lost_by_seq", "out_of_order", "duplicates", "bad_payload_or_ssrc",
+                "legs_without_packets", "misdirected"):
+        test.assertEqual(s[key], 0, key)
+    test.assertFalse(s["interrupted"])
+    # Paced, not blasted: about 50 packets/s per leg over the run.
+    test.assertAlmostEqual(s["pps_sent"], 2 * SESSIONS * 50, delta=2 * SESSIONS * 50 * 0.1)
+    # The dataplane counted the same on every leg: what the generator sent as its remote.
+    answered = [x for x in dp.sessions() if all(leg["remote"] != "-" for leg in x["legs"])]
+    test.assertEqual(len(answered), SESSIONS)
+    test.assertEqual(sorted({leg["packets"] for x in answered for leg in x["legs"]}), [packets_before + per_leg])
 
 
 class RtpLoadTest(unittest.TestCase):
@@ -81,16 +120,7 @@ class RtpLoadTest(unittest.TestCase):
         return proc.returncode, summary, err
 
     def create_sessions(self, remote_a=REMOTE_A, remote_b=REMOTE_B):
-        requests = [(dpctl.CREATE_SESSION,
-                     dpctl.create_body(dpctl.leg_spec(0, remote=(remote_a, 4000 + 2 * i)),
-                                       dpctl.leg_spec(0, remote=(remote_b, 6000 + 2 * i))))
-                    for i in range(SESSIONS)]
-        # One more whose callee has not answered yet: no remote on leg b, nothing to send for it.
-        requests.append((dpctl.CREATE_SESSION, dpctl.create_body(dpctl.leg_spec(0, remote=(REMOTE_A, 5000)),
-                                                                 dpctl.leg_spec(0))))
-        with self.dp.client() as c:
-            errors = [r.error() for r in c.pipeline(requests) if r.is_error]
-        self.assertEqual(errors, [])
+        create_sessions(self, self.dp, remote_a, remote_b)
 
     def test_no_sessions_is_an_error(self):
         code, summary, err = self.rtp_load("--seconds", 1)
@@ -102,25 +132,7 @@ class RtpLoadTest(unittest.TestCase):
         self.create_sessions()
         code, s, err = self.rtp_load("--seconds", SECONDS)
         self.assertEqual(code, 0, err)
-        harness.log("summary: " + json.dumps(s))
-        per_leg = SECONDS * 50
-        self.assertEqual((s["sessions"], s["legs"], s["remote_ips"]), (SESSIONS, 2 * SESSIONS, 2))
-        self.assertEqual(s["sessions_skipped"]["legs_without_remote"], 1)
-        self.assertEqual(s["sent"], 2 * SESSIONS * per_leg)
-        self.assertEqual(s["tx_failed"], 0)
-        self.assertEqual(s["expected"], s["sent"])
-        self.assertEqual(s["received"], s["expected"], err)
-        for key in ("lost", "lost_by_seq", "out_of_order", "duplicates", "bad_payload_or_ssrc",
-                    "legs_without_packets", "misdirected"):
-            self.assertEqual(s[key], 0, key)
-        self.assertFalse(s["interrupted"])
-        # Paced, not blasted: about 50 packets/s per leg over the run.
-        self.assertAlmostEqual(s["pps_sent"], 2 * SESSIONS * 50, delta=2 * SESSIONS * 50 * 0.1)
-        # The dataplane counted the same on every leg: what the generator sent as its remote.
-        sessions = self.dp.sessions()
-        answered = [x for x in sessions if all(leg["remote"] != "-" for leg in x["legs"])]
-        self.assertEqual(len(answered), SESSIONS)
-        self.assertEqual(sorted({leg["packets"] for x in answered for leg in x["legs"]}), [per_leg])
+        check_lossless(self, self.dp, s, SECONDS, err)
 
     def test_answers_the_dataplanes_arp_for_the_remotes(self):
         # Remotes the dataplane has not learnt yet, and no announcement: it asks by ARP when
@@ -136,6 +148,78 @@ class RtpLoadTest(unittest.TestCase):
         self.assertLessEqual(s["lost"], SESSIONS)
         for key in ("lost_by_seq", "bad_payload_or_ssrc", "legs_without_packets", "misdirected"):
             self.assertEqual(s[key], 0, key)
+
+
+class ServedZeroCopyTest(unittest.TestCase):
+    """The rig of bench/sip's concurrent calls: the generator (--serve) is the memif server and
+    up first; the dataplane connects to it as the zero-copy client (EAL --single-file-segments),
+    so that it copies no packet. Two measurements on the one attachment, both lossless; a line
+    that is not a measurement is refused and the generator goes on, then ends with its input."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.CLEANUP.install()
+        if not os.access(RTP_LOAD, os.X_OK):
+            raise AssertionError(f"{RTP_LOAD} is not built")
+        sfx = harness.unique_suffix()
+        cls.ns = harness.add_netns(f"tandem-{sfx}-rtpserve")
+        cls.work = harness.temp_dir()
+        memif_sock = os.path.join(cls.work, "memif.sock")
+        memif = f"socket={memif_sock},socket-abstract=no,rsize=11"
+        # Made first for its socket's path, started after the generator.
+        cls.dp = harness.Dataplane(cls.ns, eal=["--single-file-segments"],
+                                   vdevs=[f"net_memif0,role=client,{memif},mac={DP_MAC},zero-copy=yes"],
+                                   ports=[f"0:{DP_IP}/24,role=public,tap=ts{sfx}"], args=["--mbufs", "16384"],
+                                   workdir=cls.work)
+        prefix = f"tandem-it-serve-{sfx}"
+        harness.CLEANUP.add(f"remove EAL files of {prefix}", lambda: harness.remove_dpdk_runtime(prefix))
+        cls.load_err_path = os.path.join(cls.work, "rtp_load.log")
+        cls.load_err = open(cls.load_err_path, "w")
+        argv = [RTP_LOAD, "--file-prefix", prefix, "--no-huge", "-m", "128", "-l", "1", "--no-pci",
+                "--vdev", f"net_memif0,role=server,{memif},mac={LOAD_MAC}", "--",
+                "--socket", cls.dp.socket, "--dataplane-mac", DP_MAC, "--attach-timeout", "60", "--serve"]
+        harness.log("starting: " + " ".join(argv))
+        cls.load = harness.spawn(harness.in_ns(cls.ns, argv), stdin=subprocess.PIPE, stdout=cls.load_err,
+                                 stderr=subprocess.STDOUT, text=True)
+        harness.wait_for(lambda: os.path.exists(memif_sock), 30, what="the generator's memif socket")
+        cls.dp.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.dp.stop() if cls.dp.alive() else None
+        if cls.load.poll() is None:
+            harness.stop_process(cls.load)
+        cls.load_err.close()
+        harness.CLEANUP.run()
+        if code not in (None, 0):
+            raise AssertionError(f"dataplane exited {code} on SIGTERM")
+
+    def generator_log(self):
+        with open(self.load_err_path, errors="replace") as f:
+            return f.read()[-4000:]
+
+    def measure(self, seconds, name):
+        out = os.path.join(self.work, name)
+        self.load.stdin.write(f"{seconds} {out}\n")
+        self.load.stdin.flush()
+        harness.wait_for(lambda: os.path.exists(out) or self.load.poll() is not None, seconds + 30,
+                         what=f"the generator's summary {name}")
+        self.assertTrue(os.path.exists(out), self.generator_log())
+        with open(out) as f:
+            return json.load(f)
+
+    def test_measurements_on_demand_zero_copy(self):
+        self.assertIn("zero-copy", " ".join(self.dp.cmd))
+        create_sessions(self, self.dp)
+        first = self.measure(2, "first.json")
+        check_lossless(self, self.dp, first, 2, self.generator_log())
+        self.load.stdin.write("two seconds please\n")
+        self.load.stdin.flush()
+        second = self.measure(1, "second.json")
+        check_lossless(self, self.dp, second, 1, self.generator_log(), packets_before=2 * 50)
+        self.load.stdin.close()
+        self.assertEqual(self.load.wait(timeout=30), 1, "a refused line makes the exit status 1")
+        self.assertIn('ignored "two seconds please"', self.generator_log())
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ class Proc:
     nice = 0  # from --nice: every Proc runs under `nice -n NICE`
     rt = 0  # from --rt-priority: every Proc runs under `chrt -r RT` (SCHED_RR)
 
-    def __init__(self, name, argv, cpus, logdir, cwd=None):
+    def __init__(self, name, argv, cpus, logdir, cwd=None, stdin_pipe=False):
         self.name = name
         self.argv = ((["chrt", "-r", str(Proc.rt)] if Proc.rt else [])
                      + (["nice", "-n", str(Proc.nice)] if Proc.nice else [])
@@ -27,7 +27,8 @@ class Proc:
         self.rusage = None
         self.returncode = None
         with open(self.log_path, "wb") as out:
-            self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
+            self.popen = subprocess.Popen(self.argv, stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
+                                          stdout=out,
                                           stderr=subprocess.STDOUT, cwd=cwd or logdir,
                                           start_new_session=True)
         self.pid = self.popen.pid  # taskset execs the program: same pid

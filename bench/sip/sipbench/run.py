@@ -36,8 +36,8 @@ class Run:
         if target_cls.compare_to:
             self.result.update(compare_to=target_cls.compare_to, goals=target_cls.goals)
 
-    def spawn(self, name, argv, cpus=None):
-        return Proc(name, argv, cpus or self.proxy_cpus, self.workdir)
+    def spawn(self, name, argv, cpus=None, stdin_pipe=False):
+        return Proc(name, argv, cpus or self.proxy_cpus, self.workdir, stdin_pipe=stdin_pipe)
 
     def sipp_common(self, name, port, media_port, cp, ip=None, media_ip=None):
         a = self.args

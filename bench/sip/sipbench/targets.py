@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from . import net
@@ -61,8 +62,9 @@ class Target:
         return net.LOCAL
 
     def start_rtp_load(self, seconds, json_path):
-        """With own_rtp: starts RTP for every call that is up, for `seconds`; returns the Proc,
-        which writes its summary to json_path and exits."""
+        """With own_rtp: starts RTP for every call that is up, for `seconds`; returns a handle
+        that a Proc's poll(), wait(), stop(), tail(), name and returncode would be, done once
+        the summary is in json_path."""
         raise NotImplementedError
 
     def start(self):
@@ -210,6 +212,39 @@ def remove_dpdk_files(prefix):
             f.unlink(missing_ok=True)
 
 
+class ServedMeasurement:
+    """One measurement of a generator started with --serve, as the level's sampler sees a
+    process: finished when its summary file appears (written whole, by rename), or when the
+    generator has died."""
+
+    def __init__(self, server, json_path, number):
+        self.server, self.json_path = server, Path(json_path)
+        self.name = f"{server.name} measurement {number}"
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None:
+            if self.json_path.exists():
+                self.returncode = 0
+            elif self.server.poll() is not None:
+                self.returncode = self.server.returncode or 1
+        return self.returncode
+
+    def wait(self, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.poll() is not None:
+                return self.returncode
+            time.sleep(0.05)
+        return None
+
+    def stop(self, grace=0):
+        """Nothing to stop: the generator outlives its measurements (the target stops it)."""
+
+    def tail(self, n=15):
+        return self.server.tail(n)
+
+
 class Tandem(Target):
     """tandem-control (the B2BUA) with its tandem-dataplane: each call is routed by the Rules DB
     (outbound least-cost routing to a provider that is the sipp UAS), gets a dataplane session
@@ -217,23 +252,30 @@ class Tandem(Target):
     MariaDB. MariaDB runs on the load CPUs and is not counted: the target is what a Tandem node
     runs.
 
-    The dataplane's port: for the concurrent calls with RTP it is a net_memif (role=server) and
-    tandem-bench-rtp-load (bench/rtp_load.cc, role=client, on the load CPUs like sipp) sends the
-    RTP of every call as the callers and callees would, and counts what the dataplane relays back;
-    sipp only holds the calls (it cannot stream thousands of calls from one core). Its media
-    address (--tandem-media-ip, on lo) is not the dataplane port's own, so that the relayed
-    packets leave through the memif. Both DPDK processes run on hugepages. Otherwise (--no-rtp,
-    or no concurrent calls) the port is a net_null vdev: sessions are real, packets are not."""
+    The dataplane's port: for the concurrent calls with RTP it is a net_memif and
+    tandem-bench-rtp-load (bench/rtp_load.cc, on the load CPUs like sipp) sends the RTP of every
+    call as the callers and callees would, and counts what the dataplane relays back; sipp only
+    holds the calls (it cannot stream thousands of calls from one core). The generator is the
+    memif server, started first and kept for the whole run (--serve: one measurement per
+    level), and the dataplane the zero-copy client: DPDK's memif copies every packet on the
+    server's side only, so the dataplane's CPU is its own work, as on a NIC that DMAs (the
+    copying rig cost it ~40 % of its profile). Its media address (--tandem-media-ip, on lo) is
+    not the dataplane port's own, so that the relayed packets leave through the memif. Both
+    DPDK processes run on hugepages. Otherwise (--no-rtp, or no concurrent calls) the port is a
+    net_null vdev: sessions are real, packets are not."""
 
     name = "tandem"
     description = ("tandem-control (sofia-sip B2BUA: rules lookup, least-cost routing, CDR per call "
                    "to MariaDB) + tandem-dataplane session per call (net_memif port with "
-                   "tandem-bench-rtp-load for RTP, or net_null with --no-rtp)")
+                   "tandem-bench-rtp-load for RTP, zero-copy on the dataplane's side, or net_null with --no-rtp)")
     media_anchored = True
     service = "+12125550100"  # a number: calls are routed by it
     DP_MAC = "02:00:00:00:d0:01"  # the dataplane's memif
     LOAD_MAC = "02:00:00:00:1a:01"  # tandem-bench-rtp-load's memif
     DP_MEMORY_MB = 256
+    # Two rings of 4,096 slots that the zero-copy client fills with its own mbufs, bursts and
+    # the exception path: more than the dataplane sizes from descriptors, which memif ignores.
+    DP_MBUFS = 32768
     LOAD_MEMORY_MB = 128
 
     def __init__(self, ctx):
@@ -242,7 +284,7 @@ class Tandem(Target):
         self.own_rtp = bool(a.concurrent) and not a.no_rtp
         self.added_media_ip = False
         self.load_runs = 0
-        self.load_prefixes = []  # EAL file prefixes of the generator's runs, removed at stop
+        self.load_prefix = None  # the generator's EAL file prefix, removed at stop
 
     @property
     def media_ip(self):
@@ -331,13 +373,17 @@ class Tandem(Target):
         self.memif_sock = wd / "memif.sock"
         self.prefix = f"sipbench{os.getpid()}"
         if self.own_rtp:
-            eal = ["-m", self.DP_MEMORY_MB, "--vdev", self.memif_vdev("server", self.DP_MAC)]
+            self.start_rtp_server()
+            eal = ["-m", self.DP_MEMORY_MB, "--single-file-segments",
+                   "--vdev", self.memif_vdev("client", self.DP_MAC) + ",zero-copy=yes"]
+            mbufs = ["--mbufs", self.DP_MBUFS]
         else:
             eal = ["--no-huge", "-m", self.DP_MEMORY_MB, "--vdev", "net_null0,no-rx=1"]
+            mbufs = []
         self.dataplane = self.ctx.spawn("dataplane", [
             dataplane, *eal, "--lcores", f"0@{cpu},1@{cpu}", "--file-prefix", self.prefix, "--no-pci", "--",
             "--port", f"0:{net.LOCAL}/8,role=public,tap=tsb{os.getpid() % 100000}", "--poll-mode", "adaptive",
-            "--relay-ports", "20000-59999", "--control-socket", self.dp_sock,
+            "--relay-ports", "20000-59999", "--control-socket", self.dp_sock, *mbufs,
             "--max-sessions", str(max(a.concurrent or [0]) * 2 + 10000)])
         self.procs.append(self.dataplane)
         wait_until(lambda: self.dp_sock.exists(), 30, "tandem-dataplane's socket", self.dataplane)
@@ -347,22 +393,32 @@ class Tandem(Target):
         # everything) do not overflow it at 500,000 packets/s.
         return f"net_memif0,role={role},socket={self.memif_sock},socket-abstract=no,rsize=12,mac={mac}"
 
+    def start_rtp_server(self):
+        """The generator, the memif's server: up before the dataplane connects to it, measuring
+        when start_rtp_load() asks."""
+        prefix = self.load_prefix = f"{self.prefix}load"
+        cpu = sorted(parse_cpus(self.ctx.load_cpus))[0]
+        self.rtp_server = self.ctx.spawn("rtp_load", [
+            self.rtp_load_bin, "-m", self.LOAD_MEMORY_MB, "--lcores", f"0@{cpu}", "--file-prefix", prefix,
+            "--no-pci", "--vdev", self.memif_vdev("server", self.LOAD_MAC), "--",
+            "--socket", self.dp_sock, "--dataplane-mac", self.DP_MAC, "--attach-timeout", "120", "--serve"],
+            cpus=self.ctx.load_cpus, stdin_pipe=True)  # not in self.procs: the load is not the target
+        wait_until(lambda: self.memif_sock.exists(), 60, "tandem-bench-rtp-load's memif socket", self.rtp_server)
+
     def start_rtp_load(self, seconds, json_path):
         self.load_runs += 1
-        prefix = f"{self.prefix}load{self.load_runs}"
-        self.load_prefixes.append(prefix)
-        cpu = sorted(parse_cpus(self.ctx.load_cpus))[0]
-        return self.ctx.spawn(f"rtp_load_{self.load_runs}", [
-            self.rtp_load_bin, "-m", self.LOAD_MEMORY_MB, "--lcores", f"0@{cpu}", "--file-prefix", prefix,
-            "--no-pci", "--vdev", self.memif_vdev("client", self.LOAD_MAC), "--",
-            "--socket", self.dp_sock, "--dataplane-mac", self.DP_MAC, "--seconds", f"{seconds:g}",
-            "--json", json_path], cpus=self.ctx.load_cpus)
+        Path(json_path).unlink(missing_ok=True)
+        self.rtp_server.popen.stdin.write(f"{seconds:g} {json_path}\n".encode())
+        self.rtp_server.popen.stdin.flush()
+        return ServedMeasurement(self.rtp_server, json_path, self.load_runs)
 
     def stop(self):
         super().stop()
+        if getattr(self, "rtp_server", None):
+            self.rtp_server.stop()
         if getattr(self, "db", None):
             self.db.stop()
-        for prefix in [getattr(self, "prefix", None)] + self.load_prefixes:
+        for prefix in (getattr(self, "prefix", None), self.load_prefix):
             if prefix:
                 remove_dpdk_files(prefix)
         if self.added_media_ip:
