@@ -13,7 +13,7 @@ namespace tandem::control::sbc {
   X(invites, "new INVITEs received")                                                      \
   X(calls_answered, "calls answered by a server (2xx relayed)")                           \
   X(calls_refused_by_server, "calls a server answered with 3xx/4xx/6xx (relayed)")        \
-  X(failovers, "calls sent on to the next server after a 5xx, timeout or transport error") \
+  X(failovers, "calls sent on to the next server after a timeout, a transport error or a 503 with Retry-After") \
   X(server_timeouts, "servers that did not answer an INVITE within --server-timeout")     \
   X(server_timeouts_put_off, "--server-timeout expiries put off: datagrams waited unread in our socket") \
   X(no_server, "calls refused with 503 because no server could take them")                \

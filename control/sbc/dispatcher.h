@@ -78,7 +78,8 @@ class Dispatcher {
   void answered(size_t i);
   // A final answer other than 2xx that ends the call there (4xx, 6xx): no failure of the server's.
   void refused(size_t i);
-  // 5xx, timeout, transport error: the call goes on elsewhere; the server is skipped until a good probe.
+  // A timeout, transport error or 503 with Retry-After: the call goes on elsewhere; the server is
+  // skipped until a good probe.
   void failed(size_t i);
 
   // A probe is sent to `i`: its answer will count the calls sent until now.

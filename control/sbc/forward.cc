@@ -1,11 +1,11 @@
 // Sbc: requests within a dialog (BYE, re-INVITE, INFO, UPDATE...) and the
 // ACKs of 2xx answers. Their Route headers say where they go: ours on top
 // (we record-route every dialog; without it, only from or to one of our
-// servers: no open relay) come off,
-// the next hop is the next Route or the Request-URI (the other side's
-// Contact). Nothing of the dialog is looked up, so these still reach the
-// other side after the SBC restarted. Each request is forwarded in a
-// transaction of its own (responses relayed back); an ACK statelessly.
+// servers) come off, the next hop is the next Route or the Request-URI (the
+// other side's Contact), and a provider's request may only go to one of our
+// servers: no open relay. Nothing of the dialog is looked up, so these still
+// reach the other side after the SBC restarted. Each request is forwarded in
+// a transaction of its own (responses relayed back); an ACK statelessly.
 #include "control/sbc/sbc.h"
 
 #include <spdlog/spdlog.h>
@@ -27,19 +27,30 @@ struct Sbc::Forward {
   nta_outgoing_t* orq = nullptr;
 };
 
-bool Sbc::prepare_forward(msg_t* msg, bool from_server) {
+Refusal Sbc::prepare_forward(msg_t* msg, bool from_server) {
   sip_t* sip = sip_object(msg);
   // We record-route every dialog we are in, but a UA that does not copy Record-Route into its
   // answer (RFC 3261 12.1.1) leaves the other side without our Route: such a request is forwarded
   // by its Request-URI when it comes from one of our servers or goes to one; anything else would
   // make us an open relay.
   const bool routed = sip->sip_route && is_us(sip->sip_route->r_url);
-  if (!routed && !from_server && !is_server(sip->sip_request->rq_url)) return false;
+  if (!routed && !from_server && !is_server(sip->sip_request->rq_url))
+    return {481, "Call/Transaction Does Not Exist", "not in a dialog routed through this SBC", {}};
   pop_our_routes(msg, sip);
-  if (!sip->sip_route && is_us(sip->sip_request->rq_url)) return false;
+  if (!sip->sip_route && is_us(sip->sip_request->rq_url))
+    return {481, "Call/Transaction Does Not Exist", "no hop beyond this SBC", {}};
+  const url_t* next = sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
+  // nta sends to sip: hops only (sips: would need TLS); what it cannot send it would also leak.
+  if (next->url_type != url_sip || !next->url_host)
+    return {416, "Unsupported URI Scheme", "the next hop is no sip: URI", {}};
+  // Every dialog through us has one of our servers at its far end, so a provider's request goes
+  // to one: our Route on a request to anywhere else is forged, and forwarding it would send a
+  // provider's calls on from our address, past the dispatcher, the rate limit and the CDRs.
+  if (!from_server && !is_server(next))
+    return {403, "Forbidden", "a provider's request in a dialog goes to a call server only", {}};
   if (sip->sip_max_forwards) --sip->sip_max_forwards->mf_count;
   else sip_add_tl(msg, sip, SIPTAG_MAX_FORWARDS_STR("70"), TAG_END());
-  return true;
+  return {};
 }
 
 void Sbc::record_route(msg_t* msg, sip_t* sip, bool provider_tcp, bool server_tcp) const {
@@ -64,12 +75,14 @@ void Sbc::forward_in_dialog(nta_incoming_t* irq, const sip_t* sip) {
   msg_t* original = nta_incoming_getrequest(irq);
   msg_t* msg = msg_copy(original);
   msg_destroy(original);
-  if (!msg || !prepare_forward(msg, is_server(source_ip(irq)))) {
+  const Refusal refusal = msg ? prepare_forward(msg, is_server(source_ip(irq)))
+                              : Refusal{500, "Server Internal Error", "out of memory", {}};
+  if (refusal) {
     msg_destroy(msg);
-    spdlog::debug("[{}] {} in a dialog without our Route or with no hop beyond us", call_id,
-                  sip->sip_request->rq_method_name);
-    if (!ack) return refuse(irq, sip, Counter::no_route, SIP_481_NO_TRANSACTION, "not in a dialog routed through this SBC");
-    counters_.add(Counter::no_route);
+    const Counter counter = refusal.status == 481 ? Counter::no_route : Counter::refused_request;
+    spdlog::debug("[{}] {} not forwarded: {}", call_id, sip->sip_request->rq_method_name, refusal.why);
+    if (!ack) return refuse(irq, sip, counter, refusal);
+    counters_.add(counter);
     nta_incoming_destroy(irq);
     return;
   }
@@ -80,11 +93,15 @@ void Sbc::forward_in_dialog(nta_incoming_t* irq, const sip_t* sip) {
     return;
   }
   counters_.add(Counter::in_dialog);
+  // A re-INVITE hears from us at once, as a new INVITE does (RFC 3261 16.2): the server's own
+  // 100 stops at us, and the far end may take longer than T1 to answer.
+  if (sip->sip_request->rq_method == sip_method_invite) nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
   auto* f = new Forward{this, irq, nullptr};
+  // nta takes the message only when it creates the transaction.
   f->orq = nta_outgoing_mcreate(agent_, forwarded_response_cb, reinterpret_cast<nta_outgoing_magic_t*>(f), nullptr,
-                                msg_ref_create(msg), TAG_END());
-  msg_destroy(msg);
+                                msg, TAG_END());
   if (!f->orq) {
+    msg_destroy(msg);
     delete f;
     refuse(irq, sip, Counter::no_route, SIP_500_INTERNAL_SERVER_ERROR, "cannot forward");
     return;

@@ -1,8 +1,9 @@
 // Sbc: a new INVITE, server after server. The provider hears 100 Trying at
 // once, then whatever the chosen server answers, except what sends the call
-// on to the next server (no answer within --server-timeout, a 5xx, a timeout
-// or transport error of nta's): one INVITE from the provider, one final
-// answer back, a 503 with Retry-After only when no server is left.
+// on to the next server (no answer within --server-timeout, a 503 with
+// Retry-After before any ringing, a timeout or transport error of nta's): one
+// INVITE from the provider, one final answer back, a 503 with Retry-After
+// only when no server is left.
 #include "control/sbc/sbc.h"
 
 #include <spdlog/spdlog.h>
@@ -112,10 +113,11 @@ void Sbc::send_to_next(Invite& inv) {
       else sip_add_tl(msg, sip, SIPTAG_MAX_FORWARDS_STR("70"), TAG_END());
       record_route(msg, sip, inv.tcp, spec.tcp);
       const std::string url = spec.url();
+      // nta takes the message only when it creates the transaction.
       inv.orq = nta_outgoing_mcreate(agent_, invite_response_cb, reinterpret_cast<nta_outgoing_magic_t*>(&inv),
-                                     URL_STRING_MAKE(url.c_str()), msg_ref_create(msg), TAG_END());
+                                     URL_STRING_MAKE(url.c_str()), msg, TAG_END());
     }
-    msg_destroy(msg);
+    if (!inv.orq) msg_destroy(msg);
     dispatcher_.sent(server);
     if (inv.orq) {
       spdlog::info("[{}] to {} ({})", inv.call_id, spec.name, inv.tried.size() == 1 ? "first choice" : "failover");
@@ -146,7 +148,7 @@ int Sbc::on_invite_response(Invite& inv, nta_outgoing_t* orq, const sip_t* sip) 
     return 0;
   }
   const bool ours = !sip || nta_sip_is_internal(sip);  // nta's timeout or transport error
-  if ((status >= 500 || ours) && !inv.cancelled) {
+  if ((ours || server_unavailable(inv, sip)) && !inv.cancelled) {
     fail_over(inv, fmt::format("{} {}", status, sip && sip->sip_status ? sip->sip_status->st_phrase : "").c_str());
     return 0;
   }
@@ -163,6 +165,16 @@ int Sbc::on_invite_response(Invite& inv, nta_outgoing_t* orq, const sip_t* sip) 
   // A 2xx retransmitted from now on is a stray of nta's: forwarded statelessly (on_stray).
   finish(inv);
   return 0;
+}
+
+bool Sbc::server_unavailable(const Invite& inv, const sip_t* sip) {
+  // RFC 3261 21.5.4: a 503 says the server cannot take the call now, and with Retry-After when
+  // it may again; without one it counts as a 500. RFC 3263 4.3: on a 503 the client tries the
+  // next server. Any other answer, 5xx included, is the call's own: the call server relays its
+  // callee's and providers' answers, and another server would get the same one, write a CDR
+  // for the call again, and the first would be left out of the dispatch for nothing.
+  // A server that has rung the provider's phone has taken the call: what it says next stands.
+  return !inv.ringing && sip->sip_status->st_status == 503 && sip->sip_retry_after;
 }
 
 void Sbc::fail_over(Invite& inv, const std::string& why) {

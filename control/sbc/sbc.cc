@@ -133,13 +133,20 @@ bool Sbc::is_us(const url_t* url) const {
 
 void Sbc::refuse(nta_incoming_t* irq, const sip_t* sip, Counter counter, int status, const char* phrase,
                  const std::string& why) {
+  refuse(irq, sip, counter, Refusal{status, phrase, why, {}});
+}
+
+void Sbc::refuse(nta_incoming_t* irq, const sip_t* sip, Counter counter, const Refusal& r) {
   counters_.add(counter);
   spdlog::debug("[{}] {} refused {} {}: {}", sip && sip->sip_call_id ? sip->sip_call_id->i_id : "-",
-                sip && sip->sip_request ? sip->sip_request->rq_method_name : "?", status, phrase, why);
-  const std::string warn = warning(config_.sip.address, why);
+                sip && sip->sip_request ? sip->sip_request->rq_method_name : "?", r.status, r.phrase, r.why);
+  const std::string warn = warning(config_.sip.address, r.why);
   const std::string retry = std::to_string(retry_after_s());
-  nta_incoming_treply(irq, status, phrase, SIPTAG_WARNING_STR(warn.c_str()),
-                      TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(retry.c_str())), TAG_END());
+  const std::string allow(kAllow);
+  nta_incoming_treply(irq, r.status, r.phrase.c_str(), SIPTAG_WARNING_STR(warn.c_str()),
+                      TAG_IF(r.status == 503, SIPTAG_RETRY_AFTER_STR(retry.c_str())),
+                      TAG_IF(r.status == 420, SIPTAG_UNSUPPORTED_STR(r.unsupported.c_str())),
+                      TAG_IF(r.status == 405, SIPTAG_ALLOW_STR(allow.c_str())), TAG_END());
   nta_incoming_destroy(irq);
 }
 
@@ -165,15 +172,18 @@ int Sbc::on_request(nta_incoming_t* irq, const sip_t* sip) {
     forward_in_dialog(irq, sip);
     return 0;
   }
-  if (Refusal r = check_request(sip)) {
-    refuse(irq, sip, Counter::refused_request, r.status, r.phrase.c_str(), r.why);
+  // An OPTIONS with no Route beyond us is for us (monitoring, a provider's dispatcher): we
+  // answer it as its user agent; anything else we check as the proxy that forwards it.
+  const bool for_us = method == sip_method_options && (!sip->sip_route || is_us(sip->sip_route->r_url));
+  if (Refusal r = check_request(sip, for_us ? CheckedAs::user_agent : CheckedAs::proxy)) {
+    refuse(irq, sip, Counter::refused_request, r);
     return 0;
   }
   if (Refusal r = refuse_sips(sip)) {
-    refuse(irq, sip, Counter::refused_request, r.status, r.phrase.c_str(), r.why);
+    refuse(irq, sip, Counter::refused_request, r);
     return 0;
   }
-  if (method == sip_method_options && (!sip->sip_route || is_us(sip->sip_route->r_url))) {
+  if (for_us) {
     answer_options(irq);
     return 0;
   }
@@ -204,9 +214,11 @@ void Sbc::pop_our_routes(msg_t* msg, sip_t* sip) const {
 
 int Sbc::on_stray(msg_t* msg, sip_t* sip) {
   // A 2xx retransmitted after its transaction ended goes on statelessly (RFC 3261 16.7 and
-  // 16.11), when the Via below ours says where.
+  // 16.11), when the Via below ours says where, and only from those who may send to us: from
+  // anyone else it would be a datagram of theirs sent on from our address.
   const bool ours = sip && sip->sip_status && sip->sip_via && sip->sip_via->v_next &&
-                    sip->sip_via->v_host && config_.sip.address == sip->sip_via->v_host;
+                    sip->sip_via->v_host && config_.sip.address == sip->sip_via->v_host &&
+                    allowed(source_ip(msg));
   if (ours && sip->sip_status->st_status >= 200 && sip->sip_status->st_status < 300 && sip->sip_cseq &&
       sip->sip_cseq->cs_method == sip_method_invite) {
     counters_.add(Counter::stray_2xx);

@@ -1,8 +1,9 @@
 // The SBC: a SIP proxy on sofia-sip's transaction layer (nta, not a UA: it
 // forwards, it answers only what is addressed to it). A new INVITE goes to
 // the server the Dispatcher chooses, with our Record-Route; no answer within
-// --server-timeout, a 5xx or a transport error sends it on to the next
-// server, so the provider sees one INVITE and one final answer. Requests in a
+// --server-timeout, a 503 with Retry-After (the server unavailable) or a
+// transport error sends it on to the next server, so the provider sees one
+// INVITE and one final answer. Requests in a
 // dialog follow their Route headers and need nothing remembered of the
 // dialog: a restarted SBC forwards the BYEs of calls set up before.
 //
@@ -25,6 +26,7 @@
 #include "control/sbc/counters.h"
 #include "control/sbc/dispatcher.h"
 #include "control/sbc/rate_limit.h"
+#include "control/sip/sip_checks.h"
 #include "control/sip/udp_backlog.h"
 #include "rules/reloader.h"
 
@@ -72,6 +74,8 @@ class Sbc {
   void answer_options(nta_incoming_t* irq);
   void refuse(nta_incoming_t* irq, const sip_t* sip, Counter counter, int status, const char* phrase,
               const std::string& why);
+  // A failed check, with the headers its status needs: Unsupported (420), Allow (405).
+  void refuse(nta_incoming_t* irq, const sip_t* sip, Counter counter, const Refusal& r);
   // Our own addresses in Via, Route and Record-Route.
   bool is_us(const url_t* url) const;
   // One of our call servers: by source address, or a URI's host and port.
@@ -95,6 +99,8 @@ class Sbc {
   // The next server, or the 503 when none is left.
   void send_to_next(Invite& inv);
   int on_invite_response(Invite& inv, nta_outgoing_t* orq, const sip_t* sip);
+  // The server's own answer says it cannot take the call (rather than how the call ended).
+  static bool server_unavailable(const Invite& inv, const sip_t* sip);
   // The server failed the call: it is skipped until its next good probe, and the call goes on.
   void fail_over(Invite& inv, const std::string& why);
   // The current server's transaction left to finish by itself: a late 2xx gets ACK and BYE.
@@ -111,9 +117,10 @@ class Sbc {
   static int forward_cancel_cb(nta_incoming_magic_t*, nta_incoming_t*, const sip_t*);
   void end_forward(Forward* f);
   void forward_in_dialog(nta_incoming_t* irq, const sip_t* sip);
-  // `msg` (a copy of the request) with our Routes off and Max-Forwards down: false when it is in
-  // no dialog of ours or has nowhere to go.
-  bool prepare_forward(msg_t* msg, bool from_server);
+  // `msg` (a copy of the request) with our Routes off and Max-Forwards down, or why it is not
+  // forwarded: in no dialog of ours or nowhere beyond us (481), a next hop that is no sip: URI
+  // (416), a provider's request to anyone but a call server (403).
+  Refusal prepare_forward(msg_t* msg, bool from_server);
   // Record-Route for a new dialog: one entry, or two when the provider and the server are
   // reached over different transports (RFC 5658).
   void record_route(msg_t* msg, sip_t* sip, bool provider_tcp, bool server_tcp) const;

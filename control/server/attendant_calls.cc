@@ -77,7 +77,7 @@ void CallServer::answer_menu(Call& call, const sip_t* sip) {
   const Media::CreateOptions node{.caller_port = 0, .callee_is_node = true};
   const bool created = media_.create(menu->caller_media, call.side_of[kA], call.side_of[kA], call.media, error, node);
   take_media_outcomes();
-  if (!created) return refuse_call(call, Counter::media_errors, 503, "Service Unavailable", "media relay: " + error);
+  if (!created) return refuse_unavailable(call, Counter::media_errors, "media relay: " + error);
   by_media_session_[call.media.session] = &call;
   const std::string& relay_ip = call.media.local_ip[kA];
   const uint16_t relay_port = call.media.local_port[kA];
@@ -114,7 +114,7 @@ bool CallServer::open_attendant(Call& call) {
       counters_.add(Counter::media_errors);
       hang_up(call, cdr::HangupSide::system, why, -1);
     } else {
-      refuse_call(call, Counter::media_errors, 503, "Service Unavailable", why);
+      refuse_unavailable(call, Counter::media_errors, why);
     }
     return false;
   }

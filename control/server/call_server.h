@@ -86,7 +86,13 @@ class CallServer : public rules::ProviderLoad {
   bool anchor_offer(Call& call, const sip_t* sip);
   // Our final answer to a call that reached no target, and its end.
   void refuse_call(Call& call, Counter counter, int status, const char* phrase, const std::string& why,
-                   uint16_t warn = 399);
+                   uint16_t warn = 399, bool retry_after = false);
+  // This node cannot take the call now (no rules yet, no media relay): 503 with Retry-After, which
+  // sends an SBC on to the next server (RFC 3261 21.5.4). A 503 about the call itself (no
+  // provider reachable) has none: another server would answer it the same.
+  void refuse_unavailable(Call& call, Counter counter, const std::string& why) {
+    refuse_call(call, counter, 503, "Service Unavailable", why, 399, true);
+  }
 
   // targets.cc: side B, target after target; the caller hears their answers.
   static int invite_cb(nta_outgoing_magic_t*, nta_outgoing_t*, const sip_t*);

@@ -13,7 +13,7 @@ namespace {
 void add_call_flags(CLI::App& app, ServerConfig& c) {
   app.add_option("--capacity", c.capacity, "concurrent calls; beyond: 503 with Retry-After")
       ->check(CLI::Range(1u, 1000000u))->capture_default_str();
-  app.add_option("--retry-after", c.retry_after_s, "Retry-After of the 503 at capacity, seconds")
+  app.add_option("--retry-after", c.retry_after_s, "Retry-After of our 503s when this node cannot take a call (at capacity, draining, no rules or media relay), seconds")
       ->check(CLI::Range(1u, 3600u))->capture_default_str();
   app.add_option("--no-answer", c.no_answer_s, "seconds a callee may ring before it is cancelled")
       ->check(CLI::Range(1u, 600u))->capture_default_str();

@@ -180,7 +180,7 @@ void CallServer::new_call(nta_incoming_t* irq, const sip_t* sip, const Peer* pee
   take_caller(call, sip);
   if (!call.leg_a) return refuse_call(call, Counter::media_errors, 500, "Server Internal Error", "cannot create the dialog");
   if (!call.rules)
-    return refuse_call(call, Counter::refused_by_rules, 503, "Service Unavailable", "the rules are not loaded yet");
+    return refuse_unavailable(call, Counter::refused_by_rules, "the rules are not loaded yet");
 
   route(call, vm, this);
   spdlog::info("[{}] {} {} -> {} from {}: {}", call.call_id, cdr::name(call.plan.direction), call.from_user, call.to_uri,
@@ -235,7 +235,7 @@ bool CallServer::anchor_offer(Call& call, const sip_t* sip) {
   const bool created = media_.create(caller, call.side_of[kA], call.side_of[kB], call.media, error);
   take_media_outcomes();  // the queued requests went with it
   if (!created) {
-    refuse_call(call, Counter::media_errors, 503, "Service Unavailable", "media relay: " + error);
+    refuse_unavailable(call, Counter::media_errors, "media relay: " + error);
     return false;
   }
   by_media_session_[call.media.session] = &call;
@@ -244,13 +244,15 @@ bool CallServer::anchor_offer(Call& call, const sip_t* sip) {
 }
 
 void CallServer::refuse_call(Call& call, Counter counter, int status, const char* phrase, const std::string& why,
-                             uint16_t warn) {
+                             uint16_t warn, bool retry_after) {
   counters_.add(counter);
   spdlog::info("[{}] {} {}: {}", call.call_id, status, phrase, why);
   call.disposition = cdr::Disposition::rejected;
   call.hangup_reason = why.substr(0, cdr::kMaxName);
   const std::string header = warning(config_.sip.address, why, warn);
-  nta_incoming_treply(call.invite_a, status, phrase, SIPTAG_WARNING_STR(header.c_str()), TAG_END());
+  const std::string retry = std::to_string(config_.retry_after_s);
+  nta_incoming_treply(call.invite_a, status, phrase, SIPTAG_WARNING_STR(header.c_str()),
+                      TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(retry.c_str())), TAG_END());
   call.final_code = static_cast<uint16_t>(status);
   end(call);
 }

@@ -54,11 +54,15 @@ const Peer* find_peer(const std::vector<Peer>& peers, uint32_t ip) {
 
 uint32_t source_ip(nta_incoming_t* irq) {
   msg_t* msg = nta_incoming_getrequest(irq);
-  uint32_t ip = 0;
-  if (const su_addrinfo_t* ai = msg ? msg_addrinfo(msg) : nullptr; ai && ai->ai_family == AF_INET)
-    ip = ntohl(reinterpret_cast<const sockaddr_in*>(ai->ai_addr)->sin_addr.s_addr);
+  const uint32_t ip = source_ip(msg);
   msg_destroy(msg);
   return ip;
+}
+
+uint32_t source_ip(msg_t* msg) {
+  const su_addrinfo_t* ai = msg ? msg_addrinfo(msg) : nullptr;
+  return ai && ai->ai_family == AF_INET ? ntohl(reinterpret_cast<const sockaddr_in*>(ai->ai_addr)->sin_addr.s_addr)
+                                        : 0;
 }
 
 }  // namespace tandem::control

@@ -23,7 +23,8 @@ bool parse_peer(const std::string& text, Peer& out, std::string& error);
 // The most specific peer that contains `ip` (host order); nullptr: none.
 const Peer* find_peer(const std::vector<Peer>& peers, uint32_t ip);
 
-// The source address of a request, host order; 0 if unknown (not IPv4).
+// The source address of a request or of a message, host order; 0 if unknown (not IPv4).
 uint32_t source_ip(nta_incoming_t* irq);
+uint32_t source_ip(msg_t* msg);
 
 }  // namespace tandem::control

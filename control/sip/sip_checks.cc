@@ -66,9 +66,10 @@ bool is_multipart_mixed(const sip_content_type_t* c) { return content_type_is(c,
 
 // RFC 3261 section 8.2.2.3: the option tags we require the peer to know are
 // none; every tag a request requires is unsupported.
-std::string unsupported_tags(const sip_t* sip) {
+std::string unsupported_tags(const sip_t* sip, CheckedAs as) {
   std::string tags;
-  for (const msg_list_t* lists[] = {sip->sip_require, sip->sip_proxy_require}; const msg_list_t* l : lists)
+  const msg_list_t* require = as == CheckedAs::user_agent ? sip->sip_require : nullptr;
+  for (const msg_list_t* lists[] = {require, sip->sip_proxy_require}; const msg_list_t* l : lists)
     for (; l; l = l->k_next)
       for (const msg_param_t* item = l->k_items; item && *item; ++item) {
         if (!tags.empty()) tags += ", ";
@@ -90,7 +91,7 @@ bool accepts_sdp(const sip_accept_t* accept) {
 
 bool content_type_is(const sip_content_type_t* c, std::string_view type) { return c && iequals(c->c_type, type); }
 
-Refusal check_request(const sip_t* sip) {
+Refusal check_request(const sip_t* sip, CheckedAs as) {
   const sip_request_t* rq = sip->sip_request;
   if (!rq) return refuse(400, "Bad Request", "not a request");
   // A request line only our message class could read (sip_message_class.h); nta answers it 400 itself.
@@ -135,7 +136,7 @@ Refusal check_request(const sip_t* sip) {
   if (rq->rq_method == sip_method_invite && sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
     return refuse(483, "Too Many Hops", "Max-Forwards is 0");
 
-  if (std::string tags = unsupported_tags(sip); !tags.empty()) {
+  if (std::string tags = unsupported_tags(sip, as); !tags.empty()) {
     Refusal r = refuse(420, "Bad Extension", "requires " + tags);
     r.unsupported = std::move(tags);
     return r;
@@ -147,7 +148,7 @@ Refusal check_request(const sip_t* sip) {
                   std::string("body of type ") +
                       (sip->sip_content_type && sip->sip_content_type->c_type ? sip->sip_content_type->c_type : "(none)"));
 
-  if (sip->sip_accept && !accepts_sdp(sip->sip_accept))
+  if (rq->rq_method == sip_method_invite && sip->sip_accept && !accepts_sdp(sip->sip_accept))
     return refuse(406, "Not Acceptable", "Accept does not allow application/sdp");
   return {};
 }

@@ -27,11 +27,18 @@ struct Refusal {
   explicit operator bool() const { return status != 0; }
 };
 
+// Whose extensions a request must name only among ours (420): a user agent's
+// (Require and Proxy-Require: the call server, a B2BUA; the SBC answering an
+// OPTIONS itself), or a proxy's, which heeds Proxy-Require alone and must not
+// refuse for Require (RFC 3261 16.3 item 6, 20.32: that is the far end's).
+enum class CheckedAs { user_agent, proxy };
+
 // Checks an out-of-dialog request (a new INVITE or an OPTIONS): syntax (400,
 // 505; an IPv6 reference that is no IPv6 address in the Request-URI or a Via,
 // or an IPv6 address without brackets in the Request-URI: RFC 5118), scheme (416), method (405, 501; 481 for in-dialog methods), loop
-// fuse (483), extensions (420), body type (415), Accept (406).
-Refusal check_request(const sip_t* sip);
+// fuse (483), extensions (420), body type (415), and for an INVITE, whose
+// answer carries SDP, Accept (406; an OPTIONS answer has no body to refuse).
+Refusal check_request(const sip_t* sip, CheckedAs as = CheckedAs::user_agent);
 
 // A SIPS Request-URI: 416, as we have no TLS to keep it secure up to the
 // target (RFC 3261 26.2.2: never sent on as sip:). Checked apart from

@@ -61,6 +61,69 @@ class Server:
             self.proc = None
 
 
+class Answerer:
+    """A call server that only answers: OPTIONS 200, every INVITE a final `code` (with
+    Retry-After when `retry_after`), on UDP; counts the INVITEs. What a real call server says
+    when it cannot take a call (503 with Retry-After) or when the call itself failed behind it."""
+
+    def __init__(self, ip, code, retry_after=None):
+        self.ip, self.code, self.retry_after = ip, code, retry_after
+        self.invites = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, 5060))
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+        CLEANUP.add(f"stop the answerer on {ip}", self.stop)
+
+    def serve(self):
+        while self.running:
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            head = data.decode(errors="replace").split("\r\n\r\n", 1)[0].split("\r\n")
+            method = head[0].split(" ", 1)[0]
+            if method not in ("OPTIONS", "INVITE"):
+                continue  # ACK of our final answer
+            if method == "INVITE":
+                self.invites += 1
+            code, phrase = (200, "OK") if method == "OPTIONS" else (self.code, "Refused")
+            keep = [h for h in head[1:] if h.split(":", 1)[0].strip().lower() in ("via", "from", "call-id", "cseq")]
+            to = next(h for h in head[1:] if h.lower().startswith("to:"))
+            extra = [f"Retry-After: {self.retry_after}"] if method == "INVITE" and self.retry_after else []
+            reply = [f"SIP/2.0 {code} {phrase}", *keep, to + ";tag=answerer", *extra, "Content-Length: 0", "", ""]
+            self.sock.sendto("\r\n".join(reply).encode(), peer)
+
+    def stop(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+def raw_request(source_ip, text, wait=1.0):
+    """A request from `source_ip` (its {port} filled in); the final answer's code, or None."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((source_ip, 0))
+    s.sendto(text.format(me=source_ip, port=s.getsockname()[1]).replace("\n", "\r\n").encode(), (SBC_IP, 5060))
+    deadline = time.monotonic() + wait
+    try:
+        while time.monotonic() < deadline:
+            s.settimeout(max(deadline - time.monotonic(), 0.01))
+            data = s.recv(65535).decode(errors="replace")
+            code = int(data.split(" ", 2)[1])
+            if code >= 200:
+                return code, data
+    except socket.timeout:
+        pass
+    finally:
+        s.close()
+    return None, ""
+
+
 def bound(ip, port, tcp=False):
     out = subprocess.run(["ss", "-Htlpn" if tcp else "-Hulpn"], capture_output=True, text=True).stdout
     return f"{ip}:{port} " in out
@@ -90,8 +153,9 @@ def sipp_calls(work, provider, scenario, count, rate, duration_ms, port=5062, ti
     return int(ok.group(1)), int(bad.group(1))
 
 
-def raw_invite(source_ip, wait=1.0, call_id=None):
-    """One INVITE over UDP from `source_ip`; every response within `wait` s, as (code, text, seconds)."""
+def raw_invite(source_ip, wait=1.0, call_id=None, extra=""):
+    """One INVITE over UDP from `source_ip` (`extra`: more header lines, CRLF-ended); every
+    response within `wait` s, as (code, text, seconds)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((source_ip, 0))
     port = s.getsockname()[1]
@@ -100,7 +164,7 @@ def raw_invite(source_ip, wait=1.0, call_id=None):
            f"Via: SIP/2.0/UDP {source_ip}:{port};branch=z9hG4bK{time.monotonic_ns()}\r\n"
            f"From: <sip:+4940111@{source_ip}>;tag=raw\r\nTo: <sip:+4930100001@{SBC_IP}>\r\n"
            f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:raw@{source_ip}:{port}>\r\n"
-           f"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+           f"Max-Forwards: 70\r\n{extra}Content-Length: 0\r\n\r\n")
     start = time.monotonic()
     s.sendto(msg.encode(), (SBC_IP, 5060))
     got = []
@@ -356,7 +420,83 @@ class SbcTest(unittest.TestCase):
         finally:
             tcp.stop()
 
+    def test_a_503_with_retry_after_fails_over_and_the_server_sits_out(self):
+        # RFC 3261 21.5.4, 3263 4.3: the server says it cannot take the call now.
+        busy = Answerer("127.0.30.31", 503, retry_after=5)
+        self.start_sbc(["busy=127.0.30.31", "cs1"], probe_interval_ms=5000)
+        wait_for(lambda: self.sbc.servers()["busy"]["state"] == "up", 5, what="busy probed up")
+        finals = [[g[0] for g in raw_invite(PROVIDERS[0]) if g[0] >= 200] for _ in range(4)]
+        self.assertEqual(finals, [[200]] * 4, "every call answered by cs1")
+        self.assertEqual(busy.invites, 1, "the busy server sits out until its next probe")
+        self.assertEqual(self.sbc.counters()["failovers"], 1)
+        self.assertEqual(self.sbc.servers()["busy"]["failovers"], 1)
+
+    def test_a_calls_own_5xx_reaches_the_provider_and_benches_no_server(self):
+        # A 500, or a 503 without Retry-After (RFC 3261 21.5.4: as a 500), is how the call ended
+        # behind the server (its callee's PBX, no provider): another server would say the same.
+        for code, retry_after in ((500, None), (503, None), (502, None)):
+            with self.subTest(code=code):
+                answerer = Answerer("127.0.30.32", code, retry_after)
+                try:
+                    self.start_sbc(["calls=127.0.30.32", "cs1"], probe_interval_ms=5000)
+                    wait_for(lambda: self.sbc.servers()["calls"]["state"] == "up", 5, what="calls probed up")
+                    finals = [[g[0] for g in raw_invite(PROVIDERS[0]) if g[0] >= 200] for _ in range(4)]
+                    # Its refusals add no load, so it stays the least loaded and gets the next call.
+                    self.assertIn([code], finals)
+                    self.assertEqual(sorted(finals), sorted([[code]] * answerer.invites + [[200]] * (4 - answerer.invites)),
+                                     "each call the answerer refused reached the provider, none went on to cs1")
+                    self.assertEqual(self.sbc.counters()["failovers"], 0)
+                    self.assertEqual(self.sbc.servers()["calls"]["state"], "up")
+                finally:
+                    answerer.stop()
+                    self.sbc.stop()
+                    self.sbc = None
+
+    # What is addressed to the SBC itself.
+
+    def test_options_to_the_sbc_as_monitoring_sends_it(self):
+        self.start_sbc(LOCAL)
+        options = ("OPTIONS sip:{me}@" + SBC_IP + " SIP/2.0\nVia: SIP/2.0/UDP {me}:{port};branch=z9hG4bKopt{port}\n"
+                   "From: <sip:mon@{me}>;tag=1\nTo: <sip:" + SBC_IP + ">\nCall-ID: opt-{port}\nCSeq: 1 OPTIONS\n"
+                   "Max-Forwards: 70\n{extra}Content-Length: 0\n\n")
+        # sipsak's Accept: text/plain; our answer has no body, so nothing to refuse.
+        self.assertEqual(raw_request(PROVIDERS[0], options.replace("{extra}", "Accept: text/plain\n"))[0], 200)
+        code, text = raw_request(PROVIDERS[0], options.replace("{extra}", "Require: nosuch\n"))
+        self.assertEqual(code, 420)
+        self.assertRegex(text, r"(?m)^Unsupported: *nosuch")
+        register = options.replace("OPTIONS sip", "REGISTER sip").replace("1 OPTIONS", "1 REGISTER")
+        code, text = raw_request(PROVIDERS[0], register.replace("{extra}", ""))
+        self.assertEqual(code, 405)
+        self.assertRegex(text, r"(?m)^Allow: *INVITE")
+
+    def test_an_invite_that_requires_an_extension_is_the_far_ends_to_judge(self):
+        # RFC 3261 16.3 item 6: a proxy heeds Proxy-Require only.
+        self.start_sbc(["cs1"])
+        got = raw_invite(PROVIDERS[0], wait=3, extra="Require: timer\r\n")
+        self.assertEqual([g[0] for g in got if g[0] >= 200], [200])
+        got = raw_invite(PROVIDERS[0], extra="Proxy-Require: nosuch\r\n")
+        self.assertEqual([g[0] for g in got], [420])
+        self.assertRegex(got[0][1], r"(?m)^Unsupported: *nosuch")
+        self.assertEqual(self.sent()["cs1"], 1)
+
     # Policing.
+
+    def test_a_providers_request_in_a_dialog_goes_to_a_server_only(self):
+        # Our Route on top and a To tag make it look like a dialog through us; its next hop is a
+        # third party: forwarding it would place a call past the dispatcher from our address.
+        self.start_sbc(LOCAL)
+        relayed = ("{method} {ruri} SIP/2.0\nVia: SIP/2.0/UDP {me}:{port};branch=z9hG4bKrel{port}\n"
+                   "Route: <sip:" + SBC_IP + ":5060;lr>\nFrom: <sip:a@{me}>;tag=1\n"
+                   "To: <sip:+19005550100@198.18.1.77>;tag=forged\nCall-ID: rel-{port}\nCSeq: 5 {method}\n"
+                   "Contact: <sip:a@{me}:{port}>\nMax-Forwards: 70\nContent-Length: 0\n\n")
+        for method, ruri, code in (("INVITE", "sip:+19005550100@198.18.1.77", 403),
+                                   ("BYE", "sip:+19005550100@198.18.1.77", 403),
+                                   ("BYE", "tel:+19005550100", 416)):
+            with self.subTest(method=method, ruri=ruri):
+                text = relayed.replace("{method}", method).replace("{ruri}", ruri)
+                self.assertEqual(raw_request(PROVIDERS[0], text)[0], code)
+        self.assertEqual(self.sbc.counters()["in_dialog"], 0)
+        self.assertEqual(sum(self.sent().values()), 0)
 
     def test_an_unknown_source_gets_403_and_nothing_is_forwarded(self):
         self.start_sbc(LOCAL)

@@ -101,6 +101,18 @@ class SbcFrontTest(lab.CallTest):
         self.assertEqual(self.sbc_counted("calls_refused_by_server"), 1)
         self.assertEqual(self.sbc_counted("failovers"), 0)
 
+    def test_a_callees_503_reaches_the_provider_and_benches_no_server(self):
+        # The customer's PBX answers 503: how this call ended, not the server's unavailability
+        # (tandem-control's own 503s carry Retry-After, this one none): no failover, node1 stays
+        # in the dispatch. Failing over on it, every server would ring the same PBX and leave
+        # the dispatch in turn.
+        vm = LAB.vm("uas_503")
+        caller = self.call("uac_reject", lab.DID_VM, {"expect_code": 503})
+        self.check_sipp(caller, vm)
+        self.assertEqual(self.new_cdr()["sip_code"], "503")
+        self.assertEqual(self.sbc_counted("failovers"), 0)
+        self.assertEqual(self.sbc.servers()["node1"]["state"], "up")
+
     def test_a_draining_server_gets_no_new_call(self):
         LAB.ctl("--control-socket", LAB.control_socket, "drain")
         try:

@@ -142,6 +142,32 @@ TEST(SipChecks, MaxForwardsZeroOnAnInviteIsTooManyHops) {
   EXPECT_EQ(check_request(p.sip).status, 483);
 }
 
+// RFC 3261 16.3 item 6 and 20.32: a proxy heeds Proxy-Require only; Require is for the far end.
+TEST(SipChecks, AProxyIgnoresRequireButNotProxyRequire) {
+  Parsed far_end;
+  parse(invite("Require: timer\r\n"), far_end);
+  EXPECT_FALSE(check_request(far_end.sip, CheckedAs::proxy)) << check_request(far_end.sip, CheckedAs::proxy).why;
+  EXPECT_EQ(check_request(far_end.sip).status, 420);  // as its user agent
+  Parsed ours;
+  parse(invite("Proxy-Require: fancy\r\n"), ours);
+  const Refusal r = check_request(ours.sip, CheckedAs::proxy);
+  EXPECT_EQ(r.status, 420);
+  EXPECT_EQ(r.unsupported, "fancy");
+}
+
+// An OPTIONS answer has no body, so no Accept can make it unacceptable (sipsak sends text/plain).
+TEST(SipChecks, AcceptIsAnInvitesMatterOnly) {
+  std::string options = invite("Accept: text/plain\r\n");
+  options.replace(0, 6, "OPTIONS");  // the request line's method
+  options.replace(options.find("1 INVITE"), 8, "1 OPTIONS");
+  Parsed p;
+  parse(options, p);
+  EXPECT_FALSE(check_request(p.sip)) << check_request(p.sip).why;
+  Parsed inv;
+  parse(invite("Accept: text/plain\r\n"), inv);
+  EXPECT_EQ(check_request(inv.sip).status, 406);
+}
+
 TEST(SipChecks, AGoodInvitePasses) {
   Parsed p;
   parse(invite("Content-Type: application/sdp\r\n", "v=0\r\n"), p);
