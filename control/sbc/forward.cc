@@ -17,6 +17,7 @@
 #include <sofia-sip/sip_util.h>
 
 #include "control/sip/peers.h"
+#include "control/sip/sip_checks.h"
 
 namespace tandem::control::sbc {
 
@@ -64,12 +65,14 @@ void Sbc::record_route(msg_t* msg, sip_t* sip, bool provider_tcp, bool server_tc
 void Sbc::forward_in_dialog(nta_incoming_t* irq, const sip_t* sip) {
   const bool ack = sip->sip_request->rq_method == sip_method_ack;
   const char* call_id = sip->sip_call_id ? sip->sip_call_id->i_id : "-";
-  if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
-    if (ack) {
-      nta_incoming_destroy(irq);
-      return;
-    }
-    refuse(irq, sip, Counter::refused_request, SIP_483_TOO_MANY_HOPS, "Max-Forwards reached 0");
+  Refusal checked = check_forwarded(sip);
+  if (!checked && sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
+    checked = Refusal{483, "Too Many Hops", "Max-Forwards reached 0", {}};
+  if (checked) {
+    // A malformed request is never sent on; an ACK cannot be answered.
+    if (!ack) return refuse(irq, sip, Counter::refused_request, checked);
+    counters_.add(Counter::refused_request);
+    nta_incoming_destroy(irq);
     return;
   }
   msg_t* original = nta_incoming_getrequest(irq);

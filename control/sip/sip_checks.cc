@@ -78,6 +78,14 @@ std::string unsupported_tags(const sip_t* sip, CheckedAs as) {
   return tags;
 }
 
+Refusal check_extensions(const sip_t* sip, CheckedAs as) {
+  std::string tags = unsupported_tags(sip, as);
+  if (tags.empty()) return {};
+  Refusal r = refuse(420, "Bad Extension", "requires " + tags);
+  r.unsupported = std::move(tags);
+  return r;
+}
+
 bool accepts_sdp(const sip_accept_t* accept) {
   for (const sip_accept_t* a = accept; a; a = a->ac_next) {
     if (!a->ac_type) return true;  // an empty Accept: RFC 3261 20.1 "no body acceptable" applies to bodies we would send
@@ -91,7 +99,7 @@ bool accepts_sdp(const sip_accept_t* accept) {
 
 bool content_type_is(const sip_content_type_t* c, std::string_view type) { return c && iequals(c->c_type, type); }
 
-Refusal check_request(const sip_t* sip, CheckedAs as) {
+Refusal check_syntax(const sip_t* sip) {
   const sip_request_t* rq = sip->sip_request;
   if (!rq) return refuse(400, "Bad Request", "not a request");
   // A request line only our message class could read (sip_message_class.h); nta answers it 400 itself.
@@ -116,7 +124,17 @@ Refusal check_request(const sip_t* sip, CheckedAs as) {
   if (rq->rq_url->url_type != url_sip && rq->rq_url->url_type != url_sips && rq->rq_url->url_type != url_tel)
     return refuse(416, "Unsupported URI Scheme",
                   std::string("Request-URI scheme ") + (rq->rq_url->url_scheme ? rq->rq_url->url_scheme : "?"));
+  return {};
+}
 
+Refusal check_forwarded(const sip_t* sip) {
+  if (Refusal r = check_syntax(sip)) return r;
+  return check_extensions(sip, CheckedAs::proxy);
+}
+
+Refusal check_request(const sip_t* sip, CheckedAs as) {
+  if (Refusal r = check_syntax(sip)) return r;
+  const sip_request_t* rq = sip->sip_request;
   switch (rq->rq_method) {
     case sip_method_invite:
     case sip_method_options:
@@ -136,11 +154,7 @@ Refusal check_request(const sip_t* sip, CheckedAs as) {
   if (rq->rq_method == sip_method_invite && sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
     return refuse(483, "Too Many Hops", "Max-Forwards is 0");
 
-  if (std::string tags = unsupported_tags(sip, as); !tags.empty()) {
-    Refusal r = refuse(420, "Bad Extension", "requires " + tags);
-    r.unsupported = std::move(tags);
-    return r;
-  }
+  if (Refusal r = check_extensions(sip, as)) return r;
 
   if (rq->rq_method == sip_method_invite && sip->sip_payload && sip->sip_payload->pl_len > 0 &&
       !is_sdp(sip->sip_content_type) && !is_multipart_mixed(sip->sip_content_type))

@@ -40,6 +40,15 @@ enum class CheckedAs { user_agent, proxy };
 // answer carries SDP, Accept (406; an OPTIONS answer has no body to refuse).
 Refusal check_request(const sip_t* sip, CheckedAs as = CheckedAs::user_agent);
 
+// The syntax checks of check_request alone (400, 505, 416): what any request
+// must pass before it is acted on or sent on.
+Refusal check_syntax(const sip_t* sip);
+
+// A request in a dialog that a proxy sends on: its syntax, and Proxy-Require
+// (420); nta's own checks leave proxy headers (Max-Forwards, Route,
+// Proxy-Require) to the application, and a malformed one must not go on.
+Refusal check_forwarded(const sip_t* sip);
+
 // A SIPS Request-URI: 416, as we have no TLS to keep it secure up to the
 // target (RFC 3261 26.2.2: never sent on as sip:). Checked apart from
 // check_request, as an INVITE refused here leaves a CDR.

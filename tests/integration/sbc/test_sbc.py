@@ -489,11 +489,17 @@ class SbcTest(unittest.TestCase):
                    "Route: <sip:" + SBC_IP + ":5060;lr>\nFrom: <sip:a@{me}>;tag=1\n"
                    "To: <sip:+19005550100@198.18.1.77>;tag=forged\nCall-ID: rel-{port}\nCSeq: 5 {method}\n"
                    "Contact: <sip:a@{me}:{port}>\nMax-Forwards: 70\nContent-Length: 0\n\n")
-        for method, ruri, code in (("INVITE", "sip:+19005550100@198.18.1.77", 403),
-                                   ("BYE", "sip:+19005550100@198.18.1.77", 403),
-                                   ("BYE", "tel:+19005550100", 416)):
-            with self.subTest(method=method, ruri=ruri):
+        cs1 = f"sip:b@{LOCAL['cs1']}:5060"
+        for method, ruri, code, change in (("INVITE", "sip:+19005550100@198.18.1.77", 403, None),
+                                           ("BYE", "sip:+19005550100@198.18.1.77", 403, None),
+                                           ("BYE", "tel:+19005550100", 416, None),
+                                           # to a server, but malformed: never sent on
+                                           ("BYE", cs1, 400, ("Max-Forwards: 70", "Max-Forwards: x")),
+                                           ("BYE", cs1, 420, ("Max-Forwards: 70", "Max-Forwards: 70\nProxy-Require: x"))):
+            with self.subTest(method=method, ruri=ruri, code=code):
                 text = relayed.replace("{method}", method).replace("{ruri}", ruri)
+                if change:
+                    text = text.replace(*change)
                 self.assertEqual(raw_request(PROVIDERS[0], text)[0], code)
         self.assertEqual(self.sbc.counters()["in_dialog"], 0)
         self.assertEqual(sum(self.sent().values()), 0)

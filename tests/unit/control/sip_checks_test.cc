@@ -168,6 +168,29 @@ TEST(SipChecks, AcceptIsAnInvitesMatterOnly) {
   EXPECT_EQ(check_request(inv.sip).status, 406);
 }
 
+// In a dialog a proxy sends on what parses and needs nothing of it; nta leaves Max-Forwards,
+// Route and Proxy-Require to us.
+TEST(SipChecks, AForwardedRequestMustParseAndRequireNothingOfTheProxy) {
+  std::string bye = invite("");
+  bye.replace(0, 6, "BYE");
+  bye.replace(bye.find("1 INVITE"), 8, "2 BYE");
+  bye.replace(bye.find("To: <sip:+4930123456@198.18.0.10>"), 34, "To: <sip:+4930123456@198.18.0.10>;tag=b");
+  Parsed good;
+  parse(bye, good);
+  EXPECT_FALSE(check_forwarded(good.sip)) << check_forwarded(good.sip).why;
+  std::string broken = bye;
+  broken.replace(broken.find("Max-Forwards: 70"), 16, "Max-Forwards: x");
+  Parsed bad;
+  parse(broken, bad);
+  EXPECT_EQ(check_forwarded(bad.sip).status, 400);
+  std::string extension = bye;
+  extension.insert(extension.find("Content-Length"), "Proxy-Require: nosuch\r\nRequire: timer\r\n");
+  Parsed ext;
+  parse(extension, ext);
+  EXPECT_EQ(check_forwarded(ext.sip).status, 420);
+  EXPECT_EQ(check_forwarded(ext.sip).unsupported, "nosuch");
+}
+
 TEST(SipChecks, AGoodInvitePasses) {
   Parsed p;
   parse(invite("Content-Type: application/sdp\r\n", "v=0\r\n"), p);
