@@ -486,8 +486,12 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "rtp-load: %s\n", error.c_str());
     rc = 1;
   } else {
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    // Without SA_RESTART (signal()'s default here), so that a signal also ends --serve's wait
+    // for its next line of stdin.
+    struct sigaction stop {};
+    stop.sa_handler = on_signal;
+    sigaction(SIGINT, &stop, nullptr);
+    sigaction(SIGTERM, &stop, nullptr);
     rc = o.serve ? serve(o, wire) : measure(o, wire, o.seconds, o.json);
     detach(wire);
   }

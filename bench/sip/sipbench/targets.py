@@ -415,6 +415,8 @@ class Tandem(Target):
     def stop(self):
         super().stop()
         if getattr(self, "rtp_server", None):
+            self.rtp_server.popen.stdin.close()  # its end of input: it detaches and exits
+            self.rtp_server.wait(5)
             self.rtp_server.stop()
         if getattr(self, "db", None):
             self.db.stop()
