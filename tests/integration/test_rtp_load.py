@@ -33,6 +33,19 @@ SECONDS = 3
 RTP_LOAD = harness.binary("TANDEM_RTP_LOAD", "bench/tandem-bench-rtp-load")
 
 
+def make_place(tag):
+    """A namespace and a directory for a dataplane and the generator; (suffix, namespace,
+    directory, the memif's socket, the memif's vdev arguments for it)."""
+    harness.CLEANUP.install()
+    if not os.access(RTP_LOAD, os.X_OK):
+        raise AssertionError(f"{RTP_LOAD} is not built")
+    sfx = harness.unique_suffix()
+    ns = harness.add_netns(f"tandem-{sfx}-{tag}")
+    work = harness.temp_dir()
+    memif_sock = os.path.join(work, "memif.sock")
+    return sfx, ns, work, memif_sock, f"socket={memif_sock},socket-abstract=no,rsize=11"
+
+
 def create_sessions(test, dp, remote_a=REMOTE_A, remote_b=REMOTE_B):
     requests = [(dpctl.CREATE_SESSION,
                  dpctl.create_body(dpctl.leg_spec(0, remote=(remote_a, 4000 + 2 * i)),
@@ -72,14 +85,7 @@ def check_lossless(test, dp, s, seconds, err, packets_before=0):
 class RtpLoadTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        harness.CLEANUP.install()
-        if not os.access(RTP_LOAD, os.X_OK):
-            raise AssertionError(f"{RTP_LOAD} is not built")
-        sfx = harness.unique_suffix()
-        cls.ns = harness.add_netns(f"tandem-{sfx}-rtpload")
-        cls.work = harness.temp_dir()
-        cls.memif = os.path.join(cls.work, "memif.sock")
-        memif = f"socket={cls.memif},socket-abstract=no,rsize=11"
+        sfx, cls.ns, cls.work, cls.memif, memif = make_place("rtpload")
         cls.dp = harness.Dataplane(cls.ns, vdevs=[f"net_memif0,role=server,{memif},mac={DP_MAC}"],
                                    ports=[f"0:{DP_IP}/24,role=public,tap=tl{sfx}"], workdir=cls.work)
         cls.dp.start()
@@ -158,14 +164,7 @@ class ServedZeroCopyTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        harness.CLEANUP.install()
-        if not os.access(RTP_LOAD, os.X_OK):
-            raise AssertionError(f"{RTP_LOAD} is not built")
-        sfx = harness.unique_suffix()
-        cls.ns = harness.add_netns(f"tandem-{sfx}-rtpserve")
-        cls.work = harness.temp_dir()
-        memif_sock = os.path.join(cls.work, "memif.sock")
-        memif = f"socket={memif_sock},socket-abstract=no,rsize=11"
+        sfx, cls.ns, cls.work, memif_sock, memif = make_place("rtpserve")
         # Made first for its socket's path, started after the generator.
         cls.dp = harness.Dataplane(cls.ns, eal=["--single-file-segments"],
                                    vdevs=[f"net_memif0,role=client,{memif},mac={DP_MAC},zero-copy=yes"],

@@ -12,6 +12,17 @@ from .cpu import descendants, read_stat
 RUNNING = []  # every Proc not stopped yet: stopped on exit whatever happens
 
 
+def wait_poll(poll, timeout):
+    """poll() every 50 ms until it returns an exit code or `timeout` s pass (then None)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        code = poll()
+        if code is not None:
+            return code
+        time.sleep(0.05)
+    return None
+
+
 class Proc:
     """A child in its own session (process group), output to a log file, pinned with taskset."""
 
@@ -55,12 +66,7 @@ class Proc:
         return self.returncode
 
     def wait(self, timeout):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.poll() is not None:
-                return self.returncode
-            time.sleep(0.05)
-        return None
+        return wait_poll(self.poll, timeout)
 
     def cpu_seconds(self):
         """CPU of a reaped child (utime+stime)."""

@@ -4,12 +4,12 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from . import net
 from .common import KAMAILIO_DIR, SIP_DIR, BenchError, first_line, wait_until
 from .cpu import cpu_ticks, descendants, parse_cpus
+from .procs import wait_poll
 
 
 class Target:
@@ -231,12 +231,7 @@ class ServedMeasurement:
         return self.returncode
 
     def wait(self, timeout):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.poll() is not None:
-                return self.returncode
-            time.sleep(0.05)
-        return None
+        return wait_poll(self.poll, timeout)
 
     def stop(self, grace=0):
         """Nothing to stop: the generator outlives its measurements (the target stops it)."""
