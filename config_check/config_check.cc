@@ -68,6 +68,7 @@ void ConfigCheck::directory(const std::string& what, const std::string& dir, boo
   fs::path existing = fs::absolute(dir, ec);
   while (!existing.empty() && existing != existing.root_path() && !fs::exists(existing, ec))
     existing = existing.parent_path();
+  if (!fs::is_directory(existing, ec)) return error(where + ": cannot be made (" + existing.string() + " is no directory)");
   if (::access(existing.c_str(), W_OK | X_OK) != 0)
     return error(where + ": cannot be made (" + existing.string() + " is not writable)");
   ok(where + " (made at the start)");

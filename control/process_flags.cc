@@ -5,6 +5,7 @@
 
 #include "config_check/config_check.h"
 #include "control/metrics.h"
+#include "control/sip/settings.h"
 
 namespace tandem::control {
 
@@ -26,11 +27,20 @@ void add_process_flags(CLI::App& app, ProcessFlags& f, const std::string& what) 
 }
 
 void check_process_flags(const ProcessFlags& f, ConfigCheck& check) {
-  check.parent_directory("operator socket", f.control_socket, false);
+  check.parent_directory("operator socket", f.control_socket, true);
   std::string address;
   uint16_t port = 0;
   if (!f.metrics_listen.empty() && metrics::parse_listen(f.metrics_listen, address, port))
     check.bindable("metrics", address, port, false);
+}
+
+void check_not_sip_port(ConfigCheck& check, const ProcessFlags& f, const SipSettings& sip) {
+  std::string address;
+  uint16_t port = 0;
+  if (!f.metrics_listen.empty() && metrics::parse_listen(f.metrics_listen, address, port) && port == sip.port &&
+      (address == sip.address || address == "0.0.0.0" || sip.address == "0.0.0.0"))
+    check.error("--metrics-listen " + f.metrics_listen + " is SIP's TCP port too (--sip " + sip.address + ":" +
+                std::to_string(sip.port) + "): one of them would not start");
 }
 
 void check_db(ConfigCheck& check, const std::string& what, const db::Config& config, bool connect) {

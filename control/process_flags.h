@@ -31,8 +31,12 @@ class ConfigCheck;
 
 namespace tandem::control {
 
+struct SipSettings;
+
 // The checks of these flags (the operator socket's directory, the metrics address).
 void check_process_flags(const ProcessFlags& f, ConfigCheck& check);
+// The metrics address must not be SIP's TCP port: one of the two would not start.
+void check_not_sip_port(ConfigCheck& check, const ProcessFlags& f, const SipSettings& sip);
 // With `connect` (--check-db), a connection to the DB; else a line that it was not tried.
 void check_db(ConfigCheck& check, const std::string& what, const db::Config& config, bool connect);
 

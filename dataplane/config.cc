@@ -1,5 +1,6 @@
 #include "dataplane/config.h"
 
+#include "config_check/command_line.h"
 #include "metrics/exposition.h"
 
 #include <arpa/inet.h>
@@ -196,13 +197,15 @@ FlagsResult parse_flags(int argc, char** argv) {
     r.exit_code = 2;
     return r;
   };
+  standard_flags(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    r.exit_code = app.exit(e);
-    return r;
   } catch (const CLI::ParseError& e) {
-    return fail(e.what());
+    if (e.get_exit_code() == 0) {  // --help, --version
+      r.exit_code = app.exit(e);
+      return r;
+    }
+    return fail(usage_error(app, e));
   }
 
   std::set<uint16_t> ids;

@@ -7,6 +7,7 @@
 
 #include <iostream>
 
+#include "config_check/command_line.h"
 #include "config_check/config_check.h"
 #include "metrics/exposition.h"
 #include "portal/db_user.h"
@@ -73,11 +74,8 @@ int parse_portal_flags(int argc, char** argv, PortalConfig& c) {
       CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_flag("--check-config", c.check_config, "check the flags and the TLS files, then exit (0: fine, 2: not)");
   app.add_flag("--check-db", c.check_db, "with --check-config: read what the portal reads in both DBs");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  standard_flags(app);
+  if (const int rc = parse_command_line(app, argc, argv, "tandem-portal"); rc >= 0) return rc;
   if (c.tls_cert.empty() != c.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
   std::string error;
   if (!db::finish_db_flags(c.rules_db, c.rules_db_flags, error)) return fail(error);

@@ -12,6 +12,11 @@ int check_sbc_config(const SbcConfig& c) {
   check.ok("flags and --config parsed: " + std::to_string(c.servers.size()) + " servers");
   check.bindable("SIP", c.sip.address, c.sip.port, true);
   check_process_flags(c, check);
+  check_not_sip_port(check, c, c.sip);
+  for (const ServerSpec& s : c.servers)
+    if (s.port == c.sip.port && (s.host == c.sip.address || c.sip.address == "0.0.0.0"))
+      check.error("--server " + s.name + " is this SBC's own --sip " + s.host + ":" + std::to_string(s.port) +
+                  ": its calls would come back to it");
   if (!c.rules) {
     check.ok("providers: --peer only (no --rules-db)");
     return check.exit_code();

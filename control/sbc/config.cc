@@ -4,6 +4,7 @@
 #include <iostream>
 #include <set>
 
+#include "config_check/command_line.h"
 #include "rules/reloader.h"
 
 namespace tandem::control::sbc {
@@ -57,11 +58,8 @@ int parse_sbc_flags(int argc, char** argv, SbcConfig& c) {
   add_process_flags(app, c, "SBC");
   db::add_db_flags(app, c.rules_db, c.rules_db_flags);
   rules::add_reloader_flags(app, c.rules_poll_ms, c.rules_saved);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  standard_flags(app);
+  if (const int rc = parse_command_line(app, argc, argv, "tandem-sbc"); rc >= 0) return rc;
   std::string error;
   if (!finish_sip_flags(c.sip, sip, error)) return fail(error);
   std::set<std::string> names;

@@ -12,6 +12,7 @@ int check_server_config(const ServerConfig& c) {
   check.ok("flags and --config parsed");
   check.bindable("SIP", c.sip.address, c.sip.port, true);
   check_process_flags(c, check);
+  check_not_sip_port(check, c, c.sip);
   std::error_code ec;
   if (std::filesystem::exists(c.dataplane_socket, ec))
     check.ok("dataplane socket " + c.dataplane_socket);

@@ -1,5 +1,6 @@
 #include "control/server/config.h"
 
+#include "config_check/command_line.h"
 #include "dataplane_protocol/latch_mode.h"
 #include "rules/reloader.h"
 
@@ -81,11 +82,8 @@ int parse_server_flags(int argc, char** argv, ServerConfig& c) {
   add_process_flags(app, c, "server");
   add_rules_flags(app, c);
   cdr::add_cdr_flags(app, c.cdr);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  standard_flags(app);
+  if (const int rc = parse_command_line(app, argc, argv, "tandem-control"); rc >= 0) return rc;
   std::string error;
   if (!finish_sip_flags(c.sip, sip, error)) return fail(error);
   if (!rules::validate_plan(c.number_plan, error)) return fail("number plan: " + error);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "config_check/command_line.h"
 #include "tools/rtp_pcap/pcap_compare.h"
 #include "tools/rtp_pcap/pcap_generate.h"
 #include "tools/rtp_pcap/wire.h"
@@ -103,14 +104,8 @@ int main(int argc, char** argv) {
   add_generate(app, g);
   add_compare(app, c);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "tandem-rtp-pcap: {}\nRun with --help for the options.\n", e.what());
-    return 2;
-  }
+  tandem::standard_flags(app);
+  if (const int rc = tandem::parse_command_line(app, argc, argv, "tandem-rtp-pcap"); rc >= 0) return rc;
 
   if (app.got_subcommand("compare")) return compare(c);
 

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "config_check/command_line.h"
 #include "tools/rtp_peer/stream_stats.h"
 
 namespace tandem::rtp_peer {
@@ -154,13 +155,10 @@ Flags parse_flags(int argc, char** argv) {
     f.exit_code = 2;
     return f;
   };
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    f.exit_code = app.exit(e);
+  tandem::standard_flags(app);
+  if (const int rc = tandem::parse_command_line(app, argc, argv, "tandem-rtp-peer"); rc >= 0) {
+    f.exit_code = rc;
     return f;
-  } catch (const CLI::ParseError& e) {
-    return fail(e.what());
   }
   o.local = *parse_endpoint(local);
   o.remote = *parse_endpoint(remote);

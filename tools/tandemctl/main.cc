@@ -1,8 +1,10 @@
 // tandemctl: the operator's command line for a Tandem node.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdio>
 #include <string_view>
 
+#include "config_check/command_line.h"
 #include "tools/tandemctl/call_commands.h"
 #include "tools/tandemctl/cdr_commands.h"
 #include "tools/tandemctl/dataplane_commands.h"
@@ -22,6 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--sbc-socket", g.sbc_socket, "tandem-sbc's operator socket (servers)")->capture_default_str();
   app.add_flag("--json", g.json, "machine-readable output");
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(tandem::version()));
   app.fallthrough();
   tandem::ctl::add_dataplane_commands(app, g, exit_code);
   tandem::ctl::add_rules_commands(app, g, exit_code);
@@ -37,8 +40,12 @@ int main(int argc, char** argv) {
     // --help and friends are "errors" that exit 0: CLI11 prints them.
     if (e.get_exit_code() == 0) return app.exit(e);
     const bool json = std::any_of(argv + 1, argv + argc, [](const char* a) { return std::string_view(a) == "--json"; });
-    if (!json) return app.exit(e) == 0 ? 0 : tandem::ctl::kUsage;
-    tandem::ctl::print_json_error(e.what(), tandem::ctl::kUsage);
+    const std::string what = tandem::usage_error(app, e);
+    if (!json) {
+      std::fprintf(stderr, "tandemctl: %s\nRun with --help for the commands.\n", what.c_str());
+      return tandem::ctl::kUsage;
+    }
+    tandem::ctl::print_json_error(what, tandem::ctl::kUsage);
     return tandem::ctl::kUsage;
   }
   return exit_code;

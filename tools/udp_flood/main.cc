@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "config_check/command_line.h"
+
 namespace {
 
 constexpr unsigned kBatch = 64;
@@ -49,7 +51,8 @@ int main(int argc, char** argv) {
   app.add_option("--rate", rate, "packets a second")->check(CLI::Range(1u, 10000000u));
   app.add_option("--seconds", seconds, "how long to send")->check(CLI::Range(0.01, 3600.0));
   app.add_option("--payload", payload, "the datagram's text (\\r\\n and \\n as escapes)");
-  CLI11_PARSE(app, argc, argv);
+  tandem::standard_flags(app);
+  if (const int rc = tandem::parse_command_line(app, argc, argv, "tandem-udp-flood"); rc >= 0) return rc;
 
   for (auto [escape, byte] : {std::pair{"\\r", '\r'}, std::pair{"\\n", '\n'}}) {
     for (size_t at; (at = payload.find(escape)) != std::string::npos;) payload.replace(at, 2, 1, byte);

@@ -54,13 +54,17 @@ class CheckConfig(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(WORK, "spool")), "a check makes nothing")
 
     def test_every_mistake_is_named_and_the_exit_is_2(self):
-        rc, out = check(lab.CONTROL, *self.server_args("--check-db", sip="192.0.2.1",
-                                                      control_socket="/nonexistent/dir/control.sock",
+        a_file = os.path.join(WORK, "a-file")
+        open(a_file, "w").close()
+        rc, out = check(lab.CONTROL, *self.server_args("--check-db", "--metrics-listen", "192.0.2.1:5999",
+                                                      sip="192.0.2.1:5999",
+                                                      control_socket=f"{a_file}/dir/control.sock",
                                                       cdr_db="127.0.0.1:1"))
         self.assertEqual(rc, 2, out)
-        self.assertIn("error    SIP 192.0.2.1:5060 (UDP): not an address of this host", out)
-        self.assertIn("error    operator socket /nonexistent/dir/control.sock: its directory /nonexistent/dir: "
-                      "does not exist", out)
+        self.assertIn("error    SIP 192.0.2.1:5999 (UDP): not an address of this host", out)
+        self.assertIn(f"error    operator socket {a_file}/dir/control.sock: its directory {a_file}/dir: "
+                      f"cannot be made ({a_file} is no directory)", out)
+        self.assertIn("error    --metrics-listen 192.0.2.1:5999 is SIP's TCP port too", out)
         self.assertRegex(out, r"error    CDR DB .*127\.0\.0\.1:1 \(tandem_cdr\): .*Can't connect")
 
     def test_a_port_in_use_is_a_warning(self):
@@ -80,6 +84,33 @@ class CheckConfig(unittest.TestCase):
                         "nonsense")
         self.assertEqual(rc, 2, out)
         self.assertIn("--metrics-listen", out)
+        rc, out = check(lab.SBC, "--sip", "127.0.0.1:5997", "--server", "me=127.0.0.1:5997",
+                        "--control-socket", os.path.join(WORK, "sbc.sock"))
+        self.assertEqual(rc, 2, out)
+        self.assertIn("error    --server me is this SBC's own --sip 127.0.0.1:5997", out)
+
+    def test_every_program_takes_its_command_line_the_same_way(self):
+        # --version; an unknown flag named as such, not as a missing required one; a --config
+        # key that is no option (a misspelt setting) refused, never silently dropped.
+        conf = os.path.join(WORK, "misspelt.conf")
+        with open(conf, "w") as f:
+            f.write("capcity = 10\n")
+        programs = {"tandem-control": [lab.CONTROL], "tandem-sbc": [lab.SBC], "tandemctl": [lab.harness.TANDEMCTL],
+                    "tandem-dataplane": [lab.harness.DATAPLANE, "--no-huge", "--"]}
+        for name, argv in programs.items():
+            with self.subTest(program=name):
+                r = subprocess.run([*argv, "--version"], capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertRegex(r.stdout.strip(), r"^\d+\.\d+\.\d+$")
+                r = subprocess.run([*argv, "--bogus"], capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(f"{name}: unknown option or argument: --bogus", r.stderr)
+                if name == "tandemctl":
+                    continue  # no --config
+                r = subprocess.run([*argv, "--config", conf, "--check-config"], capture_output=True, text=True,
+                                   timeout=30)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn("the --config file sets 'capcity', which is no option of this program", r.stderr)
 
     def test_the_dataplane(self):
         """Checked before EAL starts: lcores, memory, each device, the ports against the devices."""
