@@ -166,7 +166,12 @@ FlagsResult parse_flags(int argc, char** argv) {
       ->check(CLI::Range(0u, 16u << 20));
   app.add_option("--max-sessions", c.max_sessions, "media sessions the table holds")->check(CLI::Range(1u, 8u << 20));
   app.add_option("--relay-ports", relay_ports, "UDP port range for relay legs, MIN-MAX (RTP even, RTCP odd)");
-  app.add_option("--idle-timeout", c.idle_timeout_s, "seconds without media before a session is removed (0 = never)")
+  app.add_option("--idle-timeout", c.idle_timeout_s,
+                 "seconds without media before a session whose legs both have their remote is removed (0 = never)")
+      ->check(CLI::Range(0u, 86400u));
+  app.add_option("--offer-timeout", c.offer_timeout_s,
+                 "the same for a session with a leg whose remote is not known yet: a call that rings, whose "
+                 "media is not due (0 = never)")
       ->check(CLI::Range(0u, 86400u));
   app.add_option("--poll-mode", poll_mode, "busy: poll without pause; adaptive: sleep when idle or lightly loaded")
       ->check(CLI::IsMember({"busy", "adaptive"}));

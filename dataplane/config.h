@@ -46,6 +46,9 @@ struct Config {
   uint16_t relay_port_min = 30000;
   uint16_t relay_port_max = 39999;
   uint32_t idle_timeout_s = 60;  // 0 = never
+  // A session with a leg whose remote control has not given yet (a call not answered: no
+  // media is due) is removed after this long without media instead; 0 = never.
+  uint32_t offer_timeout_s = 3600;
   PollMode poll_mode = PollMode::busy;
   uint32_t idle_max_delay_us = 200;  // adaptive mode: how long a packet may wait for a fuller burst (idle_policy.h)
   std::string control_socket = "/run/tandem/dataplane.sock";

@@ -91,7 +91,7 @@ void ControlHandlers::on_create_session(ControlClient& c, uint32_t seq, const Cr
 
 void ControlHandlers::on_update_leg(ControlClient& c, uint32_t seq, const UpdateLegRequest& r) {
   if (auto e = validate(r, limits())) return reply_error(c, seq, *e);
-  if (auto e = rt_.sessions->update(r)) return reply_error(c, seq, *e);
+  if (auto e = rt_.sessions->update(r, rt_.clock.now_ms())) return reply_error(c, seq, *e);
   SessionInfo info;
   rt_.sessions->info(r.session_id, rt_.clock.now_ms(), info);
   resolve_early(info.legs[r.leg]);

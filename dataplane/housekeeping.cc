@@ -144,6 +144,7 @@ void housekeeping_run(Runtime& rt, ControlServer& server, ControlHandlers& handl
   uint32_t next_metrics = rt.clock.now_ms();
   uint32_t next_stats = rt.clock.now_ms() + rt.config.stats_interval_s * 1000;
   const uint32_t idle_ms = rt.config.idle_timeout_s * 1000;
+  const uint32_t offer_ms = rt.config.offer_timeout_s * 1000;
   int wait_ms = 0;
   while (!rt.stop.load(std::memory_order_relaxed)) {
     const uint32_t now = rt.clock.now_ms();
@@ -157,9 +158,9 @@ void housekeeping_run(Runtime& rt, ControlServer& server, ControlHandlers& handl
     // their replies would otherwise wait the whole millisecond.
     wait_ms = work || handlers.retiring() ? 0 : 1;
 
-    if (idle_ms && static_cast<int32_t>(now - next_idle_scan) >= 0) {
+    if ((idle_ms || offer_ms) && static_cast<int32_t>(now - next_idle_scan) >= 0) {
       next_idle_scan = now + kIdleScanMs;
-      const auto ids = rt.sessions->idle(now, idle_ms);
+      const auto ids = rt.sessions->idle(now, idle_ms, offer_ms);
       if (!ids.empty()) handlers.expire(ids);
     }
     if (rt.config.stats_interval_s && static_cast<int32_t>(now - next_stats) >= 0) {

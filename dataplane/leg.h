@@ -4,7 +4,9 @@
 // the session is published in the index and through the atomics after; the
 // worker that owns a leg (below) writes its counters and RTP statistics and
 // latches its remote. Readers of another owner's fields use relaxed atomics,
-// so a counter read mid-update is at worst one packet old.
+// so a counter read mid-update is at worst one packet old. One exception:
+// control restarts a leg's last_rx_ms when it gives the leg a new remote (a
+// relaxed store of a time, against the worker's own: either is right).
 #pragma once
 
 #include <atomic>

@@ -185,7 +185,7 @@ std::optional<SessionTable::Local> SessionTable::take_local(const proto::LegSpec
   return std::nullopt;
 }
 
-std::optional<proto::Error> SessionTable::update(const proto::UpdateLegRequest& r) {
+std::optional<proto::Error> SessionTable::update(const proto::UpdateLegRequest& r, uint32_t now_ms) {
   const auto slot = live_slot(r.session_id);
   if (!slot) return error(proto::ErrorCode::no_such_session, "no session " + std::to_string(r.session_id));
   LegPath& leg = sessions_[*slot].paths[r.leg];
@@ -195,8 +195,10 @@ std::optional<proto::Error> SessionTable::update(const proto::UpdateLegRequest& 
               htons(r.remote_rtcp_port ? r.remote_rtcp_port : static_cast<uint16_t>(r.remote_port + 1))};
   }
   if (r.clock_khz) counter_set(sessions_[*slot].counters[r.leg].rtp.clock_khz, r.clock_khz);
-  // A new remote from control (an SDP answer, a re-INVITE) starts latching over.
+  // A new remote from control (an SDP answer, a re-INVITE) starts latching over, and has the
+  // whole --idle-timeout to send its first packet: the answer is when media becomes due.
   leg.remote.store(remote.pack(), std::memory_order_release);
+  if (remote.known()) counter_set(sessions_[*slot].counters[r.leg].last_rx_ms, now_ms);
   leg.flags.store(r.mode, std::memory_order_release);
   return std::nullopt;
 }
@@ -265,17 +267,20 @@ uint64_t SessionTable::list(uint64_t cursor, uint32_t max, uint32_t now_ms,
   return 0;
 }
 
-std::vector<uint64_t> SessionTable::idle(uint32_t now_ms, uint32_t idle_ms) const {
+std::vector<uint64_t> SessionTable::idle(uint32_t now_ms, uint32_t idle_ms, uint32_t offer_ms) const {
   std::vector<uint64_t> ids;
   for (uint32_t slot = 0; slot < capacity_; ++slot) {
     if (!(meta_[slot].generation & 1)) continue;
     const Session& s = sessions_[slot];
+    auto known = [](const LegPath& p) { return Remote::unpack(p.remote.load(std::memory_order_relaxed)).known(); };
+    const uint32_t limit = known(s.paths[0]) && known(s.paths[1]) ? idle_ms : offer_ms;
+    if (limit == 0) continue;
     // Signed: a worker may stamp a leg after `now_ms` was read.
     auto idle_for = [now_ms](const LegCounters& c) {
       return static_cast<int32_t>(now_ms - counter_read(c.last_rx_ms));
     };
-    const bool quiet = idle_for(s.counters[0]) >= static_cast<int32_t>(idle_ms) &&
-                       idle_for(s.counters[1]) >= static_cast<int32_t>(idle_ms);
+    const bool quiet = idle_for(s.counters[0]) >= static_cast<int32_t>(limit) &&
+                       idle_for(s.counters[1]) >= static_cast<int32_t>(limit);
     if (quiet) ids.push_back(proto::make_session_id(slot, meta_[slot].generation));
   }
   return ids;

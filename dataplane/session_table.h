@@ -51,7 +51,7 @@ class SessionTable {
     std::optional<proto::Error> error;
   };
   Created create(const proto::CreateRequest& r, uint32_t now_ms);
-  std::optional<proto::Error> update(const proto::UpdateLegRequest& r);
+  std::optional<proto::Error> update(const proto::UpdateLegRequest& r, uint32_t now_ms);
   std::optional<proto::Error> info(uint64_t id, uint32_t now_ms, proto::SessionInfo& out) const;
   // Deleting is two steps so that nothing waits for the workers: retire()
   // takes the sessions out of the index (their ids are refused from then on)
@@ -69,8 +69,9 @@ class SessionTable {
   void finish(const Retirement& r, uint32_t now_ms, const std::function<void(const proto::SessionInfo&)>& done);
   // Live sessions from slot `cursor` on, in slot order; returns the next cursor or 0.
   uint64_t list(uint64_t cursor, uint32_t max, uint32_t now_ms, std::vector<proto::SessionInfo>& out) const;
-  // Sessions whose legs both received nothing for `idle_ms`.
-  std::vector<uint64_t> idle(uint32_t now_ms, uint32_t idle_ms) const;
+  // Sessions whose legs both received nothing for `idle_ms`, or for `offer_ms` when a leg's
+  // remote is not known yet (its call is not answered: no media is due). 0: never.
+  std::vector<uint64_t> idle(uint32_t now_ms, uint32_t idle_ms, uint32_t offer_ms) const;
 
   uint32_t size() const { return live_; }
   uint32_t capacity() const { return capacity_; }

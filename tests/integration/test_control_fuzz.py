@@ -312,8 +312,9 @@ class ControlFuzzTest(harness.DataplaneTest):
             ((["--json", "dataplane", "show", "999999"], None), 1, "no session"),          # the dataplane refuses
             ((["--json", "dataplane", "status"], "/nonexistent/dp.sock"), 1, "/nonexistent/dp.sock"),  # unreachable
             ((["--json", "dataplane", "create", "--a-remote", "nowhere"], None), 2, "--a-remote nowhere"),
-            ((["--json", "dataplane", "update", "1", "--remote", "1.2.3.4"], None), 2, "--remote 1.2.3.4"),
-            ((["dataplane", "frobnicate", "--json"], None), 2, "subcommand"),              # CLI11 refuses it
+            ((["--json", "dataplane", "update", "1", "--leg", "a", "--remote", "1.2.3.4"], None), 2, "--remote 1.2.3.4"),
+            ((["--json", "dataplane", "update", "1", "--remote", "1.2.3.4:4000"], None), 2, "--leg is required"),
+            ((["dataplane", "frobnicate", "--json"], None), 2, "unknown option or argument: frobnicate"),
             ((["--json", "dataplane", "create", "--a-latch", "nobody"], None), 2, "nobody"),
         ]
         for (args, sock), code, mention in cases:

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Idle timeout (--idle-timeout 2): a session without media is removed and the
 subscribed client (tandemctl watch) gets a session_timeout event with its
-final counters; sessions with media flowing both ways are never removed."""
+final counters; sessions with media flowing both ways are never removed; a
+session whose call is not answered yet (a leg without its remote) waits for
+--offer-timeout (6) instead, and an answer restarts the clock."""
 
 import json
 import subprocess
@@ -14,6 +16,7 @@ from harness import CALLEE_IP, CALLER_IP
 CALLER = f"{CALLER_IP}:20000"
 CALLEE = f"{CALLEE_IP}:40000"
 IDLE_TIMEOUT_S = 2
+OFFER_TIMEOUT_S = 6
 ECHO_CALLS = 10
 ECHO_PACKETS = 300  # 6 s at 20 ms
 MASS_SESSIONS = 2000
@@ -34,7 +37,7 @@ def echo_traffic(topo, relay_ports, rounds, ptime_ms=20):
 
 
 class IdleTimeoutTest(harness.DataplaneTest):
-    dataplane_args = ("--idle-timeout", str(IDLE_TIMEOUT_S))
+    dataplane_args = ("--idle-timeout", str(IDLE_TIMEOUT_S), "--offer-timeout", str(OFFER_TIMEOUT_S))
 
     def create(self):
         s = self.dp.create(b_remote=CALLEE)
@@ -102,7 +105,8 @@ class IdleTimeoutTest(harness.DataplaneTest):
         with self.dp.client(timeout=30) as c:
             c.subscribe()
             replies = c.pipeline([(dpctl.CREATE_SESSION, dpctl.create_body(
-                dpctl.leg_spec(0), dpctl.leg_spec(1, (CALLEE_IP, 40000 + 2 * (i % 10000)))))
+                dpctl.leg_spec(0, (CALLER_IP, 20000 + 2 * (i % 10000))),
+                dpctl.leg_spec(1, (CALLEE_IP, 40000 + 2 * (i % 10000)))))
                 for i in range(MASS_SESSIONS)])
             self.assertEqual([r.error() for r in replies if r.is_error], [])
             created = {dpctl.decode_session(r.body)["id"] for r in replies}
@@ -120,6 +124,35 @@ class IdleTimeoutTest(harness.DataplaneTest):
         self.assertEqual(set(ids), created)
         self.assertEqual(self.health()["timeouts"] - before["timeouts"], MASS_SESSIONS)
         self.assertEqual(self.dp.sessions(), [])
+
+    def test_a_call_that_rings_waits_for_the_offer_timeout_and_its_answer_restarts_the_clock(self):
+        # No media is due before the answer: a call ringing longer than --idle-timeout is no
+        # dead call (rtpengine's --offer-timeout, likewise).
+        start = time.monotonic()
+        ringing = self.dp.create(a_remote=CALLER)["id"]
+        answered = self.dp.create(a_remote=f"{CALLER_IP}:20002")["id"]
+        time.sleep(IDLE_TIMEOUT_S + 1)
+        alive = {s["id"] for s in self.dp.sessions()}
+        self.assertEqual(alive, {ringing, answered}, "removed as idle while ringing")
+        self.dp.ctl("update", answered, "--leg", "b", "--remote", CALLEE)
+        answered_at = time.monotonic()
+        time.sleep(IDLE_TIMEOUT_S * 0.75)
+        self.assertIn(answered, {s["id"] for s in self.dp.sessions()},
+                      "the answer gives its media the whole --idle-timeout to start")
+        gone = {}
+        deadline = start + OFFER_TIMEOUT_S + 5
+        while len(gone) < 2 and time.monotonic() < deadline:
+            alive = {s["id"] for s in self.dp.sessions()}
+            for sid in (ringing, answered):
+                if sid not in alive and sid not in gone:
+                    gone[sid] = time.monotonic()
+            time.sleep(0.1)
+        self.assertEqual(set(gone), {ringing, answered}, "both removed in the end")
+        harness.log(f"answered removed {gone[answered] - answered_at:.1f} s after its answer, "
+                    f"ringing {gone[ringing] - start:.1f} s after its creation")
+        self.assertGreaterEqual(gone[answered] - answered_at, IDLE_TIMEOUT_S - 0.2)
+        self.assertLess(gone[answered], gone[ringing], "the answered call went at --idle-timeout, first")
+        self.assertGreaterEqual(gone[ringing] - start, OFFER_TIMEOUT_S - 0.2)
 
     def test_sessions_with_media_never_time_out(self):
         """Echo calls: both legs of a session receive media within the same

@@ -223,7 +223,7 @@ void add_update(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   static std::string update_leg = "a";
   static LegOptions u;
   update->add_option("ID", update_id, kSessionIdHelp)->transform(session_id_arg())->required();
-  update->add_option("--leg", update_leg, "a or b")->check(CLI::IsMember({"a", "b"}));
+  update->add_option("--leg", update_leg, "a or b")->required()->check(CLI::IsMember({"a", "b"}));
   update->add_option("--remote", u.remote, "remote IP:PORT[/RTCP]")->required();
   update->add_flag("--no-learn", u.no_learn, "do not latch onto the first source");
   update->add_flag("--no-strict", u.no_strict, "accept media from any source");
