@@ -1,7 +1,8 @@
 // CallServer: requests within a call's two dialogs. BYE answered and sent to
-// the other side; re-INVITE and INFO relayed (SDP anchored both ways, one
-// INVITE in flight per call) and their answers relayed back; the caller's
-// CANCEL. What an ACK does is in acks.cc.
+// the other side; re-INVITE, INFO and OPTIONS relayed (SDP anchored both ways,
+// one INVITE in flight per call) and their answers relayed back; any other
+// method 405 or 501 with our Allow; the caller's CANCEL. What an ACK does is
+// in acks.cc.
 #include "control/server/call_server.h"
 
 #include <spdlog/spdlog.h>
@@ -71,6 +72,15 @@ int CallServer::on_dialog_request(Call& call, int side, nta_incoming_t* irq, con
   }
   if (call.menu && !call.b_up && side == kA) {
     on_menu_request(call, irq, sip);
+    return 0;
+  }
+  if (method != sip_method_invite && method != sip_method_info && method != sip_method_options) {
+    // Relayed, the rest would go out half-made: UPDATE's answer would stay unanchored, REFER
+    // without Refer-To, NOTIFY without Event. What we do not serve is refused as out of a dialog.
+    const bool known = method != sip_method_unknown;
+    nta_incoming_treply(irq, known ? 405 : 501, known ? "Method Not Allowed" : "Not Implemented",
+                        SIPTAG_ALLOW_STR(std::string(kAllow).c_str()), TAG_END());
+    nta_incoming_destroy(irq);
     return 0;
   }
   const bool busy = std::any_of(call.relayed.begin(), call.relayed.end(), [](const Relayed& r) { return r.is_invite; });

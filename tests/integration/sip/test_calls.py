@@ -121,6 +121,14 @@ class Calls(lab.CallTest):
         # After the resume the caller sends from its new port: the relay follows it.
         self.assertGreater(int(cdr["b_packets"]), 80, cdr)
 
+    def test_methods_we_do_not_serve_in_a_dialog_are_refused_not_relayed_half_made(self):
+        # REFER (a transfer) would reach the VM without Refer-To, UPDATE's answer would stay
+        # unanchored: 405 with Allow, and 501 for a method nobody knows; the call goes on.
+        vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
+        caller = LAB.provider_call("uac_refer", DID_VM)
+        self.check_sipp(caller, vm)
+        self.assert_cdr(self.new_cdr(), disposition="answered", hangup_side="caller")
+
     def test_delayed_offer_without_an_answer_in_the_ack_ends_the_call(self):
         vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
         caller = LAB.provider_call("uac_wait_bye", DID_VM,
