@@ -63,8 +63,11 @@ struct Call {
   // Side B: the dialog we create per target. invite_b until its final answer.
   nta_leg_t* leg_b = nullptr;
   nta_outgoing_t* invite_b = nullptr;
-  // What B's INVITE repeats of A's.
-  std::string from_user, from_display, to_uri, pai;
+  // What B's INVITE repeats of A's. privacy: the Privacy header's values (RFC 3323), as
+  // "id;user"; "id" keeps the P-Asserted-Identity inside the trust domain (RFC 3325).
+  std::string from_user, from_display, to_uri, pai, privacy;
+  // The current target's provider counts this call (released once: it failed, or the call ended).
+  bool provider_counted = false;
   uint32_t max_forwards = 70;
   std::string offer_to_b;           // our SDP offer to the targets (relay side B)
 

@@ -111,8 +111,8 @@ class CallServer : public rules::ProviderLoad {
   // No target left: the caller hears why (503 when the providers failed).
   void targets_exhausted(Call& call, int status, const char* why, bool providers_failed);
   void reply_a(Call& call, int status, const char* phrase, const std::string& sdp = {});
-  // The current target's provider has one call less (LCR's max_calls).
-  void release_provider(const Call& call);
+  // The current target's provider has one call less (LCR's max_calls), if it was counted.
+  void release_provider(Call& call);
   void stop_timer(su_timer_t*& t);
   void start_timer(Call& call, su_timer_t*& t, uint64_t ms, void (*fire)(su_root_magic_t*, su_timer_t*, su_timer_arg_t*));
 

@@ -74,6 +74,8 @@ void take_caller(Call& call, const sip_t* sip) {
     for (; u; u = u->un_next)
       if (u->un_name && strcasecmp(u->un_name, "P-Asserted-Identity") == 0 && u->un_value) call.pai = unfold(u->un_value);
   }
+  if (const sip_privacy_t* p = sip->sip_privacy)
+    for (const msg_param_t* v = p->priv_values; v && *v; ++v) call.privacy += (call.privacy.empty() ? "" : ";") + std::string(*v);
 }
 
 // Direction by source: a customer's VM calls out by least-cost routing, anyone else calls in.

@@ -77,12 +77,19 @@ void CallServer::send_invite(Call& call) {
   // The caller's Expires passed on: what is left of it, rounded up.
   const std::string expires = std::to_string(std::max<int64_t>(call.expires_at_ms - now_ms() + 999, 0) / 1000);
   const std::string pai = "P-Asserted-Identity: " + call.pai;
+  const std::string privacy = "Privacy: " + call.privacy;
+  // The providers are our trust domain (RFC 3325): they get the asserted identity and the
+  // caller's Privacy, which tells them whether to show it. A customer's VM or a SIP URI is
+  // outside it: with Privacy "id" it does not get the identity at all.
+  const bool id_private = (";" + call.privacy + ";").find(";id;") != std::string::npos;
+  const bool send_pai = !call.pai.empty() && (!t.provider.empty() || !id_private);
   call.invite_b = call.leg_b ? nta_outgoing_tcreate(call.leg_b, invite_cb, reinterpret_cast<nta_outgoing_magic_t*>(&call),
                                                     nullptr, SIP_METHOD_INVITE, URL_STRING_MAKE(t.uri.c_str()),
                                                     SIPTAG_CONTACT_STR(contact_for(call, kB)),
                                                     SIPTAG_MAX_FORWARDS_STR(max_forwards.c_str()),
                                                     SIPTAG_ALLOW_STR(std::string(kAllow).c_str()),
-                                                    TAG_IF(!call.pai.empty(), SIPTAG_HEADER_STR(pai.c_str())),
+                                                    TAG_IF(send_pai, SIPTAG_HEADER_STR(pai.c_str())),
+                                                    TAG_IF(!call.privacy.empty(), SIPTAG_HEADER_STR(privacy.c_str())),
                                                     TAG_IF(call.expires_at_ms, SIPTAG_EXPIRES_STR(expires.c_str())),
                                                     TAG_IF(!call.offer_to_b.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                                                     TAG_IF(!call.offer_to_b.empty(), SIPTAG_PAYLOAD_STR(call.offer_to_b.c_str())),
@@ -94,7 +101,10 @@ void CallServer::send_invite(Call& call) {
     start_timer(call, call.setup_timer, 0, setup_timeout);
     return;
   }
-  if (t.provider_id) ++provider_calls_[t.provider_id];
+  if (t.provider_id) {
+    ++provider_calls_[t.provider_id];
+    call.provider_counted = true;
+  }
   spdlog::info("[{}] -> {} ({}){}", call.call_id, t.uri, t.label, t.provider.empty() ? "" : " via " + t.provider);
   if (!t.provider.empty()) start_timer(call, call.setup_timer, config_.provider_setup_ms, setup_timeout);
   start_timer(call, call.ring_timer, uint64_t{t.timeout_s ? t.timeout_s : config_.no_answer_s} * 1000, ring_timeout);
@@ -264,10 +274,11 @@ void CallServer::reply_a(Call& call, int status, const char* phrase, const std::
   call.invite_a = nullptr;
 }
 
-void CallServer::release_provider(const Call& call) {
-  if (call.plan.targets.empty()) return;
+void CallServer::release_provider(Call& call) {
+  if (!call.provider_counted) return;
+  call.provider_counted = false;
   const rules::Id provider = call.plan.targets[call.target].provider_id;
-  if (provider && provider_calls_[provider] > 0) --provider_calls_[provider];
+  if (provider_calls_[provider] > 0) --provider_calls_[provider];
 }
 
 void CallServer::start_timer(Call& call, su_timer_t*& t, uint64_t ms,

@@ -163,6 +163,19 @@ class Conformance(lab.CallTest):
         self.assertIn('From: "Bob Smith" <sip:+4940111@', invite)
         self.new_cdr()
 
+    def test_privacy_id_keeps_the_asserted_identity_from_the_customer(self):
+        # RFC 3325: a provider's call with Privacy "id" reaches the customer's VM, outside the
+        # trust domain, without the P-Asserted-Identity, and with the Privacy header.
+        vm = LAB.vm("uas_busy")
+        private = request("privacy-1", headers=[f"P-Asserted-Identity: <sip:+4940111@{lab.PROVIDER_IP}>",
+                                                "Privacy: id"])
+        self.assertEqual(final(send({"private": private})["private"]), 486)
+        self.check_sipp(vm)
+        invite = vm.text("msg")
+        self.assertIn("Privacy: id", invite)
+        self.assertNotIn("P-Asserted-Identity", invite)
+        self.new_cdr()
+
 
 if __name__ == "__main__":
     lab.main()
