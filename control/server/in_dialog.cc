@@ -89,6 +89,9 @@ int CallServer::on_dialog_request(Call& call, int side, nta_incoming_t* irq, con
     nta_incoming_destroy(irq);
     return 0;
   }
+  // A re-INVITE is a target refresh (RFC 3261 12.2.2): its Contact is where that side's requests
+  // go from now on (a phone that moved, a PBX that failed over); the route set stays.
+  if (method == sip_method_invite && sip->sip_contact) nta_leg_server_route(leg_of(call, side), nullptr, sip->sip_contact);
   relay_request(call, side, irq, sip);
   return 0;
 }
@@ -135,6 +138,8 @@ int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t
   std::string sdp, error;
   bool mismatch = false;
   if (r.is_invite && status < 300 && sip) {
+    // Its 2xx refreshes the other side's target likewise (RFC 3261 12.2.1.2).
+    if (sip->sip_contact) nta_leg_client_reroute(leg_of(call, to), nullptr, sip->sip_contact, 0);
     ack_2xx(call, to, sip, r.sdp.empty() && has_body(sip));
     if (has_body(sip) && !anchor_sdp(call, to, sip, sdp, error))
       spdlog::warn("[{}] re-INVITE answer SDP unusable: {}", call.call_id, error);

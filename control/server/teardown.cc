@@ -23,9 +23,12 @@ void CallServer::hang_up(Call& call, cdr::HangupSide side, const std::string& re
     for (int s : {kA, kB})
       if (s != from_side && (s == kA || call.b_up)) send_bye(call, s);
   } else {
-    // Not answered yet (media timeout, shutdown): the caller gets a final answer, the callee a CANCEL (in end()).
-    call.disposition = side == cdr::HangupSide::caller ? cdr::Disposition::cancelled : cdr::Disposition::failed;
-    reply_a(call, 480, "Temporarily Unavailable");
+    // Not answered yet (the caller's BYE on the early dialog, a media timeout, shutdown): the
+    // caller gets a final answer, 487 to its own BYE (RFC 3261 15.1.2), the callee a CANCEL (in end()).
+    const bool by_caller = side == cdr::HangupSide::caller;
+    call.disposition = by_caller ? cdr::Disposition::cancelled : cdr::Disposition::failed;
+    if (by_caller) reply_a(call, 487, "Request Terminated");
+    else reply_a(call, 480, "Temporarily Unavailable");
   }
   end(call);
 }

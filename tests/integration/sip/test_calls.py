@@ -129,6 +129,13 @@ class Calls(lab.CallTest):
         self.check_sipp(caller, vm)
         self.assert_cdr(self.new_cdr(), disposition="answered", hangup_side="caller")
 
+    def test_the_callers_bye_on_the_early_dialog_gets_487_for_its_invite(self):
+        # RFC 3261 15.1.2: the pending INVITE is answered 487; the ringing callee gets a CANCEL.
+        vm = LAB.vm("uas_ring_no_answer")
+        caller = LAB.provider_call("uac_bye_early", DID_VM)
+        self.check_sipp(caller, vm)
+        self.assert_cdr(self.new_cdr(), disposition="cancelled", hangup_side="caller")
+
     def test_delayed_offer_without_an_answer_in_the_ack_ends_the_call(self):
         vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
         caller = LAB.provider_call("uac_wait_bye", DID_VM,
