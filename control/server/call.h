@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct Relayed {
   int from = kA;
   bool is_invite = false;
   std::string sdp;                // as relayed: an INVITE's offer, which the 2xx must answer; none: the 2xx brings the offer
+  // The sender's remote before its offer changed it: the session stays as it was when the offer
+  // is refused (RFC 3264 section 8).
+  std::optional<MediaEndpoint> prior;
 };
 
 class CallServer;

@@ -74,6 +74,11 @@ int CallServer::on_dialog_request(Call& call, int side, nta_incoming_t* irq, con
     on_menu_request(call, irq, sip);
     return 0;
   }
+  if (method == sip_method_cancel) {  // one that matched no transaction of ours: too late (RFC 3261 9.2)
+    nta_incoming_treply(irq, SIP_481_NO_TRANSACTION, TAG_END());
+    nta_incoming_destroy(irq);
+    return 0;
+  }
   if (method != sip_method_invite && method != sip_method_info && method != sip_method_options) {
     // Relayed, the rest would go out half-made: UPDATE's answer would stay unanchored, REFER
     // without Refer-To, NOTIFY without Event. What we do not serve is refused as out of a dialog.
@@ -102,6 +107,8 @@ void CallServer::relay_request(Call& call, int from, nta_incoming_t* irq, const 
   const bool is_invite = sip->sip_request->rq_method == sip_method_invite;
   std::string sdp, error;
   const bool is_sdp = has_body(sip) && content_type_is(sip->sip_content_type, "application/sdp");
+  const std::optional<MediaEndpoint> prior =
+      is_invite && is_sdp && call.media.session ? media_.remote(call.media.session, from) : std::nullopt;
   if (is_sdp && !anchor_sdp(call, from, sip, sdp, error)) {
     const std::string why = warning(config_.sip.address, error, warn_code(error));
     nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE, SIPTAG_WARNING_STR(why.c_str()), TAG_END());
@@ -124,7 +131,7 @@ void CallServer::relay_request(Call& call, int from, nta_incoming_t* irq, const 
     nta_incoming_destroy(irq);
     return;
   }
-  call.relayed.push_back(Relayed{irq, out, from, is_invite, sdp});
+  call.relayed.push_back(Relayed{irq, out, from, is_invite, sdp, prior});
 }
 
 int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t* sip) {
@@ -137,6 +144,12 @@ int CallServer::on_relayed_response(Call& call, nta_outgoing_t* orq, const sip_t
   const int to = 1 - r.from;
   std::string sdp, error;
   bool mismatch = false;
+  if (r.is_invite && status >= 300 && r.prior && call.media.session) {
+    // Refused (488, 491, a timeout...): the session stays as it was, so the relay sends to where
+    // it sent before the offer (RFC 3264 section 8), not to the address the offer proposed.
+    if (media_.update(call.media.session, r.from, *r.prior, error)) flush_media();
+    else spdlog::warn("[{}] the refused re-INVITE's media could not be put back: {}", call.call_id, error);
+  }
   if (r.is_invite && status < 300 && sip) {
     // Its 2xx refreshes the other side's target likewise (RFC 3261 12.2.1.2).
     if (sip->sip_contact) nta_leg_client_reroute(leg_of(call, to), nullptr, sip->sip_contact, 0);

@@ -123,6 +123,18 @@ bool Media::update(uint64_t session, int leg, const MediaEndpoint& remote, std::
   return true;
 }
 
+std::optional<MediaEndpoint> Media::remote(uint64_t session, int leg) const {
+  const auto it = sessions_.find(session);
+  if (it == sessions_.end()) return std::nullopt;
+  const proto::LegSpec& l = it->second.spec.legs[leg];
+  MediaEndpoint e;
+  e.ip = l.remote_ip;
+  e.rtp_port = l.remote_port;
+  e.rtcp_port = l.remote_rtcp_port;
+  if (l.clock_khz) e.clock_khz = l.clock_khz;
+  return e;
+}
+
 void Media::finish(uint64_t session) {
   awaited_.push_back({requests_.enqueue(proto::MsgType::delete_session, proto::SessionRequest{session}), session, true});
 }

@@ -62,6 +62,9 @@ class Media {
   // Queued: the leg's remote from the SDP of its side (checked here as the
   // dataplane checks it).
   bool update(uint64_t session, int leg, const MediaEndpoint& remote, std::string& error);
+  // The leg's remote as signalled last (address, ports, clock), to put back when an offer
+  // that changed it is refused; none for a session not tracked.
+  std::optional<MediaEndpoint> remote(uint64_t session, int leg) const;
   // Queued: deletes the session; its final counters come as an Outcome.
   void finish(uint64_t session);
   // Sends what is queued and reads the replies already there.

@@ -217,7 +217,11 @@ void CallServer::target_failed(Call& call, int status, const char* why) {
   spdlog::info("[{}] {} failed: {} {}", call.call_id, t.label, status, why);
 
   const bool more = call.target + 1 < call.plan.targets.size();
-  const bool retryable = status == 408 || (status >= 500 && status < 600) || (status >= 600 && config_.failover_on_6xx);
+  // A provider that challenges us (401/407) wants credentials we do not have: as unusable for
+  // this call as one that fails.
+  const bool challenged = !t.provider.empty() && (status == 401 || status == 407);
+  const bool retryable = challenged || status == 408 || (status >= 500 && status < 600) ||
+                         (status >= 600 && config_.failover_on_6xx);
   if (more && (t.any_failure_moves_on || retryable)) {
     ++call.target;
     counters_.add(Counter::failovers);
@@ -239,6 +243,11 @@ void CallServer::targets_exhausted(Call& call, int status, const char* why, bool
   if (providers_failed) {
     code = 503;
     phrase = "Service Unavailable";
+  } else if (code == 401 || code == 407) {
+    // The challenge was for us: relayed, it would carry no WWW-/Proxy-Authenticate (RFC 3261
+    // 8.1.3.5) and ask the caller for credentials it cannot have.
+    code = 403;
+    phrase = "Forbidden";
   } else if (code < 400) {
     code = 480;
     phrase = "Temporarily Unavailable";

@@ -181,7 +181,8 @@ class Sipp:
                "-m", str(calls), "-t", transport, "-timeout", f"{timeout}s", "-timeout_error", "-nostdin",
                "-trace_logs", "-log_file", self.log_path, "-trace_err", "-error_file", self.err_path,
                "-trace_msg", "-message_file", self.msg_path, "-nd"]
-        cmd += ["-mi", local_ip, "-mp", str(media_port or 20000 + (local_port % 1000) * 10)]
+        self.media_port = media_port or 20000 + (local_port % 1000) * 10
+        cmd += ["-mi", local_ip, "-mp", str(self.media_port)]
         if service:
             cmd += ["-s", service]
         for k, v in (keys or {}).items():

@@ -136,6 +136,19 @@ class Calls(lab.CallTest):
         self.check_sipp(caller, vm)
         self.assert_cdr(self.new_cdr(), disposition="cancelled", hangup_side="caller")
 
+    def test_a_refused_reinvite_leaves_the_media_where_it_was(self):
+        # RFC 3264 section 8: the caller offers to move its media, the callee refuses (488): the
+        # relay still sends to the caller's first port, not to the one the refused offer named.
+        vm = LAB.vm("uas_refuse_reinvite")
+        caller = LAB.provider_call("uac_reinvite_refused", DID_VM)
+        lab.wait_for(lambda: caller.log_values("REINVITE_REFUSED"), 15, what="the re-INVITE refused")
+        port = caller.media_port
+        legs = [leg for s in LAB.dp.sessions() for leg in s["legs"] if leg["remote"].startswith(lab.PROVIDER_IP)]
+        self.assertEqual([leg["remote"] for leg in legs], [f"{lab.PROVIDER_IP}:{port}"], legs)
+        self.check_sipp(caller, vm)
+        self.assertEqual(self.counted("reinvites"), 1)
+        self.new_cdr()
+
     def test_delayed_offer_without_an_answer_in_the_ack_ends_the_call(self):
         vm = LAB.vm("uas_answer", extra=["-rtp_echo"])
         caller = LAB.provider_call("uac_wait_bye", DID_VM,
@@ -212,6 +225,16 @@ class Calls(lab.CallTest):
 
     def test_provider_failover(self):
         first = LAB.carrier("uas_503", CARRIER_A_PORT)
+        second = LAB.carrier("uas_answer", CARRIER_B_PORT, extra=["-rtp_echo"])
+        vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 1000, "rtcp_mux": 0, "delayed_offer": 0})
+        self.check_sipp(vm, first)
+        second.stop()
+        self.assert_cdr(self.new_cdr(), direction="outbound", disposition="answered", provider="carrier-b")
+        self.assertEqual(self.counted("failovers"), 1)
+
+    def test_a_provider_that_challenges_us_is_skipped(self):
+        # 407: it wants credentials we do not have; the caller cannot answer our challenge.
+        first = LAB.carrier("uas_reject_code", CARRIER_A_PORT, keys={"code": 407})
         second = LAB.carrier("uas_answer", CARRIER_B_PORT, extra=["-rtp_echo"])
         vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 1000, "rtcp_mux": 0, "delayed_offer": 0})
         self.check_sipp(vm, first)
