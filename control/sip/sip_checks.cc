@@ -28,6 +28,15 @@ Refusal refuse(int status, std::string phrase, std::string why) {
 
 // sofia-sip keeps a header it could not parse on the error list; its class
 // names it when the header was known (a second Content-Length, say).
+// The headers a proxy reads to send a request on (RFC 3261 16.3, 16.6); a
+// malformed other header goes on unchanged, as 16.3 item 1's Date example says.
+bool proxy_reads(const char* name) {
+  for (const char* h : {"Via", "v", "Max-Forwards", "Route", "Proxy-Require", "Call-ID", "i", "CSeq", "From", "f",
+                        "To", "t"})
+    if (name && iequals(name, h)) return true;
+  return false;
+}
+
 std::string error_header_name(const sip_error_t* e) {
   const msg_hclass_t* c = e->er_common->h_class;
   return c && c->hc_name && *c->hc_name ? c->hc_name : "a header";
@@ -99,7 +108,7 @@ bool accepts_sdp(const sip_accept_t* accept) {
 
 bool content_type_is(const sip_content_type_t* c, std::string_view type) { return c && iequals(c->c_type, type); }
 
-Refusal check_syntax(const sip_t* sip) {
+Refusal check_syntax(const sip_t* sip, bool every_header) {
   const sip_request_t* rq = sip->sip_request;
   if (!rq) return refuse(400, "Bad Request", "not a request");
   // A request line only our message class could read (sip_message_class.h); nta answers it 400 itself.
@@ -107,7 +116,9 @@ Refusal check_syntax(const sip_t* sip) {
     return refuse(400, "Bad Request", rq->rq_version && *rq->rq_version ? "malformed Request-URI" : "no request line");
   if (!iequals(rq->rq_version, "SIP/2.0"))
     return refuse(505, "Version Not Supported", std::string("protocol version ") + (rq->rq_version ? rq->rq_version : "?"));
-  if (sip->sip_error) return refuse(400, "Bad Request", "malformed " + error_header_name(sip->sip_error));
+  for (const sip_error_t* e = sip->sip_error; e; e = e->er_next)
+    if (every_header || proxy_reads(e->er_name))
+      return refuse(400, "Bad Request", "malformed " + (every_header ? error_header_name(e) : std::string(e->er_name)));
   if (!sip->sip_via || !sip->sip_from || !sip->sip_to || !sip->sip_call_id || !sip->sip_cseq)
     return refuse(400, "Bad Request", "missing a mandatory header (Via, From, To, Call-ID, CSeq)");
   if (sip->sip_cseq->cs_method != rq->rq_method ||
@@ -128,7 +139,7 @@ Refusal check_syntax(const sip_t* sip) {
 }
 
 Refusal check_forwarded(const sip_t* sip) {
-  if (Refusal r = check_syntax(sip)) return r;
+  if (Refusal r = check_syntax(sip, false)) return r;
   return check_extensions(sip, CheckedAs::proxy);
 }
 

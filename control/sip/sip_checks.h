@@ -41,12 +41,15 @@ enum class CheckedAs { user_agent, proxy };
 Refusal check_request(const sip_t* sip, CheckedAs as = CheckedAs::user_agent);
 
 // The syntax checks of check_request alone (400, 505, 416): what any request
-// must pass before it is acted on or sent on.
-Refusal check_syntax(const sip_t* sip);
+// must pass before it is acted on or sent on; with `every_header` false, a
+// malformed header counts only if a proxy reads it (Via, Max-Forwards, Route,
+// Proxy-Require and the dialog's identifiers).
+Refusal check_syntax(const sip_t* sip, bool every_header = true);
 
-// A request in a dialog that a proxy sends on: its syntax, and Proxy-Require
-// (420); nta's own checks leave proxy headers (Max-Forwards, Route,
-// Proxy-Require) to the application, and a malformed one must not go on.
+// A request in a dialog that a proxy sends on: the headers it reads must
+// parse (nta leaves Max-Forwards, Route and Proxy-Require to the application,
+// and a malformed one must not go on), the rest go on unchanged (RFC 3261
+// 16.3 item 1); and Proxy-Require (420).
 Refusal check_forwarded(const sip_t* sip);
 
 // A SIPS Request-URI: 416, as we have no TLS to keep it secure up to the

@@ -183,6 +183,14 @@ TEST(SipChecks, AForwardedRequestMustParseAndRequireNothingOfTheProxy) {
   Parsed bad;
   parse(broken, bad);
   EXPECT_EQ(check_forwarded(bad.sip).status, 400);
+  // A malformed header the proxy does not read goes on unchanged (RFC 3261 16.3 item 1).
+  std::string odd = bye;
+  odd.insert(odd.find("Content-Length"), "Expires: soon\r\n");
+  Parsed other;
+  parse(odd, other);
+  ASSERT_NE(other.sip->sip_error, nullptr) << "sofia-sip reads Expires: the case needs a malformed one";
+  EXPECT_FALSE(check_forwarded(other.sip)) << check_forwarded(other.sip).why;
+  EXPECT_EQ(check_syntax(other.sip).status, 400);
   std::string extension = bye;
   extension.insert(extension.find("Content-Length"), "Proxy-Require: nosuch\r\nRequire: timer\r\n");
   Parsed ext;
