@@ -407,7 +407,14 @@ int serve(const Options& o, Wire& wire) {
       ++failed;
       continue;
     }
-    if (measure(o, wire, seconds, json) != 0) ++failed;
+    if (measure(o, wire, seconds, json) != 0) {
+      ++failed;
+      // Its reader waits for this file: the failure is the summary (the reason is on stderr).
+      const std::string part = json + ".part";
+      if (!(std::ofstream(part) << nlohmann::json{{"error", "the measurement failed: see the generator's log"}}.dump()) ||
+          std::rename(part.c_str(), json.c_str()) != 0)
+        std::fprintf(stderr, "rtp-load: cannot write %s\n", json.c_str());
+    }
   }
   return failed ? 1 : 0;
 }

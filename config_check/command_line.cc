@@ -15,9 +15,14 @@ void standard_flags(CLI::App& app) {
 std::string usage_error(const CLI::App& app, const CLI::ParseError& e) {
   // CLI11 says "INI was not able to parse NAME" of a --config key that no option takes.
   constexpr std::string_view kExtra = "INI was not able to parse ";
-  if (const std::string_view what = e.what(); dynamic_cast<const CLI::ConfigError*>(&e) && what.starts_with(kExtra))
-    return "the --config file sets '" + std::string(what.substr(kExtra.size())) +
-           "', which is no option of this program (misspelt?)";
+  if (const std::string_view what = e.what(); dynamic_cast<const CLI::ConfigError*>(&e) && what.starts_with(kExtra)) {
+    const std::string name(what.substr(kExtra.size()));
+    // CLI11 names a [section] "NAME.++" (its start) or "NAME.--" (its end).
+    if (name.ends_with(".++") || name.ends_with(".--"))
+      return "the --config file has a section [" + name.substr(0, name.size() - 3) +
+             "]: write its settings at the top, outside any section";
+    return "the --config file sets '" + name + "', which is no option of this program (misspelt?)";
+  }
   const auto unknown = app.remaining();
   if (!unknown.empty() && dynamic_cast<const CLI::RequiredError*>(&e)) {
     std::string list;

@@ -170,8 +170,8 @@ FlagsResult parse_flags(int argc, char** argv) {
                  "seconds without media before a session whose legs both have their remote is removed (0 = never)")
       ->check(CLI::Range(0u, 86400u));
   app.add_option("--offer-timeout", c.offer_timeout_s,
-                 "the same for a session with a leg whose remote is not known yet: a call that rings, whose "
-                 "media is not due (0 = never)")
+                 "the same for a session with a leg whose remote is not known: a call that rings, or holds with "
+                 "c=0.0.0.0, whose media is not due (0 = never)")
       ->check(CLI::Range(0u, 86400u));
   app.add_option("--poll-mode", poll_mode, "busy: poll without pause; adaptive: sleep when idle or lightly loaded")
       ->check(CLI::IsMember({"busy", "adaptive"}));

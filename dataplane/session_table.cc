@@ -272,7 +272,11 @@ std::vector<uint64_t> SessionTable::idle(uint32_t now_ms, uint32_t idle_ms, uint
   for (uint32_t slot = 0; slot < capacity_; ++slot) {
     if (!(meta_[slot].generation & 1)) continue;
     const Session& s = sessions_[slot];
-    auto known = [](const LegPath& p) { return Remote::unpack(p.remote.load(std::memory_order_relaxed)).known(); };
+    // A leg towards the node (the attendant) has no remote of its own and needs none.
+    auto known = [](const LegPath& p) {
+      return (p.flags.load(std::memory_order_relaxed) & kLegNode) ||
+             Remote::unpack(p.remote.load(std::memory_order_relaxed)).known();
+    };
     const uint32_t limit = known(s.paths[0]) && known(s.paths[1]) ? idle_ms : offer_ms;
     if (limit == 0) continue;
     // Signed: a worker may stamp a leg after `now_ms` was read.

@@ -70,7 +70,8 @@ class SessionTable {
   // Live sessions from slot `cursor` on, in slot order; returns the next cursor or 0.
   uint64_t list(uint64_t cursor, uint32_t max, uint32_t now_ms, std::vector<proto::SessionInfo>& out) const;
   // Sessions whose legs both received nothing for `idle_ms`, or for `offer_ms` when a leg's
-  // remote is not known yet (its call is not answered: no media is due). 0: never.
+  // remote is not known (its call is not answered, or holds with c=0.0.0.0: no media is due);
+  // a leg towards the node counts as known. 0: never.
   std::vector<uint64_t> idle(uint32_t now_ms, uint32_t idle_ms, uint32_t offer_ms) const;
 
   uint32_t size() const { return live_; }

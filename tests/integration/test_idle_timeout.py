@@ -3,7 +3,7 @@
 subscribed client (tandemctl watch) gets a session_timeout event with its
 final counters; sessions with media flowing both ways are never removed; a
 session whose call is not answered yet (a leg without its remote) waits for
---offer-timeout (6) instead, and an answer restarts the clock."""
+--offer-timeout (9) instead, and an answer restarts the clock."""
 
 import json
 import subprocess
@@ -16,7 +16,7 @@ from harness import CALLEE_IP, CALLER_IP
 CALLER = f"{CALLER_IP}:20000"
 CALLEE = f"{CALLEE_IP}:40000"
 IDLE_TIMEOUT_S = 2
-OFFER_TIMEOUT_S = 6
+OFFER_TIMEOUT_S = 9
 ECHO_CALLS = 10
 ECHO_PACKETS = 300  # 6 s at 20 ms
 MASS_SESSIONS = 2000
@@ -134,8 +134,8 @@ class IdleTimeoutTest(harness.DataplaneTest):
         time.sleep(IDLE_TIMEOUT_S + 1)
         alive = {s["id"] for s in self.dp.sessions()}
         self.assertEqual(alive, {ringing, answered}, "removed as idle while ringing")
+        answered_at = time.monotonic()  # a lower bound of when the dataplane took the answer
         self.dp.ctl("update", answered, "--leg", "b", "--remote", CALLEE)
-        answered_at = time.monotonic()
         time.sleep(IDLE_TIMEOUT_S * 0.75)
         self.assertIn(answered, {s["id"] for s in self.dp.sessions()},
                       "the answer gives its media the whole --idle-timeout to start")
@@ -150,7 +150,7 @@ class IdleTimeoutTest(harness.DataplaneTest):
         self.assertEqual(set(gone), {ringing, answered}, "both removed in the end")
         harness.log(f"answered removed {gone[answered] - answered_at:.1f} s after its answer, "
                     f"ringing {gone[ringing] - start:.1f} s after its creation")
-        self.assertGreaterEqual(gone[answered] - answered_at, IDLE_TIMEOUT_S - 0.2)
+        self.assertGreaterEqual(gone[answered] - answered_at, IDLE_TIMEOUT_S)
         self.assertLess(gone[answered], gone[ringing], "the answered call went at --idle-timeout, first")
         self.assertGreaterEqual(gone[ringing] - start, OFFER_TIMEOUT_S - 0.2)
 

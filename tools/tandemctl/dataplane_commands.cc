@@ -73,7 +73,7 @@ std::unique_ptr<DataplaneClient> connect(const GlobalOptions& g, int& exit_code)
   auto c = std::make_unique<DataplaneClient>();
   std::string error;
   if (!c->connect(g.socket, error, 1000)) {
-    fail(g, exit_code, error);
+    fail(g, exit_code, error + " (is tandem-dataplane running? --socket PATH names its control socket)");
     return nullptr;
   }
   return c;

@@ -165,6 +165,8 @@ def rtp_load_figures(n, sampler):
     except (OSError, ValueError):
         return {"rtp_load_error": f"{p.name} exited {p.returncode} without a summary: "
                                   + (p.tail(3).splitlines() or ["?"])[-1]}
+    if "error" in summary:
+        return {"rtp_load_error": f"{p.name}: {summary['error']}: " + (p.tail(3).splitlines() or ["?"])[-1]}
     out = {"rtp_load": {k: summary[k] for k in (
                "sessions", "legs", "seconds", "sent", "received", "expected", "lost", "loss_pct",
                "lost_by_seq", "out_of_order", "bad_payload_or_ssrc", "legs_without_packets",

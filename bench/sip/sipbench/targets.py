@@ -403,6 +403,9 @@ class Tandem(Target):
     def start_rtp_load(self, seconds, json_path):
         self.load_runs += 1
         Path(json_path).unlink(missing_ok=True)
+        if self.rtp_server.poll() is not None:
+            raise BenchError(f"tandem-bench-rtp-load exited {self.rtp_server.returncode}: "
+                             + (self.rtp_server.tail(3).splitlines() or ["?"])[-1])
         self.rtp_server.popen.stdin.write(f"{seconds:g} {json_path}\n".encode())
         self.rtp_server.popen.stdin.flush()
         return ServedMeasurement(self.rtp_server, json_path, self.load_runs)

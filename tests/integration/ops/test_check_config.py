@@ -111,6 +111,12 @@ class CheckConfig(unittest.TestCase):
                                    timeout=30)
                 self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
                 self.assertIn("the --config file sets 'capcity', which is no option of this program", r.stderr)
+        with open(conf, "w") as f:
+            f.write("[server]\ncapacity = 10\n")
+        r = subprocess.run([lab.CONTROL, "--config", conf, "--check-config"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("the --config file has a section [server]: write its settings at the top", r.stderr)
 
     def test_the_dataplane(self):
         """Checked before EAL starts: lcores, memory, each device, the ports against the devices."""
