@@ -223,8 +223,8 @@ class Calls(lab.CallTest):
         self.assertGreater(int(cdr["a_packets"]), 60, cdr)
         self.assertGreater(int(cdr["b_packets"]), 60, cdr)
 
-    def test_provider_failover(self):
-        first = LAB.carrier("uas_503", CARRIER_A_PORT)
+    def fails_over_to_the_second_provider(self, first):
+        """`first` (a carrier's sipp) refuses the VM's call; the second provider answers it."""
         second = LAB.carrier("uas_answer", CARRIER_B_PORT, extra=["-rtp_echo"])
         vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 1000, "rtcp_mux": 0, "delayed_offer": 0})
         self.check_sipp(vm, first)
@@ -232,15 +232,12 @@ class Calls(lab.CallTest):
         self.assert_cdr(self.new_cdr(), direction="outbound", disposition="answered", provider="carrier-b")
         self.assertEqual(self.counted("failovers"), 1)
 
+    def test_provider_failover(self):
+        self.fails_over_to_the_second_provider(LAB.carrier("uas_503", CARRIER_A_PORT))
+
     def test_a_provider_that_challenges_us_is_skipped(self):
         # 407: it wants credentials we do not have; the caller cannot answer our challenge.
-        first = LAB.carrier("uas_reject_code", CARRIER_A_PORT, keys={"code": 407})
-        second = LAB.carrier("uas_answer", CARRIER_B_PORT, extra=["-rtp_echo"])
-        vm = LAB.vm_call("uac_call", MOBILE, keys={"hold_ms": 1000, "rtcp_mux": 0, "delayed_offer": 0})
-        self.check_sipp(vm, first)
-        second.stop()
-        self.assert_cdr(self.new_cdr(), direction="outbound", disposition="answered", provider="carrier-b")
-        self.assertEqual(self.counted("failovers"), 1)
+        self.fails_over_to_the_second_provider(LAB.carrier("uas_reject_code", CARRIER_A_PORT, keys={"code": 407}))
 
     def test_no_provider_left_is_503(self):
         first = LAB.carrier("uas_503", CARRIER_A_PORT)
