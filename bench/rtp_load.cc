@@ -330,9 +330,17 @@ class Generator {
   double cpu1_ = 0;
 };
 
+// Writes a summary to `json` under a temporary name renamed at the end, so that a
+// reader polling for the file never sees half of it.
+bool write_summary(const std::string& json, const std::string& text) {
+  const std::string part = json + ".part";
+  if ((std::ofstream(part) << text) && std::rename(part.c_str(), json.c_str()) == 0) return true;
+  std::fprintf(stderr, "rtp-load: cannot write %s\n", json.c_str());
+  return false;
+}
+
 // One measurement: RTP for the sessions the dataplane holds now, for `seconds`,
-// and its summary written to `json` (stdout when empty; to a temporary name
-// renamed at the end, so that a reader polling for the file never sees half).
+// and its summary written to `json` (write_summary) or to stdout when empty.
 int measure(const Options& o, Wire& wire, double seconds, const std::string& json) {
   DataplaneClient c;
   std::string error;
@@ -381,12 +389,7 @@ int measure(const Options& o, Wire& wire, double seconds, const std::string& jso
     std::cout << out << std::flush;
     return 0;
   }
-  const std::string part = json + ".part";
-  if (!(std::ofstream(part) << out) || std::rename(part.c_str(), json.c_str()) != 0) {
-    std::fprintf(stderr, "rtp-load: cannot write %s\n", json.c_str());
-    return 1;
-  }
-  return 0;
+  return write_summary(json, out) ? 0 : 1;
 }
 
 // --serve: measurements on demand, one per line of stdin ("SECONDS JSON-PATH"),
@@ -410,10 +413,7 @@ int serve(const Options& o, Wire& wire) {
     if (measure(o, wire, seconds, json) != 0) {
       ++failed;
       // Its reader waits for this file: the failure is the summary (the reason is on stderr).
-      const std::string part = json + ".part";
-      if (!(std::ofstream(part) << nlohmann::json{{"error", "the measurement failed: see the generator's log"}}.dump()) ||
-          std::rename(part.c_str(), json.c_str()) != 0)
-        std::fprintf(stderr, "rtp-load: cannot write %s\n", json.c_str());
+      write_summary(json, nlohmann::json{{"error", "the measurement failed: see the generator's log"}}.dump());
     }
   }
   return failed ? 1 : 0;

@@ -32,13 +32,13 @@ std::string usage_error(const CLI::App& app, const CLI::ParseError& e) {
   return e.what();
 }
 
-int parse_command_line(CLI::App& app, int argc, char** argv, const std::string& program) {
+int parse_command_line(CLI::App& app, int argc, char** argv, const std::string& program, const char* hint) {
   try {
     app.parse(argc, argv);
     return -1;
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::fprintf(stderr, "%s: %s\nRun with --help for the options.\n", program.c_str(), usage_error(app, e).c_str());
+    std::fprintf(stderr, "%s: %s\n%s\n", program.c_str(), usage_error(app, e).c_str(), hint);
     return kUsageError;
   }
 }

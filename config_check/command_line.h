@@ -24,7 +24,9 @@ void standard_flags(CLI::App& app);
 std::string usage_error(const CLI::App& app, const CLI::ParseError& e);
 
 // Parses argv. -1: go on; otherwise the exit code: 0 after --help or --version
-// (printed), kUsageError after an error, printed to stderr as "PROGRAM: what".
-int parse_command_line(CLI::App& app, int argc, char** argv, const std::string& program);
+// (printed), kUsageError after an error, printed to stderr as "PROGRAM: what"
+// and `hint` (how to get the help) on a line of its own.
+int parse_command_line(CLI::App& app, int argc, char** argv, const std::string& program,
+                       const char* hint = "Run with --help for the options.");
 
 }  // namespace tandem

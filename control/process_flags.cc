@@ -34,11 +34,15 @@ void check_process_flags(const ProcessFlags& f, ConfigCheck& check) {
     check.bindable("metrics", address, port, false);
 }
 
+bool same_socket(const std::string& a, uint16_t a_port, const std::string& b, uint16_t b_port) {
+  return a_port == b_port && (a == b || a == "0.0.0.0" || b == "0.0.0.0");
+}
+
 void check_not_sip_port(ConfigCheck& check, const ProcessFlags& f, const SipSettings& sip) {
   std::string address;
   uint16_t port = 0;
-  if (!f.metrics_listen.empty() && metrics::parse_listen(f.metrics_listen, address, port) && port == sip.port &&
-      (address == sip.address || address == "0.0.0.0" || sip.address == "0.0.0.0"))
+  if (!f.metrics_listen.empty() && metrics::parse_listen(f.metrics_listen, address, port) &&
+      same_socket(address, port, sip.address, sip.port))
     check.error("--metrics-listen " + f.metrics_listen + " is SIP's TCP port too (--sip " + sip.address + ":" +
                 std::to_string(sip.port) + "): one of them would not start");
 }

@@ -3,6 +3,7 @@
 // tandem-sbc's configurations derive from it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "db/connection.h"
@@ -35,6 +36,8 @@ struct SipSettings;
 
 // The checks of these flags (the operator socket's directory, the metrics address).
 void check_process_flags(const ProcessFlags& f, ConfigCheck& check);
+// Whether two IPV4:PORT are one socket (0.0.0.0 is every address).
+bool same_socket(const std::string& a, uint16_t a_port, const std::string& b, uint16_t b_port);
 // The metrics address must not be SIP's TCP port: one of the two would not start.
 void check_not_sip_port(ConfigCheck& check, const ProcessFlags& f, const SipSettings& sip);
 // With `connect` (--check-db), a connection to the DB; else a line that it was not tried.

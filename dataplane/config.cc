@@ -203,14 +203,11 @@ FlagsResult parse_flags(int argc, char** argv) {
     return r;
   };
   standard_flags(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {  // --help, --version
-      r.exit_code = app.exit(e);
-      return r;
-    }
-    return fail(usage_error(app, e));
+  // Ours come after EAL's and a "--".
+  if (const int rc = parse_command_line(app, argc, argv, "tandem-dataplane", "Run with -- --help for the options.");
+      rc >= 0) {
+    r.exit_code = rc;
+    return r;
   }
 
   std::set<uint16_t> ids;

@@ -268,21 +268,19 @@ uint64_t SessionTable::list(uint64_t cursor, uint32_t max, uint32_t now_ms,
 }
 
 std::vector<uint64_t> SessionTable::idle(uint32_t now_ms, uint32_t idle_ms, uint32_t offer_ms) const {
+  // A leg towards the node (the attendant) has no remote of its own and needs none.
+  auto known = [](const LegPath& p) {
+    return (p.flags.load(std::memory_order_relaxed) & kLegNode) ||
+           Remote::unpack(p.remote.load(std::memory_order_relaxed)).known();
+  };
+  // Signed: a worker may stamp a leg after `now_ms` was read.
+  auto idle_for = [now_ms](const LegCounters& c) { return static_cast<int32_t>(now_ms - counter_read(c.last_rx_ms)); };
   std::vector<uint64_t> ids;
   for (uint32_t slot = 0; slot < capacity_; ++slot) {
     if (!(meta_[slot].generation & 1)) continue;
     const Session& s = sessions_[slot];
-    // A leg towards the node (the attendant) has no remote of its own and needs none.
-    auto known = [](const LegPath& p) {
-      return (p.flags.load(std::memory_order_relaxed) & kLegNode) ||
-             Remote::unpack(p.remote.load(std::memory_order_relaxed)).known();
-    };
     const uint32_t limit = known(s.paths[0]) && known(s.paths[1]) ? idle_ms : offer_ms;
     if (limit == 0) continue;
-    // Signed: a worker may stamp a leg after `now_ms` was read.
-    auto idle_for = [now_ms](const LegCounters& c) {
-      return static_cast<int32_t>(now_ms - counter_read(c.last_rx_ms));
-    };
     const bool quiet = idle_for(s.counters[0]) >= static_cast<int32_t>(limit) &&
                        idle_for(s.counters[1]) >= static_cast<int32_t>(limit);
     if (quiet) ids.push_back(proto::make_session_id(slot, meta_[slot].generation));

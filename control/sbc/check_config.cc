@@ -14,7 +14,7 @@ int check_sbc_config(const SbcConfig& c) {
   check_process_flags(c, check);
   check_not_sip_port(check, c, c.sip);
   for (const ServerSpec& s : c.servers)
-    if (s.port == c.sip.port && (s.host == c.sip.address || c.sip.address == "0.0.0.0"))
+    if (same_socket(s.host, s.port, c.sip.address, c.sip.port))
       check.error("--server " + s.name + " is this SBC's own --sip " + s.host + ":" + std::to_string(s.port) +
                   ": its calls would come back to it");
   if (!c.rules) {

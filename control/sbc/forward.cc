@@ -65,26 +65,23 @@ void Sbc::record_route(msg_t* msg, sip_t* sip, bool provider_tcp, bool server_tc
 void Sbc::forward_in_dialog(nta_incoming_t* irq, const sip_t* sip) {
   const bool ack = sip->sip_request->rq_method == sip_method_ack;
   const char* call_id = sip->sip_call_id ? sip->sip_call_id->i_id : "-";
-  Refusal checked = check_forwarded(sip);
-  if (!checked && sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
-    checked = Refusal{483, "Too Many Hops", "Max-Forwards reached 0", {}};
-  if (checked) {
-    // A malformed request is never sent on; an ACK cannot be answered.
-    if (!ack) return refuse(irq, sip, Counter::refused_request, checked);
-    counters_.add(Counter::refused_request);
-    nta_incoming_destroy(irq);
-    return;
+  // A malformed request is never sent on.
+  Refusal refusal = check_forwarded(sip);
+  if (!refusal && sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
+    refusal = Refusal{483, "Too Many Hops", "Max-Forwards reached 0", {}};
+  msg_t* msg = nullptr;
+  if (!refusal) {
+    msg_t* original = nta_incoming_getrequest(irq);
+    msg = msg_copy(original);
+    msg_destroy(original);
+    refusal = msg ? prepare_forward(msg, is_server(source_ip(irq)))
+                  : Refusal{500, "Server Internal Error", "out of memory", {}};
   }
-  msg_t* original = nta_incoming_getrequest(irq);
-  msg_t* msg = msg_copy(original);
-  msg_destroy(original);
-  const Refusal refusal = msg ? prepare_forward(msg, is_server(source_ip(irq)))
-                              : Refusal{500, "Server Internal Error", "out of memory", {}};
   if (refusal) {
     msg_destroy(msg);
     const Counter counter = refusal.status == 481 ? Counter::no_route : Counter::refused_request;
     spdlog::debug("[{}] {} not forwarded: {}", call_id, sip->sip_request->rq_method_name, refusal.why);
-    if (!ack) return refuse(irq, sip, counter, refusal);
+    if (!ack) return refuse(irq, sip, counter, refusal);  // an ACK cannot be answered
     counters_.add(counter);
     nta_incoming_destroy(irq);
     return;

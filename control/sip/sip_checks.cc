@@ -26,8 +26,6 @@ Refusal refuse(int status, std::string phrase, std::string why) {
   return Refusal{status, std::move(phrase), std::move(why), {}};
 }
 
-// sofia-sip keeps a header it could not parse on the error list; its class
-// names it when the header was known (a second Content-Length, say).
 // The headers a proxy reads to send a request on (RFC 3261 16.3, 16.6); a
 // malformed other header goes on unchanged, as 16.3 item 1's Date example says.
 bool proxy_reads(const char* name) {
@@ -37,6 +35,8 @@ bool proxy_reads(const char* name) {
   return false;
 }
 
+// sofia-sip keeps a header it could not parse on the error list; its class
+// names it when the header was known (a second Content-Length, say).
 std::string error_header_name(const sip_error_t* e) {
   const msg_hclass_t* c = e->er_common->h_class;
   return c && c->hc_name && *c->hc_name ? c->hc_name : "a header";

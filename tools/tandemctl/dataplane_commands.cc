@@ -220,7 +220,7 @@ void add_create(CLI::App* dp, GlobalOptions& g, int& exit_code) {
 void add_update(CLI::App* dp, GlobalOptions& g, int& exit_code) {
   auto* update = dp->add_subcommand("update", "give a leg its remote address (from an SDP answer)");
   static uint64_t update_id = 0;
-  static std::string update_leg = "a";
+  static std::string update_leg;
   static LegOptions u;
   update->add_option("ID", update_id, kSessionIdHelp)->transform(session_id_arg())->required();
   update->add_option("--leg", update_leg, "a or b")->required()->check(CLI::IsMember({"a", "b"}));

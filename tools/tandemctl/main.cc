@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--sbc-socket", g.sbc_socket, "tandem-sbc's operator socket (servers)")->capture_default_str();
   app.add_flag("--json", g.json, "machine-readable output");
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(tandem::version()));
+  tandem::standard_flags(app);
   app.fallthrough();
   tandem::ctl::add_dataplane_commands(app, g, exit_code);
   tandem::ctl::add_rules_commands(app, g, exit_code);
